@@ -1,0 +1,41 @@
+"""`status`: the status file's fields, the lock holder and the recent runs."""
+
+from __future__ import annotations
+
+from . import history, statusfile
+from .errors import MnaasError
+from .settings import Settings, mask_secrets
+
+
+def print_status(settings: Settings) -> None:
+    from .runner import run_lock_for
+
+    fields = statusfile.read_status(settings.status_file)
+    print(f"status file {settings.status_file}")
+    if not fields:
+        print("  (missing or empty: the next run creates it)")
+    for key in statusfile.OWNED_KEYS:
+        print(f"  {key}={fields.get(key, '')}")
+    flag = fields.get("MNAAS_Daily_ProcessStatusFlag", "0")
+    if flag not in ("0", "1"):
+        print(f"  HELD by an operator (flag {flag}): runs refuse with exit 4 until the flag is 0")
+    lock = run_lock_for(settings)
+    try:
+        holder = lock.read_holder() if hasattr(lock, "read_holder") else lock.holder()
+    except MnaasError as exc:
+        print(f"lock: cannot be read: {mask_secrets(exc)}")
+        holder = None
+    else:
+        if holder:
+            extra = f", expires in {holder['ttl']} s" if holder.get("ttl") is not None else ""
+            print(f"lock: HELD by run {holder.get('run_id')} for {holder.get('day')} "
+                  f"(host {holder.get('host')}, pid {holder.get('pid')}, since {holder.get('started')}{extra})")
+        else:
+            print("lock: free")
+    runs = history.recent_runs(settings.status_file, limit=10)
+    print("recent runs:" if runs else "recent runs: none recorded")
+    for r in runs:
+        print(f"  {r.get('run_id', '?'):<18} day {r.get('day', '?')}  {r.get('trigger', ''):<9} "
+              f"{r.get('started') or '':<19} -> {r.get('ended') or '':<19} {r.get('outcome', ''):<10} "
+              f"missing {r.get('missing_files') if r.get('missing_files') is not None else '?'}"
+              f", failed groups {r.get('failed_groups') or 0}")
