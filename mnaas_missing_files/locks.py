@@ -1,0 +1,274 @@
+"""One job, one lock (DESIGN 1.6): a Redis key for the cluster, a flock for a local `run`.
+
+Both locks record a holder (run id, day, pid, host, start time) so a refused run can say who
+holds the job. The Redis lock carries a random token: only the run that knows it can extend
+or release the lock, and a crashed run's lock expires with its TTL. The file lock belongs to
+the open file description; the kernel drops it when the holding process dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from .errors import LockHeld, LockLost, LockUnavailable
+
+KEY_PREFIX = "mnaas-missing-files:lock"
+LOCK_FILE_MODE = 0o640
+REDIS_TIMEOUT = 5.0
+# A reader probing the file lock holds it for microseconds; a starting run waits this long
+# before it takes a failed flock for a real holder.
+PROBE_GRACE = 0.2
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:)[^@/\s]*(?P<at>@)")
+_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)[^&\s]*", re.IGNORECASE)
+
+# Compare-and-act scripts: the value is the holder JSON, which carries the owner's token.
+_EXTEND = """
+local value = redis.call('get', KEYS[1])
+if not value then return 0 end
+local ok, holder = pcall(cjson.decode, value)
+if ok and type(holder) == 'table' and holder['token'] == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+local value = redis.call('get', KEYS[1])
+if not value then return 0 end
+local ok, holder = pcall(cjson.decode, value)
+if ok and type(holder) == 'table' and holder['token'] == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+def mask_url(text: Any) -> str:
+    """`text` with URL passwords (user:pass@, ?password=) replaced by ***."""
+    masked = _URL_PASSWORD.sub(lambda m: f"{m['head']}***{m['at']}", str(text))
+    return _QUERY_SECRET.sub(lambda m: f"{m['head']}***", masked)
+
+
+def lock_key(script_name: str, status_file: str | os.PathLike) -> str:
+    """The Redis key of a job: one job is one status file, named by its absolute path."""
+    digest = hashlib.sha1(os.path.abspath(os.fspath(status_file)).encode()).hexdigest()[:12]
+    return f"{KEY_PREFIX}:{script_name}:{digest}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _holder_record(holder: dict, token: str) -> dict:
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now().isoformat()}
+    record.update({k: v for k, v in holder.items() if v is not None})
+    record["token"] = token
+    return record
+
+
+def _public(record: dict) -> dict:
+    """The holder as shown to others: without the token, which would let them release it."""
+    return {k: v for k, v in record.items() if k != "token"}
+
+
+def _describe(holder: dict) -> str:
+    return (
+        f"run {holder.get('run_id', '?')} for day {holder.get('day', '?')} "
+        f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
+        f"started {holder.get('started', '?')})"
+    )
+
+
+class FileRunLock:
+    """A non-blocking flock of `<status file>.run.lock` holding the holder's JSON."""
+
+    def __init__(self, status_file: str | os.PathLike):
+        self.lock_path = Path(f"{os.fspath(status_file)}.run.lock")
+        self._fd: int | None = None
+        self._token: str | None = None
+
+    def acquire(self, holder: dict) -> str:
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, LOCK_FILE_MODE)
+        except OSError as exc:
+            raise LockUnavailable(f"cannot open the run lock {self.lock_path}: {exc.strerror}")
+        if not self._flock_within_grace(fd):
+            os.close(fd)
+            current = self.read_holder() or {}
+            raise LockHeld(
+                f"another run of this job holds the lock {self.lock_path}: {_describe(current)}",
+                holder=current,
+            )
+        token = secrets.token_hex(16)
+        data = json.dumps(_holder_record(holder, token), default=str).encode()
+        # Write first, then cut: a reader sees old-and-new bytes at worst, never an empty file.
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+        self._fd, self._token = fd, token
+        return token
+
+    @staticmethod
+    def _flock_within_grace(fd: int) -> bool:
+        deadline = time.monotonic() + PROBE_GRACE
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+    def read_holder(self) -> dict | None:
+        """The holder while the lock is held (from any process), else None."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return None  # nobody holds it
+            except BlockingIOError:
+                pass
+            for _ in range(25):  # the holder may be writing its record right now
+                with contextlib.suppress(ValueError):
+                    record = json.loads(os.pread(fd, 65536, 0))
+                    if isinstance(record, dict):
+                        return _public(record)
+                time.sleep(0.01)
+            return {}
+        finally:
+            os.close(fd)
+
+    holder = read_holder
+
+    def is_owner(self, token: str | None) -> bool:
+        return self._fd is not None and token is not None and token == self._token
+
+    def extend(self, token: str | None = None) -> None:
+        """Nothing to do: a flock lasts as long as the process holds it."""
+
+    def release(self, token: str | None = None) -> bool:
+        if self._fd is None:
+            return False
+        fd, self._fd, self._token = self._fd, None, None
+        try:
+            os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # drops the flock
+        return True
+
+
+class RedisRunLock:
+    """`SET key holder-json NX EX ttl`; the token in the JSON identifies the owner."""
+
+    def __init__(self, url: str, key: str, ttl_seconds: int):
+        self.url = url
+        self.key = key
+        self.ttl_seconds = int(ttl_seconds)
+        if self.ttl_seconds < 1:
+            raise ValueError("the lock TTL must be at least one second")
+        try:
+            self._client = redis.Redis.from_url(
+                url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+            )
+        except ValueError as exc:
+            raise LockUnavailable(f"bad lock URL {mask_url(url)}: {mask_url(exc)}") from None
+        self._extend = self._client.register_script(_EXTEND)
+        self._release = self._client.register_script(_RELEASE)
+
+    @contextlib.contextmanager
+    def _talking(self, action: str):
+        try:
+            yield
+        except redis.exceptions.RedisError as exc:
+            raise LockUnavailable(
+                f"cannot {action} the run lock {self.key} at {mask_url(self.url)}: "
+                f"{mask_url(exc)}"
+            ) from None
+
+    def acquire(self, holder: dict) -> str:
+        token = secrets.token_hex(16)
+        record = _holder_record(holder, token)
+        record["ttl_seconds"] = self.ttl_seconds
+        value = json.dumps(record, default=str)
+        for _ in range(3):  # the holder may expire between our SET and GET: try again then
+            with self._talking("take"):
+                if self._client.set(self.key, value, nx=True, ex=self.ttl_seconds):
+                    return token
+            current = self.holder()
+            if current is not None:
+                raise LockHeld(
+                    f"another run of this job holds the lock {self.key}: {_describe(current)}, "
+                    f"expires in {current.get('ttl', '?')} s",
+                    holder=current,
+                )
+        raise LockUnavailable(f"the run lock {self.key} keeps changing hands; try again")
+
+    def extend(self, token: str, ttl_seconds: int | None = None) -> None:
+        """Push the expiry `ttl_seconds` (default: the lock's TTL) ahead; LockLost if not ours."""
+        ttl_ms = int((ttl_seconds or self.ttl_seconds) * 1000)
+        with self._talking("extend"):
+            extended = self._extend(keys=[self.key], args=[token, ttl_ms])
+        if not extended:
+            current = self.holder()
+            who = f"now held by {_describe(current)}" if current else "expired"
+            raise LockLost(f"this run no longer holds the lock {self.key}: {who}")
+
+    def release(self, token: str) -> bool:
+        """Delete the key if `token` owns it; False when it had expired or belongs to another."""
+        with self._talking("release"):
+            return bool(self._release(keys=[self.key], args=[token]))
+
+    def _record(self) -> tuple[dict | None, int]:
+        with self._talking("read"):
+            pipe = self._client.pipeline(transaction=True)
+            value, pttl = pipe.get(self.key).pttl(self.key).execute()
+        if value is None:
+            return None, pttl
+        try:
+            record = json.loads(value)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            record = {"raw": value[:200].decode(errors="replace")}
+        return record, pttl
+
+    def holder(self) -> dict | None:
+        """The holder (no token) with `ttl` (seconds left) and `age` (seconds), or None."""
+        record, pttl = self._record()
+        if record is None:
+            return None
+        public = _public(record)
+        public["ttl"] = round(pttl / 1000, 1) if pttl >= 0 else None
+        with contextlib.suppress(TypeError, ValueError):
+            started = dt.datetime.fromisoformat(str(record["started"]))
+            public["age"] = round((_now() - started).total_seconds(), 1)
+        return public
+
+    read_holder = holder
+
+    def is_owner(self, token: str | None) -> bool:
+        record, _ = self._record()
+        return bool(record and token and record.get("token") == token)
+
+    def close(self) -> None:
+        self._client.close()
