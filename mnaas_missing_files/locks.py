@@ -76,6 +76,8 @@ def _now() -> dt.datetime:
 def _holder_record(holder: dict, token: str) -> dict:
     record = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now().isoformat()}
     record.update({k: v for k, v in holder.items() if v is not None})
+    # `started` is the caller's to format; the age is measured from our own clock reading.
+    record["acquired"] = time.time()
     record["token"] = token
     return record
 
@@ -94,12 +96,19 @@ def _describe(holder: dict) -> str:
 
 
 class FileRunLock:
-    """A non-blocking flock of `<status file>.run.lock` holding the holder's JSON."""
+    """A non-blocking flock of the lock file `lock_path` holding the holder's JSON.
 
-    def __init__(self, status_file: str | os.PathLike):
-        self.lock_path = Path(f"{os.fspath(status_file)}.run.lock")
+    The job's lock file is `<status file>.run.lock` (DESIGN 1.4): see `for_status_file`.
+    """
+
+    def __init__(self, lock_path: str | os.PathLike):
+        self.lock_path = Path(lock_path)
         self._fd: int | None = None
         self._token: str | None = None
+
+    @classmethod
+    def for_status_file(cls, status_file: str | os.PathLike) -> FileRunLock:
+        return cls(f"{os.fspath(status_file)}.run.lock")
 
     def acquire(self, holder: dict) -> str:
         try:
@@ -259,9 +268,8 @@ class RedisRunLock:
             return None
         public = _public(record)
         public["ttl"] = round(pttl / 1000, 1) if pttl >= 0 else None
-        with contextlib.suppress(TypeError, ValueError):
-            started = dt.datetime.fromisoformat(str(record["started"]))
-            public["age"] = round((_now() - started).total_seconds(), 1)
+        if isinstance(record.get("acquired"), (int, float)):
+            public["age"] = round(time.time() - record["acquired"], 1)
         return public
 
     read_holder = holder

@@ -52,7 +52,7 @@ PROBE = textwrap.dedent(
     """
     import json, sys
     from mnaas_missing_files.locks import FileRunLock
-    print(json.dumps(FileRunLock(sys.argv[1]).read_holder()))
+    print(json.dumps(FileRunLock.for_status_file(sys.argv[1]).read_holder()))
     """
 )
 
@@ -60,7 +60,7 @@ HOLD = textwrap.dedent(
     """
     import sys, time
     from mnaas_missing_files.locks import FileRunLock
-    FileRunLock(sys.argv[1]).acquire({"run_id": "child-run", "day": "2026-11-20"})
+    FileRunLock.for_status_file(sys.argv[1]).acquire({"run_id": "child-run", "day": "2026-11-20"})
     print("held", flush=True)
     time.sleep(60)
     """
@@ -77,10 +77,10 @@ def probe_from_another_process(status: Path):
 
 def test_file_lock_holder_is_visible_from_another_process_only_while_held(tmp_path):
     status = tmp_path / "status"
-    lock = FileRunLock(status)
+    lock = FileRunLock.for_status_file(status)
+    assert lock.lock_path == tmp_path / "status.run.lock"
     assert probe_from_another_process(status) is None
     token = lock.acquire(holder_for("run-1"))
-    assert lock.lock_path == tmp_path / "status.run.lock"
     seen = probe_from_another_process(status)
     assert seen["run_id"] == "run-1" and seen["day"] == "2026-11-24"
     assert seen["pid"] > 0 and seen["host"] and seen["started"]
@@ -93,16 +93,16 @@ def test_file_lock_holder_is_visible_from_another_process_only_while_held(tmp_pa
 
 def test_a_second_file_lock_is_refused_naming_the_holder(tmp_path):
     status = tmp_path / "status"
-    first = FileRunLock(status)
+    first = FileRunLock.for_status_file(status)
     first.acquire({**holder_for("run-A", "2026-11-01"), "pid": 31337})
     with pytest.raises(LockHeld) as info:
-        FileRunLock(status).acquire(holder_for("run-B"))
+        FileRunLock.for_status_file(status).acquire(holder_for("run-B"))
     message = str(info.value)
     assert "run-A" in message and "2026-11-01" in message and "31337" in message
     assert info.value.holder["run_id"] == "run-A"
     assert info.value.exit_code == 3
     first.release()
-    FileRunLock(status).acquire(holder_for("run-B"))
+    FileRunLock.for_status_file(status).acquire(holder_for("run-B"))
 
 
 def test_file_lock_dies_with_its_process(tmp_path):
@@ -113,21 +113,22 @@ def test_file_lock_dies_with_its_process(tmp_path):
     )
     try:
         assert child.stdout.readline().strip() == "held"
-        holder = FileRunLock(status).read_holder()
+        holder = FileRunLock.for_status_file(status).read_holder()
         assert holder["run_id"] == "child-run" and holder["pid"] == child.pid
         with pytest.raises(LockHeld, match="child-run"):
-            FileRunLock(status).acquire(holder_for("parent"))
+            FileRunLock.for_status_file(status).acquire(holder_for("parent"))
     finally:
         child.kill()
         child.wait()
-    assert FileRunLock(status).read_holder() is None  # the file still has the old JSON
-    FileRunLock(status).acquire(holder_for("parent"))
+    assert "child-run" in (tmp_path / "status.run.lock").read_text()  # stale, but not held
+    assert FileRunLock.for_status_file(status).read_holder() is None
+    FileRunLock.for_status_file(status).acquire(holder_for("parent"))
 
 
 def _race_file(status: str, index: int, barrier, results) -> None:
     barrier.wait()
     try:
-        FileRunLock(status).acquire(holder_for(f"racer-{index}"))
+        FileRunLock.for_status_file(status).acquire(holder_for(f"racer-{index}"))
         results.put(("won", index))
         time.sleep(1.0)  # hold it until every racer has tried
     except LockHeld as exc:
@@ -177,10 +178,11 @@ def test_many_processes_race_for_the_redis_lock_and_one_wins(redis_server):
 def test_holder_shows_who_and_how_long_without_the_token(redis_server):
     lock = RedisRunLock(redis_server.url(), "k", ttl_seconds=60)
     assert lock.holder() is None
-    token = lock.acquire(holder_for("run-7", "2026-11-07"))
+    token = lock.acquire({**holder_for("run-7", "2026-11-07"), "started": "2026-11-08 06:30:00"})
     time.sleep(0.3)
     holder = lock.holder()
     assert holder["run_id"] == "run-7" and holder["day"] == "2026-11-07"
+    assert holder["started"] == "2026-11-08 06:30:00"
     assert 58 <= holder["ttl"] <= 60
     assert 0.2 <= holder["age"] < 5
     assert "token" not in holder and token not in json.dumps(holder)
