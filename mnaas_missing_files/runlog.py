@@ -23,10 +23,13 @@ class SecretFilter(logging.Filter):
 
 
 def configure_stderr(verbose: bool = False) -> None:
+    """Warnings and errors on the terminal (progress and the summary say the rest); every
+    detail with -v. The log file always gets the INFO lines."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not any(getattr(h, "_mnaas", None) == "stderr" for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(SecretFilter())
         handler._mnaas = "stderr"

@@ -1,0 +1,63 @@
+"""Build a job configuration for tests from the production examples in ../shared/examples.
+
+The job file sources the common file by its absolute production path, so the copies rewrite
+that line, and the platform directories are pointed into the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# The repository's clone sits beside shared/, on a developer's machine and in CI alike.
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+
+PROCESSES = ["traffic", "actives", "activations", "tolling"]
+CUSTOMERS = ["eLUX", "MyRep", "JLR", "Uber_soft_SIM", "Sky Roam"]
+INFONOVA = ["INFONOVA_CHT", "INFONOVA_VF"]
+
+
+@dataclass
+class Job:
+    root: Path
+    config: Path
+    common: Path
+    conf_dir: Path
+    status_file: Path
+
+    def csv(self, day: dt.date) -> Path:
+        return self.conf_dir / "Missing_Customer_Files" / f"Missing_Customer_Files_Report_{day:%Y-%m-%d}.csv"
+
+    def txt(self, day: dt.date) -> Path:
+        return self.conf_dir / "Missing_Customer_Files" / f"Missing_Customer_Files_{day:%Y-%m-%d}.txt"
+
+    @property
+    def outbox(self) -> Path:
+        return self.conf_dir / "Missing_Customer_Files" / "outbox"
+
+    def emails(self) -> list[Path]:
+        return sorted(self.outbox.glob("*.eml")) if self.outbox.is_dir() else []
+
+
+def make_job(root: Path, settings: dict[str, str] | None = None) -> Job:
+    """Copy the example files into `root`, rewired to it; `settings` lines are appended."""
+    root.mkdir(parents=True, exist_ok=True)
+    conf_dir, logs = root / "MNAASConfigFiles", root / "Logs"
+    conf_dir.mkdir(exist_ok=True)
+    logs.mkdir(exist_ok=True)
+    common_text = (EXAMPLES / "MNAAS_CommonProperties.properties").read_text()
+    common_text = re.sub(r"(?m)^MNAASLocalLogPath=.*$", f"MNAASLocalLogPath={logs}", common_text)
+    common_text = re.sub(r"(?m)^MNAASConfPath=.*$", f"MNAASConfPath={conf_dir}", common_text)
+    common = root / "MNAAS_CommonProperties.properties"
+    common.write_text(common_text)
+    job_text = (EXAMPLES / "MNAAS_Missing_Customer_Files.properties").read_text()
+    job_text = re.sub(r"(?m)^\. /app/\S+$", f". {common}", job_text)
+    for key, value in (settings or {}).items():
+        job_text += f"\n{key}={value}"
+    config = root / "MNAAS_Missing_Customer_Files.properties"
+    config.write_text(job_text + "\n")
+    status = conf_dir / "MNAAS_Missing_Customer_Files_ProcessStatusFile"
+    status.write_text((EXAMPLES / "MNAAS_Missing_Customer_Files_ProcessStatusFile").read_text())
+    return Job(root, config, common, conf_dir, status)

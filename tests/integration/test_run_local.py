@@ -1,0 +1,173 @@
+"""`mnaas-missing-files run` end to end on DuckDB, as an operator runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import os
+import socket
+import subprocess
+import sys
+import time
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from mnaas_missing_files.demo_data import DataSpec, generate, write_duckdb
+from tests.helpers.expected import expected_reports
+from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
+
+DAY = dt.date(2026, 11, 24)
+CLI = [sys.executable, "-m", "mnaas_missing_files.cli"]
+
+
+def status_of(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines()
+                if "=" in line and not line.startswith("#"))
+
+
+def cli(job, *args, env_extra=None, timeout=120):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
+    env.update(env_extra or {})
+    return subprocess.run([*CLI, *args, "--config", str(job.config)], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture
+def data():
+    spec = DataSpec(days=[DAY - dt.timedelta(days=1), DAY], processes=PROCESSES,
+                    customers=CUSTOMERS + INFONOVA, files_per_pair=12, missing_fraction=0.08)
+    return generate(spec)
+
+
+@pytest.fixture
+def job(tmp_path, data):
+    write_duckdb(tmp_path / "wh.duckdb", data)
+    return make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
+                                       "MNAAS_GROUP_SIZE": "2", "MNAAS_RETRY_BACKOFF": "0.05"})
+
+
+def test_run_writes_reports_email_and_status_as_worked_out_independently(job, data):
+    before = job.status_file.read_text().splitlines()
+    result = cli(job, "run", "--date", DAY.isoformat())
+    assert result.returncode == 0, result.stderr
+    want_csv, want_txt = expected_reports(data, DAY, PROCESSES, CUSTOMERS, INFONOVA)
+    assert want_txt.count("\n") > 5  # the data really has missing files
+    assert job.csv(DAY).read_text() == want_csv
+    assert job.txt(DAY).read_text() == want_txt
+    assert oct(job.csv(DAY).stat().st_mode & 0o777) == "0o640"
+    assert oct(job.txt(DAY).stat().st_mode & 0o777) == "0o640"
+
+    [eml] = job.emails()
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg["From"] == "hdfs@edge1.example.net"
+    assert msg["To"] == "move-dev@example.com, move-ops@example.com"
+    assert msg["Cc"] == "move-lead@example.com"
+    assert DAY.isoformat() in msg["Subject"] and str(want_txt.count("\n")) in msg["Subject"]
+    attached = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
+    assert attached[job.csv(DAY).name] == want_csv
+    assert attached[job.txt(DAY).name] == want_txt
+
+    status = status_of(job.status_file)
+    assert status["MNAAS_Daily_ProcessStatusFlag"] == "0"
+    assert status["MNAAS_job_status"] == "Success"
+    assert status["MNAAS_Script_Process_Id"] == "0"
+    assert status["MNAAS_email_sdp_created"] == "No"
+    assert status["MNAAS_job_ran_time"] != "2026-11-24 06:30:04"
+    after = job.status_file.read_text().splitlines()
+    assert after[0] == before[0] and after[-1] == "MOVE_Delay_Email_sent=No"  # foreign lines kept
+    log_text = Path(status_file_log(job)).read_text()
+    assert "started checking 2026-11-24" in log_text and "finished success" in log_text
+
+
+def status_file_log(job) -> Path:
+    [log] = list((job.root / "Logs").glob("MNAAS_Missing_Customer_Files.log_*"))
+    return log
+
+
+def test_dry_run_writes_reports_but_no_email_and_leaves_status_alone(job):
+    before = job.status_file.read_bytes()
+    result = cli(job, "run", "--date", DAY.isoformat(), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert job.csv(DAY).exists() and job.txt(DAY).exists()
+    assert job.emails() == []
+    assert job.status_file.read_bytes() == before
+
+
+def test_operator_hold_refuses_with_exit_4_and_changes_nothing(job):
+    job.status_file.write_text(job.status_file.read_text().replace(
+        "MNAAS_Daily_ProcessStatusFlag=0", "MNAAS_Daily_ProcessStatusFlag=HOLD"))
+    before = job.status_file.read_bytes()
+    result = cli(job, "run", "--date", DAY.isoformat())
+    assert result.returncode == 4
+    assert "HOLD" in result.stderr
+    assert job.status_file.read_bytes() == before
+    assert not job.csv(DAY).exists() and job.emails() == []
+
+
+def test_two_concurrent_runs_one_exits_3_and_changes_nothing(job, tmp_path):
+    # Hold the job's run lock from another process exactly as a running `run` does.
+    from mnaas_missing_files.locks import FileRunLock
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys,time;from mnaas_missing_files.locks import FileRunLock;"
+        f"l=FileRunLock({str(job.status_file) + '.run.lock'!r});"
+        "l.acquire({'run_id':'20261124-deadbeef','day':'2026-11-24','pid':0});"
+        "print('held',flush=True);time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = job.status_file.read_bytes()
+        result = cli(job, "run", "--date", DAY.isoformat())
+        assert result.returncode == 3, result.stderr
+        assert "20261124-deadbeef" in result.stderr
+        assert job.status_file.read_bytes() == before
+        assert not job.csv(DAY).exists() and job.emails() == []
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_two_runs_started_together_one_wins(job):
+    procs = [subprocess.Popen([*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")})
+             for _ in range(2)]
+    codes = sorted(p.wait(timeout=120) for p in procs)
+    # Either they overlapped (one refused with 3) or the second started after the first ended.
+    assert codes in ([0, 3], [0, 0])
+    assert len(job.emails()) == codes.count(0)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_impala_retries_then_fails_with_one_ticket(tmp_path):
+    port = closed_port()
+    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"impala://127.0.0.1:{port}?timeout=2",
+                                      "MNAAS_QUERY_ATTEMPTS": "3", "MNAAS_RETRY_BACKOFF": "0.05",
+                                      "MNAAS_GROUP_SIZE": "10"})
+    result = cli(job, "run", "--date", DAY.isoformat())
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("retrying in") == 8 * 2  # 8 groups x (3 attempts - 1)
+    status = status_of(job.status_file)
+    assert status["MNAAS_Daily_ProcessStatusFlag"] == "1"
+    assert status["MNAAS_job_status"] == "Failure"
+    assert status["MNAAS_email_sdp_created"] == "Yes"
+    assert status["MNAAS_job_ran_time"] == "2026-11-24 06:30:04"  # written on success only
+    emails = job.emails()
+    tickets = [e for e in emails if "sdp" in e.name]
+    assert len(tickets) == 1 and len(emails) == 2
+    report = email.message_from_bytes([e for e in emails if e not in tickets][0].read_bytes(),
+                                      policy=policy.default)
+    assert report["Subject"].startswith("INCOMPLETE")
+    csv_lines = job.csv(DAY).read_text().splitlines()
+    assert all(line.endswith(",,,,") for line in csv_lines[1:])  # unknown is not zero
+    assert job.txt(DAY).read_text() == ""
+
+    # A second failure in a row raises no second ticket.
+    again = cli(job, "run", "--date", DAY.isoformat())
+    assert again.returncode == 1
+    assert len([e for e in job.emails() if "sdp" in e.name]) == 1
