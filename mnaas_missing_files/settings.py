@@ -152,13 +152,16 @@ def load_settings(config_path: str | Path, *, environ: Mapping[str, str] | None 
     now = now or dt.datetime.now().astimezone()
     provisional = day or now.date() - dt.timedelta(days=1)
     props = parse_properties(path, environ=environ, run_day=provisional, now=now)
-    if day is None:
-        tz_raw = environ.get("MNAAS_TIMEZONE") or props.values.get("MNAAS_TIMEZONE")
-        tz_where = "environment" if environ.get("MNAAS_TIMEZONE") else props.origins.get("MNAAS_TIMEZONE")
-        timezone = convert(OPTIONS_BY_KEY["MNAAS_TIMEZONE"], tz_raw or "", tz_where)
-        day = default_day(timezone, now)
-        if day != provisional:
-            props = parse_properties(path, environ=environ, run_day=day, now=now)
+    # The zone may be set in the file itself: read it, then resolve the day and re-read the
+    # file with the clock in that zone, since `$(date …)` forms depend on both.
+    tz_raw = environ.get("MNAAS_TIMEZONE") or props.values.get("MNAAS_TIMEZONE")
+    tz_where = "environment" if environ.get("MNAAS_TIMEZONE") else props.origins.get("MNAAS_TIMEZONE")
+    timezone = convert(OPTIONS_BY_KEY["MNAAS_TIMEZONE"], tz_raw or "", tz_where)
+    if timezone:
+        now = now.astimezone(zoneinfo.ZoneInfo(timezone))
+    day = day or default_day(timezone, now)
+    if day != provisional or timezone:
+        props = parse_properties(path, environ=environ, run_day=day, now=now)
     for warning in props.warnings:
         log.warning("configuration: %s", warning)
     resolved = _resolve(props.values, props.origins, _environment_overrides(environ), day,

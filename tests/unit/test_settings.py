@@ -131,3 +131,12 @@ def test_default_day_is_yesterday_in_the_job_zone():
 def test_for_tests_builds_a_complete_settings():
     s = Settings.for_tests(group_size=3)
     assert s.group_size == 3 and s.kpi_table == "mnaas.kpi_measurement"
+
+
+def test_timezone_from_the_file_sets_yesterday_and_the_log_date(tmp_path):
+    job = make_job(tmp_path, {"MNAAS_TIMEZONE": "Asia/Tokyo"})
+    now = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.timezone.utc)  # 2026-11-26 08:30 in Tokyo
+    s = load_settings(job.config, environ={}, now=now)
+    assert s.day == dt.date(2026, 11, 25)
+    assert s.log_path.name == "MNAAS_Missing_Customer_Files.log_2026-11-26"
+    assert s.txt_path.name == "Missing_Customer_Files_2026-11-25.txt"
