@@ -1,0 +1,129 @@
+"""`mnaas-missing-files submit`: enqueue a run on the Celery cluster and, with --wait, follow
+it to the end with the same exit codes as `run` (0/1/2/3/4).
+
+The client takes the job's Redis lock itself, so a second submit (or a `run` pointing at the
+same Redis) is refused at once with exit 3, and hands the lock's token to start_run. Progress
+is read from the run's state in Redis, never by holding a worker.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from mnaas_missing_files import statusfile
+from mnaas_missing_files.errors import EXIT_FAILED, EXIT_OK, MnaasError
+from mnaas_missing_files.planning import make_plan
+from mnaas_missing_files.progress import ProgressPrinter
+from mnaas_missing_files.runner import lock_holder
+from mnaas_missing_files.settings import Settings, mask_secrets
+
+from . import START_RUN
+from .context import run_lock, run_state
+from .runstate import TERMINAL_STATES, RunState
+
+POLL_SECONDS = 0.25
+# How long the run may look ownerless (lock gone, state not final) before the client calls
+# it lost: finalize releases the lock a moment before it records the outcome.
+LOST_GRACE_SECONDS = 5.0
+
+
+def celery_client(settings: Settings):
+    """A Celery app that only sends: configured like the workers, from these settings."""
+    from celery import Celery
+
+    import celeryconfig
+
+    app = Celery("mnaas-submit", set_as_current=False)
+    app.conf.update(celeryconfig.celery_settings(settings))
+    return app
+
+
+def submit_run(settings: Settings, wait: bool = False, dry_run: bool = False,
+               trigger: str = "submit", out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Lock, enqueue start_run, print the run id; with `wait`, follow it and return its exit
+    code. Raises LockHeld (3) or JobHeld (4) having changed nothing."""
+    out, err = out or sys.stdout, err or sys.stderr
+    plan = make_plan(settings, dry_run=dry_run, trigger=trigger)
+    lock = run_lock(settings)
+    token = lock.acquire(lock_holder(settings, plan))
+    state = run_state(settings, plan.run_id)
+    try:
+        # The status file is checked here when this host has it; otherwise start_run refuses.
+        statusfile.check_not_held(settings.status_file)
+        state.create(day=plan.day, trigger=trigger, dry_run=dry_run, total=len(plan.groups))
+        _send_start(settings, plan, token)
+    except BaseException:
+        lock.release(token)
+        state.client.delete(state.key)
+        raise
+    print(f"submitted run {plan.run_id} for {plan.day} ({len(plan.groups)} groups"
+          f"{', dry run' if dry_run else ''})", file=out, flush=True)
+    if not wait:
+        print(f"follow it with: mnaas-missing-files status --config {settings.config_path}", file=err)
+        return EXIT_OK
+    return wait_for_run(state, lock, token, out=out, err=err)
+
+
+def _send_start(settings: Settings, plan, token: str) -> None:
+    app = celery_client(settings)
+    kwargs = {"day": plan.day.isoformat(), "dry_run": plan.dry_run, "trigger": plan.trigger,
+              "run_id": plan.run_id, "token": token}
+    shown = {k: v for k, v in kwargs.items() if k != "token"}
+    try:
+        app.send_task(START_RUN, kwargs=kwargs, kwargsrepr=repr(shown),
+                      retry=True, retry_policy={"max_retries": 3, "interval_start": 0.5,
+                                                "interval_step": 1.0, "interval_max": 2.0})
+    except Exception as exc:  # kombu's connection errors vary by transport
+        raise MnaasError(f"cannot enqueue the run on the broker {mask_secrets(app.conf.broker_url)}: "
+                         f"{mask_secrets(exc)}") from None
+    finally:
+        app.close()
+
+
+def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO) -> int:
+    """Show progress until the run ends; its exit code."""
+    printer = ProgressPrinter(err)
+    shown = None
+    ownerless_since = None
+    while True:
+        record = state.read()
+        progress = (record.get("done", 0), record.get("total", 0), record.get("failed", 0))
+        if record.get("state") in ("running", "finalizing", "done") and progress != shown:
+            printer.update(*progress)
+            shown = progress
+        if record.get("state") in TERMINAL_STATES:
+            return _report(record, out, err)
+        if lock.is_owner(token):
+            ownerless_since = None
+        elif ownerless_since is None:
+            ownerless_since = time.monotonic()
+        elif time.monotonic() - ownerless_since > LOST_GRACE_SECONDS:
+            print(f"run {state.run_id}: lost: its lock expired and no outcome was recorded "
+                  "(did every worker die?)", file=err)
+            return EXIT_FAILED
+        time.sleep(POLL_SECONDS)
+
+
+def _report(record: dict, out: TextIO, err: TextIO) -> int:
+    code = record.get("exit_code")
+    code = EXIT_FAILED if code is None else code
+    outcome = record.get("outcome") or {}
+    if record["state"] != "done":
+        print(f"run {record['run_id']} for {record.get('day')}: {record['state'].upper()}: "
+              f"{record.get('message') or 'no detail'}", file=err)
+        return code
+    print(f"run {record['run_id']} for {record.get('day')}: {str(outcome.get('outcome')).upper()}", file=out)
+    if outcome.get("missing_files") is not None:
+        print(f"  missing files: {outcome['missing_files']} in {outcome.get('pairs')} pairs", file=out)
+    for label, key in (("CSV", "csv"), ("TXT", "txt"), ("email", "email")):
+        if outcome.get(key):
+            print(f"  {label}: {outcome[key]}", file=out)
+    for group, error in (outcome.get("failed_groups") or {}).items():
+        print(f"  failed group {group}: {error}", file=out)
+    for error in outcome.get("errors") or []:
+        print(f"  error: {error}", file=out)
+    if outcome.get("ticket_raised"):
+        print("  service-desk ticket raised", file=out)
+    return code

@@ -1,0 +1,49 @@
+"""What a task or the submit client needs around the domain code: the job's settings for a
+day, the Redis that keeps the lock and the run state, the run lock. No Celery here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from mnaas_missing_files.locks import RedisRunLock, lock_key
+from mnaas_missing_files.settings import Settings, config_path_from, load_settings
+
+from .runstate import RunState, redis_client
+
+
+def settings_for(day: dt.date | str | None = None) -> Settings:
+    """The job's settings for `day` (default: yesterday in MNAAS_TIMEZONE), read from
+    MNAAS_CONFIG and this process's environment on every call, so that a task never carries
+    a connection setting and an edited file takes effect without a restart."""
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
+    return load_settings(config_path_from(None), day=day)
+
+
+def state_url(settings: Settings) -> str:
+    """The Redis of the run lock and the run state: MNAAS_LOCK_URL, else the result backend,
+    else Celery's default result backend (celeryconfig holds the one default)."""
+    from celeryconfig import DEFAULT_RESULT_BACKEND
+
+    return settings.lock_url or settings.result_backend or DEFAULT_RESULT_BACKEND
+
+
+def job_lock_key(settings: Settings) -> str:
+    return lock_key(settings.script_name, settings.status_file)
+
+
+_locks: dict[tuple, RedisRunLock] = {}
+
+
+def run_lock(settings: Settings) -> RedisRunLock:
+    """The job's one lock, the same key `run` takes when it points at the same Redis; one
+    object (one connection pool) per process."""
+    key = (os.getpid(), state_url(settings), job_lock_key(settings), settings.lock_ttl)
+    if key not in _locks:
+        _locks[key] = RedisRunLock(key[1], key[2], key[3])
+    return _locks[key]
+
+
+def run_state(settings: Settings, run_id: str) -> RunState:
+    return RunState(redis_client(state_url(settings)), run_id)

@@ -1,0 +1,295 @@
+"""The Celery tasks of a run: start_run -> chord(check_group x N) -> finalize_run, with
+run_failed as the chord's error handler. Thin: every decision about the data, the reports,
+the email and the status file is the domain package's (the same code `run` uses).
+
+Arguments are small JSON with no secret and no host-only path (Flower and the broker show
+them): run id, day, group, and the run's lock token, which Flower's display leaves out.
+Each worker reads its connection settings from its own MNAAS_CONFIG and environment.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from celery import chord
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.log import get_task_logger
+
+from mnaas_missing_files.check import check_group as check_one_group
+from mnaas_missing_files.check import describe_error
+from mnaas_missing_files.errors import (EXIT_FAILED, JobHeld, LockHeld, LockLost,
+                                        TransientWarehouseError, WarehouseError)
+from mnaas_missing_files.finalize import begin, finalize
+from mnaas_missing_files.model import Group, GroupResult, Plan
+from mnaas_missing_files.planning import make_plan
+from mnaas_missing_files.runlog import attach_log_file
+from mnaas_missing_files.runner import lock_holder
+from mnaas_missing_files.settings import Settings, mask_secrets
+from mnaas_missing_files.warehouse import close_shared_warehouses, shared_warehouse
+from workers.app import app
+
+from . import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
+from .context import job_lock_key, run_lock, settings_for, state_url
+from .runstate import (TERMINAL_STATES, RedisJournal, RunState, claim_scheduled_day,
+                       count_delivery, redis_client, release_scheduled_day)
+
+log = get_task_logger(__name__)
+
+# TEST ONLY (never set in production): path of a "gate" file. While it exists, a group task
+# on its first delivery waits before querying, so an integration test can hold a group in a
+# pool process and kill that process, or keep a run busy while it races another.
+TEST_GATE_ENV = "MNAAS_TEST_GROUP_GATE"
+
+
+def scheduled_run_id(settings: Settings, task_id: str) -> str:
+    """A beat-triggered run's id comes from its task id, so a redelivery is the same run."""
+    return f"{settings.day:%Y%m%d}-{task_id.replace('-', '')[:8]}"
+
+
+def _state(settings: Settings, run_id: str) -> RunState:
+    return RunState(redis_client(state_url(settings)), run_id)
+
+
+def _delivery(task, settings: Settings) -> int:
+    return count_delivery(redis_client(state_url(settings)), task.request.id, task.request.retries)
+
+
+def _shown(**fields) -> str:
+    """What Flower shows as a task's keyword arguments: readable, without the lock token."""
+    return repr(fields)
+
+
+# --- start ---------------------------------------------------------------------------------
+
+@app.task(name=START_RUN, bind=True)
+def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str = "schedule",
+              run_id: str | None = None, token: str | None = None) -> dict:
+    """Take (or verify) the lock, mark the status file, plan, and launch the chord.
+
+    `submit` passes the run id and the token of the lock it took; beat passes neither, and
+    the task claims the day (one scheduled run per day) and takes the lock itself."""
+    settings = settings_for(day)
+    attach_log_file(settings.log_path)
+    run_id = run_id or scheduled_run_id(settings, self.request.id)
+    state, lock = _state(settings, run_id), run_lock(settings)
+    current = state.read().get("state")
+    if current not in (None, "queued", "starting"):
+        log.info("run %s: already %s; this delivery of start_run does nothing", run_id, current)
+        return {"run_id": run_id, "state": current}
+    token = token or state.token()  # a redelivered scheduled run goes on with its own lock
+    delivery = _delivery(self, settings)
+    if delivery > settings.max_deliveries:
+        return _abandon(settings, state, token, f"start_run was delivered {delivery} times "
+                        f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
+    plan = make_plan(settings, dry_run=dry_run, trigger=trigger, run_id=run_id)
+    if token is None:
+        token = _claim_scheduled_run(settings, plan, state)
+        if token is None:
+            return {"run_id": run_id, "state": "skipped"}
+    elif not lock.is_owner(token):
+        message = "the run's lock expired or was taken before a worker started the run"
+        log.error("run %s: %s; not starting", run_id, message)
+        state.finish(state="failed", exit_code=EXIT_FAILED, message=message, only_if_open=True)
+        return {"run_id": run_id, "state": "failed"}
+    state.set(state="starting", total=len(plan.groups))
+    try:
+        begin(settings, plan, pid=os.getpid())
+    except JobHeld as exc:
+        lock.release(token)
+        if plan.trigger == "schedule":
+            release_scheduled_day(state.client, job_lock_key(settings), plan.day, run_id)
+        log.error("run %s: %s", run_id, mask_secrets(exc))
+        state.finish(state="refused", exit_code=exc.exit_code, message=mask_secrets(exc))
+        return {"run_id": run_id, "state": "refused"}
+    except Exception as exc:  # the status file cannot be written: nothing ran, free the job
+        lock.release(token)
+        log.exception("run %s: cannot start", run_id)
+        state.finish(state="failed", exit_code=EXIT_FAILED, message=describe_error(exc))
+        return {"run_id": run_id, "state": "failed"}
+    _launch_chord(plan, token)
+    state.set(state="running")
+    _extend(settings, token, run_id)
+    return {"run_id": run_id, "state": "running", "groups": len(plan.groups)}
+
+
+def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str | None:
+    """Beat's path: claim the day, then the lock. None when this tick must not run."""
+    client = state.client
+    first = claim_scheduled_day(client, job_lock_key(settings), plan.day, plan.run_id)
+    if first is not None:
+        log.info("scheduled run for %s already started as run %s; not starting another",
+                 plan.day, first)
+        return None
+    try:
+        token = run_lock(settings).acquire(lock_holder(settings, plan))
+    except LockHeld as exc:
+        release_scheduled_day(client, job_lock_key(settings), plan.day, plan.run_id)
+        log.warning("scheduled run %s for %s not started: %s", plan.run_id, plan.day, mask_secrets(exc))
+        state.create(day=plan.day, trigger=plan.trigger, dry_run=plan.dry_run,
+                     total=len(plan.groups), state="refused")
+        state.finish(state="refused", exit_code=exc.exit_code, message=mask_secrets(exc))
+        return None
+    state.create(day=plan.day, trigger=plan.trigger, dry_run=plan.dry_run, total=len(plan.groups),
+                 state="starting", token=token)
+    return token
+
+
+def _launch_chord(plan: Plan, token: str) -> None:
+    day = plan.day.isoformat()
+    header = [
+        check_group.s(run_id=plan.run_id, day=day, group=g.to_json(), token=token).set(
+            kwargsrepr=_shown(run_id=plan.run_id, day=day, group=g.group_id, process=g.process,
+                              customer_type=g.customer_type, customers=", ".join(g.customers)))
+        for g in plan.groups
+    ]
+    summary = _shown(run_id=plan.run_id, day=day, groups=len(plan.groups), dry_run=plan.dry_run)
+    body = finalize_run.s(plan=plan.to_json(), token=token).set(kwargsrepr=summary)
+    body.link_error(run_failed.s(plan=plan.to_json(), token=token).set(kwargsrepr=summary))
+    chord(header)(body)
+    log.info("run %s: %d group tasks sent", plan.run_id, len(plan.groups))
+
+
+# --- one group -----------------------------------------------------------------------------
+
+@app.task(name=CHECK_GROUP, bind=True, max_retries=None)
+def check_group(self, run_id: str, day: str, group: dict, token: str | None = None) -> dict:
+    """One group's queries. Transient errors are retried (countdown MNAAS_RETRY_BACKOFF,
+    doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails comes back as a failed result, so
+    the chord callback always runs."""
+    settings = settings_for(day)
+    group_ = Group.from_json(group)
+    state = _state(settings, run_id)
+    attempt = self.request.retries + 1
+    delivery = _delivery(self, settings)
+    if delivery > settings.max_deliveries:
+        error = (f"the worker checking this group was lost {delivery - 1} times; not trying again "
+                 f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries})")
+        log.error("run %s group %s: %s", run_id, group_.group_id, error)
+        result = GroupResult.failed(group_.group_id, error, attempts=attempt)
+    else:
+        state.group_started(group_.group_id)
+        _wait_at_test_gate(delivery, attempt)
+        result = _check_once(self, settings, group_, run_id, attempt)
+    state.group_done(result)
+    _extend(settings, token, run_id)
+    return result.to_json()
+
+
+def _check_once(task, settings: Settings, group: Group, run_id: str, attempt: int) -> GroupResult:
+    attempts = settings.query_attempts
+    try:
+        result = check_one_group(shared_warehouse(settings.warehouse_url), settings, group)
+        result.attempts = attempt
+        log.info("run %s group %s: ok (attempt %d)", run_id, group.group_id, attempt)
+        return result
+    except TransientWarehouseError as exc:
+        if attempt < attempts:
+            delay = settings.retry_delay(attempt)
+            log.warning("run %s group %s: attempt %d of %d failed (%s); retrying in %.1f s",
+                        run_id, group.group_id, attempt, attempts, describe_error(exc), delay)
+            raise task.retry(countdown=delay, exc=TransientWarehouseError(describe_error(exc)))
+        log.error("run %s group %s: giving up after %d attempts: %s",
+                  run_id, group.group_id, attempt, describe_error(exc))
+        return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
+    except WarehouseError as exc:
+        log.error("run %s group %s: failed, not retrying (retrying cannot fix it): %s",
+                  run_id, group.group_id, describe_error(exc))
+        return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
+    except SoftTimeLimitExceeded:
+        close_shared_warehouses()  # the interrupted connection may be mid-query
+        error = f"timed out after {task.app.conf.task_soft_time_limit} s (MNAAS_GROUP_TIME_LIMIT)"
+        log.error("run %s group %s: %s", run_id, group.group_id, error)
+        return GroupResult.failed(group.group_id, error, attempts=attempt)
+    except Exception as exc:  # a bug must not lose the run: the group is reported as failed
+        log.exception("run %s group %s: unexpected error", run_id, group.group_id)
+        return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
+
+
+def _wait_at_test_gate(delivery: int, attempt: int) -> None:
+    gate = os.environ.get(TEST_GATE_ENV)
+    if not gate or delivery != 1 or attempt != 1:
+        return
+    while os.path.exists(gate):
+        time.sleep(0.05)
+
+
+def _extend(settings: Settings, token: str | None, run_id: str) -> None:
+    if not token:
+        return
+    try:
+        run_lock(settings).extend(token)
+    except LockLost as exc:
+        log.warning("run %s: %s", run_id, mask_secrets(exc))
+
+
+# --- the end -------------------------------------------------------------------------------
+
+@app.task(name=FINALIZE_RUN, bind=True)
+def finalize_run(self, results: list, plan: dict, token: str) -> dict:
+    """Chord callback: the run's outcome, exactly as `run` reports it, written only while the
+    run still owns the lock (a late duplicate never overwrites a newer run), one email."""
+    plan_ = Plan.from_json(plan)
+    settings = settings_for(plan_.day)
+    attach_log_file(settings.log_path)
+    state = _state(settings, plan_.run_id)
+    delivery = _delivery(self, settings)
+    if delivery > settings.max_deliveries:
+        return _abandon(settings, state, token, f"finalize_run was delivered {delivery} times "
+                        f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
+    by_group = state.results()  # fills in a group whose chord result went missing
+    by_group.update({r["group_id"]: GroupResult.from_json(r) for r in results or []
+                     if isinstance(r, dict) and r.get("group_id")})
+    if state.read().get("state") not in TERMINAL_STATES:
+        state.set(state="finalizing")
+    return _finish(settings, plan_, by_group, token, state)
+
+
+@app.task(name=RUN_FAILED, bind=True)
+def run_failed(self, task_id: str, *, plan: dict, token: str) -> dict:
+    """Error handler of the chord (a task raised instead of returning a record, or the
+    callback itself failed): report what is known, record the failure, free the lock."""
+    plan_ = Plan.from_json(plan)
+    settings = settings_for(plan_.day)
+    attach_log_file(settings.log_path)
+    log.error("run %s: task %s failed; reporting the groups whose results are known",
+              plan_.run_id, task_id)
+    state = _state(settings, plan_.run_id)
+    try:
+        return _finish(settings, plan_, state.results(), token, state)
+    except Exception as exc:
+        log.exception("run %s: could not report the failed run", plan_.run_id)
+        return _abandon(settings, state, token, f"task {task_id} failed and the run could not be "
+                        f"reported: {describe_error(exc)}")
+
+
+def _finish(settings: Settings, plan: Plan, results: dict[str, GroupResult], token: str,
+            state: RunState) -> dict:
+    lock = run_lock(settings)
+
+    def still_owner() -> None:
+        if not lock.is_owner(token):
+            raise LockLost(f"run {plan.run_id} no longer holds the job's lock; a newer run may "
+                           "own the job, so this one writes nothing")
+
+    try:
+        still_owner()
+        lock.extend(token)
+        outcome = finalize(settings, plan, results, journal=RedisJournal(state.client),
+                           before_write=still_owner)
+    except LockLost as exc:
+        log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
+        state.finish(state="failed", exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True)
+        return {"run_id": plan.run_id, "outcome": "lock lost"}
+    # The lock goes first: whoever sees the run done may start the next one at once.
+    lock.release(token)
+    state.finish(state="done", exit_code=outcome.exit_code, outcome=outcome.to_json())
+    return outcome.to_json()
+
+
+def _abandon(settings: Settings, state: RunState, token: str | None, message: str) -> dict:
+    log.error("run %s: %s", state.run_id, message)
+    if token:
+        run_lock(settings).release(token)
+    state.finish(state="failed", exit_code=EXIT_FAILED, message=message, only_if_open=True)
+    return {"run_id": state.run_id, "state": "failed"}

@@ -1,0 +1,214 @@
+"""What a submitted run is doing, kept in Redis so that `submit --wait`, `status` and an
+operator can follow it without holding a worker. No Celery here: plain redis-py.
+
+Keys (all expire after STATE_TTL, far above the longest run):
+
+    mnaas-missing-files:run:<run_id>            hash: run_id day trigger dry_run state total done
+                                                failed exit_code outcome message created updated
+    mnaas-missing-files:run:<run_id>:failed     hash: group id -> error
+    mnaas-missing-files:run:<run_id>:results    hash: group id -> GroupResult JSON
+    mnaas-missing-files:run:<run_id>:done       set of group ids counted in `done`
+    mnaas-missing-files:run:<run_id>:active     hash: group id -> who is checking it (host, pid)
+    mnaas-missing-files:run:<run_id>:sent       set: emails sent for the run (DeliveryJournal)
+    mnaas-missing-files:scheduled:<job>:<day>   the run id of the day's scheduled run
+    mnaas-missing-files:deliveries:<task>:<n>   deliveries of one task message (retry n)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import threading
+
+import redis
+
+from mnaas_missing_files.model import GroupResult
+
+PREFIX = "mnaas-missing-files"
+STATE_TTL = 7 * 24 * 3600
+SCHEDULED_TTL = 8 * 24 * 3600  # longer than any day can be "yesterday" for a late tick
+DELIVERY_TTL = 2 * 24 * 3600
+REDIS_TIMEOUT = 5.0
+
+# queued: the client enqueued start_run; starting: a worker took it; running: the chord is out;
+# finalizing: the callback is writing; done: outcome recorded (exit 0 or 1); refused: another
+# run or the status file's flag held the job (exit 3 or 4), nothing changed; failed: the run
+# could not finish (exit 1).
+TERMINAL_STATES = frozenset({"done", "refused", "failed"})
+
+# Count a group once however often its task is delivered, so `done` never exceeds `total`.
+_GROUP_DONE = """
+local first = redis.call('sadd', KEYS[2], ARGV[1])
+redis.call('hset', KEYS[3], ARGV[1], ARGV[4])
+redis.call('hdel', KEYS[5], ARGV[1])
+if first == 1 then
+  redis.call('hincrby', KEYS[1], 'done', 1)
+  if ARGV[2] == '0' then
+    redis.call('hincrby', KEYS[1], 'failed', 1)
+    redis.call('hset', KEYS[4], ARGV[1], ARGV[3])
+  end
+end
+redis.call('hset', KEYS[1], 'updated', ARGV[6])
+for i = 1, 5 do redis.call('expire', KEYS[i], ARGV[5]) end
+return first
+"""
+
+_DELETE_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+_clients: dict[tuple[int, str], redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def redis_client(url: str) -> redis.Redis:
+    """One client per process and URL: a forked pool process never reuses its parent's sockets."""
+    key = (os.getpid(), url)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = redis.Redis.from_url(
+                url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT,
+                decode_responses=True)
+        return client
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+def run_key(run_id: str) -> str:
+    return f"{PREFIX}:run:{run_id}"
+
+
+class RunState:
+    """One run's progress record."""
+
+    def __init__(self, client: redis.Redis, run_id: str):
+        self.client = client
+        self.run_id = run_id
+        self.key = run_key(run_id)
+
+    def _keys(self) -> list[str]:
+        return [self.key, f"{self.key}:done", f"{self.key}:results", f"{self.key}:failed",
+                f"{self.key}:active"]
+
+    def create(self, *, day: dt.date | str, trigger: str, dry_run: bool, total: int,
+               state: str = "queued", token: str | None = None) -> None:
+        fields = {"run_id": self.run_id, "day": str(day), "trigger": trigger,
+                  "dry_run": int(bool(dry_run)), "state": state, "total": int(total), "done": 0,
+                  "failed": 0, "created": _now(), "updated": _now()}
+        if token:
+            fields["token"] = token  # lets a redelivered scheduled start_run go on with its lock
+        pipe = self.client.pipeline()
+        pipe.hset(self.key, mapping=fields)
+        pipe.expire(self.key, STATE_TTL)
+        pipe.execute()
+
+    def exists(self) -> bool:
+        return bool(self.client.exists(self.key))
+
+    def token(self) -> str | None:
+        return self.client.hget(self.key, "token")
+
+    def set(self, **fields) -> None:
+        fields["updated"] = _now()
+        pipe = self.client.pipeline()
+        pipe.hset(self.key, mapping={k: str(v) for k, v in fields.items()})
+        pipe.expire(self.key, STATE_TTL)
+        pipe.execute()
+
+    def group_started(self, group_id: str) -> None:
+        self.client.hset(f"{self.key}:active", group_id, f"{socket.gethostname()} pid {os.getpid()}")
+        self.client.expire(f"{self.key}:active", STATE_TTL)
+
+    def active(self) -> dict[str, str]:
+        """group id -> "host pid N" of the process checking it right now."""
+        return self.client.hgetall(f"{self.key}:active")
+
+    def group_done(self, result: GroupResult) -> bool:
+        """Record a group's result; False when it had been counted already (a redelivery)."""
+        script = self.client.register_script(_GROUP_DONE)
+        first = script(keys=self._keys(), args=[result.group_id, int(result.ok), result.error or "",
+                                                json.dumps(result.to_json()), STATE_TTL, _now()])
+        return bool(first)
+
+    def results(self) -> dict[str, GroupResult]:
+        raw = self.client.hgetall(f"{self.key}:results")
+        return {gid: GroupResult.from_json(json.loads(value)) for gid, value in raw.items()}
+
+    def finish(self, *, state: str, exit_code: int, outcome: dict | None = None,
+               message: str = "", only_if_open: bool = False) -> bool:
+        """Record how the run ended. With only_if_open, an ended run is left as it is (a stale
+        duplicate must not overwrite the real outcome). False when nothing was written."""
+        if only_if_open and self.read().get("state") in TERMINAL_STATES:
+            return False
+        fields = {"state": state, "exit_code": exit_code, "message": message}
+        if outcome is not None:
+            fields["outcome"] = json.dumps(outcome, default=str)
+        self.set(**fields)
+        self.client.delete(f"{self.key}:active")
+        return True
+
+    def read(self) -> dict:
+        """The run's record with typed counts (empty dict for an unknown run); never the token."""
+        raw = self.client.hgetall(self.key)
+        if not raw:
+            return {}
+        record: dict = {k: v for k, v in raw.items() if k != "token"}
+        for name in ("total", "done", "failed"):
+            record[name] = int(raw.get(name) or 0)
+        record["dry_run"] = raw.get("dry_run") == "1"
+        record["exit_code"] = int(raw["exit_code"]) if raw.get("exit_code") not in (None, "") else None
+        record["outcome"] = json.loads(raw["outcome"]) if raw.get("outcome") else None
+        record["failed_groups"] = self.client.hgetall(f"{self.key}:failed")
+        return record
+
+
+class RedisJournal:
+    """finalize's DeliveryJournal: which emails of a run went out, shared by every worker."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+
+    def was_sent(self, run_id: str, kind: str) -> bool:
+        return bool(self.client.sismember(f"{run_key(run_id)}:sent", kind))
+
+    def mark_sent(self, run_id: str, kind: str) -> None:
+        pipe = self.client.pipeline()
+        pipe.sadd(f"{run_key(run_id)}:sent", kind)
+        pipe.expire(f"{run_key(run_id)}:sent", STATE_TTL)
+        pipe.execute()
+
+
+def scheduled_key(lock_key: str, day: dt.date) -> str:
+    job = lock_key.rsplit(":lock:", 1)[-1]
+    return f"{PREFIX}:scheduled:{job}:{day.isoformat()}"
+
+
+def claim_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id: str) -> str | None:
+    """Claim the day's scheduled run for `run_id`. Returns None when claimed now (or already by
+    this same run, on a redelivery), else the run id that claimed it first."""
+    key = scheduled_key(lock_key, day)
+    if client.set(key, run_id, nx=True, ex=SCHEDULED_TTL):
+        return None
+    owner = client.get(key)
+    return None if owner == run_id else (owner or "?")
+
+
+def release_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id: str) -> None:
+    """Give the day back (the run was refused before it changed anything)."""
+    client.register_script(_DELETE_IF_OWNER)(keys=[scheduled_key(lock_key, day)], args=[run_id])
+
+
+def count_delivery(client: redis.Redis, task_id: str, retries: int) -> int:
+    """This delivery's number (1 for the first) of one task message; a retry is a new message."""
+    key = f"{PREFIX}:deliveries:{task_id}:{retries}"
+    pipe = client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, DELIVERY_TTL)
+    count, _ = pipe.execute()
+    return int(count)

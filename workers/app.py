@@ -1,0 +1,79 @@
+"""The Celery app: `celery -A workers.app worker|beat|flower`.
+
+Settings come from celeryconfig (environment, then the properties file named by MNAAS_CONFIG).
+The signals here give each pool process its own warehouse connection (opened on first use,
+closed when the process ends), keep passwords out of Celery's log output, and refuse to start
+a worker or beat on a missing or broken job configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from celery import Celery, signals
+
+import celeryconfig
+from mnaas_missing_files.runlog import SecretFilter
+from mnaas_missing_files.settings import CONFIG_ENV, mask_secrets
+from mnaas_missing_files.warehouse import close_shared_warehouses
+
+log = logging.getLogger("mnaas_missing_files.workers")
+
+app = Celery("mnaas_missing_files", include=["tasks.runs"])
+app.config_from_object("celeryconfig")
+
+
+def _refuse_to_start_without_a_job(role: str) -> None:
+    """A worker or beat without its job's configuration would fail every task or schedule
+    nothing: stop now, with one line naming the problem (exit 2, like the CLI)."""
+    problem = None
+    if not os.environ.get(CONFIG_ENV):
+        problem = f"{CONFIG_ENV} is not set: it must name the job's properties file"
+    elif celeryconfig.CONFIG_ERROR:
+        problem = celeryconfig.CONFIG_ERROR
+    if problem:
+        print(f"mnaas-missing-files {role}: configuration error: {problem}", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(2)  # SystemExit would be caught and reported as a crash with a traceback
+
+
+def _describe(role: str) -> None:
+    conf = app.conf
+    log.info("%s of job %s: broker %s, result backend %s, queues %s, time limit %s s "
+             "(soft %s s), visibility timeout %s s, schedule %s",
+             role, os.environ.get(CONFIG_ENV), mask_secrets(conf.broker_url),
+             mask_secrets(conf.result_backend),
+             ", ".join(q.name for q in conf.task_queues), conf.task_time_limit,
+             conf.task_soft_time_limit, conf.broker_transport_options.get("visibility_timeout"),
+             conf.beat_schedule[celeryconfig.DAILY_ENTRY]["schedule"])
+
+
+@signals.worker_init.connect
+def _check_worker(**_kwargs) -> None:
+    _refuse_to_start_without_a_job("worker")
+
+
+@signals.worker_ready.connect
+def _describe_worker(**_kwargs) -> None:
+    _describe("worker")
+
+
+@signals.beat_init.connect
+def _check_beat(**_kwargs) -> None:
+    _refuse_to_start_without_a_job("beat")
+    _describe("beat")
+
+
+@signals.worker_process_shutdown.connect
+def _close_warehouse_connections(**_kwargs) -> None:
+    close_shared_warehouses()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _mask_secrets_in_logs(logger=None, **_kwargs) -> None:
+    for handler in (logger.handlers if logger else []):
+        if not any(isinstance(f, SecretFilter) for f in handler.filters):
+            handler.addFilter(SecretFilter())
