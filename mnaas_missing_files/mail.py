@@ -144,7 +144,11 @@ def envelope_recipients(msg: EmailMessage) -> list[str]:
     addresses: list[str] = []
     for header_name in ("To", "Cc", "Bcc"):
         for header in msg.get_all(header_name, []):
-            addresses.extend(a.addr_spec for a in header.addresses)
+            for address in header.addresses:
+                if "@" in address.addr_spec:
+                    addresses.append(address.addr_spec)
+                else:  # one malformed address must not cost everyone else the email
+                    log.warning("skipping malformed %s address %r", header_name, str(address))
     return list(dict.fromkeys(addresses))
 
 

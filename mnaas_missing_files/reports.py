@@ -135,8 +135,6 @@ def write_reports(rows: Iterable[PairRow], csv_path: str | os.PathLike,
             _flush_and_sync(csv_file)
         _replace_all([(csv_temp, csv_target), (txt_temp, txt_target)])
         temps.clear()
-    except ReportError:
-        raise
     except Exception as exc:
         raise ReportError(f"could not write the report {stage}: {exc}; "
                           "the previous reports are unchanged") from exc

@@ -9,8 +9,8 @@ import os
 import re
 import stat
 from email.policy import default as default_policy
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
-from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +19,7 @@ from mnaas_missing_files.errors import MailError
 from mnaas_missing_files.mail import build_report_message, build_sdp_ticket, deliver
 from mnaas_missing_files.model import PairRow
 from mnaas_missing_files.reports import write_reports
+from mnaas_missing_files.settings import Settings
 from tests.helpers.smtpd import SmtpServer, free_port, make_tls_files
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -55,16 +56,14 @@ FAILED = {"traffic/infonova/1": "connection refused by impala://svc:hunter2@impa
 
 def make_settings(tmp_path, **overrides):
     values = dict(
-        day=DAY, config_path=tmp_path / "job.properties", log_path=tmp_path / "job.log",
+        conf_path=tmp_path, day=DAY, log_path=tmp_path / "job.log",
         status_file=tmp_path / "status", script_name="MNAAS_Missing_Customer_Files.sh",
         mail_to=TO, mail_cc=CC, mail_from="hdfs@edge1.example.net",
         sdp_to=("sdp@desk.example",), sdp_cc=("oncall@ops.example",),
         sdp_from="mnaas-alerts@edge1.example.net", env_mode="PROD", smtp_url=None,
         outbox_dir=tmp_path / "outbox", mail_attempts=3, retry_backoff=2.0, report_mode=0o640)
     values.update(overrides)
-    settings = SimpleNamespace(**values)
-    settings.retry_delay = lambda attempt: min(settings.retry_backoff * 2 ** (attempt - 1), 30)
-    return settings
+    return Settings.for_tests(**values)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +135,7 @@ def test_report_over_plain_smtp_carries_everything(tmp_path, summary):
     assert msg["Subject"] == "Missing customer files 2026-11-24: 3 missing"
     assert msg["X-MNAAS-Run-Id"] == RUN_ID
     assert msg["Message-ID"].startswith("<") and msg["Message-ID"].endswith("@edge1.example.net>")
-    assert email.utils.parsedate_to_datetime(msg["Date"]).tzinfo is not None
+    assert parsedate_to_datetime(msg["Date"]).tzinfo is not None
 
     text = msg.get_body(("plain",)).get_content()
     assert text_table(text) == EXPECTED_CELLS
@@ -283,7 +282,8 @@ def test_some_refused_recipients_do_not_stop_the_others(tmp_path, summary):
 
 def test_thirty_recipients_in_mixed_separators_all_receive(tmp_path, summary):
     team = [f"ops{i:02d}@ops.example" for i in range(1, 31)]
-    mail_to = (", ".join(team[:10]), " ".join(team[10:20]), ";".join(team[20:25]), *team[25:])
+    # as MOVE_DEV_TEAM arrives from the properties file: one string, mixed separators
+    mail_to = ", ".join(team[:10]) + " " + "  ".join(team[10:20]) + " ," + ",".join(team[20:])
     with SmtpServer() as server:
         settings = make_settings(tmp_path, smtp_url=server.url(), mail_to=mail_to,
                                  mail_cc="lead@ops.example  boss@ops.example")
@@ -293,6 +293,18 @@ def test_thirty_recipients_in_mixed_separators_all_receive(tmp_path, summary):
     msg = received.parsed()
     assert [a.addr_spec for a in msg["To"].addresses] == team
     assert [a.addr_spec for a in msg["Cc"].addresses] == ["lead@ops.example", "boss@ops.example"]
+
+
+def test_a_malformed_address_is_skipped_and_the_rest_receive(tmp_path, summary, caplog):
+    with SmtpServer() as server:
+        settings = make_settings(tmp_path, smtp_url=server.url(),
+                                 mail_to=("ops1@ops.example", "not-an-address"))
+        with caplog.at_level(logging.WARNING, logger="mnaas_missing_files"):
+            delivery = deliver(settings, report_message(settings, summary), kind="report",
+                               run_id=RUN_ID)
+        assert server.messages[0].rcpt_tos == ["ops1@ops.example", *CC]
+    assert delivery.recipients == ["ops1@ops.example", *CC]
+    assert "not-an-address" in caplog.text
 
 
 def test_non_ascii_names_are_encoded_and_round_trip(tmp_path, summary):
