@@ -118,9 +118,8 @@ def _send_report(settings, plan, rows, outcome: RunOutcome, journal: DeliveryJou
                                    summary=outcome.summary, failed_groups=outcome.failed_groups)
     try:
         delivery = deliver(settings, message, kind="report", run_id=plan.run_id)
-    except MailError as exc:
-        kept = f"; the message is kept in {exc.saved_to}" if exc.saved_to else ""
-        outcome.errors.append(f"report email not delivered: {mask_secrets(exc)}{kept}")
+    except MailError as exc:  # its text names the outbox copy, when one was kept
+        outcome.errors.append(f"report email not delivered: {mask_secrets(exc)}")
         log.error("run %s: %s", plan.run_id, outcome.errors[-1])
         return
     journal.mark_sent(plan.run_id, "report")
@@ -142,8 +141,7 @@ def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal
     try:
         outcome.ticket_raised = statusfile.record_failure(settings.status_file, raise_ticket)
     except MailError as exc:
-        kept = f"; the ticket is kept in {exc.saved_to}" if exc.saved_to else ""
-        outcome.errors.append(f"SDP ticket not delivered: {mask_secrets(exc)}{kept}")
+        outcome.errors.append(f"SDP ticket not delivered: {mask_secrets(exc)}")
         log.error("run %s: %s", plan.run_id, outcome.errors[-1])
     if outcome.ticket_raised:
         log.warning("run %s: service-desk ticket raised to %s", plan.run_id, ", ".join(settings.sdp_to))

@@ -228,6 +228,14 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
                                ("MNAAS_LOCK_URL", "lock_url", ("redis", "rediss"))):
         if s[attr]:
             _check_url(s[attr], schemes, key, fail)
+    if s["smtp_url"]:
+        from .smtp import parse_smtp_url
+
+        try:  # a malformed relay URL stops the run before it starts
+            parse_smtp_url(s["smtp_url"])
+        except ConfigError as exc:
+            raise ConfigError(str(exc), key="MNAAS_SMTP_URL",
+                              where=sources.get("MNAAS_SMTP_URL", where_file)) from None
     url = s["warehouse_url"]
     if url.startswith("duckdb:") and url != "duckdb:///:memory:":
         db = duckdb_path(url)

@@ -140,3 +140,12 @@ def test_timezone_from_the_file_sets_yesterday_and_the_log_date(tmp_path):
     assert s.day == dt.date(2026, 11, 25)
     assert s.log_path.name == "MNAAS_Missing_Customer_Files.log_2026-11-26"
     assert s.txt_path.name == "Missing_Customer_Files_2026-11-25.txt"
+
+
+def test_a_malformed_smtp_url_is_a_configuration_error(tmp_path, duckdb_file):
+    job = make_job(tmp_path, {"MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}",
+                              "MNAAS_SMTP_URL": "smtps://u:Pw9secret@relay:465?starttls=1"})
+    result = check_config(job)
+    assert result.returncode == 2
+    assert "MNAAS_SMTP_URL" in result.stderr and "Pw9secret" not in result.stderr
+    assert f"{job.config}:" in result.stderr
