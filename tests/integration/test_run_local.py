@@ -171,3 +171,22 @@ def test_unreachable_impala_retries_then_fails_with_one_ticket(tmp_path):
     again = cli(job, "run", "--date", DAY.isoformat())
     assert again.returncode == 1
     assert len([e for e in job.emails() if "sdp" in e.name]) == 1
+
+
+def test_run_through_smtp_delivers_one_message_with_the_files_attached(job, data):
+    from tests.helpers.smtpd import SmtpServer
+
+    with SmtpServer(user="relay", password="Relay-Pw-123") as server:
+        result = cli(job, "run", "--date", DAY.isoformat(),
+                     env_extra={"MNAAS_SMTP_URL": server.url(user="relay", password="Relay-Pw-123")})
+        assert result.returncode == 0, result.stderr
+        assert len(server.messages) == 1
+        received = server.messages[0]
+        msg = received.parsed()
+    assert "Relay-Pw-123" not in result.stderr + result.stdout
+    assert job.emails() == []  # delivered, nothing left in the outbox
+    assert set(received.rcpt_tos) == {"move-dev@example.com", "move-ops@example.com", "move-lead@example.com"}
+    attached = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()}
+    assert attached == {job.csv(DAY).name: job.csv(DAY).read_bytes(),
+                        job.txt(DAY).name: job.txt(DAY).read_bytes()}
+    assert msg.get_body(("plain",)) is not None and msg.get_body(("html",)) is not None
