@@ -1,0 +1,60 @@
+"""`demo` builds everything it needs and runs twice; `status` tells an operator what is going on."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+CLI = [sys.executable, "-m", "mnaas_missing_files.cli"]
+
+
+def run_cli(*args, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
+    env.update(env_extra or {})
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=180)
+
+
+def test_demo_runs_twice_ignoring_the_environment(tmp_path):
+    root = tmp_path / "demo"
+    first = run_cli("demo", "--dir", str(root), env_extra={"MNAAS_WAREHOUSE_URL": "impala://nowhere:1"})
+    assert first.returncode == 0, first.stderr
+    assert "ignoring environment settings MNAAS_WAREHOUSE_URL" in first.stderr
+    second = run_cli("demo", "--dir", str(root))
+    assert second.returncode == 0, second.stderr
+    [csv_path] = (root / "MNAASConfigFiles" / "Missing_Customer_Files").glob("*Report_*.csv")
+    rows = list(csv.DictReader(csv_path.open()))
+    assert len(rows) == 4 * 12  # 4 processes x (10 regular + 2 infonova)
+    assert {r["customer_type"] for r in rows} == {"regular", "infonova"}
+    missing = sum(int(r["missing_files_listed"]) for r in rows)
+    txt = next((root / "MNAASConfigFiles" / "Missing_Customer_Files").glob("Missing_Customer_Files_2*.txt"))
+    assert 0 < missing == len(txt.read_text().splitlines())
+    assert len(list((root / "MNAASConfigFiles" / "Missing_Customer_Files" / "outbox").glob("*.eml"))) == 2
+    for out in (first.stdout, second.stdout):
+        assert "CSV:" in out and "TXT:" in out and "email:" in out and "status file:" in out
+
+
+def test_status_shows_fields_lock_holder_and_recent_runs(tmp_path):
+    root = tmp_path / "demo"
+    assert run_cli("demo", "--dir", str(root)).returncode == 0
+    config = root / "conf" / "MNAAS_Missing_Customer_Files.properties"
+    status_file = root / "MNAASConfigFiles" / "MNAAS_Missing_Customer_Files_ProcessStatusFile"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time;from mnaas_missing_files.locks import FileRunLock;"
+        f"l=FileRunLock({str(status_file) + '.run.lock'!r});"
+        "l.acquire({'run_id':'20990101-cafef00d','day':'2099-01-01','pid':4242});"
+        "print('held',flush=True);time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        out = run_cli("status", "--config", str(config))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert out.returncode == 0, out.stderr
+    assert "MNAAS_Daily_ProcessStatusFlag=0" in out.stdout
+    assert "MNAAS_job_status=Success" in out.stdout
+    assert "HELD by run 20990101-cafef00d for 2099-01-01" in out.stdout
+    assert "success" in out.stdout.split("recent runs:")[1]
+    free = run_cli("status", "--config", str(config))
+    assert "lock: free" in free.stdout
