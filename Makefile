@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean
+.PHONY: demo test venv clean bench
 
 venv: $(STAMP)
 
@@ -20,6 +20,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The benchmark (bench/README.md): PROFILE=quick|standard|large, WAREHOUSE=duckdb|hs2.
+PROFILE ?= standard
+WAREHOUSE ?= duckdb
+bench: $(STAMP)
+	$(BIN)/python -m bench --profile $(PROFILE) --warehouse $(WAREHOUSE)
 
 clean:
 	rm -rf $(VENV) var

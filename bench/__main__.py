@@ -1,0 +1,26 @@
+"""`python -m bench [--profile quick|standard|large] [--warehouse duckdb|hs2] [--ways a,b]`"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .harness import run_profile, report
+from .profiles import PROFILES
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--profile", default="standard", choices=sorted(PROFILES))
+    parser.add_argument("--warehouse", default="duckdb", choices=["duckdb", "hs2"])
+    parser.add_argument("--ways", help="comma-separated subset: baseline,run,submit_w1,submit_w2,submit_w4")
+    parser.add_argument("--workdir", help="where warehouses, jobs and reports go (default var/bench/<profile>)")
+    args = parser.parse_args(argv)
+    doc = run_profile(args.profile, warehouse=args.warehouse,
+                      ways=args.ways.split(",") if args.ways else None, workdir=args.workdir)
+    print(report(doc))
+    return 0 if all(c["ok"] for c in doc["checks"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""Orchestrate one profile: build the warehouse, run every way in its own process on the same
+data, compare the reports byte for byte, print the table, write bench/results/<profile>.json."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import data
+from .cluster import REPO, Cluster
+from .latency import LATENCY_ENV, LOG_ENV, read_log
+from .profiles import DAY, PROFILES, Profile
+
+RESULTS = REPO / "bench" / "results"
+WAY_TIMEOUT = 3600
+
+
+def submit_available() -> bool:
+    return importlib.util.find_spec("tasks.client") is not None and \
+        importlib.util.find_spec("workers.app") is not None
+
+
+def way_env(config: Path, profile: Profile, query_log: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MNAAS_", "BENCH_"))}
+    env.update({"MNAAS_CONFIG": str(config), LATENCY_ENV: str(profile.latency_s),
+                LOG_ENV: str(query_log),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))})
+    return env
+
+
+def run_child(way: str, config: Path, env: dict[str, str], log: Path) -> dict:
+    with open(log, "w") as stderr:
+        done = subprocess.run([sys.executable, "-m", "bench.way", way, "--config", str(config),
+                               "--date", DAY.isoformat()], cwd=REPO, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=stderr, timeout=WAY_TIMEOUT)
+    lines = done.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"{way} printed nothing (exit {done.returncode}); see {log}")
+    return json.loads(lines[-1])
+
+
+def one_way(way: str, profile: Profile, work: Path, warehouse_url: str) -> dict:
+    root = work / way
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    config = data.write_job(root, way, profile, warehouse_url)
+    query_log = root / "queries.log"
+    env = way_env(config, profile, query_log)
+    if way.startswith("submit_w"):
+        workers = int(way[len("submit_w"):])
+        rss_file = root / "writer_rss.tsv"
+        env["BENCH_RSS_FILE"] = str(rss_file)
+        with Cluster(workers, root, env) as cluster:
+            before = cluster.backend_bytes_in()
+            out = run_child("submit", config, cluster.env, root / "way.log")
+            out["result_bytes"] = cluster.backend_bytes_in() - before
+        peaks = [float(line.split("\t")[2]) for line in rss_file.read_text().splitlines()] \
+            if rss_file.is_file() else []
+        out["peak_rss_mb"] = max(peaks) if peaks else None
+    else:
+        out = run_child(way, config, env, root / "way.log")
+        out["result_bytes"] = 0  # nothing crosses a result backend
+    out.update(read_log(query_log))
+    reports = sorted((root / "conf" / "Missing_Customer_Files").glob("Missing_Customer_Files_*"))
+    out["reports"] = [str(p) for p in reports]
+    return out
+
+
+def reference_anti_join(warehouse_path: Path, out_path: Path) -> float:
+    """One anti-join over the whole day, names written straight from DuckDB to a file."""
+    import duckdb
+
+    conn = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        started = time.monotonic()
+        conn.execute(f"""
+            COPY (
+              SELECT DISTINCT r.process_name, r.customer_name, r.customer_name || '_' || r.filename AS name
+              FROM mnaas.telena_file_record_count r
+              WHERE r.file_date = '{DAY.isoformat()}'
+                AND NOT EXISTS (SELECT 1 FROM mnaas.customers_files_records_count g
+                                WHERE g.file_date = r.file_date AND g.process_name = r.process_name
+                                  AND g.customer_name = r.customer_name
+                                  AND g.source_filename = r.filename)
+              ORDER BY 1, 2, 3
+            ) TO '{out_path}' (FORMAT csv, HEADER false)""")
+        return time.monotonic() - started
+    finally:
+        conn.close()
+
+
+def identical(way: dict, reference: dict) -> bool | None:
+    if not reference or not way.get("reports") or len(way["reports"]) != len(reference["reports"]):
+        return None if not reference else False
+    return all(Path(a).read_bytes() == Path(b).read_bytes()
+               for a, b in zip(way["reports"], reference["reports"]))
+
+
+def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None = None,
+                workdir: Path | None = None, write_results: bool = True) -> dict:
+    profile = PROFILES[name]
+    work = Path(workdir or REPO / "var" / "bench" / name).absolute()
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    if warehouse == "hs2":
+        from .hs2 import hs2_warehouse  # the HiveServer2 fixture of the Impala tests
+        warehouse_url, cleanup = hs2_warehouse(profile, work)
+    else:
+        db = work / "warehouse.duckdb"
+        sizes = data.build_warehouse(db, profile)
+        warehouse_url, cleanup = f"duckdb:///{db}", None
+    build_s = time.monotonic() - started
+    wanted = ways or ["baseline", "run"] + [f"submit_w{w}" for w in profile.submit_workers]
+    if not profile.baseline and "baseline" in wanted and ways is None:
+        wanted.remove("baseline")
+    results: dict[str, dict] = {}
+    notes: list[str] = []
+    try:
+        for way in wanted:
+            if way.startswith("submit_w") and not submit_available():
+                notes.append(f"{way}: skipped, the Celery layer (tasks.client, workers.app) is not present")
+                continue
+            print(f"[bench {name}] {way} ...", file=sys.stderr, flush=True)
+            results[way] = one_way(way, profile, work, warehouse_url)
+    finally:
+        if cleanup:
+            cleanup()
+    reference = results.get("baseline") or results.get("run")
+    for way, out in results.items():
+        out["identical"] = identical(out, reference) if way != "baseline" else True
+    doc = {"profile": name, "warehouse": warehouse,
+           "shape": {"processes": profile.processes, "regular": profile.regular,
+                     "infonova": profile.infonova, "files_per_pair": profile.files_per_pair,
+                     "pairs": profile.pairs, "groups": profile.groups,
+                     "latency_s": profile.latency_s, "group_size": profile.group_size,
+                     "local_workers": profile.local_workers},
+           "build_s": round(build_s, 2), "notes": notes,
+           "ways": {way: summarise(out) for way, out in results.items()}}
+    if warehouse == "duckdb":
+        doc["shape"].update(sizes)
+        doc["reference_anti_join_s"] = round(reference_anti_join(db, work / "reference.csv"), 3)
+    doc["checks"] = checks(doc, profile)
+    if write_results:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        suffix = "" if warehouse == "duckdb" else f"-{warehouse}"
+        (RESULTS / f"{name}{suffix}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    return doc
+
+
+def summarise(out: dict) -> dict:
+    keep = ("wall_s", "queries", "peak_rss_mb", "result_bytes", "identical", "exit_code",
+            "longest_group_s", "query_s")
+    summary = {k: (round(out[k], 3) if isinstance(out.get(k), float) else out.get(k)) for k in keep}
+    return summary
+
+
+def checks(doc: dict, profile: Profile) -> list[dict]:
+    """The issue's targets, each with the measured value and whether it holds."""
+    ways, found = doc["ways"], []
+
+    def add(target: str, value, ok: bool) -> None:
+        found.append({"target": target, "value": value, "ok": bool(ok)})
+
+    for way, w in ways.items():
+        if way != "baseline":
+            add(f"{way}: queries = 2 x groups ({2 * profile.groups})", w["queries"],
+                w["queries"] == 2 * profile.groups)
+        add(f"{way}: reports identical to the baseline", w["identical"], w["identical"] is True)
+        add(f"{way}: exit code 0", w["exit_code"], w["exit_code"] == 0)
+    base = ways.get("baseline")
+    if base and doc["profile"] == "standard":
+        for way in ("run", "submit_w2"):
+            if way in ways:
+                speedup = base["wall_s"] / max(ways[way]["wall_s"], 1e-9)
+                add(f"{way}: >= 40x faster than the baseline", round(speedup, 1), speedup >= 40)
+        for way in ("submit_w1", "submit_w2", "submit_w4"):
+            if way in ways:
+                overhead = ways[way]["wall_s"] - ways[way]["longest_group_s"]
+                add(f"{way}: fan-out overhead (wall - longest group) < 2 s", round(overhead, 3),
+                    overhead < 2)
+    if doc["profile"] == "large":
+        missing = doc["shape"].get("missing_files") or 1
+        for way, w in ways.items():
+            if way == "baseline":
+                continue
+            if w["peak_rss_mb"] is not None:
+                add(f"{way}: report writer peak RSS < 200 MB", w["peak_rss_mb"], w["peak_rss_mb"] < 200)
+            if way.startswith("submit"):
+                per = w["result_bytes"] / missing
+                add(f"{way}: result-backend bytes per missing file < 100", round(per, 2), per < 100)
+        if "run" in ways and doc.get("reference_anti_join_s"):
+            ratio = ways["run"]["wall_s"] / doc["reference_anti_join_s"]
+            add("run: within 10x one whole-day anti-join written by DuckDB", round(ratio, 1), ratio <= 10)
+    return found
+
+
+def table(doc: dict) -> str:
+    ways = doc["ways"]
+    base = ways.get("baseline")
+    head = f"{'way':<11}{'wall_s':>9}{'speedup':>9}{'queries':>9}{'longest_grp_s':>14}" \
+           f"{'overhead_s':>11}{'peak_rss_mb':>12}{'result_bytes':>14}{'identical':>10}"
+    lines = [head, "-" * len(head)]
+    for way, w in ways.items():
+        speedup = f"{base['wall_s'] / w['wall_s']:.1f}x" if base and w["wall_s"] else "-"
+        overhead = f"{w['wall_s'] - w['longest_group_s']:.3f}" if way.startswith("submit") else "-"
+        rss = "-" if w["peak_rss_mb"] is None else f"{w['peak_rss_mb']:.1f}"
+        lines.append(f"{way:<11}{w['wall_s']:>9.3f}{speedup:>9}{w['queries']:>9}"
+                     f"{w['longest_group_s']:>14.3f}{overhead:>11}{rss:>12}"
+                     f"{w['result_bytes']:>14}{str(w['identical']):>10}")
+    return "\n".join(lines)
+
+
+def report(doc: dict) -> str:
+    s = doc["shape"]
+    out = [f"profile {doc['profile']} on {doc['warehouse']}: {s['processes']} processes x "
+           f"({s['regular']} regular + {s['infonova']} InfONova) customers x {s['files_per_pair']} "
+           f"files per pair; {s['groups']} groups of <= {s['group_size']}; "
+           f"{s['latency_s']} s injected per query"]
+    if "missing_files" in s:
+        out.append(f"day: {s['received_pairs']} received pairs, {s['missing_files']} missing "
+                   f"(warehouse built in {doc['build_s']} s)")
+    out += ["", table(doc), ""]
+    if "reference_anti_join_s" in doc:
+        out.append(f"reference: one whole-day anti-join written by DuckDB: "
+                   f"{doc['reference_anti_join_s']:.3f} s")
+    for note in doc["notes"]:
+        out.append(f"note: {note}")
+    for check in doc["checks"]:
+        out.append(f"[{'ok' if check['ok'] else 'MISSED'}] {check['target']}: {check['value']}")
+    return "\n".join(out)

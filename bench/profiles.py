@@ -1,0 +1,59 @@
+"""Benchmark profiles: the size of the generated warehouse and the injected query latency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+DAY = dt.date(2026, 11, 24)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    processes: int
+    regular: int  # regular customers per process
+    infonova: int  # InfONova customers per process
+    files_per_pair: int
+    # A received file is missing when (file number + customer index + process index) % of < in.
+    # A modular rule rather than random draws, so the count of missing files is exact.
+    missing_in: int
+    missing_of: int
+    latency_s: float  # injected per query: a remote Impala's planning and admission cost
+    group_size: int = 50
+    local_workers: int = 4
+    extra_day: bool = True  # also load the day before, which the check must ignore
+    baseline: bool = True
+    submit_workers: tuple[int, ...] = (1, 2, 4)
+
+    @property
+    def customers(self) -> int:
+        return self.regular + self.infonova
+
+    @property
+    def pairs(self) -> int:
+        return self.processes * self.customers
+
+    @property
+    def received(self) -> int:
+        return self.pairs * self.files_per_pair
+
+    @property
+    def groups(self) -> int:
+        per_type = [-(-n // self.group_size) for n in (self.regular, self.infonova) if n]
+        return self.processes * sum(per_type)
+
+
+PROFILES = {
+    # In `make test`: keeps the harness working; a few seconds.
+    "quick": Profile("quick", processes=2, regular=6, infonova=2, files_per_pair=8,
+                     missing_in=1, missing_of=5, latency_s=0.01, group_size=4,
+                     submit_workers=(1, 2)),
+    # The issue's standard day: 4 × (200 + 20) customers × 20 files, 1 % missing, 0.05 s/query.
+    "standard": Profile("standard", processes=4, regular=200, infonova=20, files_per_pair=20,
+                        missing_in=1, missing_of=100, latency_s=0.05),
+    # 4 × 2,000 customers × 150 files = 1.2 million received pairs, 1,000,000 of them missing
+    # (125 of every pair's 150 files).
+    "large": Profile("large", processes=4, regular=1800, infonova=200, files_per_pair=150,
+                     missing_in=5, missing_of=6, latency_s=0.0, extra_day=False),
+}

@@ -1,0 +1,102 @@
+"""One way of checking the day, in its own process so that its peak memory is its own:
+
+    python -m bench.way baseline|run|submit --config JOB.properties --date D
+
+Prints one JSON line: wall_s (the check itself, not the interpreter's start), exit_code and,
+for the ways that write the reports in this process, peak_rss_mb (VmHWM). The queries are
+counted by bench.latency's log, not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+import time
+
+
+def peak_rss_mb(pid: str | int = "self") -> float:
+    """The process's high-water mark of resident memory (VmHWM), in MB."""
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/<pid>/status")
+
+
+def baseline(settings) -> int:
+    """The legacy job's shape: for each process and customer, one after another, one KPI query
+    and one missing-files query (the product's own SQL, with a single customer)."""
+    from mnaas_missing_files import queries
+    from mnaas_missing_files.model import INFONOVA, REGULAR, PairRow
+    from mnaas_missing_files.planning import configured_customers, configured_processes
+    from mnaas_missing_files.reports import write_reports
+    from mnaas_missing_files.warehouse import open_warehouse
+
+    regular, infonova, _ = configured_customers(settings)
+    processes, _ = configured_processes(settings)
+    warehouse = open_warehouse(settings.warehouse_url)
+    rows = []
+    try:
+        for process in processes:
+            for customer_type, customers in ((REGULAR, regular), (INFONOVA, infonova)):
+                for customer in customers:
+                    sql, params = queries.kpi_counts(settings.kpi_table, settings.day, process, [customer])
+                    found = warehouse.query(sql, params)
+                    received, generated = (int(found[0][1] or 0), int(found[0][2] or 0)) if found else (0, 0)
+                    sql, params = queries.missing_files(settings.received_table, settings.generated_table,
+                                                        settings.day, process, [customer])
+                    names = sorted({f"{customer}{settings.delimiter}{filename}"
+                                    for _c, filename in warehouse.query(sql, params)})
+                    rows.append(PairRow(settings.day, process, customer_type, customer,
+                                        received, generated, names))
+    finally:
+        warehouse.close()
+    write_reports(rows, settings.csv_path, settings.txt_path, settings.report_mode)
+    return 0
+
+
+def run(settings) -> int:
+    from mnaas_missing_files.runner import run_local
+
+    return run_local(settings, trigger="run").exit_code
+
+
+def submit(settings) -> int:
+    from tasks.client import submit_run
+
+    return submit_run(settings, wait=True, dry_run=False, trigger="submit")
+
+
+WAYS = {"baseline": baseline, "run": run, "submit": submit}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.way")
+    parser.add_argument("way", choices=sorted(WAYS))
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--date", required=True, type=dt.date.fromisoformat)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from bench import latency
+    from mnaas_missing_files.settings import load_settings
+
+    if args.way != "submit":
+        import mnaas_missing_files.runner  # noqa: F401 - imported before install() patches it
+
+        latency.install()
+    settings = load_settings(args.config, day=args.date)
+    started = time.monotonic()
+    exit_code = WAYS[args.way](settings)
+    wall = time.monotonic() - started
+    out = {"wall_s": round(wall, 3), "exit_code": exit_code}
+    if args.way != "submit":
+        out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    print(json.dumps(out))
+    return 0 if exit_code == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

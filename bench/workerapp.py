@@ -1,0 +1,33 @@
+"""The product's Celery app as the benchmark runs it: `celery -A bench.workerapp worker`.
+
+Same app, same tasks, same configuration (MNAAS_CONFIG and the environment), plus two
+measurements: bench.latency's wrapper under every warehouse the worker opens, and the peak
+resident memory (VmHWM) of the process that ran the run's callback — the process that writes
+the reports — appended to BENCH_RSS_FILE as `task name <TAB> pid <TAB> MB`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from bench import latency
+from bench.way import peak_rss_mb
+
+latency.install()  # before the app imports the tasks, so every later import sees the wrapper
+
+from celery.signals import task_postrun  # noqa: E402
+
+from tasks import FINALIZE_RUN, RUN_FAILED  # noqa: E402
+from workers.app import app  # noqa: E402,F401
+
+latency.install()  # and again for modules the app imported by name just now
+
+RSS_ENV = "BENCH_RSS_FILE"
+
+
+@task_postrun.connect
+def _record_writer_peak(sender=None, task=None, **_kwargs):
+    path = os.environ.get(RSS_ENV)
+    if path and getattr(task, "name", None) in (FINALIZE_RUN, RUN_FAILED):
+        with open(path, "a") as handle:
+            handle.write(f"{task.name}\t{os.getpid()}\t{peak_rss_mb():.1f}\n")
