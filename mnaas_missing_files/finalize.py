@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 from . import history, statusfile
 from .errors import EXIT_FAILED, EXIT_OK, MailError, ReportError
 from .mail import build_report_message, build_sdp_ticket, deliver
-from .model import GroupResult, Plan, build_rows
+from .model import GroupResult, Plan, iter_rows
 from .reports import ReportSummary, write_reports
 from .settings import Settings, mask_secrets
 
@@ -89,10 +89,11 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
                            "no result was received for this group") or "unknown error"
               for g in plan.groups if g.group_id not in results or not results[g.group_id].ok}
     outcome = RunOutcome(plan.run_id, plan.day.isoformat(), "failed", EXIT_FAILED, failed)
-    rows = build_rows(plan, results)
     guard()
     try:
-        outcome.summary = write_reports(rows, settings.csv_path, settings.txt_path, settings.report_mode)
+        # Rows are generated lazily, twice (reports, then the email's summary), so a day with
+        # a million missing names never has them all unpacked at once.
+        outcome.summary = write_reports(iter_rows(plan, results), settings.csv_path, settings.txt_path, settings.report_mode)
     except ReportError as exc:
         outcome.errors.append(f"reports not written: {exc}")
         log.error("run %s: %s", plan.run_id, outcome.errors[-1])
@@ -101,7 +102,7 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
         outcome.exit_code = EXIT_FAILED if (failed or outcome.errors) else EXIT_OK
     else:
         if outcome.summary is not None:
-            _send_report(settings, plan, rows, outcome, journal)
+            _send_report(settings, plan, iter_rows(plan, results), outcome, journal)
         guard()
         _record_status(settings, plan, outcome, journal)
     _record_history(settings, plan, outcome)

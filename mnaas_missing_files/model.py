@@ -1,13 +1,19 @@
 """Plain data passed between planning, checking, reporting and the Celery layer.
 
 Everything here converts to and from small JSON-able dicts, because group results cross the
-broker and the result backend.
+broker and the result backend. A group's missing names travel, and are kept by a run until the
+reports are written, compressed (`pack_names`): a large day has a million of them, and a run
+must neither hold them all as Python strings nor push ~40 bytes per name through Redis.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-from dataclasses import dataclass, field
+import json
+import zlib
+from dataclasses import dataclass, field, replace
+from typing import Iterator
 
 REGULAR = "regular"
 INFONOVA = "infonova"
@@ -71,9 +77,30 @@ class Plan:
         )
 
 
+def pack_names(missing: dict[str, list[str]]) -> str:
+    """customer -> sorted names, as compact text: zlib of JSON, base64. Names of one day share
+    long prefixes, so this costs ~4 bytes per name instead of ~40."""
+    if not missing:
+        return ""
+    raw = json.dumps([[customer, names] for customer, names in missing.items()],
+                     separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def unpack_names(packed: str) -> dict[str, list[str]]:
+    if not packed:
+        return {}
+    return {customer: names for customer, names in
+            json.loads(zlib.decompress(base64.b64decode(packed)).decode("utf-8"))}
+
+
 @dataclass
 class GroupResult:
-    """The outcome of checking one group: counts and missing names, or the error."""
+    """The outcome of checking one group: counts and missing names, or the error.
+
+    The names are held either as `missing` (plain, while the group is at hand) or, once
+    `compact()`ed and on the wire, as `packed`; `missing_names()` reads either.
+    """
 
     group_id: str
     ok: bool
@@ -85,13 +112,23 @@ class GroupResult:
     attempts: int = 1
     queries: int = 0
     elapsed_s: float = 0.0
+    packed: str | None = None  # pack_names(missing), once compacted
+
+    def compact(self) -> "GroupResult":
+        """The same result with its names compressed: what a run keeps until it reports."""
+        if self.packed is not None:
+            return self
+        return replace(self, missing={}, packed=pack_names(self.missing))
+
+    def missing_names(self) -> dict[str, list[str]]:
+        return unpack_names(self.packed) if self.packed is not None else self.missing
 
     def to_json(self) -> dict:
         return {
             "group_id": self.group_id,
             "ok": self.ok,
             "counts": self.counts,
-            "missing": self.missing,
+            "missing_z": self.compact().packed,
             "error": self.error,
             "attempts": self.attempts,
             "queries": self.queries,
@@ -105,6 +142,7 @@ class GroupResult:
             ok=bool(data["ok"]),
             counts={k: list(v) for k, v in (data.get("counts") or {}).items()},
             missing={k: list(v) for k, v in (data.get("missing") or {}).items()},
+            packed=data.get("missing_z"),
             error=data.get("error"),
             attempts=int(data.get("attempts", 1)),
             queries=int(data.get("queries", 0)),
@@ -147,19 +185,22 @@ class PairRow:
         return None if self.missing is None else len(self.missing)
 
 
-def build_rows(plan: Plan, results: dict[str, GroupResult]) -> list[PairRow]:
+def iter_rows(plan: Plan, results: dict[str, GroupResult]) -> Iterator[PairRow]:
     """Rows in report order: plan order is process, then regular before infonova, then
-    customers in configuration order. A group without an ok result yields unknown rows."""
-    rows: list[PairRow] = []
+    customers in configuration order. A group without an ok result yields unknown rows.
+    Lazy: only one group's names are unpacked at a time."""
     for group in plan.groups:
         result = results.get(group.group_id)
+        names = result.missing_names() if result is not None and result.ok else {}
         for customer in group.customers:
             if result is None or not result.ok:
-                rows.append(PairRow(plan.day, group.process, group.customer_type, customer,
-                                    None, None, None))
+                yield PairRow(plan.day, group.process, group.customer_type, customer,
+                              None, None, None)
                 continue
             received, generated = result.counts.get(customer, [0, 0])
-            rows.append(PairRow(plan.day, group.process, group.customer_type, customer,
-                                int(received), int(generated),
-                                list(result.missing.get(customer, []))))
-    return rows
+            yield PairRow(plan.day, group.process, group.customer_type, customer,
+                          int(received), int(generated), list(names.get(customer, [])))
+
+
+def build_rows(plan: Plan, results: dict[str, GroupResult]) -> list[PairRow]:
+    return list(iter_rows(plan, results))

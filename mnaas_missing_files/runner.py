@@ -64,7 +64,8 @@ def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress |
                 except Exception as exc:  # a bug must not lose the run: report the group as failed
                     log.exception("run %s group %s: unexpected error", plan.run_id, group.group_id)
                     result = GroupResult.failed(group.group_id, f"{type(exc).__name__}: {exc}")
-                results[group.group_id] = result
+                # Kept compressed until the reports are written: a run holds every group's names.
+                results[group.group_id] = result.compact()
                 state = "ok" if result.ok else f"FAILED ({result.error})"
                 log.info("run %s group %s: %s", plan.run_id, group.group_id, state)
                 if on_group_done:
