@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, NoReturn, Sequence
 
 from .errors import ConfigError, MailError, TransientMailError
+from .attachments import Attachment, body_size, files_note, make_attachment, megabytes
 from .model import PairRow
 from .reports import ReportSummary, atomic_write_bytes
 from .smtp import SmtpTarget, parse_smtp_url, send_once
@@ -44,9 +45,12 @@ class Delivery:
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
-def build_report_message(settings: Any, *, day: dt.date, run_id: str, rows: Sequence[PairRow],
+def build_report_message(settings: Any, *, day: dt.date, run_id: str, rows: Iterable[PairRow],
                          summary: ReportSummary,
                          failed_groups: dict[str, str]) -> EmailMessage:
+    """The report email. A report above MNAAS_MAIL_GZIP_ABOVE is attached gzip-compressed;
+    if the message would still exceed MNAAS_MAIL_MAX_BYTES it names the report paths instead
+    of carrying the files, so the relay never refuses the day's only email."""
     incomplete = "INCOMPLETE - " if failed_groups else ""
     msg = _new_message(settings, "report", day, run_id, settings.mail_from, settings.mail_to,
                        settings.mail_cc)
@@ -55,13 +59,32 @@ def build_report_message(settings: Any, *, day: dt.date, run_id: str, rows: Sequ
     table = [_cells(row) for row in rows]
     failures = {group: _mask(error) for group, error in failed_groups.items()}
     files = (Path(summary.csv_path), Path(summary.txt_path))
-    msg.set_content(_report_text(settings, day, run_id, summary, table, failures, files))
-    msg.add_alternative(_report_html(settings, day, run_id, summary, table, failures, files),
-                        subtype="html")
-    for path, subtype in zip(files, ("csv", "plain")):
-        # bytes + base64 so the attachment is byte-identical to the file on disk
-        msg.add_attachment(path.read_bytes(), maintype="text", subtype=subtype,
-                           filename=path.name, params={"charset": "utf-8"})
+    gzip_above = getattr(settings, "mail_gzip_above", 5 * 1024 * 1024)
+    attached: list[Attachment] | None = [make_attachment(path, gzip_above) for path in files]
+    text = _report_text(settings, day, run_id, summary, table, failures, files, attached)
+    page = _report_html(settings, day, run_id, summary, table, failures, files, attached)
+    limit = getattr(settings, "mail_max_bytes", 20 * 1024 * 1024)
+    size = body_size(text, page) + sum(a.encoded_size() for a in attached)
+    if size > limit:
+        log.warning("run %s: the report email would be about %s with the reports attached, above "
+                    "MNAAS_MAIL_MAX_BYTES (%s); sending the report paths instead",
+                    run_id, megabytes(size), megabytes(limit))
+        attached = None
+        text = _report_text(settings, day, run_id, summary, table, failures, files, attached,
+                            too_large=(size, limit))
+        page = _report_html(settings, day, run_id, summary, table, failures, files, attached,
+                            too_large=(size, limit))
+    msg.set_content(text)
+    msg.add_alternative(page, subtype="html")
+    for item in attached or ():
+        if item.gzipped:
+            msg.add_attachment(item.data, maintype="application", subtype="gzip",
+                               filename=item.filename)
+        else:
+            # bytes + base64 so the attachment is byte-identical to the file on disk
+            subtype = "csv" if item.path.suffix == ".csv" else "plain"
+            msg.add_attachment(item.data, maintype="text", subtype=subtype,
+                               filename=item.filename, params={"charset": "utf-8"})
     return msg
 
 
@@ -212,7 +235,8 @@ def _cells(row: PairRow) -> dict[str, str]:
             "difference": show(row.difference), "missing": show(row.missing_count)}
 
 
-def _report_text(settings, day, run_id, summary, table, failures, files) -> str:
+def _report_text(settings, day, run_id, summary, table, failures, files, attached,
+                 too_large=None) -> str:
     lines = [f"Missing customer files for {day} (run {run_id})", ""]
     if failures:
         lines += [f"INCOMPLETE: {len(failures)} query group(s) failed after their retries.",
@@ -230,14 +254,13 @@ def _report_text(settings, day, run_id, summary, table, failures, files) -> str:
     lines.append(line({c: c for c in COLUMNS}))
     lines.append(line({c: "-" * widths[c] for c in COLUMNS}))
     lines += [line(cells) for cells in table]
-    lines += ["", "Attached:",
-              f"  {files[0].name}  one row per process and customer",
-              f"  {files[1].name}  one missing customer file name per line", "",
+    lines += [""] + files_note(files, attached, too_large) + ["",
               "-- ", f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}", ""]
     return "\n".join(lines)
 
 
-def _report_html(settings, day, run_id, summary, table, failures, files) -> str:
+def _report_html(settings, day, run_id, summary, table, failures, files, attached,
+                 too_large=None) -> str:
     esc = html.escape
     parts = [f"<html><body><h3>Missing customer files for {esc(str(day))}</h3>",
              f"<p>Run {esc(run_id)}</p>"]
@@ -257,7 +280,9 @@ def _report_html(settings, day, run_id, summary, table, failures, files) -> str:
             f'<td align="right">{esc(cells[c])}</td>' if c in _NUMERIC
             else f"<td>{esc(cells[c])}</td>" for c in COLUMNS) + "</tr>")
     parts.append("</table>")
-    parts.append("<p>Attached: " + ", ".join(esc(f.name) for f in files) + "</p>")
+    note = files_note(files, attached, too_large)
+    parts.append("<p>" + esc(note[0]) + "<br>" + "<br>".join(
+        f"<code>{esc(line.strip())}</code>" for line in note[1:]) + "</p>")
     parts.append(f"<p>-- <br>{esc(settings.script_name)} ({esc(settings.env_mode)}) on "
                  f"{esc(socket.gethostname())}</p></body></html>")
     return "\n".join(parts)

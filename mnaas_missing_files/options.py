@@ -71,6 +71,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("MNAAS_QUERY_ATTEMPTS", "query_attempts", "int", "Attempts of a group's queries on transient warehouse errors.", default=4, env=True, minimum=1),
     Option("MNAAS_RETRY_BACKOFF", "retry_backoff", "float", "Seconds before the first retry; doubles each retry, capped at 30.", default=2.0, env=True, minimum=0),
     Option("MNAAS_MAIL_ATTEMPTS", "mail_attempts", "int", "Attempts to deliver an email through SMTP before keeping it in the outbox.", default=3, env=True, minimum=1),
+    Option("MNAAS_MAIL_GZIP_ABOVE", "mail_gzip_above", "int", "Bytes above which a report is attached gzip-compressed (name.gz) rather than as is; default 5 MB (5242880).", default=5 * 1024 * 1024, env=True, minimum=0),
+    Option("MNAAS_MAIL_MAX_BYTES", "mail_max_bytes", "int", "Message size the mail relay accepts; a report email that would exceed it carries the summary and the report paths instead of the files, and says so. Default 20 MB (20971520).", default=20 * 1024 * 1024, env=True, minimum=1024),
     Option("MNAAS_GROUP_SIZE", "group_size", "int", "Customers per query task (one KPI and one missing-files query per task).", default=50, env=True, minimum=1),
     Option("MNAAS_LOCAL_WORKERS", "local_workers", "int", "Groups checked in parallel by `run` on this machine.", default=4, env=True, minimum=1),
     Option("MNAAS_SCHEDULE", "schedule", "cron", "Cron expression of the daily scheduled run (minute hour day month weekday).", default="30 6 * * *", env=True),

@@ -59,6 +59,8 @@ class Settings:
     query_attempts: int
     retry_backoff: float
     mail_attempts: int
+    mail_gzip_above: int
+    mail_max_bytes: int
     group_size: int
     local_workers: int
     schedule: str
