@@ -119,6 +119,9 @@ class SparkThriftServer:
                          "hive.server2.keystore.password": self.tls.keystore_password})
         conf = {
             "spark.ui.enabled": "false",
+            # GetOperationStatus blocks up to this long while a query runs (Hive's default: 5 s).
+            # Only the session's Hadoop conf reaches it; --hiveconf does not.
+            "spark.hadoop.hive.server2.long.polling.timeout": "500ms",
             "spark.sql.shuffle.partitions": "2",
             "spark.default.parallelism": "2",
             "spark.sql.warehouse.dir": str(w / "warehouse"),

@@ -1,0 +1,378 @@
+"""Impala over HiveServer2 (impyla): URL parsing, one reusable connection, error classification.
+
+URL (MNAAS_WAREHOUSE_URL):
+    impala://[user[:password]@]host[:port][/database]?auth_mechanism=NOSASL|PLAIN|LDAP|GSSAPI
+        &use_ssl=1&ca_cert=/path/ca.pem&ssl_verify=1&kerberos_service_name=impala&krb_host=fqdn
+        &timeout=SECONDS&query_timeout=SECONDS&database=db&password_env=VARNAME
+Defaults: port 21050, NOSASL, no TLS, timeout 30 s (connect and each RPC), query_timeout
+600 s (one query, end to end). With use_ssl the server certificate is verified, against
+`ca_cert` when given, else against the system's CA store; `ssl_verify=0` turns that off.
+User and password are URL-decoded; `password_env` names an environment variable holding the
+password so that it need not sit in a file.
+
+Retrying is the caller's business (MNAAS_QUERY_ATTEMPTS): impyla's own retries are off, an
+error that retrying may fix raises TransientWarehouseError, anything else WarehouseError
+with the server's message. Neither ever carries the password.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Sequence
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from .errors import ConfigError, TransientWarehouseError, WarehouseError
+
+log = logging.getLogger(__name__)
+
+KEY = "MNAAS_WAREHOUSE_URL"
+DEFAULT_PORT = 21050
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_QUERY_TIMEOUT = 600.0
+AUTH_MECHANISMS = ("NOSASL", "PLAIN", "LDAP", "GSSAPI")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARAMS = {"auth_mechanism", "use_ssl", "ca_cert", "ssl_verify", "kerberos_service_name", "krb_host",
+           "timeout", "query_timeout", "database", "password_env"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+_FETCH_BATCH = 10_000
+
+# Server replies that mean "this session is gone" (idle timeout, coordinator restart) or that
+# the cluster is briefly saturated: a fresh connection and a later attempt can succeed.
+_TRANSIENT_SERVER_MESSAGES = re.compile(
+    r"invalid session ?(id|handle)|session (has )?expired|session (is )?closed|client session expired"
+    r"|admission for query exceeded timeout|rejected query from pool|queue full", re.I)
+
+
+@dataclass(frozen=True, repr=False)
+class ImpalaTarget:
+    host: str
+    port: int = DEFAULT_PORT
+    database: str | None = None
+    auth_mechanism: str = "NOSASL"
+    user: str | None = None
+    password: str | None = None
+    password_env: str | None = None
+    use_ssl: bool = False
+    ca_cert: str | None = None
+    ssl_verify: bool = True
+    kerberos_service_name: str = "impala"
+    krb_host: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    query_timeout: float = DEFAULT_QUERY_TIMEOUT
+
+    def safe_url(self) -> str:
+        """The target as a URL with the password replaced by ***: fit for logs and check-config."""
+        cred = ""
+        if self.user is not None:
+            cred = quote(self.user, safe="") + (":***" if self.password and not self.password_env else "") + "@"
+        params = {"auth_mechanism": self.auth_mechanism, "timeout": f"{self.timeout:g}",
+                  "query_timeout": f"{self.query_timeout:g}"}
+        if self.use_ssl:
+            params["use_ssl"] = "1"
+            if self.ca_cert:
+                params["ca_cert"] = self.ca_cert
+            if not self.ssl_verify:
+                params["ssl_verify"] = "0"
+        if self.auth_mechanism == "GSSAPI":
+            params["kerberos_service_name"] = self.kerberos_service_name
+            if self.krb_host:
+                params["krb_host"] = self.krb_host
+        if self.password_env:
+            params["password_env"] = self.password_env
+        path = f"/{self.database}" if self.database else ""
+        return f"impala://{cred}{self.host}:{self.port}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+    def __repr__(self) -> str:
+        return f"ImpalaTarget({self.safe_url()!r})"
+
+    __str__ = safe_url
+
+    def scrub(self, text: object) -> str:
+        """`text` with every form of the password replaced by ***."""
+        out = str(text)
+        if self.password:
+            for form in {self.password, quote(self.password, safe=""), quote(self.password)}:
+                out = out.replace(form, "***")
+        return out
+
+
+def parse_impala_url(url: str) -> ImpalaTarget:
+    """Parse and validate an impala:// URL; ConfigError(key=MNAAS_WAREHOUSE_URL) when unusable."""
+
+    def bad(message: str) -> ConfigError:
+        return ConfigError(f"{KEY}: {message}", key=KEY)
+
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        raise bad("malformed impala:// URL (check the host and port)") from None
+    if parts.scheme != "impala":
+        raise bad(f"expected an impala:// URL, not {parts.scheme or 'no'} scheme")
+    if not host:
+        raise bad("the impala:// URL names no host")
+    if port == 0:
+        raise bad("port 0 is not a usable port")
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+        if name not in _PARAMS:
+            raise bad(f"unknown parameter {name!r}; known: {', '.join(sorted(_PARAMS))}")
+        if name in params:
+            raise bad(f"parameter {name!r} given twice")
+        params[name] = value
+
+    auth = params.get("auth_mechanism", "NOSASL").upper()
+    if auth not in AUTH_MECHANISMS:
+        raise bad(f"auth_mechanism must be one of {', '.join(AUTH_MECHANISMS)}, not {params['auth_mechanism']!r}")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    password_env = params.get("password_env") or None
+    if password_env is not None:
+        if password is not None:
+            raise bad("give the password either in the URL or through password_env, not both")
+        password = os.environ.get(password_env)
+        if not password:
+            raise bad(f"password_env names {password_env!r}, which is not set in the environment")
+    if password is not None and auth not in ("PLAIN", "LDAP"):
+        raise bad(f"a password is only used with auth_mechanism PLAIN or LDAP, not {auth}")
+    if auth == "LDAP" and (not user or not password):
+        raise bad("auth_mechanism LDAP needs a user and a password")
+
+    database = _one_database(parts.path, params.get("database"), bad)
+    use_ssl = _flag(params, "use_ssl", False, bad)
+    ssl_verify = _flag(params, "ssl_verify", True, bad)
+    ca_cert = params.get("ca_cert") or None
+    if ca_cert is not None:
+        if not use_ssl:
+            raise bad("ca_cert is set but use_ssl is not: add use_ssl=1")
+        if not os.path.isfile(ca_cert):
+            raise bad(f"ca_cert {ca_cert!r} is not a readable file")
+    krb_host = params.get("krb_host") or None
+    return ImpalaTarget(
+        host=host, port=port or DEFAULT_PORT, database=database, auth_mechanism=auth, user=user,
+        password=password, password_env=password_env, use_ssl=use_ssl, ca_cert=ca_cert,
+        ssl_verify=ssl_verify, kerberos_service_name=params.get("kerberos_service_name") or "impala",
+        krb_host=krb_host, timeout=_seconds(params, "timeout", DEFAULT_TIMEOUT, bad),
+        query_timeout=_seconds(params, "query_timeout", DEFAULT_QUERY_TIMEOUT, bad))
+
+
+def _one_database(path: str, param: str | None, bad) -> str | None:
+    from_path = unquote(path.strip("/")) or None
+    if from_path and param and from_path != param:
+        raise bad(f"database given twice: /{from_path} and database={param}")
+    database = from_path or param or None
+    # Identifiers cannot be bound parameters, so only plain names reach `USE`.
+    if database is not None and not _IDENTIFIER.fullmatch(database):
+        raise bad(f"database {database!r} is not a plain identifier")
+    return database
+
+
+def _flag(params: dict, name: str, default: bool, bad) -> bool:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise bad(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _seconds(params: dict, name: str, default: float, bad) -> float:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise bad(f"{name} must be a number of seconds, not {value!r}") from None
+    if not 0 < seconds < 86400 * 7:
+        raise bad(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+class ImpalaWarehouse:
+    """One HiveServer2 connection and session, opened on the first query and reused.
+
+    Not thread-safe: keep one object per thread (warehouse.shared_warehouse does). A
+    connection that broke is dropped; the next query opens a new one. When a *reused*
+    connection turns out dead (server restarted, session expired), the query is sent once
+    more on a fresh connection at once: queries only read, and a stale connection says
+    nothing about the server's health. Every other failure is raised after one attempt.
+    """
+
+    def __init__(self, target: ImpalaTarget):
+        self.target = target
+        self._conn = None
+        self._cursor = None
+
+    def __repr__(self) -> str:
+        return f"ImpalaWarehouse({self.target.safe_url()!r})"
+
+    def query(self, sql: str, params: Sequence) -> list[tuple]:
+        reused = self._cursor is not None
+        try:
+            return self._attempt(sql, params)
+        except _StaleConnection as stale:
+            if not reused:
+                raise stale.error from stale.error.__cause__
+            log.info("reused Impala connection was dead (%s); reconnecting", stale.error)
+        try:
+            return self._attempt(sql, params)
+        except _StaleConnection as stale:
+            raise stale.error from stale.error.__cause__
+
+    def close(self) -> None:
+        cursor, conn, self._cursor, self._conn = self._cursor, self._conn, None, None
+        for closing in (cursor, conn):
+            if closing is not None:
+                try:
+                    closing.close()
+                except Exception:  # the peer may be gone already; the socket is closed regardless
+                    log.debug("closing the Impala connection failed", exc_info=True)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _attempt(self, sql: str, params: Sequence) -> list[tuple]:
+        opening = self._cursor is None
+        try:
+            cursor = self._open()
+            deadline = time.monotonic() + self.target.query_timeout
+            cursor.execute_async(sql, list(params), configuration={"paramstyle": "qmark"})
+            pause = 0.01
+            while cursor.is_executing():  # HiveServer2 may long-poll here (Hive: up to 5 s)
+                if time.monotonic() > deadline:
+                    self._give_up(cursor)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+            rows: list[tuple] = []
+            while batch := cursor.fetchmany(_FETCH_BATCH):
+                rows.extend(tuple(row) for row in batch)
+                if time.monotonic() > deadline:
+                    self._give_up(cursor)
+            return rows
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            error = self._classify(exc, opening)
+            if error is None:
+                self.close()  # unknown state (or e.g. a time-limit signal): never reuse it
+                raise
+            error.__cause__ = None if self._leaks(exc) else exc
+            if isinstance(error, TransientWarehouseError):
+                self.close()
+                raise _StaleConnection(error) from None
+            raise error from error.__cause__
+
+    def _open(self):
+        if self._cursor is not None:
+            return self._cursor
+        from impala.dbapi import connect
+
+        t = self.target
+        log.debug("opening Impala connection %s", t.safe_url())
+        try:
+            self._conn = connect(
+                host=t.host, port=t.port, database=t.database, timeout=t.timeout,
+                use_ssl=t.use_ssl, ca_cert=t.ca_cert, verify_cert=t.use_ssl and t.ssl_verify,
+                auth_mechanism=t.auth_mechanism, user=t.user, password=t.password,
+                kerberos_service_name=t.kerberos_service_name, krb_host=t.krb_host,
+                retries=1)  # one attempt per call: MNAAS_QUERY_ATTEMPTS is the retry policy
+            self._cursor = self._conn.cursor(user=t.user)
+        except BaseException:
+            self.close()
+            raise
+        return self._cursor
+
+    def _give_up(self, cursor) -> None:
+        try:
+            cursor.cancel_operation()
+        except Exception:
+            self.close()  # cannot even cancel: the connection is suspect
+        # Not a stale connection: raised straight to the caller, whose retry policy decides.
+        raise TransientWarehouseError(
+            f"Impala {self.target.host}:{self.target.port}: query did not finish within "
+            f"query_timeout={self.target.query_timeout:g} s; cancelled")
+
+    def _leaks(self, exc: BaseException | None) -> bool:
+        """Whether the password shows anywhere in the chain of `exc` (then the chain is cut)."""
+        while self.target.password and exc is not None:
+            if self.target.scrub(exc) != str(exc):
+                return True
+            exc = exc.__cause__ or exc.__context__
+        return False
+
+    def _tls_problem(self) -> str | None:
+        """thrift hides why a TLS connect failed; a bare handshake here tells a certificate or
+        protocol mismatch (configuration) from an unreachable server (transient)."""
+        t = self.target
+        context = ssl.create_default_context(cafile=t.ca_cert)
+        if not t.ssl_verify and not t.ca_cert:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((t.host, t.port), timeout=t.timeout) as raw:
+                with context.wrap_socket(raw, server_hostname=t.host):
+                    return None
+        except (ssl.SSLCertVerificationError, ssl.SSLError) as exc:
+            if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+                return None
+            return f"{type(exc).__name__}: {exc}"
+        except OSError:
+            return None
+
+    def _classify(self, exc: Exception, opening: bool) -> WarehouseError | None:
+        from impala.error import Error as ImpylaError
+        from thrift.transport.TTransport import TTransportException
+
+        where = f"Impala {self.target.host}:{self.target.port}"
+        text = self.target.scrub(f"{type(exc).__name__}: {exc}".strip())
+        lowered = str(exc).lower()
+        if isinstance(exc, TTransportException):
+            if "bad status" in lowered:  # the server refused the SASL exchange
+                return WarehouseError(f"{where}: authentication failed: {text}")
+            if "length exceeded max allowed" in lowered:
+                return WarehouseError(f"{where}: protocol mismatch (check auth_mechanism and use_ssl "
+                                      f"against the server's settings): {text}")
+            if opening and self.target.use_ssl and exc.type == TTransportException.NOT_OPEN:
+                problem = self._tls_problem()
+                if problem:
+                    return WarehouseError(f"{where}: TLS handshake failed: {self.target.scrub(problem)}")
+        if isinstance(exc, ssl.SSLError) and not isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+            return WarehouseError(f"{where}: TLS handshake failed: {text}")
+        if isinstance(exc, (TTransportException, OSError, EOFError)):
+            # Connected, then dropped during the handshake: a restart, or a client/server mismatch.
+            handshake = opening and not any(w in lowered for w in ("could not connect", "timeout", "timed out"))
+            hint = " (if this persists, check auth_mechanism and use_ssl)" if handshake else ""
+            return TransientWarehouseError(f"{where} unreachable or connection lost: {text}{hint}")
+        if isinstance(exc, ImpylaError):
+            message = _server_message(self.target.scrub(str(exc)))
+            if _TRANSIENT_SERVER_MESSAGES.search(message):
+                return TransientWarehouseError(f"{where}: session lost: {message}")
+            return WarehouseError(f"{where}: query failed: {message}")
+        if isinstance(exc, ImportError):
+            return WarehouseError(f"{where}: a module needed for auth_mechanism "
+                                  f"{self.target.auth_mechanism} is missing: {text}")
+        return None
+
+
+class _StaleConnection(Exception):
+    """Internal: the connection died under a query; carries the error to raise."""
+
+    def __init__(self, error: TransientWarehouseError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _server_message(message: str, limit: int = 2000) -> str:
+    """The server's message without Java stack frames, which say nothing to an operator."""
+    lines = [line for line in message.strip().splitlines() if not line.lstrip().startswith("at ")]
+    text = "\n".join(lines).strip()
+    return text if len(text) <= limit else text[:limit] + " …"

@@ -1,0 +1,347 @@
+"""Impala over HiveServer2 against a real HS2 endpoint (the Spark Thrift Server of pyspark).
+
+Two servers start once per session, in parallel: NOSASL (loaded with the dataset below) and
+SASL PLAIN over TLS. The Spark server accepts any PLAIN password (no Java provider class is
+built), so "PLAIN with user and password" proves the credentials are sent and the user is the
+one the server sees, not that a wrong password is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import threading
+import time
+import uuid
+from urllib.parse import quote
+
+import pytest
+
+from mnaas_missing_files.errors import ConfigError, TransientWarehouseError, WarehouseError
+from mnaas_missing_files.impala import ImpalaTarget, ImpalaWarehouse, parse_impala_url
+from mnaas_missing_files import queries
+from mnaas_missing_files.warehouse import DuckDBWarehouse
+from tests.helpers.hs2 import SparkThriftServer, free_port, load_duckdb, make_tls_material
+
+DAY = dt.date(2026, 3, 14)
+D, OTHER_DAY = DAY.isoformat(), "2026-03-13"
+NASTY = "o'brien \\ \"co\"? 100%s :1"  # quote, backslash, double quote, and every paramstyle marker
+PASSWORD = "s3cr3t-Pa55'w@rd/x"
+RECEIVED, GENERATED = "File Received", "File Generated"
+
+ROWS = {
+    "kpi_measurement": [
+        (D, "sms", "acme", RECEIVED, 3), (D, "sms", "acme", RECEIVED, 2), (D, "sms", "acme", GENERATED, 4),
+        (D, "sms", "beta", GENERATED, 1),
+        (D, "sms", NASTY, RECEIVED, 7),
+        (D, "sms", "acme", "Records Rejected", 100),  # other KPI: ignored
+        (OTHER_DAY, "sms", "acme", RECEIVED, 50),  # other day: ignored
+        (D, "voice", "acme", RECEIVED, 9),  # other process: ignored for sms
+        (D, "sms", "zeta", RECEIVED, 11),  # customer not asked for: ignored
+    ],
+    "telena_file_record_count": [
+        (D, "sms", "acme", "f1", 10), (D, "sms", "acme", "f2", 10), (D, "sms", "acme", "f2", 10),
+        (D, "sms", "acme", "f3", 10), (D, "sms", "acme", None, 1),
+        (D, "sms", NASTY, "g1", 5),
+        (D, "sms", "beta", "h1", 5),
+        (D, "sms", "zeta", "z1", 5),
+    ],
+    "customers_files_records_count": [
+        (D, "sms", "acme", "f1", "acme_f1", 10),
+        (D, "voice", "beta", "h1", "beta_h1", 5),  # generated for another process: h1 still missing
+        (OTHER_DAY, "sms", NASTY, "g1", "x_g1", 5),  # generated on another day: g1 still missing
+    ],
+}
+CUSTOMERS = ["acme", NASTY, "beta"]
+# Worked out by hand from ROWS: sums per customer (File Received, File Generated) for sms on D,
+# and the received (customer, file) pairs with no generated row of the same day and process.
+EXPECTED_KPI = sorted([("acme", 5, 4), ("beta", 0, 1), (NASTY, 7, 0)])
+EXPECTED_MISSING = sorted([("acme", "f2"), ("acme", "f3"), (NASTY, "g1"), ("beta", "h1")])
+
+
+@pytest.fixture(scope="session")
+def hs2_servers(tmp_path_factory):
+    """(NOSASL server with ROWS loaded, PLAIN+TLS server), started in parallel, stopped at the end."""
+    base = tmp_path_factory.mktemp("hs2")
+    tls = make_tls_material(base / "tls")
+    servers = (SparkThriftServer(base / "nosasl"), SparkThriftServer(base / "plain-tls", auth="PLAIN", tls=tls))
+    errors: list[BaseException] = []
+
+    def start(server):
+        try:
+            server.start()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        servers[0].load(ROWS)
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def hs2(hs2_servers) -> SparkThriftServer:
+    return hs2_servers[0]
+
+
+@pytest.fixture
+def hs2_tls(hs2_servers) -> SparkThriftServer:
+    return hs2_servers[1]
+
+
+def warehouse(url: str) -> ImpalaWarehouse:
+    return ImpalaWarehouse(parse_impala_url(url))
+
+
+# -- URL parsing (no server) -----------------------------------------------------------------
+
+def test_url_defaults():
+    t = parse_impala_url("impala://impala-lb.example")
+    assert (t.host, t.port, t.auth_mechanism, t.database) == ("impala-lb.example", 21050, "NOSASL", None)
+    assert (t.use_ssl, t.ca_cert, t.user, t.password) == (False, None, None, None)
+    assert (t.timeout, t.query_timeout) == (30.0, 600.0)
+
+
+def test_url_full(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    t = parse_impala_url(f"impala://svc%40corp:{quote(PASSWORD, safe='')}@h:21051/mnaas?auth_mechanism=ldap"
+                         f"&use_ssl=1&ca_cert={ca}&timeout=5&query_timeout=90")
+    assert (t.user, t.password, t.database, t.port, t.auth_mechanism) == ("svc@corp", PASSWORD, "mnaas", 21051, "LDAP")
+    assert (t.use_ssl, t.ca_cert, t.timeout, t.query_timeout) == (True, str(ca), 5.0, 90.0)
+    assert PASSWORD not in repr(t) and quote(PASSWORD, safe="") not in repr(t) and ":***@" in repr(t)
+    assert PASSWORD not in t.safe_url() and PASSWORD not in str(t)
+
+
+def test_url_gssapi_and_password_env(monkeypatch):
+    t = parse_impala_url("impala://h?auth_mechanism=GSSAPI&kerberos_service_name=hive&krb_host=impala.corp")
+    assert (t.auth_mechanism, t.kerberos_service_name, t.krb_host) == ("GSSAPI", "hive", "impala.corp")
+    monkeypatch.setenv("MNAAS_TEST_IMPALA_PW", PASSWORD)
+    t = parse_impala_url("impala://u@h?auth_mechanism=PLAIN&password_env=MNAAS_TEST_IMPALA_PW&database=db")
+    assert (t.password, t.database) == (PASSWORD, "db")
+    assert PASSWORD not in repr(t) and "password_env=MNAAS_TEST_IMPALA_PW" in t.safe_url()
+
+
+@pytest.mark.parametrize("url, complaint", [
+    ("duckdb:///x.duckdb", "impala://"),
+    ("impala://", "no host"),
+    (f"impala://u:{quote(PASSWORD, safe='')}@h:notaport", "malformed"),
+    (f"impala://u:{PASSWORD}@h:21050?auth_mechanism=PLAIN", ""),  # unencoded: mangled, yet never shown
+    ("impala://h:21050?auth_mechanism=KERBEROS", "auth_mechanism"),
+    ("impala://h?auth_mechanism=PLAIN&bogus=1", "unknown parameter 'bogus'"),
+    (f"impala://u:{quote(PASSWORD, safe='')}@h?auth_mechanism=NOSASL", "only used with"),
+    ("impala://u@h?auth_mechanism=LDAP", "LDAP needs a user and a password"),
+    ("impala://h?use_ssl=1&ca_cert=/nonexistent/ca.pem", "not a readable file"),
+    ("impala://h?ca_cert=/etc/hostname", "use_ssl"),
+    ("impala://h?use_ssl=maybe", "use_ssl must be 1 or 0"),
+    ("impala://h?timeout=-1", "timeout"),
+    ("impala://h/db1?database=db2", "database given twice"),
+    ("impala://h/db;drop", "not a plain identifier"),
+    ("impala://h?auth_mechanism=PLAIN&password_env=MNAAS_TEST_UNSET_VARIABLE", "not set"),
+    (f"impala://u:{quote(PASSWORD, safe='')}@h?auth_mechanism=PLAIN&password_env=X", "not both"),
+])
+def test_url_rejected_without_password(url, complaint):
+    with pytest.raises(ConfigError) as caught:
+        parse_impala_url(url)
+    assert caught.value.key == "MNAAS_WAREHOUSE_URL"
+    assert complaint in str(caught.value)
+    assert PASSWORD not in str(caught.value) and quote(PASSWORD, safe="") not in str(caught.value)
+    assert caught.value.__cause__ is None or PASSWORD not in str(caught.value.__cause__)
+
+
+# -- against the server ----------------------------------------------------------------------
+
+def test_nosasl_connect_and_query(hs2):
+    wh = warehouse(hs2.url())
+    try:
+        rows = wh.query("SELECT kpi_value FROM mnaas.kpi_measurement WHERE kpi_date = ? AND customer_name = ?"
+                        " AND kpi_name = ? AND process_name = ?", [D, "acme", GENERATED, "sms"])
+        assert rows == [(4,)]
+        # The same connection serves the next query (one session per warehouse object).
+        assert wh.query("SELECT COUNT(*) FROM mnaas.telena_file_record_count WHERE file_date = ?", [D]) == [(8,)]
+    finally:
+        wh.close()
+
+
+def test_database_from_url_is_the_default_schema(hs2):
+    wh = warehouse(hs2.url() + "&database=mnaas")
+    try:
+        assert wh.query("SELECT COUNT(*) FROM customers_files_records_count", []) == [(3,)]
+    finally:
+        wh.close()
+
+
+def test_plain_user_and_password_over_tls_with_ca_file(hs2_tls):
+    # (Hive's server shortens "user@REALM" to "user", so the user here has no @.)
+    url = (f"impala://svc_mnaas:{quote(PASSWORD, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
+           f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}")
+    wh = warehouse(url)
+    try:
+        assert wh.query("SELECT current_user(), ?", ["tls"]) == [("svc_mnaas", "tls")]
+    finally:
+        wh.close()
+
+
+def test_tls_without_the_ca_is_a_configuration_error_not_retried(hs2_tls):
+    # No ca_cert: the system store does not trust the test's self-signed certificate.
+    wh = warehouse(f"impala://u:pw@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&use_ssl=1&timeout=5")
+    with pytest.raises(WarehouseError) as caught:
+        wh.query("SELECT 1", [])
+    assert not isinstance(caught.value, TransientWarehouseError)
+    assert "certificate verify failed" in str(caught.value)
+
+
+def test_plaintext_client_against_tls_server_fails(hs2_tls):
+    wh = warehouse(f"impala://u:pw@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&timeout=5")
+    with pytest.raises(TransientWarehouseError, match="check auth_mechanism and use_ssl"):
+        wh.query("SELECT 1", [])
+
+
+def test_quote_and_backslash_round_trip_as_bound_parameters(hs2):
+    wh = warehouse(hs2.url())
+    try:
+        assert wh.query("SELECT ?, ?", [NASTY, "line\nbreak\ttab"]) == [(NASTY, "line\nbreak\ttab")]
+        # The loader bound NASTY too: the stored value matches the bound comparison exactly.
+        rows = wh.query("SELECT customer_name, kpi_value FROM mnaas.kpi_measurement WHERE customer_name = ?", [NASTY])
+        assert rows == [(NASTY, 7)]
+    finally:
+        wh.close()
+
+
+def test_missing_table_fails_at_once_with_the_servers_message(hs2):
+    table = f"mnaas.no_such_table_{uuid.uuid4().hex[:8]}"
+    wh = warehouse(hs2.url())
+    began = time.monotonic()
+    with pytest.raises(WarehouseError) as caught:
+        wh.query(f"SELECT * FROM {table} WHERE kpi_date = ?", [D])
+    assert time.monotonic() - began < 5
+    assert not isinstance(caught.value, TransientWarehouseError)
+    assert "TABLE_OR_VIEW_NOT_FOUND" in str(caught.value) and table.split(".")[1] in str(caught.value)
+    # One attempt: the server saw the statement exactly once.
+    submitted = [line for line in hs2.log_path.read_text().splitlines()
+                 if "Submitting query" in line and table in line]
+    assert len(submitted) == 1, submitted
+    # A failed query leaves the connection usable.
+    assert wh.query("SELECT 1", []) == [(1,)]
+    wh.close()
+
+
+def test_sql_error_is_not_transient(hs2):
+    with pytest.raises(WarehouseError) as caught:
+        warehouse(hs2.url()).query("SELEC 1", [])
+    assert not isinstance(caught.value, TransientWarehouseError)
+    assert "PARSE_SYNTAX_ERROR" in str(caught.value) and "\tat org." not in str(caught.value)
+
+
+def test_wrong_port_is_transient_and_quick():
+    began = time.monotonic()
+    with pytest.raises(TransientWarehouseError, match="unreachable"):
+        warehouse(f"impala://127.0.0.1:{free_port()}?timeout=2").query("SELECT 1", [])
+    assert time.monotonic() - began < 3
+
+
+def test_silent_server_times_out_as_transient():
+    # Accepts TCP but never answers: only the connect/RPC timeout ends the wait.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        began = time.monotonic()
+        with pytest.raises(TransientWarehouseError, match="timeout"):
+            warehouse(f"impala://127.0.0.1:{silent.getsockname()[1]}?timeout=1").query("SELECT 1", [])
+        assert 0.9 < time.monotonic() - began < 3
+
+
+def test_query_timeout_cancels_and_keeps_the_connection(hs2):
+    wh = warehouse(hs2.url(query_timeout="0.5"))
+    began = time.monotonic()
+    with pytest.raises(TransientWarehouseError, match="query_timeout=0.5"):
+        wh.query("SELECT COUNT(*) FROM range(100000000) a CROSS JOIN range(100000) b WHERE a.id <> ?", [-1])
+    # 0.5 s plus at most one long poll of the server (500 ms in the test server).
+    assert time.monotonic() - began < 3
+    assert wh.query("SELECT 1", []) == [(1,)]
+    wh.close()
+
+
+def test_shared_queries_give_the_same_rows_on_hs2_and_duckdb(hs2, tmp_path):
+    """The product's own SQL (queries.py), unchanged, on both backends over the same rows."""
+    db = tmp_path / "warehouse.duckdb"
+    load_duckdb(db, ROWS)
+    backends = {"hs2": warehouse(hs2.url()), "duckdb": DuckDBWarehouse(f"duckdb:///{db}")}
+    kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, "sms", CUSTOMERS)
+    missing = queries.missing_files("mnaas.telena_file_record_count", "mnaas.customers_files_records_count",
+                                    DAY, "sms", CUSTOMERS)
+    try:
+        for name, wh in backends.items():
+            assert sorted(wh.query(*kpi)) == EXPECTED_KPI, name
+            assert sorted(wh.query(*missing)) == EXPECTED_MISSING, name
+    finally:
+        for wh in backends.values():
+            wh.close()
+
+
+def test_no_password_in_errors_or_logs(hs2, hs2_tls, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = quote(PASSWORD, safe="")
+    urls = [
+        f"impala://u:{secret}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}",
+        f"impala://u:{secret}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&use_ssl=1&timeout=3",  # untrusted cert
+        f"impala://u:{secret}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&timeout=3",  # no TLS
+        f"impala://u:{secret}@127.0.0.1:{free_port()}?auth_mechanism=PLAIN&timeout=2",  # nobody there
+        f"impala://u:{secret}@127.0.0.1:{hs2.port}?auth_mechanism=PLAIN&timeout=3",  # server speaks NOSASL
+    ]
+    texts = []
+    ok = 0
+    for url in urls:
+        wh = warehouse(url)
+        texts += [repr(wh), repr(wh.target), str(wh.target)]
+        for sql, params in (("SELECT 1", []), ("SELECT * FROM mnaas.no_such_table", [])):
+            try:
+                wh.query(sql, params)
+                ok += 1
+            except WarehouseError as exc:
+                while exc is not None:
+                    texts += [str(exc), repr(exc)]
+                    exc = exc.__cause__ or exc.__context__
+        wh.close()
+    assert ok == 1  # only the trusted TLS connection ran the harmless query
+    records = [r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
+               for r in caplog.records]
+    assert records and texts
+    for text in texts + records:
+        assert PASSWORD not in text and secret not in text, text
+
+
+def test_restart_between_queries_reconnects_without_error(hs2, caplog):
+    """Documented behaviour: the first query after a restart succeeds on a fresh connection."""
+    caplog.set_level(logging.INFO, logger="mnaas_missing_files.impala")
+    wh = warehouse(hs2.url())
+    sql = "SELECT COUNT(*) FROM mnaas.kpi_measurement WHERE kpi_date = ?"
+    assert wh.query(sql, [D]) == [(8,)]
+    hs2.restart()
+    assert wh.query(sql, [D]) == [(8,)]
+    assert wh.query(sql, [OTHER_DAY]) == [(1,)]
+    assert any("reconnecting" in r.getMessage() for r in caplog.records)
+    wh.close()
+
+
+def test_a_fresh_connection_is_not_retried_on_transport_failure(hs2, caplog):
+    caplog.set_level(logging.INFO, logger="mnaas_missing_files.impala")
+    wh = warehouse(f"impala://127.0.0.1:{free_port()}?timeout=2")
+    with pytest.raises(TransientWarehouseError):
+        wh.query("SELECT 1", [])
+    assert not any("reconnecting" in r.getMessage() for r in caplog.records)
+
+
+def test_target_is_plain_data():
+    t = ImpalaTarget(host="h")
+    assert t.port == 21050 and t.safe_url().startswith("impala://h:21050?auth_mechanism=NOSASL")
