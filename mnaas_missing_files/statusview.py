@@ -27,9 +27,13 @@ def print_status(settings: Settings) -> None:
         holder = None
     else:
         if holder:
-            extra = f", expires in {holder['ttl']} s" if holder.get("ttl") is not None else ""
+            extra = f", age {holder['age']} s" if holder.get("age") is not None else ""
+            extra += f", expires in {holder['ttl']} s" if holder.get("ttl") is not None else ""
             print(f"lock: HELD by run {holder.get('run_id')} for {holder.get('day')} "
-                  f"(host {holder.get('host')}, pid {holder.get('pid')}, since {holder.get('started')}{extra})")
+                  f"(trigger {holder.get('trigger', '?')}, host {holder.get('host')}, pid {holder.get('pid')}, "
+                  f"since {holder.get('started')}{extra})")
+            if settings.lock_url and holder.get("run_id"):
+                print_run_progress(settings.lock_url, str(holder["run_id"]))
         else:
             print("lock: free")
     runs = history.recent_runs(settings.status_file, limit=10)
@@ -39,3 +43,24 @@ def print_status(settings: Settings) -> None:
               f"{r.get('started') or '':<19} -> {r.get('ended') or '':<19} {r.get('outcome', ''):<10} "
               f"missing {r.get('missing_files') if r.get('missing_files') is not None else '?'}"
               f", failed groups {r.get('failed_groups') or 0}")
+
+
+def print_run_progress(redis_url: str, run_id: str) -> None:
+    """A submitted run's progress as its tasks record it in Redis (plain redis, no Celery).
+    A `run` on this machine keeps none there: nothing is printed for it."""
+    try:
+        from tasks.runstate import RunState, redis_client
+    except ImportError:  # installed without the Celery side
+        return
+    try:
+        record = RunState(redis_client(redis_url), run_id).read()
+    except Exception as exc:  # the lock was readable a moment ago; this is only extra detail
+        print(f"  progress: cannot be read: {mask_secrets(exc)}")
+        return
+    if not record:
+        return
+    failed = f", {record['failed']} failed" if record.get("failed") else ""
+    print(f"  progress: {record['done']}/{record['total']} groups done{failed} "
+          f"(state {record.get('state')}, updated {record.get('updated')})")
+    for group, error in sorted((record.get("failed_groups") or {}).items()):
+        print(f"    failed group {group}: {mask_secrets(error)}")
