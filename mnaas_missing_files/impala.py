@@ -72,21 +72,13 @@ class ImpalaTarget:
         if self.user is not None:
             cred = quote(self.user, safe="") + (":***" if self.password and not self.password_env else "") + "@"
         params = {"auth_mechanism": self.auth_mechanism, "timeout": f"{self.timeout:g}",
-                  "query_timeout": f"{self.query_timeout:g}"}
-        if self.use_ssl:
-            params["use_ssl"] = "1"
-            if self.ca_cert:
-                params["ca_cert"] = self.ca_cert
-            if not self.ssl_verify:
-                params["ssl_verify"] = "0"
-        if self.auth_mechanism == "GSSAPI":
-            params["kerberos_service_name"] = self.kerberos_service_name
-            if self.krb_host:
-                params["krb_host"] = self.krb_host
-        if self.password_env:
-            params["password_env"] = self.password_env
+                  "query_timeout": f"{self.query_timeout:g}", "use_ssl": "1" if self.use_ssl else None,
+                  "ca_cert": self.ca_cert, "ssl_verify": None if self.ssl_verify or not self.use_ssl else "0",
+                  "kerberos_service_name": self.kerberos_service_name if self.auth_mechanism == "GSSAPI" else None,
+                  "krb_host": self.krb_host, "password_env": self.password_env}
         path = f"/{self.database}" if self.database else ""
-        return f"impala://{cred}{self.host}:{self.port}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+        return (f"impala://{cred}{self.host}:{self.port}{path}?"
+                + "&".join(f"{k}={v}" for k, v in params.items() if v is not None))
 
     def __repr__(self) -> str:
         return f"ImpalaTarget({self.safe_url()!r})"
@@ -175,24 +167,20 @@ def _one_database(path: str, param: str | None, bad) -> str | None:
 
 
 def _flag(params: dict, name: str, default: bool, bad) -> bool:
-    value = params.get(name)
-    if value is None or value == "":
+    value = (params.get(name) or "").lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    if not value:
         return default
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise bad(f"{name} must be 1 or 0, not {value!r}")
+    raise bad(f"{name} must be 1 or 0, not {params[name]!r}")
 
 
 def _seconds(params: dict, name: str, default: float, bad) -> float:
-    value = params.get(name)
-    if value is None or value == "":
-        return default
+    value = params.get(name) or ""
     try:
-        seconds = float(value)
+        seconds = float(value) if value else default
     except ValueError:
-        raise bad(f"{name} must be a number of seconds, not {value!r}") from None
+        seconds = -1.0
     if not 0 < seconds < 86400 * 7:
         raise bad(f"{name} must be a positive number of seconds, not {value!r}")
     return seconds
@@ -277,6 +265,8 @@ class ImpalaWarehouse:
         from impala.dbapi import connect
 
         t = self.target
+        if t.auth_mechanism == "GSSAPI":
+            _require_kerberos_module()
         log.debug("opening Impala connection %s", t.safe_url())
         try:
             self._conn = connect(
@@ -338,6 +328,8 @@ class ImpalaWarehouse:
         if isinstance(exc, TTransportException):
             if "bad status" in lowered:  # the server refused the SASL exchange
                 return WarehouseError(f"{where}: authentication failed: {text}")
+            if "could not start sasl" in lowered:  # the client cannot do this mechanism
+                return WarehouseError(f"{where}: SASL {self.target.auth_mechanism} unavailable: {text}")
             if "length exceeded max allowed" in lowered:
                 return WarehouseError(f"{where}: protocol mismatch (check auth_mechanism and use_ssl "
                                       f"against the server's settings): {text}")
@@ -357,10 +349,15 @@ class ImpalaWarehouse:
             if _TRANSIENT_SERVER_MESSAGES.search(message):
                 return TransientWarehouseError(f"{where}: session lost: {message}")
             return WarehouseError(f"{where}: query failed: {message}")
-        if isinstance(exc, ImportError):
-            return WarehouseError(f"{where}: a module needed for auth_mechanism "
-                                  f"{self.target.auth_mechanism} is missing: {text}")
         return None
+
+
+def _require_kerberos_module() -> None:
+    try:
+        import kerberos  # noqa: F401  (pure-sasl's GSSAPI needs it; impyla does not install it)
+    except ImportError:
+        raise WarehouseError("auth_mechanism GSSAPI needs the Python package 'kerberos' "
+                             "(and a Kerberos ticket) on every worker host") from None
 
 
 class _StaleConnection(Exception):
