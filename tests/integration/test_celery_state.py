@@ -1,0 +1,77 @@
+"""The run state, the email journal, the scheduled-day claim and the delivery counter, on a
+real redis-server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from mnaas_missing_files.model import GroupResult
+from tasks.runstate import (RedisJournal, RunState, claim_scheduled_day, count_delivery,
+                            redis_client, release_scheduled_day)
+
+DAY = dt.date(2026, 11, 24)
+LOCK_KEY = "mnaas-missing-files:lock:MNAAS_Missing_Customer_Files.sh:14d3fef0c0a8"
+
+
+@pytest.fixture
+def client(redis_server):
+    return redis_client(redis_server.url(3))
+
+
+def test_a_group_delivered_twice_is_counted_once(client):
+    state = RunState(client, "20261124-aaaa")
+    state.create(day=DAY, trigger="submit", dry_run=False, total=3, token="t0k3n")
+    ok = GroupResult("traffic/regular/1", True, counts={"eLUX": [3, 2]}, missing={"eLUX": ["eLUX_F1"]})
+    failed = GroupResult.failed("traffic/regular/2", "TransientWarehouseError: down", attempts=4)
+
+    assert state.group_done(ok) is True
+    assert state.group_done(ok) is False
+    assert state.group_done(failed) is True
+    record = state.read()
+
+    assert (record["total"], record["done"], record["failed"]) == (3, 2, 1)
+    assert record["failed_groups"] == {"traffic/regular/2": "TransientWarehouseError: down"}
+    stored = state.results()["traffic/regular/1"]
+    assert (stored.ok, stored.counts, stored.missing_names()) == (True, {"eLUX": [3, 2]}, {"eLUX": ["eLUX_F1"]})
+    assert "token" not in record and state.token() == "t0k3n"
+    assert client.ttl(state.key) > 6 * 24 * 3600
+
+
+def test_a_late_duplicate_does_not_overwrite_the_recorded_outcome(client):
+    state = RunState(client, "20261124-bbbb")
+    state.create(day=DAY, trigger="submit", dry_run=False, total=1)
+    state.finish(state="done", exit_code=0, outcome={"outcome": "success"})
+
+    assert state.finish(state="failed", exit_code=1, message="lock lost", only_if_open=True) is False
+    record = state.read()
+    assert (record["state"], record["exit_code"], record["outcome"]) == ("done", 0, {"outcome": "success"})
+
+
+def test_the_day_of_a_scheduled_run_is_claimed_once(client):
+    assert claim_scheduled_day(client, LOCK_KEY, DAY, "20261124-first") is None
+    assert claim_scheduled_day(client, LOCK_KEY, DAY, "20261124-second") == "20261124-first"
+    assert claim_scheduled_day(client, LOCK_KEY, DAY, "20261124-first") is None  # its redelivery
+    assert claim_scheduled_day(client, LOCK_KEY, DAY + dt.timedelta(days=1), "20261125-x") is None
+    release_scheduled_day(client, LOCK_KEY, DAY, "20261124-second")  # not the owner: no effect
+    assert claim_scheduled_day(client, LOCK_KEY, DAY, "20261124-third") == "20261124-first"
+    release_scheduled_day(client, LOCK_KEY, DAY, "20261124-first")
+    assert claim_scheduled_day(client, LOCK_KEY, DAY, "20261124-third") is None
+    assert client.get(f"mnaas-missing-files:scheduled:MNAAS_Missing_Customer_Files.sh:14d3fef0c0a8:{DAY}") == (
+        "20261124-third")
+
+
+def test_deliveries_are_counted_per_task_message(client):
+    assert [count_delivery(client, "task-1", 0) for _ in range(3)] == [1, 2, 3]
+    assert count_delivery(client, "task-1", 1) == 1  # a retry is a new message
+    assert count_delivery(client, "task-2", 0) == 1
+
+
+def test_the_journal_remembers_sent_emails_per_run(client):
+    journal = RedisJournal(client)
+    assert journal.was_sent("20261124-cccc", "report") is False
+    journal.mark_sent("20261124-cccc", "report")
+    assert journal.was_sent("20261124-cccc", "report") is True
+    assert journal.was_sent("20261124-cccc", "sdp-ticket") is False
+    assert journal.was_sent("20261124-dddd", "report") is False
