@@ -27,9 +27,11 @@ def make_attachment(path: Path, gzip_above: int) -> Attachment:
     if path.stat().st_size <= gzip_above:
         return Attachment(path, path.name, path.read_bytes(), False)
     buffer = io.BytesIO()
-    # mtime=0: the same report compresses to the same bytes (a resent email is identical)
+    # mtime=0: the same report compresses to the same bytes (a resent email is identical).
+    # Level 6, not gzip's default 9: on a large day's TXT, 9 took 3.3 s for a larger file.
     with open(path, "rb") as source, \
-            gzip.GzipFile(filename=path.name, mode="wb", fileobj=buffer, mtime=0) as packed:
+            gzip.GzipFile(filename=path.name, mode="wb", fileobj=buffer, mtime=0,
+                          compresslevel=6) as packed:
         while chunk := source.read(1 << 20):
             packed.write(chunk)
     return Attachment(path, f"{path.name}.gz", buffer.getvalue(), True)

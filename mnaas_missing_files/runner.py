@@ -53,19 +53,22 @@ def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress |
             opened.append(local.warehouse)
         return local.warehouse
 
+    def check(group):
+        # Compressed in the thread that found them: a run holds every group's names until the
+        # reports are written, and a large day has a million of them.
+        return check_group_with_retries(warehouse, settings, group, run_id=plan.run_id).compact()
+
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="group") as pool:
-            futures = {pool.submit(check_group_with_retries, warehouse, settings, g, run_id=plan.run_id): g
-                       for g in plan.groups}
+            futures = {pool.submit(check, g): g for g in plan.groups}
             for future in as_completed(futures):
-                group = futures[future]
+                group = futures.pop(future)  # a finished future holds its result: let it go
                 try:
                     result = future.result()
                 except Exception as exc:  # a bug must not lose the run: report the group as failed
                     log.exception("run %s group %s: unexpected error", plan.run_id, group.group_id)
                     result = GroupResult.failed(group.group_id, f"{type(exc).__name__}: {exc}")
-                # Kept compressed until the reports are written: a run holds every group's names.
-                results[group.group_id] = result.compact()
+                results[group.group_id] = result
                 state = "ok" if result.ok else f"FAILED ({result.error})"
                 log.info("run %s group %s: %s", plan.run_id, group.group_id, state)
                 if on_group_done:
