@@ -42,7 +42,8 @@ class Cluster:
             self.processes.append(subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "bench.workerapp", "worker",
                  "--concurrency=1", "--prefetch-multiplier=1", "-n", f"bench{n}@%h",
-                 "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+                 f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
+                 "--without-gossip", "--without-mingle"],
                 cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True))
         self._wait_ready()

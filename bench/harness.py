@@ -155,7 +155,7 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
 
 def summarise(out: dict) -> dict:
     keep = ("wall_s", "queries", "peak_rss_mb", "result_bytes", "identical", "exit_code",
-            "longest_group_s", "query_s")
+            "longest_group_s", "query_s", "busiest_process_query_s")
     summary = {k: (round(out[k], 3) if isinstance(out.get(k), float) else out.get(k)) for k in keep}
     return summary
 
@@ -181,9 +181,16 @@ def checks(doc: dict, profile: Profile) -> list[dict]:
                 add(f"{way}: >= 40x faster than the baseline", round(speedup, 1), speedup >= 40)
         for way in ("submit_w1", "submit_w2", "submit_w4"):
             if way in ways:
-                overhead = ways[way]["wall_s"] - ways[way]["longest_group_s"]
-                add(f"{way}: fan-out overhead (wall - longest group) < 2 s", round(overhead, 3),
-                    overhead < 2)
+                w = ways[way]
+                overhead = w["wall_s"] - w["longest_group_s"]
+                # With one worker the groups' queries run one after another: wall - longest
+                # group then includes the other groups' queries, which no fan-out removes.
+                if way != "submit_w1":
+                    add(f"{way}: fan-out overhead (wall - longest group) < 2 s", round(overhead, 3),
+                        overhead < 2)
+                cost = w["wall_s"] - w["busiest_process_query_s"]
+                add(f"{way}: fan-out cost (wall - busiest worker's query time) < 2 s",
+                    round(cost, 3), cost < 2)
     if doc["profile"] == "large":
         missing = doc["shape"].get("missing_files") or 1
         for way, w in ways.items():
@@ -204,14 +211,15 @@ def table(doc: dict) -> str:
     ways = doc["ways"]
     base = ways.get("baseline")
     head = f"{'way':<11}{'wall_s':>9}{'speedup':>9}{'queries':>9}{'longest_grp_s':>14}" \
-           f"{'overhead_s':>11}{'peak_rss_mb':>12}{'result_bytes':>14}{'identical':>10}"
+           f"{'overhead_s':>11}{'fanout_s':>9}{'peak_rss_mb':>12}{'result_bytes':>14}{'identical':>10}"
     lines = [head, "-" * len(head)]
     for way, w in ways.items():
         speedup = f"{base['wall_s'] / w['wall_s']:.1f}x" if base and w["wall_s"] else "-"
         overhead = f"{w['wall_s'] - w['longest_group_s']:.3f}" if way.startswith("submit") else "-"
+        fanout = f"{w['wall_s'] - w['busiest_process_query_s']:.3f}" if way.startswith("submit") else "-"
         rss = "-" if w["peak_rss_mb"] is None else f"{w['peak_rss_mb']:.1f}"
         lines.append(f"{way:<11}{w['wall_s']:>9.3f}{speedup:>9}{w['queries']:>9}"
-                     f"{w['longest_group_s']:>14.3f}{overhead:>11}{rss:>12}"
+                     f"{w['longest_group_s']:>14.3f}{overhead:>11}{fanout:>9}{rss:>12}"
                      f"{w['result_bytes']:>14}{str(w['identical']):>10}")
     return "\n".join(lines)
 
@@ -225,7 +233,10 @@ def report(doc: dict) -> str:
     if "missing_files" in s:
         out.append(f"day: {s['received_pairs']} received pairs, {s['missing_files']} missing "
                    f"(warehouse built in {doc['build_s']} s)")
-    out += ["", table(doc), ""]
+    out += ["", table(doc),
+            "overhead_s = wall - longest group's query time; fanout_s = wall - busiest worker's "
+            "query time; peak_rss_mb = VmHWM of the process that wrote the reports; result_bytes "
+            "= bytes written into the result backend during the run", ""]
     if "reference_anti_join_s" in doc:
         out.append(f"reference: one whole-day anti-join written by DuckDB: "
                    f"{doc['reference_anti_join_s']:.3f} s")

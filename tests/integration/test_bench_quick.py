@@ -1,0 +1,42 @@
+"""`make bench` keeps working: the quick profile, every way, real worker processes.
+
+Timings are not asserted (this machine is shared); what must hold on any machine is: every
+way writes reports byte-identical to the legacy-shaped baseline, and `run` and `submit` issue
+two queries per group, never one per customer.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench.harness import report, run_profile
+from bench.profiles import PROFILES
+
+QUICK = PROFILES["quick"]
+# By hand: 2 processes x (6 regular in groups of 4 -> 2 groups, 2 InfONova -> 1 group) = 6
+# groups; the baseline asks twice per pair: 2 x 2 processes x 8 customers.
+GROUPS = 6
+PAIRS = 16
+
+
+def test_quick_profile_every_way_identical_and_two_queries_per_group(tmp_path):
+    assert (QUICK.groups, QUICK.pairs) == (GROUPS, PAIRS)
+    doc = run_profile("quick", workdir=tmp_path, write_results=False)
+    ways = doc["ways"]
+    assert set(ways) == {"baseline", "run", "submit_w1", "submit_w2"}, doc["notes"]
+    for name, way in ways.items():
+        assert set(way) >= {"wall_s", "queries", "peak_rss_mb", "result_bytes", "identical"}
+        assert way["identical"] is True, name
+        assert way["exit_code"] == 0, name
+        assert way["peak_rss_mb"] > 10, name  # measured, not a placeholder
+    assert ways["baseline"]["queries"] == 2 * PAIRS
+    for name in ("run", "submit_w1", "submit_w2"):
+        assert ways[name]["queries"] == 2 * GROUPS, name
+    for name in ("submit_w1", "submit_w2"):
+        assert ways[name]["result_bytes"] > 0, name  # the results did cross the backend
+    assert ways["run"]["result_bytes"] == 0
+    # The reports really list missing files (an empty day would be identical trivially).
+    txt = (tmp_path / "baseline" / "conf" / "Missing_Customer_Files" / "Missing_Customer_Files_2026-11-24.txt")
+    assert txt.read_text().count("\n") == doc["shape"]["missing_files"] > 0
+    json.dumps(doc)  # the results file's content
+    assert "reports identical to the baseline: True" in report(doc)
