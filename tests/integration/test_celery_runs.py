@@ -379,6 +379,49 @@ def test_submit_without_wait_prints_the_run_id_and_status_shows_its_progress(clu
     assert "lock: free" in c.cli("status").stdout
 
 
+
+def test_when_finalize_fails_the_error_handler_frees_the_job_without_a_second_email(cluster_ready):
+    c = cluster_ready
+    c.gate.touch()
+    submit = c.start_submit("--wait")
+    run_id = submitted_run_id(first_line(submit))
+    wait_until(lambda: c.state(run_id).read().get("state") == "running", what="the run to start")
+    c.job.status_file.unlink()  # the status file cannot be written any more (here: a directory)
+    c.job.status_file.mkdir()
+    c.gate.unlink()
+
+    try:
+        code = submit.wait(60)
+        out, err = submit.communicate()
+    finally:
+        c.job.status_file.rmdir()
+
+    assert code == 1, out + err
+    assert f"run {run_id} for {DAY}: FAILED: task " in err and "cannot read the status file" in err
+    logs = "".join(w.log() for w in c.workers)
+    assert "Task mnaas.run_failed[" in logs and f"run {run_id}: task " in logs
+    assert len(c.job.emails("report")) == 1  # finalize ran twice; the journal kept it to one email
+    assert c.lock().holder() is None
+    assert c.state(run_id).read()["state"] == "failed"
+
+
+def test_backfill_submits_the_days_in_order_and_prints_a_table(cluster_ready):
+    c = cluster_ready
+    first = DAY - dt.timedelta(days=1)
+
+    result = c.cli("backfill", "--from", first.isoformat(), "--to", DAY.isoformat(), "--submit")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(rf"^{first}\s+completed\s+0\s+submitted$", result.stdout, re.M), result.stdout
+    assert re.search(rf"^{DAY}\s+completed\s+0\s+submitted$", result.stdout, re.M)
+    runs = c.job.history()
+    assert [(e["day"], e["trigger"], e["outcome"]) for e in runs] == [
+        (first.isoformat(), "backfill", "success"), (DAY.isoformat(), "backfill", "success")]
+    assert sorted(p.name[:10] for p in c.job.emails()) == [first.isoformat(), DAY.isoformat()]
+    assert c.job.reports(DAY) == tuple(t.encode() for t in c.job.expected(DAY))
+    assert c.job.reports(first) == tuple(t.encode() for t in c.job.expected(first))
+
+
 def _http_get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:
     import base64
     import urllib.error
@@ -481,8 +524,8 @@ def test_a_crashed_run_keeps_the_lock_until_its_ttl_then_the_next_run_proceeds(c
     c = cluster_ready
     c.job.configure(MNAAS_LOCK_TTL="5")
     c.gate.touch()
-    result = c.submit()
-    run_id = submitted_run_id(result.stdout)
+    waiting = c.start_submit("--wait")
+    run_id = submitted_run_id(first_line(waiting))
     wait_until(lambda: len(c.state(run_id).active()) == 4, what="the groups to be in progress")
 
     for worker in c.workers:  # every worker of the cluster dies at once
@@ -503,3 +546,6 @@ def test_a_crashed_run_keeps_the_lock_until_its_ttl_then_the_next_run_proceeds(c
     assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"]) == ("0", "Success")
     assert [(e["run_id"] == run_id, e["outcome"]) for e in c.job.history()] == [(True, "running"),
                                                                                  (False, "success")]
+    # the operator who waited on the crashed run is told it was lost, not left hanging
+    assert waiting.wait(30) == 1
+    assert f"run {run_id}: lost: its lock expired" in waiting.communicate()[1]
