@@ -27,7 +27,7 @@ import pyspark
 SPARK_HOME = Path(pyspark.__file__).parent
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 
-# DESIGN 1.2 tables, in column order. Types are Hive/Impala names; DuckDB takes VARCHAR/BIGINT.
+# DESIGN 1.2 tables, in column order, with Hive/Impala types.
 TABLES: dict[str, list[tuple[str, str]]] = {
     "kpi_measurement": [("kpi_date", "STRING"), ("process_name", "STRING"),
                         ("customer_name", "STRING"), ("kpi_name", "STRING"),
@@ -249,7 +249,7 @@ class SparkThriftServer:
         finally:
             conn.close()
 
-    def load(self, rows: dict[str, Iterable[tuple]], batch: int = 500) -> None:
+    def load(self, rows: dict[str, Iterable[tuple]], batch: int = 5000) -> None:
         """(Re)create database mnaas with the DESIGN 1.2 tables holding exactly `rows`."""
         conn = self.connect(timeout=120)
         try:
@@ -273,21 +273,3 @@ class SparkThriftServer:
         finally:
             conn.close()
 
-
-def load_duckdb(path: Path, rows: dict[str, Iterable[tuple]]) -> None:
-    """The same tables and rows in a DuckDB file, for comparing the two backends."""
-    import duckdb
-
-    types = {"STRING": "VARCHAR", "BIGINT": "BIGINT"}
-    conn = duckdb.connect(str(path))
-    try:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {DATABASE}")
-        for table, columns in TABLES.items():
-            name = f"{DATABASE}.{table}"
-            conn.execute(f"DROP TABLE IF EXISTS {name}")
-            conn.execute(f"CREATE TABLE {name} (" + ", ".join(f"{c} {types[t]}" for c, t in columns) + ")")
-            data = list(rows.get(table, ()))
-            if data:
-                conn.executemany(f"INSERT INTO {name} VALUES (" + ", ".join("?" for _ in columns) + ")", data)
-    finally:
-        conn.close()
