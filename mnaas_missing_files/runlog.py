@@ -22,9 +22,15 @@ class SecretFilter(logging.Filter):
         return True
 
 
+def quiet_libraries() -> None:
+    """thrift logs every refused connection at ERROR before our own, clearer, line."""
+    logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
+
+
 def configure_stderr(verbose: bool = False) -> None:
     """Warnings and errors on the terminal (progress and the summary say the rest); every
     detail with -v. The log file always gets the INFO lines."""
+    quiet_libraries()
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not any(getattr(h, "_mnaas", None) == "stderr" for h in root.handlers):

@@ -239,6 +239,14 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
             raise ConfigError(str(exc), key="MNAAS_SMTP_URL",
                               where=sources.get("MNAAS_SMTP_URL", where_file)) from None
     url = s["warehouse_url"]
+    if url.startswith("impala:"):
+        from .impala import parse_impala_url
+
+        try:  # auth, TLS and timeout options are checked before anything runs
+            parse_impala_url(url)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), key="MNAAS_WAREHOUSE_URL",
+                              where=sources.get("MNAAS_WAREHOUSE_URL", where_file)) from None
     if url.startswith("duckdb:") and url != "duckdb:///:memory:":
         db = duckdb_path(url)
         if not db.is_file():

@@ -388,8 +388,6 @@ def test_check_config_never_shows_the_password(hs2_tls, tmp_path):
         assert PASSWORD not in text and secret not in text, text
 
 
-@pytest.mark.xfail(strict=True, reason="settings.py checks only the scheme of MNAAS_WAREHOUSE_URL; "
-                                       "it should call impala.parse_impala_url (asked of the lead)")
 @pytest.mark.parametrize("extra", ["&auth_mechanism=LDAP", "&bogus=1", "&timeout=soon"])
 def test_check_config_rejects_a_bad_impala_url_without_the_password(tmp_path, extra):
     secret = quote(PASSWORD, safe="")
