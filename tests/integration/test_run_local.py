@@ -190,3 +190,22 @@ def test_run_through_smtp_delivers_one_message_with_the_files_attached(job, data
     assert attached == {job.csv(DAY).name: job.csv(DAY).read_bytes(),
                         job.txt(DAY).name: job.txt(DAY).read_bytes()}
     assert msg.get_body(("plain",)) is not None and msg.get_body(("html",)) is not None
+
+
+def test_undeliverable_mail_is_kept_in_the_outbox_and_fails_the_run(job):
+    from tests.helpers.smtpd import free_port
+
+    port = free_port()  # nothing listens there: the relay is down
+    result = cli(job, "run", "--date", DAY.isoformat(),
+                 env_extra={"MNAAS_SMTP_URL": f"smtp://127.0.0.1:{port}?timeout=2",
+                            "MNAAS_MAIL_ATTEMPTS": "2"})
+    assert result.returncode == 1
+    kept = job.emails()
+    assert sorted(p.name.rsplit("_", 1)[1] for p in kept) == ["report.eml", "sdp-ticket.eml"]
+    assert str(kept[0].parent) in result.stdout  # the operator is told where the messages lie
+    assert "report email not delivered" in result.stdout
+    status = status_of(job.status_file)
+    assert status["MNAAS_job_status"] == "Failure" and status["MNAAS_Daily_ProcessStatusFlag"] == "1"
+    # The ticket did not reach the service desk, so the next failure must try again.
+    assert status["MNAAS_email_sdp_created"] == "No"
+    assert job.csv(DAY).exists() and job.txt(DAY).exists()
