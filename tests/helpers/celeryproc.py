@@ -120,6 +120,16 @@ class Proc:
             self.process.wait(10)
 
 
+def stop_all(processes) -> None:
+    """Warm shutdown of several processes at once (each takes a few seconds to drain)."""
+    running = [p for p in processes if p is not None and p.alive]
+    for process in running:
+        process.process.send_signal(signal.SIGTERM)
+    for process in processes:
+        if process is not None:
+            process.stop()
+
+
 def start_worker(name: str, env: dict[str, str], log_dir: Path, *, queues: list[str] | None = None,
                  concurrency: int = 2, pool: str = "prefork", wait: bool = True) -> Proc:
     """`celery -A workers.app worker` as operators start it, with short start-up options."""
