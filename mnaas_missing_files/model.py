@@ -116,9 +116,15 @@ class GroupResult:
 
     def compact(self) -> "GroupResult":
         """The same result with its names compressed: what a run keeps until it reports."""
-        if self.packed is not None:
+        if self.packed is not None and not self.missing:
             return self
-        return replace(self, missing={}, packed=pack_names(self.missing))
+        return replace(self, missing={}, packed=self._packed())
+
+    def _packed(self) -> str:
+        # Packed once: a Celery task both records and returns its result (two to_json calls).
+        if self.packed is None:
+            self.packed = pack_names(self.missing)
+        return self.packed
 
     def missing_names(self) -> dict[str, list[str]]:
         return unpack_names(self.packed) if self.packed is not None else self.missing
@@ -128,7 +134,7 @@ class GroupResult:
             "group_id": self.group_id,
             "ok": self.ok,
             "counts": self.counts,
-            "missing_z": self.compact().packed,
+            "missing_z": self._packed(),
             "error": self.error,
             "attempts": self.attempts,
             "queries": self.queries,
