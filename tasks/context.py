@@ -4,9 +4,11 @@ day, the Redis that keeps the lock and the run state, the run lock. No Celery he
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 
 from mnaas_missing_files.locks import RedisRunLock, lock_key
+from mnaas_missing_files.runlog import attach_log_file
 from mnaas_missing_files.settings import Settings, config_path_from, load_settings
 
 from .runstate import RunState, redis_client
@@ -47,3 +49,17 @@ def run_lock(settings: Settings) -> RedisRunLock:
 
 def run_state(settings: Settings, run_id: str) -> RunState:
     return RunState(redis_client(state_url(settings)), run_id)
+
+
+def attach_job_log(settings: Settings) -> None:
+    """The run's start and end lines go to the job's log file. Its name may carry the day it
+    is written (`$(date +_%F)`): a long-lived worker moves to the new file and lets go of
+    yesterday's instead of writing both."""
+    path = f"file:{settings.log_path}"
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        name = getattr(handler, "_mnaas", None)
+        if isinstance(name, str) and name.startswith("file:") and name != path:
+            root.removeHandler(handler)
+            handler.close()
+    attach_log_file(settings.log_path)

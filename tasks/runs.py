@@ -23,14 +23,13 @@ from mnaas_missing_files.errors import (EXIT_FAILED, JobHeld, LockHeld, LockLost
 from mnaas_missing_files.finalize import begin, finalize
 from mnaas_missing_files.model import Group, GroupResult, Plan
 from mnaas_missing_files.planning import make_plan
-from mnaas_missing_files.runlog import attach_log_file
 from mnaas_missing_files.runner import lock_holder
 from mnaas_missing_files.settings import Settings, mask_secrets
 from mnaas_missing_files.warehouse import close_shared_warehouses, shared_warehouse
 from workers.app import app
 
 from . import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
-from .context import job_lock_key, run_lock, settings_for, state_url
+from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_url
 from .runstate import (TERMINAL_STATES, RedisJournal, RunState, claim_scheduled_day,
                        count_delivery, redis_client, release_scheduled_day)
 
@@ -70,7 +69,7 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
     `submit` passes the run id and the token of the lock it took; beat passes neither, and
     the task claims the day (one scheduled run per day) and takes the lock itself."""
     settings = settings_for(day)
-    attach_log_file(settings.log_path)
+    attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)
     state, lock = _state(settings, run_id), run_lock(settings)
     current = state.read().get("state")
@@ -231,7 +230,7 @@ def finalize_run(self, results: list, plan: dict, token: str) -> dict:
     run still owns the lock (a late duplicate never overwrites a newer run), one email."""
     plan_ = Plan.from_json(plan)
     settings = settings_for(plan_.day)
-    attach_log_file(settings.log_path)
+    attach_job_log(settings)
     state = _state(settings, plan_.run_id)
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
@@ -251,7 +250,7 @@ def run_failed(self, task_id: str, *, plan: dict, token: str) -> dict:
     callback itself failed): report what is known, record the failure, free the lock."""
     plan_ = Plan.from_json(plan)
     settings = settings_for(plan_.day)
-    attach_log_file(settings.log_path)
+    attach_job_log(settings)
     log.error("run %s: task %s failed; reporting the groups whose results are known",
               plan_.run_id, task_id)
     state = _state(settings, plan_.run_id)

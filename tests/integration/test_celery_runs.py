@@ -60,6 +60,8 @@ def test_submitted_run_on_two_workers_matches_run_one_email_and_the_status_file(
     assert after[0] == before[0] and after[-1] == "MOVE_Delay_Email_sent=No"
     [entry] = c.job.history()
     assert (entry["run_id"], entry["trigger"], entry["outcome"]) == (run_id, "submit", "success")
+    job_log = c.settings().log_path.read_text()
+    assert f"run {run_id}: started checking {DAY}" in job_log and f"run {run_id}: finished success" in job_log
     # both worker processes checked groups of this run
     for worker in c.workers:
         assert f"run {run_id} group " in worker.log(), f"{worker.name} checked no group"
