@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from .harness import run_profile, report
@@ -16,6 +17,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ways", help="comma-separated subset: baseline,run,submit_w1,submit_w2,submit_w4")
     parser.add_argument("--workdir", help="where warehouses, jobs and reports go (default var/bench/<profile>)")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the workers, Redis and HiveServer2 it started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     doc = run_profile(args.profile, warehouse=args.warehouse,
                       ways=args.ways.split(",") if args.ways else None, workdir=args.workdir)
     print(report(doc))

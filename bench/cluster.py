@@ -70,6 +70,9 @@ class Cluster:
         """Bytes clients have written into the result backend so far (its INFO counter)."""
         return int(self.backend.client().info("stats")["total_net_input_bytes"])
 
+    def broker_bytes_in(self) -> int:
+        return int(self.broker.client().info("stats")["total_net_input_bytes"])
+
     def close(self) -> None:
         for proc in self.processes:
             if proc.poll() is None:

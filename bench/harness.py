@@ -58,9 +58,10 @@ def one_way(way: str, profile: Profile, work: Path, warehouse_url: str) -> dict:
         rss_file = root / "writer_rss.tsv"
         env["BENCH_RSS_FILE"] = str(rss_file)
         with Cluster(workers, root, env) as cluster:
-            before = cluster.backend_bytes_in()
+            before, broker_before = cluster.backend_bytes_in(), cluster.broker_bytes_in()
             out = run_child("submit", config, cluster.env, root / "way.log")
             out["result_bytes"] = cluster.backend_bytes_in() - before
+            out["broker_bytes"] = cluster.broker_bytes_in() - broker_before
         peaks = [float(line.split("\t")[2]) for line in rss_file.read_text().splitlines()] \
             if rss_file.is_file() else []
         out["peak_rss_mb"] = max(peaks) if peaks else None
@@ -158,7 +159,7 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
 
 def summarise(out: dict) -> dict:
     keep = ("wall_s", "queries", "peak_rss_mb", "result_bytes", "identical", "exit_code",
-            "longest_group_s", "query_s", "busiest_process_query_s")
+            "longest_group_s", "query_s", "busiest_process_query_s", "broker_bytes")
     summary = {k: (round(out[k], 3) if isinstance(out.get(k), float) else out.get(k)) for k in keep}
     return summary
 
