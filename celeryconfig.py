@@ -162,7 +162,12 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
 def _load_module_settings() -> dict[str, Any]:
     global CONFIG_ERROR
     try:
-        return celery_settings(job_settings())
+        settings = job_settings()
+        if settings is not None and not settings.lock_url:
+            raise ConfigError("the cluster needs MNAAS_LOCK_URL or a redis:// MNAAS_RESULT_BACKEND in the "
+                              "job's configuration, so that `run` and `submit` share one lock",
+                              key="MNAAS_LOCK_URL", where=str(settings.config_path))
+        return celery_settings(settings)
     except ConfigError as exc:
         from mnaas_missing_files.settings import mask_secrets
 

@@ -9,6 +9,7 @@ import os
 
 from mnaas_missing_files.locks import RedisRunLock, lock_key
 from mnaas_missing_files.runlog import attach_log_file
+from mnaas_missing_files.errors import ConfigError
 from mnaas_missing_files.settings import Settings, config_path_from, load_settings
 
 from .runstate import RunState, redis_client
@@ -23,12 +24,17 @@ def settings_for(day: dt.date | str | None = None) -> Settings:
     return load_settings(config_path_from(None), day=day)
 
 
-def state_url(settings: Settings) -> str:
-    """The Redis of the run lock and the run state: MNAAS_LOCK_URL, else the result backend,
-    else Celery's default result backend (celeryconfig holds the one default)."""
-    from celeryconfig import DEFAULT_RESULT_BACKEND
+NO_SHARED_LOCK = ("the cluster needs MNAAS_LOCK_URL or a redis:// MNAAS_RESULT_BACKEND in the job's "
+                  "configuration (file or environment), so that `run` and `submit` share one lock")
 
-    return settings.lock_url or settings.result_backend or DEFAULT_RESULT_BACKEND
+
+def state_url(settings: Settings) -> str:
+    """The Redis of the run lock and the run state: MNAAS_LOCK_URL, else a Redis result
+    backend. Never a silent default: `run` reads the same setting, and a cluster on a default
+    Redis while `run` used its file lock would let the two overlap."""
+    if not settings.lock_url:
+        raise ConfigError(NO_SHARED_LOCK, key="MNAAS_LOCK_URL")
+    return settings.lock_url
 
 
 def job_lock_key(settings: Settings) -> str:
