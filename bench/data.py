@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from mnaas_missing_files.demo_data import DDL
+from mnaas_missing_files.demo import STATUS as DEMO_STATUS
 
 from .profiles import DAY, Profile
 
@@ -112,14 +113,6 @@ MNAAS_LOCAL_WORKERS={local_workers}
 MNAAS_RETRY_BACKOFF=0.2
 """
 
-STATUS = """\
-MNAAS_Daily_ProcessStatusFlag=0
-MNAAS_Daily_ProcessName=MNAAS_Missing_Customer_Files.sh
-MNAAS_Script_Process_Id=0
-MNAAS_job_status=Success
-MNAAS_job_ran_time=
-MNAAS_email_sdp_created=No
-"""
 
 
 def write_job(root: Path, way: str, profile: Profile, warehouse_url: str) -> Path:
@@ -132,5 +125,5 @@ def write_job(root: Path, way: str, profile: Profile, warehouse_url: str) -> Pat
                                  regular=_bash_array(regular), infonova=_bash_array(infonova),
                                  warehouse_url=warehouse_url, group_size=profile.group_size,
                                  local_workers=profile.local_workers))
-    (root / "conf" / "MNAAS_Missing_Customer_Files_ProcessStatusFile").write_text(STATUS)
+    (root / "conf" / "MNAAS_Missing_Customer_Files_ProcessStatusFile").write_text(DEMO_STATUS)
     return config

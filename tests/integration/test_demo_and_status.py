@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+from tests.helpers.lockholder import file_lock_held
+
 CLI = [sys.executable, "-m", "mnaas_missing_files.cli"]
 
 
@@ -40,17 +42,8 @@ def test_status_shows_fields_lock_holder_and_recent_runs(tmp_path):
     assert run_cli("demo", "--dir", str(root)).returncode == 0
     config = root / "conf" / "MNAAS_Missing_Customer_Files.properties"
     status_file = root / "MNAASConfigFiles" / "MNAAS_Missing_Customer_Files_ProcessStatusFile"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import time;from mnaas_missing_files.locks import FileRunLock;"
-        f"l=FileRunLock({str(status_file) + '.run.lock'!r});"
-        "l.acquire({'run_id':'20990101-cafef00d','day':'2099-01-01','pid':4242});"
-        "print('held',flush=True);time.sleep(60)")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with file_lock_held(status_file, "20990101-cafef00d", "2099-01-01", pid=4242):
         out = run_cli("status", "--config", str(config))
-    finally:
-        holder.kill()
-        holder.wait()
     assert out.returncode == 0, out.stderr
     assert "MNAAS_Daily_ProcessStatusFlag=0" in out.stdout
     assert "MNAAS_job_status=Success" in out.stdout

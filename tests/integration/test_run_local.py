@@ -17,6 +17,7 @@ import pytest
 from mnaas_missing_files.demo_data import DataSpec, generate, write_duckdb
 from tests.helpers.expected import expected_reports
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
+from tests.helpers.lockholder import file_lock_held
 
 DAY = dt.date(2026, 11, 24)
 CLI = [sys.executable, "-m", "mnaas_missing_files.cli"]
@@ -107,24 +108,13 @@ def test_operator_hold_refuses_with_exit_4_and_changes_nothing(job):
 
 
 def test_two_concurrent_runs_one_exits_3_and_changes_nothing(job, tmp_path):
-    # Hold the job's run lock from another process exactly as a running `run` does.
-    from mnaas_missing_files.locks import FileRunLock
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys,time;from mnaas_missing_files.locks import FileRunLock;"
-        f"l=FileRunLock({str(job.status_file) + '.run.lock'!r});"
-        "l.acquire({'run_id':'20261124-deadbeef','day':'2026-11-24','pid':0});"
-        "print('held',flush=True);time.sleep(60)")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with file_lock_held(job.status_file, "20261124-deadbeef", "2026-11-24"):
         before = job.status_file.read_bytes()
         result = cli(job, "run", "--date", DAY.isoformat())
         assert result.returncode == 3, result.stderr
         assert "20261124-deadbeef" in result.stderr
         assert job.status_file.read_bytes() == before
         assert not job.csv(DAY).exists() and job.emails() == []
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_two_runs_started_together_one_wins(job):
