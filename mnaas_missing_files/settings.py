@@ -77,6 +77,9 @@ class Settings:
     visibility_timeout: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Every file the parser read (the config, then what it sourced): a cache of these
+    # settings is stale when one of them changes.
+    files: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def tzinfo(self) -> dt.tzinfo:
@@ -168,7 +171,8 @@ def load_settings(config_path: str | Path, *, environ: Mapping[str, str] | None 
         log.warning("configuration: %s", warning)
     resolved = _resolve(props.values, props.origins, _environment_overrides(environ), day,
                         config_path=path)
-    return Settings(config_path=path, day=day, warnings=tuple(props.warnings), **resolved)
+    return Settings(config_path=path, day=day, warnings=tuple(props.warnings),
+                    files=tuple(props.files), **resolved)
 
 
 def _environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:
