@@ -106,6 +106,7 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
         log.exception("run %s: cannot start", run_id)
         state.finish(state="failed", exit_code=EXIT_FAILED, message=describe_error(exc))
         return {"run_id": run_id, "state": "failed"}
+    state.save_plan(plan.to_json())
     _launch_chord(plan, token)
     state.set(state="running")
     _extend(settings, token, run_id)
@@ -143,8 +144,11 @@ def _launch_chord(plan: Plan, token: str) -> None:
         for g in plan.groups
     ]
     summary = _shown(run_id=plan.run_id, day=day, groups=len(plan.groups), dry_run=plan.dry_run)
-    body = finalize_run.s(plan=plan.to_json(), token=token).set(kwargsrepr=summary)
-    body.link_error(run_failed.s(plan=plan.to_json(), token=token).set(kwargsrepr=summary))
+    # Celery copies the callback (and its error handler) into every group task's message: it
+    # names the run, whose plan start_run saved in the run state, instead of carrying it.
+    run = {"run_id": plan.run_id, "day": day, "token": token}
+    body = finalize_run.s(**run).set(kwargsrepr=summary)
+    body.link_error(run_failed.s(**run).set(kwargsrepr=summary))
     chord(header)(body)
     log.info("run %s: %d group tasks sent", plan.run_id, len(plan.groups))
 
@@ -225,17 +229,19 @@ def _extend(settings: Settings, token: str | None, run_id: str) -> None:
 # --- the end -------------------------------------------------------------------------------
 
 @app.task(name=FINALIZE_RUN, bind=True)
-def finalize_run(self, results: list, plan: dict, token: str) -> dict:
+def finalize_run(self, results: list, run_id: str | None = None, day: str | None = None,
+                 token: str | None = None, plan: dict | None = None) -> dict:
     """Chord callback: the run's outcome, exactly as `run` reports it, written only while the
-    run still owns the lock (a late duplicate never overwrites a newer run), one email."""
-    plan_ = Plan.from_json(plan)
-    settings = settings_for(plan_.day)
+    run still owns the lock (a late duplicate never overwrites a newer run), one email.
+    `plan` (the whole plan) comes only from messages queued by a version that sent it."""
+    settings, state, plan_ = _run_of(run_id, day, plan)
     attach_job_log(settings)
-    state = _state(settings, plan_.run_id)
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
         return _abandon(settings, state, token, f"finalize_run was delivered {delivery} times "
                         f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
+    if plan_ is None:
+        return _abandon(settings, state, token, PLAN_GONE)
     by_group = state.results()  # fills in a group whose chord result went missing
     by_group.update({r["group_id"]: GroupResult.from_json(r) for r in results or []
                      if isinstance(r, dict) and r.get("group_id")})
@@ -245,21 +251,37 @@ def finalize_run(self, results: list, plan: dict, token: str) -> dict:
 
 
 @app.task(name=RUN_FAILED, bind=True)
-def run_failed(self, task_id: str, *, plan: dict, token: str) -> dict:
+def run_failed(self, task_id: str, *, run_id: str | None = None, day: str | None = None,
+               token: str | None = None, plan: dict | None = None) -> dict:
     """Error handler of the chord (a task raised instead of returning a record, or the
     callback itself failed): report what is known, record the failure, free the lock."""
-    plan_ = Plan.from_json(plan)
-    settings = settings_for(plan_.day)
+    settings, state, plan_ = _run_of(run_id, day, plan)
     attach_job_log(settings)
     log.error("run %s: task %s failed; reporting the groups whose results are known",
-              plan_.run_id, task_id)
-    state = _state(settings, plan_.run_id)
+              state.run_id, task_id)
+    if plan_ is None:
+        return _abandon(settings, state, token, f"task {task_id} failed; {PLAN_GONE}")
     try:
         return _finish(settings, plan_, state.results(), token, state)
     except Exception as exc:
         log.exception("run %s: could not report the failed run", plan_.run_id)
         return _abandon(settings, state, token, f"task {task_id} failed and the run could not be "
                         f"reported: {describe_error(exc)}")
+
+
+PLAN_GONE = ("the run's plan is no longer in its run state (expired or deleted), so its "
+             "reports cannot be written")
+
+
+def _run_of(run_id: str | None, day: str | None, plan: dict | None
+            ) -> tuple[Settings, RunState, Plan | None]:
+    """A callback's settings, run state and plan (None when the run state lost it)."""
+    if plan is not None:  # a message from the version that sent the whole plan
+        run_id, day = plan["run_id"], plan["day"]
+    settings = settings_for(day)
+    state = _state(settings, run_id)
+    stored = plan if plan is not None else state.plan()
+    return settings, state, Plan.from_json(stored) if stored else None
 
 
 def _finish(settings: Settings, plan: Plan, results: dict[str, GroupResult], token: str,

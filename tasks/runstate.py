@@ -10,6 +10,7 @@ Keys (all expire after STATE_TTL, far above the longest run):
     mnaas-missing-files:run:<run_id>:done       set of group ids counted in `done`
     mnaas-missing-files:run:<run_id>:active     hash: group id -> who is checking it (host, pid)
     mnaas-missing-files:run:<run_id>:sent       set: emails sent for the run (DeliveryJournal)
+    mnaas-missing-files:run:<run_id>:plan       the run's Plan JSON, read by its callback
     mnaas-missing-files:scheduled:<job>:<day>   the run id of the day's scheduled run
     mnaas-missing-files:deliveries:<task>:<n>   deliveries of one task message (retry n)
 """
@@ -51,7 +52,7 @@ if first == 1 then
   end
 end
 redis.call('hset', KEYS[1], 'updated', ARGV[6])
-for i = 1, 5 do redis.call('expire', KEYS[i], ARGV[5]) end
+for i = 1, 6 do redis.call('expire', KEYS[i], ARGV[5]) end
 return first
 """
 
@@ -94,7 +95,11 @@ class RunState:
 
     def _keys(self) -> list[str]:
         return [self.key, f"{self.key}:done", f"{self.key}:results", f"{self.key}:failed",
-                f"{self.key}:active"]
+                f"{self.key}:active", self.plan_key]
+
+    @property
+    def plan_key(self) -> str:
+        return f"{self.key}:plan"
 
     def create(self, *, day: dt.date | str, trigger: str, dry_run: bool, total: int,
                state: str = "queued", token: str | None = None) -> None:
@@ -120,6 +125,15 @@ class RunState:
         pipe.hset(self.key, mapping={k: str(v) for k, v in fields.items()})
         pipe.expire(self.key, STATE_TTL)
         pipe.execute()
+
+    def save_plan(self, plan: dict) -> None:
+        """Keep the run's plan once, for its callback: the chord's callback signature rides in
+        every group task's message, so it carries only the run id and day."""
+        self.client.set(self.plan_key, json.dumps(plan), ex=STATE_TTL)
+
+    def plan(self) -> dict | None:
+        raw = self.client.get(self.plan_key)
+        return json.loads(raw) if raw else None
 
     def group_started(self, group_id: str) -> None:
         self.client.hset(f"{self.key}:active", group_id, f"{socket.gethostname()} pid {os.getpid()}")

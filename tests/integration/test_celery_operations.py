@@ -1,6 +1,6 @@
 """Operating submitted runs (tests/helpers/celerycluster.py): dry run, `status` while a run
-is in progress, the chord's error handler, backfill --submit, Flower, two beats, a crashed
-run's lock."""
+is in progress, the chord's error handler, the callback's plan kept in the run state,
+backfill --submit, Flower, two beats, a crashed run's lock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import re
 import time
 from pathlib import Path
 
-from tasks import START_RUN
+from mnaas_missing_files.planning import make_plan, plan_groups
+from tasks import FINALIZE_RUN, START_RUN
 from tasks.runstate import redis_client
 from tests.helpers.celerycluster import (cluster, cluster_ready, first_line,  # noqa: F401
                                          http_get, submitted_run_id)
@@ -77,6 +78,43 @@ def test_when_finalize_fails_the_error_handler_frees_the_job_without_a_second_em
     assert len(c.job.emails("report")) == 1  # finalize ran twice; the journal kept it to one email
     assert c.lock().holder() is None
     assert c.state(run_id).read()["state"] == "failed"
+
+
+def _send_callback(c, **kwargs) -> None:
+    c.control_app().send_task(FINALIZE_RUN, args=[[]], kwargs=kwargs, queue="mnaas-control",
+                              exchange="mnaas-control", routing_key="mnaas-control")
+
+
+def test_a_callback_whose_run_state_lost_the_plan_fails_the_run_and_frees_the_job(cluster_ready):
+    c = cluster_ready
+    run_id = "20261124-noplan00"
+    token = c.lock().acquire({"run_id": run_id, "day": str(DAY), "trigger": "submit"})
+    c.state(run_id).create(day=DAY, trigger="submit", dry_run=False, total=GROUPS, state="running")
+    status_before = c.job.status_file.read_bytes()
+
+    _send_callback(c, run_id=run_id, day=DAY.isoformat(), token=token)
+
+    record = wait_until(lambda: (r := c.state(run_id).read()).get("state") == "failed" and r,
+                        what="the callback to give up")
+    assert record["exit_code"] == 1 and "plan is no longer in its run state" in record["message"]
+    assert c.lock().holder() is None
+    assert c.job.emails() == [] and c.job.status_file.read_bytes() == status_before
+
+
+def test_a_callback_queued_with_the_whole_plan_by_the_previous_version_still_reports(cluster_ready):
+    c = cluster_ready
+    plan = make_plan(c.settings(), dry_run=True, trigger="submit")
+    token = c.lock().acquire({"run_id": plan.run_id, "day": str(DAY), "trigger": "submit"})
+    c.state(plan.run_id).create(day=DAY, trigger="submit", dry_run=True, total=GROUPS, state="running")
+
+    _send_callback(c, plan=plan.to_json(), token=token)  # and no plan in the run state
+
+    record = wait_until(lambda: (r := c.state(plan.run_id).read()).get("state") == "done" and r,
+                        what="the callback to report")
+    assert record["outcome"]["outcome"] == "dry-run" and record["exit_code"] == 1  # no results: unknown
+    every_pair = {(g.process, customer) for g in plan_groups(c.settings()) for customer in g.customers}
+    assert c.job.reports() == tuple(t.encode() for t in c.job.expected(unknown=every_pair))
+    assert c.lock().holder() is None
 
 
 def test_backfill_submits_the_days_in_order_and_prints_a_table(cluster_ready):

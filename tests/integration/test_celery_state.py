@@ -75,3 +75,20 @@ def test_the_journal_remembers_sent_emails_per_run(client):
     assert journal.was_sent("20261124-cccc", "report") is True
     assert journal.was_sent("20261124-cccc", "sdp-ticket") is False
     assert journal.was_sent("20261124-dddd", "report") is False
+
+
+def test_the_plan_is_kept_once_per_run_and_lives_as_long_as_the_run_state(client):
+    state = RunState(client, "20261124-eeee")
+    plan = {"run_id": "20261124-eeee", "day": str(DAY), "dry_run": False, "trigger": "submit",
+            "groups": [{"group_id": "traffic/regular/1", "process": "traffic",
+                        "customer_type": "regular", "customers": ["eLUX", "MyRep"]}]}
+    assert state.plan() is None
+
+    state.save_plan(plan)
+    client.expire(state.plan_key, 60)  # as if saved long ago
+    state.group_done(GroupResult("traffic/regular/1", True, counts={"eLUX": [1, 1]}))
+
+    assert state.plan() == plan
+    assert state.plan_key == "mnaas-missing-files:run:20261124-eeee:plan"
+    assert client.ttl(state.plan_key) > 6 * 24 * 3600  # refreshed with the run's other keys
+    assert RunState(client, "20261124-ffff").plan() is None
