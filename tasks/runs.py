@@ -155,7 +155,11 @@ def _launch_chord(plan: Plan, token: str) -> None:
 
 # --- one group -----------------------------------------------------------------------------
 
-@app.task(name=CHECK_GROUP, bind=True, max_retries=None)
+# A group's result reaches the callback through the chord's join (Redis backend: Celery joins
+# the returned value even when the task's own result is not stored) and the run state (for
+# run_failed and for `status`); storing it a third time, as the task's result, which nobody
+# reads, wrote ~8 MB (key and pub/sub message) into the backend for a 1,000,000-name day.
+@app.task(name=CHECK_GROUP, bind=True, max_retries=None, ignore_result=True)
 def check_group(self, run_id: str, day: str, group: dict, token: str | None = None) -> dict:
     """One group's queries. Transient errors are retried (countdown MNAAS_RETRY_BACKOFF,
     doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails comes back as a failed result, so
@@ -228,7 +232,9 @@ def _extend(settings: Settings, token: str | None, run_id: str) -> None:
 
 # --- the end -------------------------------------------------------------------------------
 
-@app.task(name=FINALIZE_RUN, bind=True)
+# Not stored either: with result_extended the stored result repeats the task's arguments, i.e.
+# every group's result again; the run's outcome is kept in its run state.
+@app.task(name=FINALIZE_RUN, bind=True, ignore_result=True)
 def finalize_run(self, results: list, run_id: str | None = None, day: str | None = None,
                  token: str | None = None, plan: dict | None = None) -> dict:
     """Chord callback: the run's outcome, exactly as `run` reports it, written only while the

@@ -4,12 +4,13 @@ killed while it holds a group, a warehouse that keeps failing."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
 from mnaas_missing_files.errors import EXIT_HELD
 from mnaas_missing_files.planning import plan_groups
-from tasks import START_RUN
+from tasks import CHECK_GROUP, FINALIZE_RUN, START_RUN
 from tasks.runstate import redis_client
 from tests.helpers.celerycluster import (cluster, cluster_ready, first_line,  # noqa: F401
                                          hold_one_group, submitted_run_id)
@@ -67,6 +68,13 @@ def test_submitted_run_on_two_workers_matches_run_one_email_and_the_status_file(
         assert f"run {run_id} group " in worker.log(), f"{worker.name} checked no group"
     assert c.lock().holder() is None
     assert c.state(run_id).read()["done"] == GROUPS
+    # Each group's result is kept twice, in the chord's join and the run state; the result
+    # backend does not also store it as the group task's result, nor (as the callback's
+    # arguments) every result again as the callback's.
+    assert len(c.state(run_id).results()) == GROUPS
+    backend = c.redis.client(1)
+    stored = [json.loads(backend.get(key))["name"] for key in backend.keys("celery-task-meta-*")]
+    assert START_RUN in stored and CHECK_GROUP not in stored and FINALIZE_RUN not in stored
 
 
 def test_five_concurrent_submits_run_once_and_the_others_exit_3_changing_nothing(cluster_ready):
