@@ -157,8 +157,9 @@ def _launch_chord(plan: Plan, token: str) -> None:
 
 # A group's result reaches the callback through the chord's join (Redis backend: Celery joins
 # the returned value even when the task's own result is not stored) and the run state (for
-# run_failed and for `status`); storing it a third time, as the task's result, which nobody
-# reads, wrote ~8 MB (key and pub/sub message) into the backend for a 1,000,000-name day.
+# run_failed, and for finalize_run should the join lack a group); storing it a third time,
+# as the task's result, which nobody reads, wrote ~8 MB (key and pub/sub message) into the
+# backend on a 1,000,000-name day.
 @app.task(name=CHECK_GROUP, bind=True, max_retries=None, ignore_result=True)
 def check_group(self, run_id: str, day: str, group: dict, token: str | None = None) -> dict:
     """One group's queries. Transient errors are retried (countdown MNAAS_RETRY_BACKOFF,
