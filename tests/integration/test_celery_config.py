@@ -88,9 +88,11 @@ def test_beat_runs_the_daily_schedule_in_the_job_zone_across_a_dst_change(tmp_pa
     assert wait == dt.timedelta(hours=22, minutes=30)  # a 23-hour day
 
 
-def _start(role: str, environ: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([CELERY, "-A", "workers.app", role, "--loglevel=WARNING"], cwd=REPO,
-                          env=environ, capture_output=True, text=True, timeout=60)
+def _start(role: str, environ: dict[str, str], workdir) -> subprocess.CompletedProcess:
+    # cwd is the test's directory: beat writes its state file there before it refuses.
+    return subprocess.run([CELERY, "-A", "workers.app", role, "--loglevel=WARNING"], cwd=workdir,
+                          env={**environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                          timeout=60)
 
 
 def test_a_worker_without_a_job_configuration_refuses_to_start(tmp_path):
@@ -99,10 +101,10 @@ def test_a_worker_without_a_job_configuration_refuses_to_start(tmp_path):
     base = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     base["MNAAS_BROKER_URL"] = "redis://127.0.0.1:1/0"  # never reached: it stops before
 
-    worker = _start("worker", base)
+    worker = _start("worker", base, tmp_path)
     broken = tmp_path / "broken.properties"
     broken.write_text("MNAASConfPath=/tmp\nprocess_list=(traffic\n")
-    beat = _start("beat", {**base, "MNAAS_CONFIG": str(broken)})
+    beat = _start("beat", {**base, "MNAAS_CONFIG": str(broken)}, tmp_path)
 
     assert worker.returncode == 2
     assert "MNAAS_CONFIG is not set" in worker.stderr
