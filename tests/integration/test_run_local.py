@@ -199,3 +199,16 @@ def test_undeliverable_mail_is_kept_in_the_outbox_and_fails_the_run(job):
     # The ticket did not reach the service desk, so the next failure must try again.
     assert status["MNAAS_email_sdp_created"] == "No"
     assert job.csv(DAY).exists() and job.txt(DAY).exists()
+
+
+def test_backfill_runs_days_in_order_and_continues_past_a_failed_day(job):
+    first, bad, last = DAY - dt.timedelta(days=1), DAY, DAY + dt.timedelta(days=1)
+    job.txt(bad).mkdir(parents=True)  # that day's TXT cannot be written: the day fails
+    result = cli(job, "backfill", "--from", first.isoformat(), "--to", last.isoformat())
+    assert result.returncode == 1, result.stderr
+    table = [line.split()[:3] for line in result.stdout.splitlines()[1:]]
+    assert table == [[first.isoformat(), "success", "0"], [bad.isoformat(), "failed", "1"],
+                     [last.isoformat(), "success", "0"]]
+    assert job.csv(first).exists() and job.csv(last).exists() and not job.csv(bad).exists()
+    # each day's reports carry that day's date in their name and their rows
+    assert job.csv(last).read_text().splitlines()[1].startswith(last.isoformat())
