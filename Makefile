@@ -18,8 +18,11 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mnaas-missing-files demo
 
+# A base temp dir of this checkout's own: pytest prunes old runs' dirs under the shared
+# /tmp/pytest-of-$USER, which would pull the files from under a long-lived test server
+# (the Spark Thrift Server) of another checkout's run on the same machine.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp
 
 # The benchmark (bench/README.md): PROFILE=quick|standard|large, WAREHOUSE=duckdb|hs2.
 PROFILE ?= standard
