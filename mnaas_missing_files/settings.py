@@ -244,7 +244,7 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
                               where=sources.get("MNAAS_SMTP_URL", where_file)) from None
     url = s["warehouse_url"]
     if url.startswith("impala:"):
-        from .impala import parse_impala_url
+        from .impala_url import parse_impala_url
 
         try:  # auth, TLS and timeout options are checked before anything runs
             parse_impala_url(url)

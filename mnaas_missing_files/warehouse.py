@@ -71,7 +71,8 @@ def open_warehouse(url: str) -> Warehouse:
     if url.startswith("duckdb:"):
         return DuckDBWarehouse(url)
     if url.startswith("impala:"):
-        from .impala import ImpalaWarehouse, parse_impala_url
+        from .impala import ImpalaWarehouse
+        from .impala_url import parse_impala_url
 
         return ImpalaWarehouse(parse_impala_url(url))
     raise WarehouseError(f"unsupported warehouse URL {mask_secrets(url)!r}")

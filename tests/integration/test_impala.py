@@ -22,7 +22,8 @@ import pytest
 from mnaas_missing_files import queries
 from mnaas_missing_files.demo_data import DataSpec, Rows, generate, write_duckdb
 from mnaas_missing_files.errors import ConfigError, TransientWarehouseError, WarehouseError
-from mnaas_missing_files.impala import ImpalaTarget, ImpalaWarehouse, parse_impala_url
+from mnaas_missing_files.impala import ImpalaWarehouse
+from mnaas_missing_files.impala_url import ImpalaTarget, parse_impala_url
 from mnaas_missing_files.warehouse import DuckDBWarehouse
 from tests.helpers.celeryjob import CeleryJob
 from tests.helpers.celeryproc import celery_env, run_cli, start_worker
