@@ -9,7 +9,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
-from .errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, MnaasError, UsageError
+from .errors import EXIT_FAILED, EXIT_OK, MnaasError, UsageError
 from .runlog import attach_log_file, configure_stderr
 from .settings import Settings, config_path_from, load_settings, mask_secrets
 

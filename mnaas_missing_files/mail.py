@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, NoReturn, Sequence
+from typing import Any, Callable, Iterable, NoReturn
 
 from .errors import ConfigError, MailError, TransientMailError
 from .attachments import Attachment, body_size, files_note, make_attachment, megabytes
