@@ -101,18 +101,23 @@ def test_five_concurrent_submits_run_once_and_the_others_exit_3_changing_nothing
     assert c.job.status()["MNAAS_job_status"] == "Success"
 
 
-def test_sigkill_of_the_process_holding_a_group_loses_nothing_and_sends_one_email(cluster_ready):
-    c = cluster_ready
+def submit_and_kill_a_group_holder(c):
+    """Submit with --wait, SIGKILL the pool process holding one group, let the run finish."""
     c.gate.touch()
     submit = c.start_submit("--wait")
     run_id = submitted_run_id(first_line(submit))
     group_id, pid = hold_one_group(c, run_id)
-
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: any("signal 9 (SIGKILL)" in w.log() for w in c.workers), what="the loss")
     c.gate.unlink()
     code = submit.wait(60)
     out, err = submit.communicate()
+    return run_id, group_id, code, out, err
+
+
+def test_sigkill_of_the_process_holding_a_group_loses_nothing_and_sends_one_email(cluster_ready):
+    c = cluster_ready
+    run_id, group_id, code, out, err = submit_and_kill_a_group_holder(c)
 
     assert code == 0, out + err
     deliveries = redis_client(c.redis.url(2))
@@ -128,16 +133,7 @@ def test_sigkill_of_the_process_holding_a_group_loses_nothing_and_sends_one_emai
 def test_a_group_whose_worker_dies_more_than_max_deliveries_counts_as_failed(cluster_ready):
     c = cluster_ready
     c.job.configure(MNAAS_MAX_DELIVERIES="1")
-    c.gate.touch()
-    submit = c.start_submit("--wait")
-    run_id = submitted_run_id(first_line(submit))
-    group_id, pid = hold_one_group(c, run_id)
-
-    os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: any("signal 9 (SIGKILL)" in w.log() for w in c.workers), what="the loss")
-    c.gate.unlink()
-    code = submit.wait(60)
-    out, err = submit.communicate()
+    run_id, group_id, code, out, err = submit_and_kill_a_group_holder(c)
 
     assert code == 1, out + err
     assert f"failed group {group_id}: the worker checking this group was lost 1 times" in out
