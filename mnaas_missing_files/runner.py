@@ -93,7 +93,9 @@ def run_local(settings: Settings, *, dry_run: bool = False, trigger: str = "run"
         begin(settings, plan)
         results = check_groups_locally(settings, plan, progress=progress,
                                        on_group_done=lambda: lock.extend(token))
-        outcome = finalize(settings, plan, results)
+        # A Redis lock that expired or was taken over means another run owns the job now:
+        # extend() raises LockLost and this run writes nothing more.
+        outcome = finalize(settings, plan, results, before_write=lambda: lock.extend(token))
     finally:
         lock.release(token)
     log.info("run %s: took %.1f s", plan.run_id, time.monotonic() - started)

@@ -1,0 +1,43 @@
+"""A local `run` whose Redis lock was taken over mid-run writes nothing more."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from mnaas_missing_files import runner
+from mnaas_missing_files.demo_data import DataSpec, generate, write_duckdb
+from mnaas_missing_files.errors import LockLost
+from mnaas_missing_files.locks import lock_key
+from mnaas_missing_files.settings import load_settings
+from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
+
+DAY = dt.date(2026, 11, 24)
+
+
+def test_a_run_that_lost_its_redis_lock_does_not_write_reports_or_status(redis_server, tmp_path, monkeypatch):
+    write_duckdb(tmp_path / "wh.duckdb", generate(DataSpec(days=[DAY], processes=PROCESSES,
+                                                           customers=CUSTOMERS + INFONOVA)))
+    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
+                                      "MNAAS_LOCK_URL": redis_server.url(3)})
+    settings = load_settings(job.config, day=DAY, environ={})
+    key = lock_key(settings.script_name, settings.status_file)
+    checked = runner.check_groups_locally
+
+    def check_then_lose_the_lock(*args, **kwargs):
+        results = checked(*args, **kwargs)
+        # The lock expired and another run took it: a different holder, a different token.
+        redis_server.client(db=3).set(key, '{"token": "someone-else", "run_id": "other"}')
+        return results
+
+    monkeypatch.setattr(runner, "check_groups_locally", check_then_lose_the_lock)
+    with pytest.raises(LockLost):
+        runner.run_local(settings)
+    assert not job.csv(DAY).exists() and not job.txt(DAY).exists()
+    assert job.emails() == []
+    status = job.status_file.read_text()
+    assert "MNAAS_job_status=Success\n" in status  # the example's previous outcome, untouched
+    assert "MNAAS_job_ran_time=2026-11-24 06:30:04" in status
+    # the other run's lock is left alone
+    assert redis_server.client(db=3).get(key) is not None
