@@ -41,3 +41,24 @@ def test_a_run_that_lost_its_redis_lock_does_not_write_reports_or_status(redis_s
     assert "MNAAS_job_ran_time=2026-11-24 06:30:04" in status
     # the other run's lock is left alone
     assert redis_server.client(db=3).get(key) is not None
+
+
+def test_run_and_submit_with_the_lock_redis_down_change_nothing(redis_server, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": "duckdb:///:memory:",
+                                      "MNAAS_LOCK_URL": redis_server.url(3).replace("redis://", "redis://:Lock-Pw-9@")})
+    redis_server.stop()
+    before = job.status_file.read_bytes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
+    for command in ("run", "submit"):
+        result = subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli", command,
+                                 "--config", str(job.config), "--date", DAY.isoformat()],
+                                capture_output=True, text=True, env=env, timeout=60)
+        assert result.returncode == 1, (command, result.stderr)
+        assert f"127.0.0.1:{redis_server.port}" in result.stderr
+        assert "Lock-Pw-9" not in result.stderr + result.stdout
+        assert job.status_file.read_bytes() == before
+        assert not job.csv(DAY).exists() and job.emails() == []
