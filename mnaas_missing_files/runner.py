@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable
 
 from .check import check_group_with_retries
-from .errors import LockHeld
 from .finalize import RunOutcome, begin, finalize
 from .locks import FileRunLock, RedisRunLock, lock_key
 from .model import GroupResult, Plan
@@ -30,7 +29,7 @@ def run_lock_for(settings: Settings):
     if settings.lock_url:
         return RedisRunLock(settings.lock_url, lock_key(settings.script_name, settings.status_file),
                             settings.lock_ttl)
-    return FileRunLock(f"{settings.status_file}.run.lock")
+    return FileRunLock.for_status_file(settings.status_file)
 
 
 def lock_holder(settings: Settings, plan: Plan) -> dict:
@@ -102,4 +101,4 @@ def run_local(settings: Settings, *, dry_run: bool = False, trigger: str = "run"
     return outcome
 
 
-__all__ = ["run_local", "run_lock_for", "check_groups_locally", "LockHeld"]
+__all__ = ["run_local", "run_lock_for", "check_groups_locally", "lock_holder"]
