@@ -119,9 +119,13 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "task_track_started": True,
-        # A lost broker connection cancels running tasks: they are redelivered, instead of
-        # finishing unacknowledgeable and running twice.
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A lost broker connection lets running tasks finish. Cancelling them needs the result
+        # backend, usually the same Redis that just went away: the cancel then fails and Celery
+        # records each task as revoked, which fails the chord (tests/integration/
+        # test_celery_redis_restart.py). Finished, they are acknowledged on the new connection;
+        # one whose ack still got lost runs once more after the visibility timeout, which is
+        # harmless: a group's result counts once per run, the email goes once per run.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         # Workers started before the broker keep trying instead of exiting.
         "broker_connection_retry_on_startup": True,
         # A lost pool process is declared lost (and its task requeued) after this many

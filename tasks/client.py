@@ -12,8 +12,10 @@ import sys
 import time
 from typing import TextIO
 
+import redis
+
 from mnaas_missing_files import statusfile
-from mnaas_missing_files.errors import EXIT_FAILED, EXIT_OK, MnaasError
+from mnaas_missing_files.errors import EXIT_FAILED, EXIT_OK, LockUnavailable, MnaasError
 from mnaas_missing_files.planning import make_plan
 from mnaas_missing_files.progress import ProgressPrinter
 from mnaas_missing_files.runner import lock_holder
@@ -27,6 +29,10 @@ POLL_SECONDS = 0.25
 # How long the run may look ownerless (lock gone, state not final) before the client calls
 # it lost: finalize releases the lock a moment before it records the outcome.
 LOST_GRACE_SECONDS = 5.0
+# A Redis restart (the lock, run state and broker are usually one server) is waited out, since
+# the workers reconnect and the run goes on; one unreachable for longer than the lock's TTL is
+# not coming back soon enough to follow the run.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, LockUnavailable)
 
 
 def celery_client(settings: Settings):
@@ -87,15 +93,31 @@ def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO)
     printer = ProgressPrinter(err)
     shown = None
     ownerless_since = None
+    unreachable_since = None
     while True:
-        record = state.read()
+        try:
+            record = state.read()
+            owner = lock.is_owner(token)
+        except REDIS_DOWN as exc:
+            if unreachable_since is None:
+                unreachable_since = time.monotonic()
+                print(f"run {state.run_id}: Redis unreachable ({mask_secrets(exc)}); waiting for it "
+                      f"(up to {lock.ttl_seconds} s)", file=err, flush=True)
+            elif time.monotonic() - unreachable_since > lock.ttl_seconds:
+                print(f"run {state.run_id}: lost track: Redis unreachable for over {lock.ttl_seconds} s; "
+                      "the run may still finish: follow it with `status`", file=err)
+                return EXIT_FAILED
+            ownerless_since = None
+            time.sleep(POLL_SECONDS)
+            continue
+        unreachable_since = None
         progress = (record.get("done", 0), record.get("total", 0), record.get("failed", 0))
         if record.get("state") in ("running", "finalizing", "done") and progress != shown:
             printer.update(*progress)
             shown = progress
         if record.get("state") in TERMINAL_STATES:
             return _report(record, out, err)
-        if lock.is_owner(token):
+        if owner:
             ownerless_since = None
         elif ownerless_since is None:
             ownerless_since = time.monotonic()

@@ -23,18 +23,22 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """`redis-server` without persistence in its own temp dir.
+    """`redis-server` in its own temp dir, without persistence unless `appendonly`.
 
-    `stop()` then `start()` brings it back on the same port (empty), for restart tests.
+    `stop()` then `start()` brings it back on the same port: empty, or, with `appendonly`
+    (fsync on every write, as a SIGTERM-stopped production Redis keeps its data), with
+    everything it held, for restart tests.
     Use as a context manager, or call `close()` to stop it and remove its directory.
     """
 
-    def __init__(self, password: str | None = None, executable: str = "redis-server"):
+    def __init__(self, password: str | None = None, executable: str = "redis-server",
+                 appendonly: bool = False):
         found = shutil.which(executable)
         if not found:
             raise RuntimeError(f"{executable} is not installed; integration tests need it")
         self.executable = found
         self.password = password
+        self.appendonly = appendonly
         self.port: int | None = None
         self.dir = Path(tempfile.mkdtemp(prefix="mnaas-redis-"))
         self.process: subprocess.Popen | None = None
@@ -74,7 +78,8 @@ class RedisServer:
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--save", "",
-            "--appendonly", "no",
+            *(["--appendonly", "yes", "--appendfsync", "always"] if self.appendonly
+              else ["--appendonly", "no"]),
             "--dir", str(self.dir),
             "--logfile", str(self.log_file),
             "--daemonize", "no",
