@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from email import policy
 from pathlib import Path
 
