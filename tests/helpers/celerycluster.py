@@ -12,6 +12,7 @@ the process that holds a group. Test modules import the fixtures:
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import re
 import urllib.error
@@ -51,6 +52,14 @@ class Cluster:
     def start_submit(self, *args: str, day: dt.date = DAY):
         return start_cli(self.job.config, self.env, "submit", "--date", day.isoformat(), *args)
 
+    def submit_held_run(self) -> tuple:
+        """Close the gate, submit with --wait and return (process, run id) once it is running."""
+        self.gate.touch()
+        submit = self.start_submit("--wait")
+        run_id = submitted_run_id(first_line(submit))
+        wait_until(lambda: self.state(run_id).read().get("state") == "running", what="the run to start")
+        return submit, run_id
+
     def run(self, day: dt.date = DAY):
         return self.cli("run", "--date", day.isoformat())
 
@@ -84,20 +93,26 @@ def first_line(process) -> str:
     return process.stdout.readline()
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    root = tmp_path_factory.mktemp("celery-runs")
-    with RedisServer() as redis:
+@contextlib.contextmanager
+def running_cluster(root: Path, worker_names: list[str], **redis_options):
+    """A Redis (options as RedisServer's), one job built under `root`, gated workers."""
+    with RedisServer(**redis_options) as redis:
         job = CeleryJob.build(root)
         gate = root / "gate"
         env = celery_env(redis, job.config, MNAAS_TEST_GROUP_GATE=str(gate))
-        workers = start_workers(["w1", "w2"], env, root / "logs")
+        workers = start_workers(worker_names, env, root / "logs")
         state = Cluster(redis, job, env, workers, gate, root)
         try:
             yield state
         finally:
             gate.unlink(missing_ok=True)
             stop_all(state.workers)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with running_cluster(tmp_path_factory.mktemp("celery-runs"), ["w1", "w2"]) as state:
+        yield state
 
 
 @pytest.fixture

@@ -57,10 +57,7 @@ def test_submit_without_wait_prints_the_run_id_and_status_shows_its_progress(clu
 
 def test_when_finalize_fails_the_error_handler_frees_the_job_without_a_second_email(cluster_ready):
     c = cluster_ready
-    c.gate.touch()
-    submit = c.start_submit("--wait")
-    run_id = submitted_run_id(first_line(submit))
-    wait_until(lambda: c.state(run_id).read().get("state") == "running", what="the run to start")
+    submit, run_id = c.submit_held_run()
     c.job.status_file.unlink()  # the status file cannot be written any more (here: a directory)
     c.job.status_file.mkdir()
     c.gate.unlink()

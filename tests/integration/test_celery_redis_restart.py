@@ -8,27 +8,17 @@ import time
 import pytest
 
 from tasks.runstate import redis_client
-from tests.helpers.celerycluster import Cluster, submitted_run_id
-from tests.helpers.celeryjob import DAY, GROUPS, CeleryJob
-from tests.helpers.celeryproc import celery_env, start_cli, start_workers, stop_all, wait_until
-from tests.helpers.redisproc import RedisServer
+from tests.helpers.celerycluster import running_cluster, submitted_run_id
+from tests.helpers.celeryjob import DAY, GROUPS
+from tests.helpers.celeryproc import start_cli, wait_until
 
 REDIS_DOWN_SECONDS = 3
 
 
 @pytest.fixture
 def one_worker(tmp_path):
-    with RedisServer(appendonly=True) as redis:
-        job = CeleryJob.build(tmp_path)
-        gate = tmp_path / "gate"
-        env = celery_env(redis, job.config, MNAAS_TEST_GROUP_GATE=str(gate))
-        workers = start_workers(["w1"], env, tmp_path / "logs")
-        c = Cluster(redis, job, env, workers, gate, tmp_path)
-        try:
-            yield c
-        finally:
-            gate.unlink(missing_ok=True)
-            stop_all(c.workers)
+    with running_cluster(tmp_path, ["w1"], appendonly=True) as c:
+        yield c
 
 
 def test_a_redis_restart_mid_run_loses_nothing_and_the_run_completes(one_worker):

@@ -177,10 +177,7 @@ def test_a_warehouse_that_keeps_failing_fails_the_run_with_one_ticket_and_frees_
 
 def test_run_exits_3_while_a_submitted_run_holds_the_job_and_changes_nothing(cluster_ready):
     c = cluster_ready
-    c.gate.touch()
-    submit = c.start_submit("--wait")
-    run_id = submitted_run_id(first_line(submit))
-    wait_until(lambda: c.state(run_id).read().get("state") == "running", what="the run to start")
+    submit, run_id = c.submit_held_run()
     status_before = c.job.status_file.read_bytes()
 
     local = c.run()
