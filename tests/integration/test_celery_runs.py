@@ -83,6 +83,10 @@ def test_five_concurrent_submits_run_once_and_the_others_exit_3_changing_nothing
     submits = [c.start_submit("--wait") for _ in range(5)]
     wait_until(lambda: sum(p.poll() is not None for p in submits) >= 4, timeout=60,
                what="four submits to be refused")
+    # The refusals are immediate (the client takes the lock); the winner's start_run marks the
+    # status file on a worker a moment later: read it once that run is under way.
+    wait_until(lambda: any(c.state(k.rsplit(":", 1)[1]).read().get("state") == "running"
+                           for k in c.run_keys()), what="the winning run to start")
     status_while_running = c.job.status_file.read_bytes()
     c.gate.unlink()
     outputs = [(p.wait(60), *p.communicate()) for p in submits]
