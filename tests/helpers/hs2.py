@@ -110,7 +110,9 @@ class SparkThriftServer:
             "hive.server2.enable.doAs": "false",
             "hive.exec.scratchdir": str(w / "scratch"),
             "hive.exec.local.scratchdir": str(w / "local-scratch"),
-            "hive.downloaded.resources.dir": str(w / "resources"),
+            # One directory per session, as Hive's default does: a closing session deletes its
+            # resources directory, so a shared one breaks sessions opening at the same moment.
+            "hive.downloaded.resources.dir": f"{w / 'resources'}/${{hive.session.id}}_resources",
             "hive.server2.logging.operation.log.location": str(w / "operation-logs"),
         }
         if self.tls is not None:

@@ -206,6 +206,30 @@ def test_database_from_url_is_the_default_schema(hs2):
         wh.close()
 
 
+def test_sessions_opening_and_closing_at_once_all_succeed(hs2):
+    # Local workers each hold their own session, so sessions open while others close. (A shared
+    # resources directory on the server once made such a session fail now and then in CI.)
+    failures: list[str] = []
+
+    def sessions(n: int):
+        for _ in range(n):
+            wh = warehouse(hs2.url())
+            try:
+                if wh.query("SELECT ?", ["ok"]) != [("ok",)]:
+                    failures.append("wrong row")
+            except WarehouseError as exc:
+                failures.append(str(exc))
+            finally:
+                wh.close()
+
+    threads = [threading.Thread(target=sessions, args=(20,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
 def test_plain_user_and_password_over_tls_with_ca_file(hs2_tls):
     # (Hive's server shortens "user@REALM" to "user", so the user here has no @.)
     url = (f"impala://svc_mnaas:{quote(PASSWORD, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
