@@ -14,6 +14,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -26,6 +27,8 @@ import redis
 
 from .errors import LockHeld, LockLost, LockUnavailable
 
+log = logging.getLogger(__name__)
+
 KEY_PREFIX = "mnaas-missing-files:lock"
 LOCK_FILE_MODE = 0o640
 REDIS_TIMEOUT = 5.0
@@ -37,25 +40,46 @@ _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:)[^@/\
 _QUERY_SECRET = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)[^&\s]*", re.IGNORECASE)
 
 # Compare-and-act scripts: the value is the holder JSON, which carries the owner's token.
-_EXTEND = """
-local value = redis.call('get', KEYS[1])
-if not value then return 0 end
-local ok, holder = pcall(cjson.decode, value)
-if ok and type(holder) == 'table' and holder['token'] == ARGV[1] then
-  return redis.call('pexpire', KEYS[1], ARGV[2])
+# KEYS[2] (`<lock>:last`) keeps the last holder's JSON until that holder releases: a run whose
+# lock lapsed may take it back only while it is still the last holder, i.e. nobody else has
+# held the job since (a long stall, Redis briefly away, every worker dead for a while).
+_OWNER = """
+local function owned_by(value, token)
+  if not value then return false end
+  local ok, holder = pcall(cjson.decode, value)
+  return ok and type(holder) == 'table' and holder['token'] == token
+end
+"""
+_ACQUIRE = _OWNER + """
+if ARGV[4] ~= '' and not owned_by(redis.call('get', KEYS[2]), ARGV[4]) then return -1 end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('set', KEYS[2], ARGV[1], 'EX', ARGV[3])
+  return 1
 end
 return 0
 """
-_RELEASE = """
+_EXTEND = _OWNER + """
 local value = redis.call('get', KEYS[1])
-if not value then return 0 end
-local ok, holder = pcall(cjson.decode, value)
-if ok and type(holder) == 'table' and holder['token'] == ARGV[1] then
+if value then
+  if owned_by(value, ARGV[1]) then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+  return 0
+end
+local last = redis.call('get', KEYS[2])
+if owned_by(last, ARGV[1]) then
+  redis.call('set', KEYS[1], last, 'PX', ARGV[2])
+  return 2
+end
+return 0
+"""
+_RELEASE = _OWNER + """
+if owned_by(redis.call('get', KEYS[1]), ARGV[1]) then
+  redis.call('del', KEYS[2])
   return redis.call('del', KEYS[1])
 end
 return 0
 """
-
+# How long `<lock>:last` outlives its holder's lapse: far beyond any stall worth resuming.
+LAST_HOLDER_TTL = 8 * 24 * 3600
 
 def mask_url(text: Any) -> str:
     """`text` with URL passwords (user:pass@, ?password=) replaced by ***."""
@@ -187,11 +211,15 @@ class FileRunLock:
 
 
 class RedisRunLock:
-    """`SET key holder-json NX EX ttl`; the token in the JSON identifies the owner."""
+    """`SET key holder-json NX PX ttl`; the token in the JSON identifies the owner.
+
+    A run whose lock lapsed takes it back on its next `extend` when nobody else has taken the
+    job since; once another run took it, the lapsed run only ever gets LockLost."""
 
     def __init__(self, url: str, key: str, ttl_seconds: int):
         self.url = url
         self.key = key
+        self.last_key = f"{key}:last"
         self.ttl_seconds = int(ttl_seconds)
         if self.ttl_seconds < 1:
             raise ValueError("the lock TTL must be at least one second")
@@ -201,6 +229,7 @@ class RedisRunLock:
             )
         except ValueError as exc:
             raise LockUnavailable(f"bad lock URL {mask_url(url)}: {mask_url(exc)}") from None
+        self._acquire = self._client.register_script(_ACQUIRE)
         self._extend = self._client.register_script(_EXTEND)
         self._release = self._client.register_script(_RELEASE)
 
@@ -214,15 +243,22 @@ class RedisRunLock:
                 f"{mask_url(exc)}"
             ) from None
 
-    def acquire(self, holder: dict) -> str:
+    def acquire(self, holder: dict, *, after: str | None = None) -> str:
+        """Take the lock; LockHeld names the holder. With `after` (a lapsed run's token), take it
+        only if that run was its last holder, else LockLost: someone has held the job since."""
         token = secrets.token_hex(16)
         record = _holder_record(holder, token)
         record["ttl_seconds"] = self.ttl_seconds
         value = json.dumps(record, default=str)
+        args = [value, self.ttl_seconds * 1000, LAST_HOLDER_TTL, after or ""]
         for _ in range(3):  # the holder may expire between our SET and GET: try again then
             with self._talking("take"):
-                if self._client.set(self.key, value, nx=True, ex=self.ttl_seconds):
-                    return token
+                taken = self._acquire(keys=[self.key, self.last_key], args=args)
+            if taken == 1:
+                return token
+            if taken == -1:
+                raise LockLost(f"another run has held the lock {self.key} since the run "
+                               f"that lapsed; that run's outcome is no longer this job's")
             current = self.holder()
             if current is not None:
                 raise LockHeld(
@@ -232,20 +268,37 @@ class RedisRunLock:
                 )
         raise LockUnavailable(f"the run lock {self.key} keeps changing hands; try again")
 
-    def extend(self, token: str, ttl_seconds: int | None = None) -> None:
-        """Push the expiry `ttl_seconds` (default: the lock's TTL) ahead; LockLost if not ours."""
+    def extend(self, token: str, ttl_seconds: int | None = None) -> bool:
+        """Push the expiry `ttl_seconds` (default: the lock's TTL) ahead; LockLost if not ours.
+        True when the lock had lapsed and was taken back (nobody held the job meanwhile)."""
         ttl_ms = int((ttl_seconds or self.ttl_seconds) * 1000)
         with self._talking("extend"):
-            extended = self._extend(keys=[self.key], args=[token, ttl_ms])
+            extended = self._extend(keys=[self.key, self.last_key], args=[token, ttl_ms])
         if not extended:
             current = self.holder()
             who = f"now held by {_describe(current)}" if current else "expired"
             raise LockLost(f"this run no longer holds the lock {self.key}: {who}")
+        if extended == 2:
+            log.warning("the run lock %s had lapsed; nobody took the job meanwhile, so the run "
+                        "holds it again", self.key)
+        return extended == 2
 
     def release(self, token: str) -> bool:
         """Delete the key if `token` owns it; False when it had expired or belongs to another."""
         with self._talking("release"):
-            return bool(self._release(keys=[self.key], args=[token]))
+            return bool(self._release(keys=[self.key, self.last_key], args=[token]))
+
+    def resumable(self, token: str | None) -> bool:
+        """Whether the run of `token` still holds the lock or may take it back on `extend`."""
+        if not token:
+            return False
+        with self._talking("read"):
+            values = self._client.mget(self.key, self.last_key)
+        for value in values:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                if json.loads(value).get("token") == token:
+                    return True
+        return False
 
     def _record(self) -> tuple[dict | None, int]:
         with self._talking("read"):

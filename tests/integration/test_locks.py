@@ -240,6 +240,87 @@ def test_extend_keeps_the_lock_alive_past_its_ttl(redis_server):
     assert lock.holder() is None
 
 
+def lapse(lock: RedisRunLock, redis_server) -> None:
+    """Make the lock lapse now, as its TTL running out would."""
+    redis_server.client().delete(lock.key)
+
+
+def test_a_lapsed_lock_is_taken_back_when_nobody_held_the_job_since(redis_server):
+    lock = RedisRunLock(redis_server.url(), "k", ttl_seconds=60)
+    token = lock.acquire(holder_for("stalled"))
+    lapse(lock, redis_server)
+    assert lock.holder() is None and lock.resumable(token)
+
+    assert lock.extend(token) is True  # taken back
+    assert lock.is_owner(token) and lock.holder()["run_id"] == "stalled"
+    assert 55 <= redis_server.client().ttl("k") <= 60
+    assert lock.extend(token) is False  # an ordinary extend
+    with pytest.raises(LockHeld):
+        RedisRunLock(redis_server.url(), "k", 60).acquire(holder_for("next"))
+
+
+def test_once_another_run_held_the_job_a_lapsed_run_never_gets_it_back(redis_server):
+    lapsed = RedisRunLock(redis_server.url(), "k", ttl_seconds=60)
+    token = lapsed.acquire(holder_for("lapsed"))
+    lapse(lapsed, redis_server)
+    other = RedisRunLock(redis_server.url(), "k", ttl_seconds=60)
+    other_token = other.acquire(holder_for("other"))
+    assert not lapsed.resumable(token) and other.resumable(other_token)
+    with pytest.raises(LockLost, match="other"):
+        lapsed.extend(token)
+    other.release(other_token)
+    with pytest.raises(LockLost, match="expired"):  # free again, but not this run's any more
+        lapsed.extend(token)
+    assert lapsed.holder() is None
+
+
+def test_a_released_lock_is_never_taken_back_by_a_late_extend(redis_server):
+    lock = RedisRunLock(redis_server.url(), "k", ttl_seconds=60)
+    token = lock.acquire(holder_for("finished"))
+    assert lock.release(token) is True
+    assert not lock.resumable(token)
+    with pytest.raises(LockLost):
+        lock.extend(token)  # e.g. a redelivered task of the finished run
+    assert redis_server.client().keys("k*") == []
+
+
+def test_taking_over_after_a_lapsed_run_only_while_it_was_the_last_holder(redis_server):
+    lock = RedisRunLock(redis_server.url(), "k", ttl_seconds=60)
+    lost = lock.acquire(holder_for("lost"))
+    with pytest.raises(LockHeld):  # not lapsed: the run still holds it
+        lock.acquire(holder_for("sweeper"), after=lost)
+    lapse(lock, redis_server)
+    sweeper = lock.acquire(holder_for("sweeper"), after=lost)
+    assert lock.holder()["run_id"] == "sweeper" and not lock.resumable(lost)
+    with pytest.raises(LockLost):
+        lock.extend(lost)
+    lapse(lock, redis_server)
+    with pytest.raises(LockLost, match="since"):  # the sweeper held it after `lost`
+        lock.acquire(holder_for("second sweeper"), after=lost)
+    assert lock.resumable(sweeper)
+
+
+def _race_take_over(url: str, key: str, after: str, index: int, barrier, results) -> None:
+    lock = RedisRunLock(url, key, ttl_seconds=30)
+    barrier.wait()
+    try:
+        lock.acquire(holder_for(f"racer-{index}"), after=after)
+        results.put(("won", index))
+    except LockLost:  # the winner became the last holder first
+        results.put(("superseded", None))
+
+
+def test_many_processes_take_over_a_lapsed_run_and_one_wins(redis_server):
+    lock = RedisRunLock(redis_server.url(), "race-key", ttl_seconds=30)
+    lost = lock.acquire(holder_for("lost"))
+    lapse(lock, redis_server)
+    outcomes = run_race(_race_take_over, redis_server.url(), "race-key", lost)
+    winners = [index for verdict, index in outcomes if verdict == "won"]
+    assert len(winners) == 1, outcomes
+    assert [verdict for verdict, _ in outcomes].count("superseded") == RACERS - 1
+    assert lock.holder()["run_id"] == f"racer-{winners[0]}"
+
+
 def test_a_redis_restart_loses_the_lock(redis_server):
     lock = RedisRunLock(redis_server.url(), "k", ttl_seconds=60)
     token = lock.acquire(holder_for("before-restart"))
