@@ -11,6 +11,7 @@ Keys (all expire after STATE_TTL, far above the longest run):
     mnaas-missing-files:run:<run_id>:active     hash: group id -> who is checking it (host, pid)
     mnaas-missing-files:run:<run_id>:sent       set: emails sent for the run (DeliveryJournal)
     mnaas-missing-files:run:<run_id>:plan       the run's Plan JSON, read by its callback
+    mnaas-missing-files:open:<job>              set: ids of the job's runs not yet ended (sweeper)
     mnaas-missing-files:scheduled:<job>:<day>   the run id of the day's scheduled run
     mnaas-missing-files:deliveries:<task>:<n>   deliveries of one task message (retry n)
 """
@@ -101,16 +102,21 @@ class RunState:
     def plan_key(self) -> str:
         return f"{self.key}:plan"
 
-    def create(self, *, day: dt.date | str, trigger: str, dry_run: bool, total: int,
+    def create(self, *, day: dt.date | str, trigger: str, dry_run: bool, total: int, job: str,
                state: str = "queued", token: str | None = None) -> None:
+        """`job` is the job's lock key: the run is listed among the job's open runs until it
+        ends. The token lets a redelivered scheduled start_run go on with its lock, and the
+        sweeper tell whether the run still holds the job."""
         fields = {"run_id": self.run_id, "day": str(day), "trigger": trigger,
                   "dry_run": int(bool(dry_run)), "state": state, "total": int(total), "done": 0,
-                  "failed": 0, "created": _now(), "updated": _now()}
+                  "failed": 0, "created": _now(), "updated": _now(), "job": job}
         if token:
-            fields["token"] = token  # lets a redelivered scheduled start_run go on with its lock
+            fields["token"] = token
         pipe = self.client.pipeline()
         pipe.hset(self.key, mapping=fields)
         pipe.expire(self.key, STATE_TTL)
+        pipe.sadd(open_key(job), self.run_id)
+        pipe.expire(open_key(job), STATE_TTL)
         pipe.execute()
 
     def exists(self) -> bool:
@@ -125,6 +131,21 @@ class RunState:
         pipe.hset(self.key, mapping={k: str(v) for k, v in fields.items()})
         pipe.expire(self.key, STATE_TTL)
         pipe.execute()
+
+    def _set_if_updated(self, updated: str, fields: dict) -> bool:
+        fields = {k: str(v) for k, v in {**fields, "updated": _now()}.items()}
+        with self.client.pipeline() as pipe:
+            try:
+                pipe.watch(self.key)
+                if pipe.hget(self.key, "updated") != updated:
+                    return False
+                pipe.multi()
+                pipe.hset(self.key, mapping=fields)
+                pipe.expire(self.key, STATE_TTL)
+                pipe.execute()
+                return True
+            except redis.exceptions.WatchError:
+                return False
 
     def save_plan(self, plan: dict) -> None:
         """Keep the run's plan once, for its callback: the chord's callback signature rides in
@@ -155,16 +176,24 @@ class RunState:
         return {gid: GroupResult.from_json(json.loads(value)) for gid, value in raw.items()}
 
     def finish(self, *, state: str, exit_code: int, outcome: dict | None = None,
-               message: str = "", only_if_open: bool = False) -> bool:
+               message: str = "", only_if_open: bool = False, if_updated: str | None = None) -> bool:
         """Record how the run ended. With only_if_open, an ended run is left as it is (a stale
-        duplicate must not overwrite the real outcome). False when nothing was written."""
+        duplicate must not overwrite the real outcome); with if_updated, only a run whose
+        record nobody touched since it read `updated` so. False when nothing was written."""
         if only_if_open and self.read().get("state") in TERMINAL_STATES:
             return False
         fields = {"state": state, "exit_code": exit_code, "message": message}
         if outcome is not None:
             fields["outcome"] = json.dumps(outcome, default=str)
-        self.set(**fields)
+        if if_updated is not None:
+            if not self._set_if_updated(if_updated, fields):
+                return False
+        else:
+            self.set(**fields)
         self.client.delete(f"{self.key}:active")
+        job = self.client.hget(self.key, "job")
+        if job:
+            self.client.srem(open_key(job), self.run_id)
         return True
 
     def read(self) -> dict:
@@ -198,9 +227,25 @@ class RedisJournal:
         pipe.execute()
 
 
+def _job(lock_key: str) -> str:
+    return lock_key.rsplit(":lock:", 1)[-1]
+
+
+def open_key(lock_key: str) -> str:
+    return f"{PREFIX}:open:{_job(lock_key)}"
+
+
+def open_runs(client: redis.Redis, lock_key: str) -> list[str]:
+    """Ids of the job's runs that have not ended (or whose end was never recorded)."""
+    return sorted(client.smembers(open_key(lock_key)))
+
+
+def forget_open_run(client: redis.Redis, lock_key: str, run_id: str) -> None:
+    client.srem(open_key(lock_key), run_id)
+
+
 def scheduled_key(lock_key: str, day: dt.date) -> str:
-    job = lock_key.rsplit(":lock:", 1)[-1]
-    return f"{PREFIX}:scheduled:{job}:{day.isoformat()}"
+    return f"{PREFIX}:scheduled:{_job(lock_key)}:{day.isoformat()}"
 
 
 def claim_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id: str) -> str | None:

@@ -86,7 +86,8 @@ def test_a_callback_whose_run_state_lost_the_plan_fails_the_run_and_frees_the_jo
     c = cluster_ready
     run_id = "20261124-noplan00"
     token = c.lock().acquire({"run_id": run_id, "day": str(DAY), "trigger": "submit"})
-    c.state(run_id).create(day=DAY, trigger="submit", dry_run=False, total=GROUPS, state="running")
+    c.state(run_id).create(day=DAY, trigger="submit", dry_run=False, total=GROUPS, job=c.lock().key,
+                           state="running")
     status_before = c.job.status_file.read_bytes()
 
     _send_callback(c, run_id=run_id, day=DAY.isoformat(), token=token)
@@ -102,7 +103,8 @@ def test_a_callback_queued_with_the_whole_plan_by_the_previous_version_still_rep
     c = cluster_ready
     plan = make_plan(c.settings(), dry_run=True, trigger="submit")
     token = c.lock().acquire({"run_id": plan.run_id, "day": str(DAY), "trigger": "submit"})
-    c.state(plan.run_id).create(day=DAY, trigger="submit", dry_run=True, total=GROUPS, state="running")
+    c.state(plan.run_id).create(day=DAY, trigger="submit", dry_run=True, total=GROUPS,
+                                job=c.lock().key, state="running")
 
     _send_callback(c, plan=plan.to_json(), token=token)  # and no plan in the run state
 

@@ -229,7 +229,8 @@ def test_submit_exits_4_when_the_status_file_holds_the_job(cluster_ready):
     # The same refusal on the worker, for a client that cannot see the status file.
     settings = c.settings()
     token = c.lock().acquire({"run_id": "20261124-refused", "day": str(DAY), "trigger": "submit"})
-    c.state("20261124-refused").create(day=DAY, trigger="submit", dry_run=False, total=GROUPS)
+    c.state("20261124-refused").create(day=DAY, trigger="submit", dry_run=False, total=GROUPS,
+                                          job=c.lock().key)
     c.control_app().send_task(START_RUN, kwargs={"day": str(DAY), "dry_run": False, "trigger": "submit",
                                                  "run_id": "20261124-refused", "token": token},
                               queue="mnaas-control", routing_key="mnaas-control",

@@ -9,7 +9,7 @@ import pytest
 
 from mnaas_missing_files.model import GroupResult
 from tasks.runstate import (RedisJournal, RunState, claim_scheduled_day, count_delivery,
-                            redis_client, release_scheduled_day)
+                            forget_open_run, open_runs, redis_client, release_scheduled_day)
 
 DAY = dt.date(2026, 11, 24)
 LOCK_KEY = "mnaas-missing-files:lock:MNAAS_Missing_Customer_Files.sh:14d3fef0c0a8"
@@ -22,7 +22,7 @@ def client(redis_server):
 
 def test_a_group_delivered_twice_is_counted_once(client):
     state = RunState(client, "20261124-aaaa")
-    state.create(day=DAY, trigger="submit", dry_run=False, total=3, token="t0k3n")
+    state.create(day=DAY, trigger="submit", dry_run=False, total=3, job=LOCK_KEY, token="t0k3n")
     ok = GroupResult("traffic/regular/1", True, counts={"eLUX": [3, 2]}, missing={"eLUX": ["eLUX_F1"]})
     failed = GroupResult.failed("traffic/regular/2", "TransientWarehouseError: down", attempts=4)
 
@@ -41,12 +41,28 @@ def test_a_group_delivered_twice_is_counted_once(client):
 
 def test_a_late_duplicate_does_not_overwrite_the_recorded_outcome(client):
     state = RunState(client, "20261124-bbbb")
-    state.create(day=DAY, trigger="submit", dry_run=False, total=1)
+    state.create(day=DAY, trigger="submit", dry_run=False, total=1, job=LOCK_KEY)
     state.finish(state="done", exit_code=0, outcome={"outcome": "success"})
 
     assert state.finish(state="failed", exit_code=1, message="lock lost", only_if_open=True) is False
     record = state.read()
     assert (record["state"], record["exit_code"], record["outcome"]) == ("done", 0, {"outcome": "success"})
+
+
+def test_a_run_is_listed_among_its_jobs_open_runs_until_it_ends(client):
+    other_job = LOCK_KEY[:-4] + "beef"
+    first, second = RunState(client, "20261124-open1"), RunState(client, "20261124-open2")
+    first.create(day=DAY, trigger="submit", dry_run=False, total=1, job=LOCK_KEY, token="t1")
+    second.create(day=DAY, trigger="schedule", dry_run=False, total=1, job=LOCK_KEY, state="starting")
+    RunState(client, "20261124-other").create(day=DAY, trigger="submit", dry_run=False, total=1,
+                                              job=other_job)
+    assert open_runs(client, LOCK_KEY) == ["20261124-open1", "20261124-open2"]
+
+    assert first.finish(state="done", exit_code=0) is True
+    assert open_runs(client, LOCK_KEY) == ["20261124-open2"]
+    assert open_runs(client, other_job) == ["20261124-other"]
+    forget_open_run(client, LOCK_KEY, "20261124-open2")
+    assert open_runs(client, LOCK_KEY) == []
 
 
 def test_the_day_of_a_scheduled_run_is_claimed_once(client):
