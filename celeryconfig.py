@@ -18,7 +18,7 @@ from kombu import Exchange, Queue
 from mnaas_missing_files.errors import ConfigError
 from mnaas_missing_files.options import OPTIONS_BY_KEY, convert
 from mnaas_missing_files.settings import CONFIG_ENV, Settings, load_settings
-from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
+from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS
 
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_RESULT_BACKEND = "redis://127.0.0.1:6379/1"
@@ -35,6 +35,7 @@ RESULT_EXPIRES = 7 * 24 * 3600
 # operator's submit) does the work instead of a pile of catch-up runs.
 SCHEDULED_RUN_EXPIRES = 20 * 3600
 DAILY_ENTRY = "mnaas-daily-run"
+SWEEP_ENTRY = "mnaas-sweep-lost-runs"
 
 # Set when MNAAS_CONFIG names a file that does not load; workers and beat refuse to start on
 # it (workers/app.py), while Flower, which needs no job configuration, still can.
@@ -82,6 +83,7 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
                           f"({time_limit} s), or a slow task would be delivered twice",
                           key="MNAAS_VISIBILITY_TIMEOUT")
     timezone = value("MNAAS_TIMEZONE")
+    sweep = int(value("MNAAS_SWEEP_INTERVAL"))
     control = Exchange(CONTROL_QUEUE, type="direct")
     groups = Exchange(GROUPS_QUEUE, type="direct")
     conf: dict[str, Any] = {
@@ -140,6 +142,7 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
             START_RUN: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
             FINALIZE_RUN: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
             RUN_FAILED: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
+            SWEEP_LOST_RUNS: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
         },
         # Anything unrouted (Celery's own helpers) goes where a control worker always listens.
         "task_default_queue": CONTROL_QUEUE,
@@ -157,6 +160,12 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
                 "schedule": crontab_of(value("MNAAS_SCHEDULE")),
                 "kwargs": {"trigger": "schedule"},
                 "options": {"queue": CONTROL_QUEUE, "expires": SCHEDULED_RUN_EXPIRES},
+            },
+            # A sweep still queued at the next one's time is redundant: it expires.
+            SWEEP_ENTRY: {
+                "task": SWEEP_LOST_RUNS,
+                "schedule": float(sweep),
+                "options": {"queue": CONTROL_QUEUE, "expires": float(sweep)},
             },
         },
     }

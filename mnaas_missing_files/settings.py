@@ -73,6 +73,7 @@ class Settings:
     lock_url: str | None
     lock_ttl: int
     max_deliveries: int
+    sweep_interval: int
     group_time_limit: int
     visibility_timeout: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default

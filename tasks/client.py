@@ -27,7 +27,9 @@ from .runstate import TERMINAL_STATES, RunState
 
 POLL_SECONDS = 0.25
 # How long the run may look ownerless (lock gone, state not final) before the client calls
-# it lost: finalize releases the lock a moment before it records the outcome.
+# it lost: finalize releases the lock a moment before it records the outcome. A run whose lock
+# merely lapsed (nobody took the job since) may still move again, or the sweeper reports it
+# within MNAAS_SWEEP_INTERVAL: that is waited for, twice the interval at most.
 LOST_GRACE_SECONDS = 5.0
 # A Redis restart (the lock, run state and broker are usually one server) is waited out, since
 # the workers reconnect and the run goes on; one unreachable for longer than the lock's TTL is
@@ -58,7 +60,8 @@ def submit_run(settings: Settings, wait: bool = False, dry_run: bool = False,
     try:
         # The status file is checked here when this host has it; otherwise start_run refuses.
         statusfile.check_not_held(settings.status_file)
-        state.create(day=plan.day, trigger=trigger, dry_run=dry_run, total=len(plan.groups))
+        state.create(day=plan.day, trigger=trigger, dry_run=dry_run, total=len(plan.groups),
+                     job=lock.key, token=token)
         _send_start(settings, plan, token)
     except BaseException:
         lock.release(token)
@@ -69,7 +72,7 @@ def submit_run(settings: Settings, wait: bool = False, dry_run: bool = False,
     if not wait:
         print(f"follow it with: mnaas-missing-files status --config {settings.config_path}", file=err)
         return EXIT_OK
-    return wait_for_run(state, lock, token, out=out, err=err)
+    return wait_for_run(state, lock, token, out=out, err=err, sweep_interval=settings.sweep_interval)
 
 
 def _send_start(settings: Settings, plan, token: str) -> None:
@@ -88,16 +91,19 @@ def _send_start(settings: Settings, plan, token: str) -> None:
         app.close()
 
 
-def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO) -> int:
+def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
+                 sweep_interval: float = 300) -> int:
     """Show progress until the run ends; its exit code."""
     printer = ProgressPrinter(err)
     shown = None
     ownerless_since = None
     unreachable_since = None
+    lapse_told = False
     while True:
         try:
             record = state.read()
             owner = lock.is_owner(token)
+            resumable = not owner and lock.resumable(token)
         except REDIS_DOWN as exc:
             if unreachable_since is None:
                 unreachable_since = time.monotonic()
@@ -121,10 +127,17 @@ def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO)
             ownerless_since = None
         elif ownerless_since is None:
             ownerless_since = time.monotonic()
-        elif time.monotonic() - ownerless_since > LOST_GRACE_SECONDS:
-            print(f"run {state.run_id}: lost: its lock expired and no outcome was recorded "
-                  "(did every worker die?)", file=err)
-            return EXIT_FAILED
+        else:
+            limit = LOST_GRACE_SECONDS + (2 * sweep_interval if resumable else 0)
+            if resumable and not lapse_told and time.monotonic() - ownerless_since > LOST_GRACE_SECONDS:
+                lapse_told = True
+                print(f"run {state.run_id}: its lock lapsed (no progress for MNAAS_LOCK_TTL); waiting "
+                      f"up to {limit:.0f} s for it to move again or for the sweeper to report it",
+                      file=err, flush=True)
+            if time.monotonic() - ownerless_since > limit:
+                print(f"run {state.run_id}: lost: its lock expired and no outcome was recorded "
+                      "(did every worker die?)", file=err)
+                return EXIT_FAILED
         time.sleep(POLL_SECONDS)
 
 

@@ -86,11 +86,14 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
         token = _claim_scheduled_run(settings, plan, state)
         if token is None:
             return {"run_id": run_id, "state": "skipped"}
-    elif not lock.is_owner(token):
-        message = "the run's lock expired or was taken before a worker started the run"
-        log.error("run %s: %s; not starting", run_id, message)
-        state.finish(state="failed", exit_code=EXIT_FAILED, message=message, only_if_open=True)
-        return {"run_id": run_id, "state": "failed"}
+    else:
+        try:  # a lock that lapsed while the message waited is taken back if nobody held the job
+            lock.extend(token)
+        except LockLost:
+            message = "the run's lock was taken by another run before a worker started this one"
+            log.error("run %s: %s; not starting", run_id, message)
+            state.finish(state="failed", exit_code=EXIT_FAILED, message=message, only_if_open=True)
+            return {"run_id": run_id, "state": "failed"}
     state.set(state="starting", total=len(plan.groups))
     try:
         begin(settings, plan, pid=os.getpid())
@@ -127,11 +130,11 @@ def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str
         release_scheduled_day(client, job_lock_key(settings), plan.day, plan.run_id)
         log.warning("scheduled run %s for %s not started: %s", plan.run_id, plan.day, mask_secrets(exc))
         state.create(day=plan.day, trigger=plan.trigger, dry_run=plan.dry_run,
-                     total=len(plan.groups), state="refused")
+                     total=len(plan.groups), job=job_lock_key(settings), state="refused")
         state.finish(state="refused", exit_code=exc.exit_code, message=mask_secrets(exc))
         return None
     state.create(day=plan.day, trigger=plan.trigger, dry_run=plan.dry_run, total=len(plan.groups),
-                 state="starting", token=token)
+                 job=job_lock_key(settings), state="starting", token=token)
     return token
 
 
@@ -295,14 +298,11 @@ def _finish(settings: Settings, plan: Plan, results: dict[str, GroupResult], tok
             state: RunState) -> dict:
     lock = run_lock(settings)
 
-    def still_owner() -> None:
-        if not lock.is_owner(token):
-            raise LockLost(f"run {plan.run_id} no longer holds the job's lock; a newer run may "
-                           "own the job, so this one writes nothing")
+    def still_owner() -> None:  # a lapsed lock is taken back if nobody held the job meanwhile
+        lock.extend(token)
 
     try:
         still_owner()
-        lock.extend(token)
         outcome = finalize(settings, plan, results, journal=RedisJournal(state.client),
                            before_write=still_owner)
     except LockLost as exc:

@@ -21,7 +21,7 @@ from mnaas_missing_files.warehouse import close_shared_warehouses
 
 log = logging.getLogger("mnaas_missing_files.workers")
 
-app = Celery("mnaas_missing_files", include=["tasks.runs"])
+app = Celery("mnaas_missing_files", include=["tasks.runs", "tasks.sweep"])
 app.config_from_object("celeryconfig")
 
 

@@ -13,7 +13,7 @@ from celery import Celery
 import celeryconfig
 from mnaas_missing_files.errors import ConfigError
 from mnaas_missing_files.settings import Settings
-from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, TASK_NAMES
+from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS, TASK_NAMES
 from tests.helpers.celeryproc import CELERY, REPO
 from tests.helpers.jobconfig import make_job
 
@@ -41,10 +41,10 @@ def test_group_tasks_route_only_to_the_groups_queue_and_the_rest_to_control(tmp_
     app = _app(celeryconfig.celery_settings(Settings.for_tests(conf_path=tmp_path)))
     route = app.amqp.router.route
     assert route({}, CHECK_GROUP)["queue"].name == "mnaas-groups"
-    for name in (START_RUN, FINALIZE_RUN, RUN_FAILED, "celery.chord_unlock"):
+    for name in (START_RUN, FINALIZE_RUN, RUN_FAILED, SWEEP_LOST_RUNS, "celery.chord_unlock"):
         assert route({}, name)["queue"].name == "mnaas-control"
     assert [q.name for q in app.conf.task_queues] == ["mnaas-control", "mnaas-groups"]
-    assert len(set(TASK_NAMES)) == 4
+    assert len(set(TASK_NAMES)) == 5
 
 
 def test_the_environment_wins_over_the_properties_file_and_defaults_fill_the_rest(tmp_path):
@@ -86,6 +86,15 @@ def test_beat_runs_the_daily_schedule_in_the_job_zone_across_a_dst_change(tmp_pa
     fires = (now.astimezone(dt.timezone.utc) + wait).astimezone(berlin)
     assert fires == dt.datetime(2026, 3, 29, 6, 30, tzinfo=berlin)
     assert wait == dt.timedelta(hours=22, minutes=30)  # a 23-hour day
+
+
+def test_beat_sends_the_sweep_for_lost_runs_every_sweep_interval_to_the_control_queue(tmp_path):
+    conf = celeryconfig.celery_settings(Settings.for_tests(conf_path=tmp_path, sweep_interval=45))
+    entry = conf["beat_schedule"][celeryconfig.SWEEP_ENTRY]
+    assert (entry["task"], entry["schedule"], entry["options"]) == (
+        SWEEP_LOST_RUNS, 45.0, {"queue": "mnaas-control", "expires": 45.0})
+    default = celeryconfig.celery_settings(None, {})["beat_schedule"][celeryconfig.SWEEP_ENTRY]
+    assert default["schedule"] == 300.0
 
 
 def _start(role: str, environ: dict[str, str], workdir) -> subprocess.CompletedProcess:

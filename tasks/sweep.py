@@ -1,0 +1,134 @@
+"""The sweeper of lost runs: beat sends it every MNAAS_SWEEP_INTERVAL seconds (control queue).
+
+A run is lost when it has not ended but no longer holds the job's lock: nothing moved for
+MNAAS_LOCK_TTL seconds (every worker died, its messages were lost), so the lock lapsed, and
+none of its tasks may write any more. Left alone, its day would go unreported and unticketed.
+
+The sweeper takes the job over from such a run, only if nobody has held the job since
+(RedisRunLock.acquire(after=...): two sweepers, or a sweeper and the run waking up, cannot
+both get it), and reports it exactly as a run with failed groups is reported: the reports with
+the groups whose results are known, one email (never a second one: the run's email journal is
+shared), Failure in the status file and one ticket per failure episode. A run whose job
+another run took meanwhile is only marked failed: the status file is that other run's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from celery.utils.log import get_task_logger
+
+from mnaas_missing_files.check import describe_error
+from mnaas_missing_files.errors import EXIT_FAILED, JobHeld, LockHeld, LockLost
+from mnaas_missing_files.finalize import begin, finalize
+from mnaas_missing_files.model import GroupResult, Plan
+from mnaas_missing_files.planning import make_plan
+from mnaas_missing_files.settings import Settings, mask_secrets
+from workers.app import app
+
+from . import SWEEP_LOST_RUNS
+from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_url
+from .runstate import (TERMINAL_STATES, RedisJournal, RunState, forget_open_run, open_runs,
+                       redis_client)
+
+log = get_task_logger(__name__)
+
+
+@app.task(name=SWEEP_LOST_RUNS, ignore_result=True)
+def sweep_lost_runs() -> dict:
+    settings = settings_for(None)
+    attach_job_log(settings)
+    return sweep(settings)
+
+
+def sweep(settings: Settings) -> dict[str, list[str]]:
+    """Look at every open run of the job; report the lost ones. What was done, by run id."""
+    client = redis_client(state_url(settings))
+    job, lock = job_lock_key(settings), run_lock(settings)
+    swept: dict[str, list[str]] = {"reported": [], "superseded": [], "running": []}
+    for run_id in open_runs(client, job):
+        state = RunState(client, run_id)
+        record = state.read()
+        if not record or record["state"] in TERMINAL_STATES:
+            forget_open_run(client, job, run_id)
+            continue
+        token = state.token()
+        if not token or lock.is_owner(token):
+            swept["running"].append(run_id)
+            continue
+        try:
+            reporter = lock.acquire({"run_id": run_id, "day": record["day"], "trigger": "sweeper"},
+                                    after=token)
+        except LockHeld:  # the run took its lock back a moment ago: it is moving again
+            swept["running"].append(run_id)
+        except LockLost:
+            if _mark_superseded(settings, state, record, lock):
+                swept["superseded"].append(run_id)
+        else:
+            _report_lost_run(state, record, lock, reporter)
+            swept["reported"].append(run_id)
+    return swept
+
+
+def _mark_superseded(settings: Settings, state: RunState, record: dict, lock) -> bool:
+    """The run lapsed and another run has held the job since: it can never write again."""
+    updated = state.client.hget(state.key, "updated")
+    if _age_seconds(updated) < settings.lock_ttl:
+        return False  # it was touched lately: a finalize is ending it, or a sweeper reporting it
+    holder = lock.holder()
+    now = f"run {holder.get('run_id')} holds it now" if holder else "it is free now"
+    message = (f"lost: its lock lapsed ({settings.lock_ttl} s without progress, MNAAS_LOCK_TTL) "
+               f"and another run has held the job since ({now}); this run wrote nothing more")
+    if not state.finish(state="failed", exit_code=EXIT_FAILED, message=message, if_updated=updated):
+        return False
+    log.error("run %s for %s: %s", state.run_id, record["day"], message)
+    return True
+
+
+def _age_seconds(stamp: str | None) -> float:
+    try:
+        then = dt.datetime.strptime(stamp or "", "%Y-%m-%d %H:%M:%S%z")
+    except ValueError:
+        return float("inf")
+    return (dt.datetime.now(dt.timezone.utc) - then).total_seconds()
+
+
+def _report_lost_run(state: RunState, record: dict, lock, reporter: str) -> None:
+    """With the job's lock taken over from the lost run: report it once, then free the job."""
+    settings = settings_for(record["day"])
+    attach_job_log(settings)
+    stored = state.plan()
+    plan = (Plan.from_json(stored) if stored else
+            make_plan(settings, dry_run=record["dry_run"], trigger=record["trigger"], run_id=state.run_id))
+    reason = (f"lost: no result came back before the run's lock lapsed ({settings.lock_ttl} s "
+              "without progress, MNAAS_LOCK_TTL): were its workers stopped or its messages lost?")
+    results = state.results()
+    log.error("run %s for %s: lost while %s with %d of %d groups done; reporting what is known",
+              state.run_id, plan.day, record["state"], len(results), len(plan.groups))
+    for group in plan.groups:
+        results.setdefault(group.group_id, GroupResult.failed(group.group_id, reason, attempts=0))
+    state.set(state="finalizing", message="lost; the sweeper is reporting it")
+    try:
+        if stored is None:  # it never got as far as marking the status file
+            begin(settings, plan, pid=os.getpid())
+        outcome = finalize(settings, plan, results, journal=RedisJournal(state.client),
+                           before_write=lambda: lock.extend(reporter))
+    except JobHeld as exc:
+        lock.release(reporter)
+        log.error("run %s: %s", state.run_id, mask_secrets(exc))
+        state.finish(state="refused", exit_code=exc.exit_code, message=mask_secrets(exc))
+        return
+    except LockLost as exc:  # the sweeper itself stalled past the TTL and lost the job
+        log.error("run %s: %s", state.run_id, mask_secrets(exc))
+        state.finish(state="failed", exit_code=EXIT_FAILED, message=f"lost, then {mask_secrets(exc)}",
+                     only_if_open=True)
+        return
+    except Exception as exc:
+        lock.release(reporter)
+        log.exception("run %s: could not report the lost run", state.run_id)
+        state.finish(state="failed", exit_code=EXIT_FAILED,
+                     message=f"lost, and could not be reported: {describe_error(exc)}")
+        return
+    lock.release(reporter)
+    state.finish(state="done", exit_code=outcome.exit_code, outcome=outcome.to_json(), message=reason)

@@ -1,0 +1,122 @@
+"""Lost runs: every worker of a run dies and its lock lapses. The sweeper reports such a run
+once (INCOMPLETE email, Failure, one ticket); a run that merely stalled past its lock's TTL
+takes the lock back and finishes; one whose job another run took is only marked failed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mnaas_missing_files.planning import plan_groups
+from tasks import FINALIZE_RUN, SWEEP_LOST_RUNS
+from tasks.client import LOST_GRACE_SECONDS
+from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401
+from tests.helpers.celeryjob import DAY, GROUPS
+from tests.helpers.celeryproc import start_worker, stop_all, wait_until
+
+CONTROL = "mnaas-control"
+TTL = 5
+
+
+@pytest.fixture
+def lost_run(cluster_ready):
+    """A submitted run held at the gate whose every worker was killed and whose lock lapsed;
+    then only a control worker is started (the groups' messages stay with the dead workers)."""
+    c = cluster_ready
+    c.job.configure(MNAAS_LOCK_TTL=str(TTL))
+    submit, run_id = c.submit_held_run()
+    wait_until(lambda: len(c.state(run_id).active()) == 4, what="four groups at the gate")
+    for worker in c.workers:
+        worker.kill()
+    wait_until(lambda: c.lock().holder() is None, timeout=TTL + 5, what="the lock to lapse")
+    c.workers = [start_worker("control", c.env, c.root / "logs", queues=[CONTROL])]
+    yield c, submit, run_id
+    stop_all(c.workers)  # the next test's cluster_ready starts the usual workers again
+
+
+def send(c, task: str, **kwargs) -> None:
+    c.control_app().send_task(task, kwargs=kwargs, queue=CONTROL, exchange=CONTROL, routing_key=CONTROL)
+
+
+def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
+    c, submit, run_id = lost_run
+    before = c.job.status()
+    assert before["MNAAS_Daily_ProcessStatusFlag"] == "1"  # the dead run's mark
+
+    send(c, SWEEP_LOST_RUNS)
+    record = wait_until(lambda: (r := c.state(run_id).read())["state"] in ("done", "failed") and r,
+                        what="the sweeper to report the lost run")
+
+    assert (record["state"], record["exit_code"]) == ("done", 1)
+    outcome = record["outcome"]
+    assert outcome["outcome"] == "failed" and len(outcome["failed_groups"]) == GROUPS
+    assert all(e.startswith("lost: no result came back") for e in outcome["failed_groups"].values())
+    every_pair_unknown = {(g.process, cust) for g in plan_groups(c.settings()) for cust in g.customers}
+    want_csv, want_txt = c.job.expected(unknown=every_pair_unknown)
+    assert c.job.reports() == (want_csv.encode(), want_txt.encode())
+    [report] = c.job.emails("report")
+    assert report.name == f"{DAY}_{run_id}_report.eml"
+    assert c.job.message(report)["Subject"].startswith("INCOMPLETE")
+    assert len(c.job.emails("sdp-ticket")) == 1
+    status = c.job.status()
+    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"],
+            status["MNAAS_email_sdp_created"]) == ("1", "Failure", "Yes")
+    assert [(e["run_id"], e["outcome"]) for e in c.job.history()] == [(run_id, "failed")]
+    assert c.lock().holder() is None
+    # the operator who waited on it gets its outcome, not a bare "lost"
+    assert submit.wait(30) == 1
+    out, err = submit.communicate()
+    assert "FAILED" in out and "lost: no result came back" in out
+
+    # The dead run's callback turns up late (its message redelivered), and a second sweep runs:
+    # neither sends, writes or tickets anything more.
+    after = c.job.status_file.read_bytes(), c.job.reports()
+    send(c, FINALIZE_RUN, results=[], run_id=run_id, day=DAY.isoformat(), token=c.state(run_id).token())
+    send(c, SWEEP_LOST_RUNS)
+    log = c.workers[0]
+    log.wait_for_log(f"run {run_id}: this run no longer holds the lock")
+    log.wait_for_log(f"Task {SWEEP_LOST_RUNS}[", count=2)
+    wait_until(lambda: log.log().count(" succeeded in ") >= 3, what="both tasks to end")
+    assert (c.job.status_file.read_bytes(), c.job.reports()) == after
+    assert len(c.job.emails()) == 2
+    assert c.state(run_id).read()["state"] == "done"
+
+
+def test_a_lost_run_whose_job_another_run_took_is_marked_failed_and_changes_nothing(lost_run):
+    c, submit, run_id = lost_run
+    local = c.run()  # the operator reruns the day by hand meanwhile
+    assert local.returncode == 0, local.stderr
+    after = c.job.status_file.read_bytes()
+    assert c.job.status()["MNAAS_job_status"] == "Success"
+
+    wait_until(lambda: submit.poll() is not None, what="the waiting client to give up")
+    assert submit.returncode == 1 and "lost: its lock expired" in submit.communicate()[1]
+    send(c, SWEEP_LOST_RUNS)
+    record = wait_until(lambda: (r := c.state(run_id).read())["state"] != "running" and r,
+                        timeout=30, what="the sweeper to mark the run")
+
+    assert (record["state"], record["exit_code"]) == ("failed", 1)
+    assert "another run has held the job since" in record["message"]
+    assert c.job.status_file.read_bytes() == after
+    assert not any(run_id in p.name for p in c.job.emails())
+    assert len(c.job.emails("report")) == 1 and c.job.emails("sdp-ticket") == []
+
+
+def test_a_run_that_stalled_past_its_lock_ttl_takes_the_lock_back_and_finishes(cluster_ready):
+    c = cluster_ready
+    c.job.configure(MNAAS_LOCK_TTL=str(TTL))
+    submit, run_id = c.submit_held_run()
+    wait_until(lambda: c.lock().holder() is None, timeout=TTL + 5, what="the lock to lapse")
+    time.sleep(LOST_GRACE_SECONDS + 1)  # long enough for the waiting client to call a bare lapse lost
+
+    c.gate.unlink()  # the groups move again; nobody has taken the job meanwhile
+
+    assert submit.wait(60) == 0, submit.communicate()
+    out, err = submit.communicate()
+    assert "SUCCESS" in out and "lock lapsed" in err
+    assert c.job.reports() == tuple(text.encode() for text in c.job.expected())
+    assert [p.name for p in c.job.emails()] == [f"{DAY}_{run_id}_report.eml"]
+    assert c.job.status()["MNAAS_job_status"] == "Success"
+    assert c.lock().holder() is None
+    assert any("had lapsed; nobody took the job meanwhile" in w.log() for w in c.workers)
