@@ -36,6 +36,8 @@ def print_status(settings: Settings) -> None:
                 print_run_progress(settings.lock_url, str(holder["run_id"]))
         else:
             print("lock: free")
+    if settings.lock_url:
+        print_lapsed_runs(settings, holder)
     runs = history.recent_runs(settings.status_file, limit=10)
     print("recent runs:" if runs else "recent runs: none recorded")
     for r in runs:
@@ -64,3 +66,26 @@ def print_run_progress(redis_url: str, run_id: str) -> None:
           f"(state {record.get('state')}, updated {record.get('updated')})")
     for group, error in sorted((record.get("failed_groups") or {}).items()):
         print(f"    failed group {group}: {mask_secrets(error)}")
+
+
+def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
+    """Submitted runs that have not ended but do not hold the lock: the sweeper's to report."""
+    try:
+        from tasks.runstate import RunState, open_runs, redis_client
+    except ImportError:  # installed without the Celery side
+        return
+    from .locks import lock_key
+
+    try:
+        client = redis_client(settings.lock_url)
+        lapsed = [RunState(client, run_id).read()
+                  for run_id in open_runs(client, lock_key(settings.script_name, settings.status_file))
+                  if run_id != (holder or {}).get("run_id")]
+    except Exception as exc:
+        print(f"open runs: cannot be read: {mask_secrets(exc)}")
+        return
+    for record in filter(None, lapsed):
+        print(f"run {record['run_id']} for {record.get('day')}: NOT ENDED and its lock lapsed "
+              f"(state {record.get('state')}, {record['done']}/{record['total']} groups done, "
+              f"updated {record.get('updated')}); beat's sweeper reports it within "
+              f"{settings.sweep_interval} s (MNAAS_SWEEP_INTERVAL)")

@@ -4,6 +4,7 @@ takes the lock back and finishes; one whose job another run took is only marked 
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -43,6 +44,10 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     c, submit, run_id = lost_run
     before = c.job.status()
     assert before["MNAAS_Daily_ProcessStatusFlag"] == "1"  # the dead run's mark
+    status = c.cli("status")
+    assert "lock: free" in status.stdout
+    assert re.search(rf"run {run_id} for {DAY}: NOT ENDED and its lock lapsed \(state running, "
+                     rf"0/{GROUPS} groups done, .*sweeper reports it within 300 s", status.stdout), status.stdout
 
     send(c, SWEEP_LOST_RUNS)
     record = wait_until(lambda: (r := c.state(run_id).read())["state"] in ("done", "failed") and r,
@@ -64,6 +69,7 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
             status["MNAAS_email_sdp_created"]) == ("1", "Failure", "Yes")
     assert [(e["run_id"], e["outcome"]) for e in c.job.history()] == [(run_id, "failed")]
     assert c.lock().holder() is None
+    assert "NOT ENDED" not in c.cli("status").stdout
     # the operator who waited on it gets its outcome, not a bare "lost"
     assert submit.wait(30) == 1
     out, err = submit.communicate()
