@@ -20,7 +20,7 @@ from mnaas_missing_files.check import check_group as check_one_group
 from mnaas_missing_files.check import describe_error
 from mnaas_missing_files.errors import (EXIT_FAILED, JobHeld, LockHeld, LockLost,
                                         TransientWarehouseError, WarehouseError)
-from mnaas_missing_files.finalize import begin, finalize
+from mnaas_missing_files.finalize import begin
 from mnaas_missing_files.model import Group, GroupResult, Plan
 from mnaas_missing_files.planning import make_plan
 from mnaas_missing_files.runner import lock_holder
@@ -30,7 +30,8 @@ from workers.app import app
 
 from . import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
 from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_url
-from .runstate import (TERMINAL_STATES, RedisJournal, RunState, claim_scheduled_day,
+from .ending import abandon_run, finish_run
+from .runstate import (TERMINAL_STATES, RunState, claim_scheduled_day,
                        count_delivery, redis_client, release_scheduled_day)
 
 log = get_task_logger(__name__)
@@ -79,7 +80,7 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
     token = token or state.token()  # a redelivered scheduled run goes on with its own lock
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
-        return _abandon(settings, state, token, f"start_run was delivered {delivery} times "
+        return abandon_run(settings, state, token, f"start_run was delivered {delivery} times "
                         f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
     plan = make_plan(settings, dry_run=dry_run, trigger=trigger, run_id=run_id)
     if token is None:
@@ -248,16 +249,16 @@ def finalize_run(self, results: list, run_id: str | None = None, day: str | None
     attach_job_log(settings)
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
-        return _abandon(settings, state, token, f"finalize_run was delivered {delivery} times "
+        return abandon_run(settings, state, token, f"finalize_run was delivered {delivery} times "
                         f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
     if plan_ is None:
-        return _abandon(settings, state, token, PLAN_GONE)
+        return abandon_run(settings, state, token, PLAN_GONE)
     by_group = state.results()  # fills in a group whose chord result went missing
     by_group.update({r["group_id"]: GroupResult.from_json(r) for r in results or []
                      if isinstance(r, dict) and r.get("group_id")})
     if state.read().get("state") not in TERMINAL_STATES:
         state.set(state="finalizing")
-    return _finish(settings, plan_, by_group, token, state)
+    return finish_run(settings, plan_, by_group, token, state)
 
 
 @app.task(name=RUN_FAILED, bind=True)
@@ -270,12 +271,12 @@ def run_failed(self, task_id: str, *, run_id: str | None = None, day: str | None
     log.error("run %s: task %s failed; reporting the groups whose results are known",
               state.run_id, task_id)
     if plan_ is None:
-        return _abandon(settings, state, token, f"task {task_id} failed; {PLAN_GONE}")
+        return abandon_run(settings, state, token, f"task {task_id} failed; {PLAN_GONE}")
     try:
-        return _finish(settings, plan_, state.results(), token, state)
+        return finish_run(settings, plan_, state.results(), token, state)
     except Exception as exc:
         log.exception("run %s: could not report the failed run", plan_.run_id)
-        return _abandon(settings, state, token, f"task {task_id} failed and the run could not be "
+        return abandon_run(settings, state, token, f"task {task_id} failed and the run could not be "
                         f"reported: {describe_error(exc)}")
 
 
@@ -292,32 +293,3 @@ def _run_of(run_id: str | None, day: str | None, plan: dict | None
     state = _state(settings, run_id)
     stored = plan if plan is not None else state.plan()
     return settings, state, Plan.from_json(stored) if stored else None
-
-
-def _finish(settings: Settings, plan: Plan, results: dict[str, GroupResult], token: str,
-            state: RunState) -> dict:
-    lock = run_lock(settings)
-
-    def still_owner() -> None:  # a lapsed lock is taken back if nobody held the job meanwhile
-        lock.extend(token)
-
-    try:
-        still_owner()
-        outcome = finalize(settings, plan, results, journal=RedisJournal(state.client),
-                           before_write=still_owner)
-    except LockLost as exc:
-        log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
-        state.finish(state="failed", exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True)
-        return {"run_id": plan.run_id, "outcome": "lock lost"}
-    # The lock goes first: whoever sees the run done may start the next one at once.
-    lock.release(token)
-    state.finish(state="done", exit_code=outcome.exit_code, outcome=outcome.to_json())
-    return outcome.to_json()
-
-
-def _abandon(settings: Settings, state: RunState, token: str | None, message: str) -> dict:
-    log.error("run %s: %s", state.run_id, message)
-    if token:
-        run_lock(settings).release(token)
-    state.finish(state="failed", exit_code=EXIT_FAILED, message=message, only_if_open=True)
-    return {"run_id": state.run_id, "state": "failed"}

@@ -21,7 +21,7 @@ from celery.utils.log import get_task_logger
 
 from mnaas_missing_files.check import describe_error
 from mnaas_missing_files.errors import EXIT_FAILED, JobHeld, LockHeld, LockLost
-from mnaas_missing_files.finalize import begin, finalize
+from mnaas_missing_files.finalize import begin
 from mnaas_missing_files.model import GroupResult, Plan
 from mnaas_missing_files.planning import make_plan
 from mnaas_missing_files.settings import Settings, mask_secrets
@@ -29,8 +29,8 @@ from workers.app import app
 
 from . import SWEEP_LOST_RUNS
 from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_url
-from .runstate import (TERMINAL_STATES, RedisJournal, RunState, forget_open_run, open_runs,
-                       redis_client)
+from .ending import abandon_run, finish_run
+from .runstate import TERMINAL_STATES, RunState, forget_open_run, open_runs, redis_client
 
 log = get_task_logger(__name__)
 
@@ -66,7 +66,7 @@ def sweep(settings: Settings) -> dict[str, list[str]]:
             if _mark_superseded(settings, state, record, lock):
                 swept["superseded"].append(run_id)
         else:
-            _report_lost_run(state, record, lock, reporter)
+            _report_lost_run(state, record, reporter)
             swept["reported"].append(run_id)
     return swept
 
@@ -94,7 +94,7 @@ def _age_seconds(stamp: str | None) -> float:
     return (dt.datetime.now(dt.timezone.utc) - then).total_seconds()
 
 
-def _report_lost_run(state: RunState, record: dict, lock, reporter: str) -> None:
+def _report_lost_run(state: RunState, record: dict, reporter: str) -> None:
     """With the job's lock taken over from the lost run: report it once, then free the job."""
     settings = settings_for(record["day"])
     attach_job_log(settings)
@@ -112,23 +112,9 @@ def _report_lost_run(state: RunState, record: dict, lock, reporter: str) -> None
     try:
         if stored is None:  # it never got as far as marking the status file
             begin(settings, plan, pid=os.getpid())
-        outcome = finalize(settings, plan, results, journal=RedisJournal(state.client),
-                           before_write=lambda: lock.extend(reporter))
+        finish_run(settings, plan, results, reporter, state, message=reason)
     except JobHeld as exc:
-        lock.release(reporter)
-        log.error("run %s: %s", state.run_id, mask_secrets(exc))
-        state.finish(state="refused", exit_code=exc.exit_code, message=mask_secrets(exc))
-        return
-    except LockLost as exc:  # the sweeper itself stalled past the TTL and lost the job
-        log.error("run %s: %s", state.run_id, mask_secrets(exc))
-        state.finish(state="failed", exit_code=EXIT_FAILED, message=f"lost, then {mask_secrets(exc)}",
-                     only_if_open=True)
-        return
+        abandon_run(settings, state, reporter, mask_secrets(exc))
     except Exception as exc:
-        lock.release(reporter)
         log.exception("run %s: could not report the lost run", state.run_id)
-        state.finish(state="failed", exit_code=EXIT_FAILED,
-                     message=f"lost, and could not be reported: {describe_error(exc)}")
-        return
-    lock.release(reporter)
-    state.finish(state="done", exit_code=outcome.exit_code, outcome=outcome.to_json(), message=reason)
+        abandon_run(settings, state, reporter, f"lost, and could not be reported: {describe_error(exc)}")

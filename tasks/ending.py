@@ -1,0 +1,49 @@
+"""How a submitted run ends, shared by its chord callback, its error handler and the sweeper
+of lost runs: the domain's finalize under the run's lock token, then the lock released and
+the outcome recorded in the run state; or, when nothing can be reported, the run abandoned."""
+
+from __future__ import annotations
+
+from celery.utils.log import get_task_logger
+
+from mnaas_missing_files.errors import EXIT_FAILED, LockLost
+from mnaas_missing_files.finalize import finalize
+from mnaas_missing_files.model import GroupResult, Plan
+from mnaas_missing_files.settings import Settings, mask_secrets
+
+from .context import run_lock
+from .runstate import RedisJournal, RunState
+
+log = get_task_logger(__name__)
+
+
+def finish_run(settings: Settings, plan: Plan, results: dict[str, GroupResult], token: str,
+               state: RunState, message: str = "") -> dict:
+    """Reports, one email, the status file, written only while `token` holds the job (a
+    lapsed lock is taken back if nobody held the job meanwhile); the outcome as JSON."""
+    lock = run_lock(settings)
+
+    def still_owner() -> None:
+        lock.extend(token)
+
+    try:
+        still_owner()
+        outcome = finalize(settings, plan, results, journal=RedisJournal(state.client),
+                           before_write=still_owner)
+    except LockLost as exc:
+        log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
+        state.finish(state="failed", exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True)
+        return {"run_id": plan.run_id, "outcome": "lock lost"}
+    # The lock goes first: whoever sees the run done may start the next one at once.
+    lock.release(token)
+    state.finish(state="done", exit_code=outcome.exit_code, outcome=outcome.to_json(), message=message)
+    return outcome.to_json()
+
+
+def abandon_run(settings: Settings, state: RunState, token: str | None, message: str) -> dict:
+    """The run cannot be reported: say why, free the job, record it failed."""
+    log.error("run %s: %s", state.run_id, message)
+    if token:
+        run_lock(settings).release(token)
+    state.finish(state="failed", exit_code=EXIT_FAILED, message=message, only_if_open=True)
+    return {"run_id": state.run_id, "state": "failed"}
