@@ -168,12 +168,21 @@ def load_settings(config_path: str | Path, *, environ: Mapping[str, str] | None 
     day = day or default_day(timezone, now)
     if day != provisional or timezone:
         props = parse_properties(path, environ=environ, run_day=day, now=now)
-    for warning in props.warnings:
-        log.warning("configuration: %s", warning)
     resolved = _resolve(props.values, props.origins, _environment_overrides(environ), day,
                         config_path=path)
-    return Settings(config_path=path, day=day, warnings=tuple(props.warnings),
-                    files=tuple(props.files), **resolved)
+    warnings = tuple(props.warnings) + _advice(resolved)
+    for warning in warnings:
+        log.warning("configuration: %s", warning)
+    return Settings(config_path=path, day=day, warnings=warnings, files=tuple(props.files), **resolved)
+
+
+def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
+    """Settings that are valid but that an operator most likely did not mean."""
+    if s["lock_url"] and s["lock_ttl"] <= s["group_time_limit"]:
+        return (f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
+                f"({s['group_time_limit']} s): on the cluster, a run whose slowest group takes "
+                "longer than the TTL lets its lock lapse, and the sweeper may report it lost",)
+    return ()
 
 
 def _environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:

@@ -61,6 +61,18 @@ def test_environment_wins_over_the_file(tmp_path, duckdb_file):
     assert s.group_size == 5 and s.sources["MNAAS_GROUP_SIZE"].endswith(f"{job.config.name}:19")
 
 
+def test_a_lock_ttl_not_above_the_group_time_limit_is_warned_about(tmp_path, duckdb_file):
+    job = make_job(tmp_path, {"MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}",
+                              "MNAAS_LOCK_URL": "redis://127.0.0.1:1/2"})
+    assert load_settings(job.config, day=DAY, environ={}).warnings == ()  # 1800 s over 900 s
+    short = load_settings(job.config, day=DAY, environ={"MNAAS_LOCK_TTL": "600", "MNAAS_GROUP_TIME_LIMIT": "600"})
+    assert short.warnings == ("MNAAS_LOCK_TTL (600 s) does not exceed MNAAS_GROUP_TIME_LIMIT (600 s): on "
+                              "the cluster, a run whose slowest group takes longer than the TTL lets its "
+                              "lock lapse, and the sweeper may report it lost",)
+    result = check_config(job, {"MNAAS_LOCK_TTL": "60"})
+    assert result.returncode == 0 and "warning: MNAAS_LOCK_TTL (60 s) does not exceed" in result.stdout
+
+
 @pytest.mark.parametrize("line, key", [
     ("MNAAS_GROUP_SIZE=abc", "MNAAS_GROUP_SIZE"),
     ("MNAAS_GROUP_SIZE=0", "MNAAS_GROUP_SIZE"),
