@@ -102,7 +102,8 @@ def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
     while True:
         try:
             record = state.read()
-            owner = lock.is_owner(token)
+            # The sweeper reporting this lost run holds the lock under the run's id.
+            owner = lock.is_owner(token) or (lock.holder() or {}).get("run_id") == state.run_id
             resumable = not owner and lock.resumable(token)
         except REDIS_DOWN as exc:
             if unreachable_since is None:

@@ -14,7 +14,7 @@ from tasks import FINALIZE_RUN, SWEEP_LOST_RUNS
 from tasks.client import LOST_GRACE_SECONDS
 from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401
 from tests.helpers.celeryjob import DAY, GROUPS
-from tests.helpers.celeryproc import start_worker, stop_all, wait_until
+from tests.helpers.celeryproc import Proc, start_worker, stop_all, wait_until
 
 CONTROL = "mnaas-control"
 TTL = 5
@@ -40,6 +40,11 @@ def send(c, task: str, **kwargs) -> None:
     c.control_app().send_task(task, kwargs=kwargs, queue=CONTROL, exchange=CONTROL, routing_key=CONTROL)
 
 
+def task_lines(worker, task: str, event: str) -> int:
+    """How many times the worker logged `Task <task>[<id>] <event>`."""
+    return len(re.findall(rf"Task {re.escape(task)}\[[^\]]+\] {event}", worker.log()))
+
+
 def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     c, submit, run_id = lost_run
     before = c.job.status()
@@ -49,9 +54,17 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     assert re.search(rf"run {run_id} for {DAY}: NOT ENDED and its lock lapsed \(state running, "
                      rf"0/{GROUPS} groups done, .*sweeper reports it within 300 s", status.stdout), status.stdout
 
-    send(c, SWEEP_LOST_RUNS)
-    record = wait_until(lambda: (r := c.state(run_id).read())["state"] in ("done", "failed") and r,
-                        what="the sweeper to report the lost run")
+    # Beat, started as operators start it, sends the sweep (every 5 s here; the daily entry is
+    # moved to 29 February so that it cannot fire during the test).
+    beat = Proc("beat", ["bash", "workers/beat.sh", "--max-interval=1"],
+                {**c.env, "MNAAS_BEAT_STATE_FILE": str(c.root / "beat-lost-state"),
+                 "MNAAS_SWEEP_INTERVAL": "5", "MNAAS_SCHEDULE": "0 0 29 2 *"}, c.root / "logs").start()
+    try:
+        beat.wait_for_log("Sending due task mnaas-sweep-lost-runs (mnaas.sweep_lost_runs)")
+        record = wait_until(lambda: (r := c.state(run_id).read())["state"] in ("done", "failed") and r,
+                            what="the sweeper to report the lost run")
+    finally:
+        beat.stop()
 
     assert (record["state"], record["exit_code"]) == ("done", 1)
     outcome = record["outcome"]
@@ -82,8 +95,12 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     send(c, SWEEP_LOST_RUNS)
     log = c.workers[0]
     log.wait_for_log(f"run {run_id}: this run no longer holds the lock")
-    log.wait_for_log(f"Task {SWEEP_LOST_RUNS}[", count=2)
-    wait_until(lambda: log.log().count(" succeeded in ") >= 3, what="both tasks to end")
+    sweeps = task_lines(log, SWEEP_LOST_RUNS, "succeeded in")
+    wait_until(lambda: task_lines(log, SWEEP_LOST_RUNS, "succeeded in") > sweeps
+               and task_lines(log, FINALIZE_RUN, "succeeded in") == 1
+               and all(task_lines(log, name, "received") == task_lines(log, name, "succeeded in")
+                       for name in (SWEEP_LOST_RUNS, FINALIZE_RUN))
+               and c.redis.client(0).llen(CONTROL) == 0, what="both tasks to end")
     assert (c.job.status_file.read_bytes(), c.job.reports()) == after
     assert len(c.job.emails()) == 2
     assert c.state(run_id).read()["state"] == "done"
