@@ -91,11 +91,11 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     # The dead run's callback turns up late (its message redelivered), and a second sweep runs:
     # neither sends, writes or tickets anything more.
     after = c.job.status_file.read_bytes(), c.job.reports()
+    log = c.workers[0]
+    sweeps = task_lines(log, SWEEP_LOST_RUNS, "succeeded in")
     send(c, FINALIZE_RUN, results=[], run_id=run_id, day=DAY.isoformat(), token=c.state(run_id).token())
     send(c, SWEEP_LOST_RUNS)
-    log = c.workers[0]
     log.wait_for_log(f"run {run_id}: this run no longer holds the lock")
-    sweeps = task_lines(log, SWEEP_LOST_RUNS, "succeeded in")
     wait_until(lambda: task_lines(log, SWEEP_LOST_RUNS, "succeeded in") > sweeps
                and task_lines(log, FINALIZE_RUN, "succeeded in") == 1
                and all(task_lines(log, name, "received") == task_lines(log, name, "succeeded in")
