@@ -4,9 +4,9 @@ It speaks the protocol Impala's HS2 port speaks, so impyla talks to it exactly a
 to Impala in production. Everything it writes (warehouse, Derby metastore, scratch dirs,
 logs) stays in the directory it is given. Authentication:
 - "NOSASL": no SASL layer (hive.server2.authentication=NOSASL).
-- "PLAIN": SASL PLAIN (hive.server2.authentication=NONE). The server accepts any user and
-  password: a real password check needs a custom Java provider class, which this helper
-  does not build. Clients must still send user and password over SASL PLAIN.
+- "PLAIN": SASL PLAIN. With `passwords` ({user: password}) the server checks them through a
+  small Java provider compiled here (hs2_auth/FixedPasswords.java, hive.server2.authentication
+  =CUSTOM) and refuses anything else; without, it accepts any user and password (NONE).
 TLS: pass a Java keystore (see `make_tls_material`).
 """
 
@@ -26,6 +26,8 @@ import pyspark
 
 SPARK_HOME = Path(pyspark.__file__).parent
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+PASSWORD_PROVIDER = "mnaas.test.FixedPasswords"
+PASSWORD_PROVIDER_SOURCE = Path(__file__).parent / "hs2_auth" / "FixedPasswords.java"
 
 # DESIGN 1.2 tables, in column order, with Hive/Impala types.
 TABLES: dict[str, list[tuple[str, str]]] = {
@@ -46,6 +48,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _java_escape(text: str) -> str:
+    """`text` for a Java .properties file: every character but ASCII letters and digits as \\uXXXX."""
+    return "".join(ch if ch.isascii() and ch.isalnum() else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def java_home() -> str:
@@ -86,12 +93,15 @@ class SparkThriftServer:
     """One Spark Thrift Server process on 127.0.0.1:`port`, state kept under `workdir`."""
 
     def __init__(self, workdir: Path, *, auth: str = "NOSASL", tls: TlsMaterial | None = None,
-                 port: int | None = None):
+                 port: int | None = None, passwords: dict[str, str] | None = None):
         if auth not in ("NOSASL", "PLAIN"):
             raise ValueError(f"unsupported auth {auth!r}")
+        if passwords and auth != "PLAIN":
+            raise ValueError("passwords are checked only with PLAIN")
         self.workdir = Path(workdir)
         self.auth = auth
         self.tls = tls
+        self.passwords = dict(passwords or {})
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.process: subprocess.Popen | None = None
@@ -106,7 +116,8 @@ class SparkThriftServer:
             "hive.server2.thrift.port": str(self.port),
             "hive.server2.thrift.bind.host": self.host,
             "hive.server2.transport.mode": "binary",
-            "hive.server2.authentication": "NOSASL" if self.auth == "NOSASL" else "NONE",
+            "hive.server2.authentication": ("NOSASL" if self.auth == "NOSASL" else
+                                            "CUSTOM" if self.passwords else "NONE"),
             "hive.server2.enable.doAs": "false",
             "hive.exec.scratchdir": str(w / "scratch"),
             "hive.exec.local.scratchdir": str(w / "local-scratch"),
@@ -115,6 +126,8 @@ class SparkThriftServer:
             "hive.downloaded.resources.dir": f"{w / 'resources'}/${{hive.session.id}}_resources",
             "hive.server2.logging.operation.log.location": str(w / "operation-logs"),
         }
+        if self.passwords:
+            hive["hive.server2.custom.authentication.class"] = PASSWORD_PROVIDER
         if self.tls is not None:
             hive.update({"hive.server2.use.SSL": "true",
                          "hive.server2.keystore.path": str(self.tls.keystore),
@@ -132,8 +145,11 @@ class SparkThriftServer:
                 f"jdbc:derby:;databaseName={w / 'metastore_db'};create=true",
             "spark.driver.extraJavaOptions":
                 f"-Dderby.system.home={w / 'derby'} -Djava.io.tmpdir={w / 'tmp'} "
+                f"-Dmnaas.test.passwords={w / 'passwords.properties'} "
                 "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss4m",
         }
+        if self.passwords:
+            conf["spark.driver.extraClassPath"] = str(w / "auth-classes")
         command = [str(SPARK_HOME / "bin" / "spark-submit"), "--class", THRIFT_SERVER_CLASS,
                    "--master", "local[2]", "--driver-memory", "512m", "--name", "mnaas-hs2-test"]
         for key, value in conf.items():
@@ -157,6 +173,8 @@ class SparkThriftServer:
             raise RuntimeError("already running")
         for sub in ("conf", "tmp", "scratch", "local-scratch", "resources", "spark-local", "derby"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        if self.passwords:
+            self._build_password_provider()
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self._command(), cwd=self.workdir, env=self._environment(),
@@ -166,6 +184,15 @@ class SparkThriftServer:
         elapsed = time.monotonic() - began
         self.startup_seconds.append(elapsed)
         return elapsed
+
+    def _build_password_provider(self) -> None:
+        classes = self.workdir / "auth-classes"
+        jars = SPARK_HOME / "jars"
+        subprocess.run([str(Path(java_home()) / "bin" / "javac"), "-d", str(classes), "-cp",
+                        f"{jars / '*'}", str(PASSWORD_PROVIDER_SOURCE)], check=True,
+                       capture_output=True, timeout=120)
+        lines = [f"{_java_escape(user)}={_java_escape(password)}" for user, password in self.passwords.items()]
+        (self.workdir / "passwords.properties").write_text("\n".join(lines) + "\n", encoding="ascii")
 
     def _wait_ready(self, deadline: float) -> None:
         last_error: Exception | None = None

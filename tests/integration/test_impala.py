@@ -1,9 +1,9 @@
 """Impala over HiveServer2 against a real HS2 endpoint (the Spark Thrift Server of pyspark).
 
 Two servers start once per session, in parallel: NOSASL (loaded with the dataset below) and
-SASL PLAIN over TLS. The Spark server accepts any PLAIN password (no Java provider class is
-built), so "PLAIN with user and password" proves the credentials are sent and the user is the
-one the server sees, not that a wrong password is refused.
+SASL PLAIN over TLS whose logins are checked by a small Java provider compiled at start-up
+(tests/helpers/hs2_auth/FixedPasswords.java): the right password logs in as the user the
+server then sees, and a wrong one is refused by the server itself.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ def hs2_servers(tmp_path_factory):
     """(NOSASL server with ROWS loaded, PLAIN+TLS server), started in parallel, stopped at the end."""
     base = tmp_path_factory.mktemp("hs2")
     tls = make_tls_material(base / "tls")
-    servers = (SparkThriftServer(base / "nosasl"), SparkThriftServer(base / "plain-tls", auth="PLAIN", tls=tls))
+    servers = (SparkThriftServer(base / "nosasl"),
+               SparkThriftServer(base / "plain-tls", auth="PLAIN", tls=tls,
+                                 passwords={"loader": "loader-password", "svc_mnaas": PASSWORD}))
     errors: list[BaseException] = []
 
     def start(server):
@@ -241,6 +243,45 @@ def test_plain_user_and_password_over_tls_with_ca_file(hs2_tls):
         wh.close()
 
 
+def test_a_wrong_password_is_refused_by_the_server_at_once_and_never_shown(hs2_tls):
+    wrong = "wr0ng-Pa55'w@rd/x"
+    url = (f"impala://svc_mnaas:{quote(wrong, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
+           f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}&timeout=10")
+    wh = warehouse(url)
+    with pytest.raises(WarehouseError) as caught:
+        wh.query("SELECT 1", [])
+    assert not isinstance(caught.value, TransientWarehouseError)  # retrying cannot fix it
+    assert "authentication failed" in str(caught.value)
+    assert "Error validating the login" in str(caught.value)  # the server's own words
+    assert wrong not in str(caught.value) and quote(wrong, safe="") not in str(caught.value)
+
+
+def test_a_run_with_a_wrong_password_fails_every_group_at_once_with_one_ticket(hs2_tls, tmp_path):
+    wrong = "wr0ng-Pa55'w@rd/x"
+    url = (f"impala://svc_mnaas:{quote(wrong, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
+           f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}&timeout=10")
+    job = make_job(tmp_path / "job", {"MNAAS_GROUP_SIZE": "5", "MNAAS_QUERY_ATTEMPTS": "4",
+                                      "MNAAS_RETRY_BACKOFF": "5"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
+    env["MNAAS_WAREHOUSE_URL"] = url
+    started = time.monotonic()
+    result = run_cli(job.config, env, "run", "--date", RUN_DAY.isoformat())
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 1, result.stderr
+    groups = 4 * 2  # 4 processes x (5 regular customers in one group + the InfONova group)
+    assert result.stderr.count("failed, not retrying (retrying cannot fix it)") == groups
+    assert "attempt 1 of 4 failed" not in result.stderr and elapsed < 5 * 4  # no backoff waited
+    assert "Error validating the login" in result.stderr
+    status = job.status_file.read_text()
+    assert "MNAAS_job_status=Failure\n" in status and "MNAAS_email_sdp_created=Yes\n" in status
+    assert [p.name.endswith("_sdp-ticket.eml") for p in job.emails()].count(True) == 1
+    logs = "".join(path.read_text() for path in (job.root / "Logs").iterdir())
+    assert "Error validating the login" in logs
+    for text in (result.stdout, result.stderr, logs, *(p.read_text() for p in job.emails())):
+        assert wrong not in text and quote(wrong, safe="") not in text
+
+
 def test_tls_without_the_ca_is_a_configuration_error_not_retried(hs2_tls):
     # No ca_cert: the system store does not trust the test's self-signed certificate.
     wh = warehouse(f"impala://u:pw@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&use_ssl=1&timeout=5")
@@ -340,6 +381,8 @@ def test_no_password_in_errors_or_logs(hs2, hs2_tls, caplog):
     caplog.set_level(logging.DEBUG)
     secret = quote(PASSWORD, safe="")
     urls = [
+        f"impala://svc_mnaas:{secret}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}",
+        # the password of another user: the server refuses the login
         f"impala://u:{secret}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}",
         f"impala://u:{secret}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&use_ssl=1&timeout=3",  # untrusted cert
         f"impala://u:{secret}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN&timeout=3",  # no TLS
