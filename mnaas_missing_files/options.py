@@ -86,7 +86,7 @@ OPTIONS: tuple[Option, ...] = (
            default=_d(lambda s: s["result_backend"] if str(s.get("result_backend") or "").startswith(("redis://", "rediss://")) else None),
            env=True, secret=True),
     Option("MNAAS_LOCK_TTL", "lock_ttl", "int", "Seconds the run lock lives without being extended; a crashed run's lock expires after it. Keep it above MNAAS_GROUP_TIME_LIMIT (else check-config warns).", default=1800, env=True, minimum=5),
-    Option("MNAAS_SWEEP_INTERVAL", "sweep_interval", "int", "Seconds between beat's sweeps for lost runs: a run whose lock lapsed (MNAAS_LOCK_TTL without progress) is reported as failed, once.", default=300, env=True, minimum=5),
+    Option("MNAAS_SWEEP_INTERVAL", "sweep_interval", "int", "Seconds between beat's sweeps for lost runs: a run whose lock lapsed (MNAAS_LOCK_TTL without progress) and stayed so for MNAAS_GROUP_TIME_LIMIT is reported as failed, once.", default=300, env=True, minimum=5),
     Option("MNAAS_MAX_DELIVERIES", "max_deliveries", "int", "Times a task whose worker died is delivered before its group counts as failed.", default=3, env=True, minimum=1),
     Option("MNAAS_GROUP_TIME_LIMIT", "group_time_limit", "int", "Hard time limit in seconds of one Celery task (soft limit is 90 % of it).", default=900, env=True, minimum=10),
     Option("MNAAS_VISIBILITY_TIMEOUT", "visibility_timeout", "int", "Redis broker visibility timeout in seconds; must exceed MNAAS_GROUP_TIME_LIMIT.", default=3600, env=True, minimum=10),

@@ -87,5 +87,6 @@ def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
     for record in filter(None, lapsed):
         print(f"run {record['run_id']} for {record.get('day')}: NOT ENDED and its lock lapsed "
               f"(state {record.get('state')}, {record['done']}/{record['total']} groups done, "
-              f"updated {record.get('updated')}); beat's sweeper reports it within "
-              f"{settings.sweep_interval} s (MNAAS_SWEEP_INTERVAL)")
+              f"updated {record.get('updated')}); unless a group finishes, beat's sweeper "
+              f"reports it once it has stayed so for {settings.group_time_limit} s "
+              f"(MNAAS_GROUP_TIME_LIMIT; a sweep every {settings.sweep_interval} s)")

@@ -29,7 +29,7 @@ POLL_SECONDS = 0.25
 # How long the run may look ownerless (lock gone, state not final) before the client calls
 # it lost: finalize releases the lock a moment before it records the outcome. A run whose lock
 # merely lapsed (nobody took the job since) may still move again, or the sweeper reports it
-# within MNAAS_SWEEP_INTERVAL: that is waited for, twice the interval at most.
+# after MNAAS_GROUP_TIME_LIMIT more, at its next sweep: that is waited for.
 LOST_GRACE_SECONDS = 5.0
 # A Redis restart (the lock, run state and broker are usually one server) is waited out, since
 # the workers reconnect and the run goes on; one unreachable for longer than the lock's TTL is
@@ -72,7 +72,8 @@ def submit_run(settings: Settings, wait: bool = False, dry_run: bool = False,
     if not wait:
         print(f"follow it with: mnaas-missing-files status --config {settings.config_path}", file=err)
         return EXIT_OK
-    return wait_for_run(state, lock, token, out=out, err=err, sweep_interval=settings.sweep_interval)
+    return wait_for_run(state, lock, token, out=out, err=err,
+                        sweep_wait=settings.group_time_limit + 2 * settings.sweep_interval)
 
 
 def _send_start(settings: Settings, plan, token: str) -> None:
@@ -92,7 +93,7 @@ def _send_start(settings: Settings, plan, token: str) -> None:
 
 
 def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
-                 sweep_interval: float = 300) -> int:
+                 sweep_wait: float = 1500) -> int:
     """Show progress until the run ends; its exit code."""
     printer = ProgressPrinter(err)
     shown = None
@@ -129,7 +130,7 @@ def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
         elif ownerless_since is None:
             ownerless_since = time.monotonic()
         else:
-            limit = LOST_GRACE_SECONDS + (2 * sweep_interval if resumable else 0)
+            limit = LOST_GRACE_SECONDS + (sweep_wait if resumable else 0)
             if resumable and not lapse_told and time.monotonic() - ownerless_since > LOST_GRACE_SECONDS:
                 lapse_told = True
                 print(f"run {state.run_id}: its lock lapsed (no progress for MNAAS_LOCK_TTL); waiting "

@@ -147,6 +147,15 @@ class RunState:
             except redis.exceptions.WatchError:
                 return False
 
+    def lapse_seen(self, *, done: int, now: float) -> float:
+        """When a sweeper first saw the run lapsed with `done` groups done (now, if this is the
+        first sighting or a group has finished since the last one)."""
+        seen_at, seen_done = self.client.hmget(self.key, "lapse_seen_at", "lapse_seen_done")
+        if seen_at is not None and seen_done == str(done):
+            return float(seen_at)
+        self.client.hset(self.key, mapping={"lapse_seen_at": repr(now), "lapse_seen_done": str(done)})
+        return now
+
     def save_plan(self, plan: dict) -> None:
         """Keep the run's plan once, for its callback: the chord's callback signature rides in
         every group task's message, so it carries only the run id and day."""

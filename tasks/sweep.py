@@ -2,7 +2,8 @@
 
 A run is lost when it has not ended but no longer holds the job's lock: nothing moved for
 MNAAS_LOCK_TTL seconds (every worker died, its messages were lost), so the lock lapsed, and
-none of its tasks may write any more. Left alone, its day would go unreported and unticketed.
+it stayed so, with no group finishing, for MNAAS_GROUP_TIME_LIMIT after a sweeper first saw
+it lapsed. Left alone, its day would go unreported and unticketed.
 
 The sweeper takes the job over from such a run, only if nobody has held the job since
 (RedisRunLock.acquire(after=...): two sweepers, or a sweeper and the run waking up, cannot
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 
 from celery.utils.log import get_task_logger
 
@@ -46,7 +48,7 @@ def sweep(settings: Settings) -> dict[str, list[str]]:
     """Look at every open run of the job; report the lost ones. What was done, by run id."""
     client = redis_client(state_url(settings))
     job, lock = job_lock_key(settings), run_lock(settings)
-    swept: dict[str, list[str]] = {"reported": [], "superseded": [], "running": []}
+    swept: dict[str, list[str]] = {"reported": [], "superseded": [], "lapsed": [], "running": []}
     for run_id in open_runs(client, job):
         state = RunState(client, run_id)
         record = state.read()
@@ -56,6 +58,9 @@ def sweep(settings: Settings) -> dict[str, list[str]]:
         token = state.token()
         if not token or lock.is_owner(token):
             swept["running"].append(run_id)
+            continue
+        if lock.resumable(token) and not _lapsed_long_enough(settings, state, record):
+            swept["lapsed"].append(run_id)
             continue
         try:
             reporter = lock.acquire({"run_id": run_id, "day": record["day"], "trigger": "sweeper"},
@@ -69,6 +74,15 @@ def sweep(settings: Settings) -> dict[str, list[str]]:
             _report_lost_run(state, record, reporter)
             swept["reported"].append(run_id)
     return swept
+
+
+def _lapsed_long_enough(settings: Settings, state: RunState, record: dict) -> bool:
+    """Whether the run has stayed lapsed, without a group finishing, for MNAAS_GROUP_TIME_LIMIT
+    since a sweeper first saw it so. By then a group still running when the lock lapsed (say,
+    Redis was away longer than the TTL) has finished, and taken the lock back, or been killed
+    by its hard time limit; a healthy run is never reported lost."""
+    since = state.lapse_seen(done=record["done"], now=time.time())
+    return time.time() - since >= settings.group_time_limit
 
 
 def _mark_superseded(settings: Settings, state: RunState, record: dict, lock) -> bool:

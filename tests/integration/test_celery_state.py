@@ -65,6 +65,15 @@ def test_a_run_is_listed_among_its_jobs_open_runs_until_it_ends(client):
     assert open_runs(client, LOCK_KEY) == []
 
 
+def test_a_lapse_is_dated_from_its_first_sighting_until_a_group_finishes(client):
+    state = RunState(client, "20261124-lapse")
+    state.create(day=DAY, trigger="submit", dry_run=False, total=3, job=LOCK_KEY, token="t")
+    assert state.lapse_seen(done=0, now=100.0) == 100.0  # first sighting
+    assert state.lapse_seen(done=0, now=160.0) == 100.0  # still no progress: the same lapse
+    assert state.lapse_seen(done=1, now=170.0) == 170.0  # a group finished: a new lapse
+    assert state.lapse_seen(done=1, now=500.0) == 170.0
+
+
 def test_the_day_of_a_scheduled_run_is_claimed_once(client):
     assert claim_scheduled_day(client, LOCK_KEY, DAY, "20261124-first") is None
     assert claim_scheduled_day(client, LOCK_KEY, DAY, "20261124-second") == "20261124-first"
