@@ -48,32 +48,40 @@ def sweep(settings: Settings) -> dict[str, list[str]]:
     """Look at every open run of the job; report the lost ones. What was done, by run id."""
     client = redis_client(state_url(settings))
     job, lock = job_lock_key(settings), run_lock(settings)
-    swept: dict[str, list[str]] = {"reported": [], "superseded": [], "lapsed": [], "running": []}
+    swept: dict[str, list[str]] = {"reported": [], "unreportable": [], "superseded": [], "lapsed": [],
+                                   "running": []}
     for run_id in open_runs(client, job):
-        state = RunState(client, run_id)
-        record = state.read()
-        if not record or record["state"] in TERMINAL_STATES:
-            forget_open_run(client, job, run_id)
-            continue
-        token = state.token()
-        if not token or lock.is_owner(token):
-            swept["running"].append(run_id)
-            continue
-        if lock.resumable(token) and not _lapsed_long_enough(settings, state, record):
-            swept["lapsed"].append(run_id)
-            continue
         try:
-            reporter = lock.acquire({"run_id": run_id, "day": record["day"], "trigger": "sweeper"},
-                                    after=token)
-        except LockHeld:  # the run took its lock back a moment ago: it is moving again
-            swept["running"].append(run_id)
-        except LockLost:
-            if _mark_superseded(settings, state, record, lock):
-                swept["superseded"].append(run_id)
-        else:
-            _report_lost_run(state, record, reporter)
-            swept["reported"].append(run_id)
+            verdict = _sweep_one(settings, RunState(client, run_id), lock)
+        except Exception:  # one run that cannot be looked at must not hide the others
+            log.exception("run %s: the sweep could not look at it; trying again next sweep", run_id)
+            continue
+        if verdict == "ended":
+            forget_open_run(client, job, run_id)
+        elif verdict:
+            swept[verdict].append(run_id)
     return swept
+
+
+def _sweep_one(settings: Settings, state: RunState, lock) -> str | None:
+    """What the sweep did with one open run: ended, running, lapsed, superseded, reported,
+    unreportable (taken over but could not be reported: marked failed, job freed) or None."""
+    record = state.read()
+    if not record or record["state"] in TERMINAL_STATES:
+        return "ended"
+    token = state.token()
+    if not token or lock.is_owner(token):
+        return "running"
+    if lock.resumable(token) and not _lapsed_long_enough(settings, state, record):
+        return "lapsed"
+    try:
+        reporter = lock.acquire({"run_id": state.run_id, "day": record["day"], "trigger": "sweeper"},
+                                after=token)
+    except LockHeld:  # the run took its lock back a moment ago: it is moving again
+        return "running"
+    except LockLost:
+        return "superseded" if _mark_superseded(settings, state, record, lock) else None
+    return "reported" if _report_lost_run(settings, state, record, reporter) else "unreportable"
 
 
 def _lapsed_long_enough(settings: Settings, state: RunState, record: dict) -> bool:
@@ -108,27 +116,30 @@ def _age_seconds(stamp: str | None) -> float:
     return (dt.datetime.now(dt.timezone.utc) - then).total_seconds()
 
 
-def _report_lost_run(state: RunState, record: dict, reporter: str) -> None:
-    """With the job's lock taken over from the lost run: report it once, then free the job."""
-    settings = settings_for(record["day"])
-    attach_job_log(settings)
-    stored = state.plan()
-    plan = (Plan.from_json(stored) if stored else
-            make_plan(settings, dry_run=record["dry_run"], trigger=record["trigger"], run_id=state.run_id))
-    reason = (f"lost: no result came back before the run's lock lapsed ({settings.lock_ttl} s "
-              "without progress, MNAAS_LOCK_TTL): were its workers stopped or its messages lost?")
-    results = state.results()
-    log.error("run %s for %s: lost while %s with %d of %d groups done; reporting what is known",
-              state.run_id, plan.day, record["state"], len(results), len(plan.groups))
-    for group in plan.groups:
-        results.setdefault(group.group_id, GroupResult.failed(group.group_id, reason, attempts=0))
-    state.set(state="finalizing", message="lost; the sweeper is reporting it")
+def _report_lost_run(job: Settings, state: RunState, record: dict, reporter: str) -> bool:
+    """With the job's lock taken over from the lost run: report it once, then free the job.
+    Whatever fails here frees the job too, rather than holding it until the TTL; False then."""
     try:
+        settings = settings_for(record["day"])
+        attach_job_log(settings)
+        stored = state.plan()
+        plan = (Plan.from_json(stored) if stored else
+                make_plan(settings, dry_run=record["dry_run"], trigger=record["trigger"], run_id=state.run_id))
+        reason = (f"lost: no result came back before the run's lock lapsed ({settings.lock_ttl} s "
+                  "without progress, MNAAS_LOCK_TTL): were its workers stopped or its messages lost?")
+        results = state.results()
+        log.error("run %s for %s: lost while %s with %d of %d groups done; reporting what is known",
+                  state.run_id, plan.day, record["state"], len(results), len(plan.groups))
+        for group in plan.groups:
+            results.setdefault(group.group_id, GroupResult.failed(group.group_id, reason, attempts=0))
+        state.set(state="finalizing", message="lost; the sweeper is reporting it")
         if stored is None:  # it never got as far as marking the status file
             begin(settings, plan, pid=os.getpid())
         finish_run(settings, plan, results, reporter, state, message=reason)
+        return True
     except JobHeld as exc:
-        abandon_run(settings, state, reporter, mask_secrets(exc))
+        abandon_run(job, state, reporter, mask_secrets(exc))
     except Exception as exc:
         log.exception("run %s: could not report the lost run", state.run_id)
-        abandon_run(settings, state, reporter, f"lost, and could not be reported: {describe_error(exc)}")
+        abandon_run(job, state, reporter, f"lost, and could not be reported: {describe_error(exc)}")
+    return False
