@@ -290,15 +290,20 @@ class RedisRunLock:
 
     def resumable(self, token: str | None) -> bool:
         """Whether the run of `token` still holds the lock or may take it back on `extend`."""
-        if not token:
-            return False
+        return bool(token) and any(r.get("token") == token for r in self.holder_and_last() if r)
+
+    def holder_and_last(self) -> tuple[dict | None, dict | None]:
+        """The current holder's and the last holder's records, tokens included, in one read."""
         with self._talking("read"):
             values = self._client.mget(self.key, self.last_key)
+        records = []
         for value in values:
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                if json.loads(value).get("token") == token:
-                    return True
-        return False
+            try:
+                record = json.loads(value) if value is not None else None
+            except ValueError:
+                record = None
+            records.append(record if isinstance(record, dict) else None)
+        return records[0], records[1]
 
     def _record(self) -> tuple[dict | None, int]:
         with self._talking("read"):

@@ -103,9 +103,10 @@ def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
     while True:
         try:
             record = state.read()
+            holder, last = (r or {} for r in lock.holder_and_last())
             # The sweeper reporting this lost run holds the lock under the run's id.
-            owner = lock.is_owner(token) or (lock.holder() or {}).get("run_id") == state.run_id
-            resumable = not owner and lock.resumable(token)
+            owner = holder.get("token") == token or holder.get("run_id") == state.run_id
+            resumable = not owner and last.get("token") == token
         except REDIS_DOWN as exc:
             if unreachable_since is None:
                 unreachable_since = time.monotonic()

@@ -89,13 +89,13 @@ def _lapsed_long_enough(settings: Settings, state: RunState, record: dict) -> bo
     since a sweeper first saw it so. By then a group still running when the lock lapsed (say,
     Redis was away longer than the TTL) has finished, and taken the lock back, or been killed
     by its hard time limit; a healthy run is never reported lost."""
-    since = state.lapse_seen(done=record["done"], now=time.time())
-    return time.time() - since >= settings.group_time_limit
+    now = time.time()
+    return now - state.lapse_seen(done=record["done"], now=now) >= settings.group_time_limit
 
 
 def _mark_superseded(settings: Settings, state: RunState, record: dict, lock) -> bool:
     """The run lapsed and another run has held the job since: it can never write again."""
-    updated = state.client.hget(state.key, "updated")
+    updated = record.get("updated")
     if _age_seconds(updated) < settings.lock_ttl:
         return False  # it was touched lately: a finalize is ending it, or a sweeper reporting it
     holder = lock.holder()
