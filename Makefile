@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean bench
+.PHONY: demo test test-fast lint venv clean bench
 
 venv: $(STAMP)
 
@@ -23,6 +23,17 @@ demo: $(STAMP)
 # (the Spark Thrift Server) of another checkout's run on the same machine.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp
+
+# The quick loop: the unit tests only (no Redis, no workers, no Java), a few seconds.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp tests/unit
+
+# Style (ruff), types (mypy) and the architecture's import contracts (import-linter); all in
+# pyproject.toml. CI runs this before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The benchmark (bench/README.md): PROFILE=quick|standard|large, WAREHOUSE=duckdb|hs2.
 PROFILE ?= standard

@@ -1,7 +1,7 @@
-"""Celery settings of the product (DESIGN 1.6) and nothing else.
+"""Celery settings of the product (contract §6) and nothing else.
 
 Values come from the environment, then from the properties file named by MNAAS_CONFIG (the
-environment wins; `mnaas_missing_files.settings` does that merge). `celery -A workers.app`
+environment wins; `mnaas_missing_files.config.settings` does that merge). `celery -A workers.app`
 loads this module as the app's configuration; `tasks.client` builds the same settings from the
 Settings it has already loaded (`celery_settings(settings)`), so both always agree.
 
@@ -15,9 +15,9 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
-from mnaas_missing_files.errors import ConfigError
-from mnaas_missing_files.options import OPTIONS_BY_KEY, convert
-from mnaas_missing_files.settings import CONFIG_ENV, Settings, load_settings
+from mnaas_missing_files.config.options import OPTIONS_BY_KEY, convert
+from mnaas_missing_files.config.settings import CONFIG_ENV, Settings, load_settings
+from mnaas_missing_files.core.errors import ConfigError
 from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS
 
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
@@ -182,7 +182,7 @@ def _load_module_settings() -> dict[str, Any]:
                               key="MNAAS_LOCK_URL", where=str(settings.config_path))
         return celery_settings(settings)
     except ConfigError as exc:
-        from mnaas_missing_files.settings import mask_secrets
+        from mnaas_missing_files.core.secrets import mask_secrets
 
         CONFIG_ERROR = mask_secrets(exc)
         environ = {k: v for k, v in os.environ.items() if k != CONFIG_ENV}

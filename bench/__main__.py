@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from .harness import run_profile, report
+from .harness import report, run_profile
 from .profiles import PROFILES
 
 

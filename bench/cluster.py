@@ -34,7 +34,7 @@ class Cluster:
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))})
         return env
 
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         self.broker.start()
         self.backend.start()
         for n in range(1, self.workers + 1):
@@ -86,7 +86,7 @@ class Cluster:
         self.broker.close()
         self.backend.close()
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         try:
             return self.start()
         except BaseException:

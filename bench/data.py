@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from mnaas_missing_files.demo_data import DDL
-from mnaas_missing_files.demo import STATUS as DEMO_STATUS
+from mnaas_missing_files.cli.demo import STATUS as DEMO_STATUS
+from mnaas_missing_files.cli.demo_data import DDL
 
 from .profiles import DAY, Profile
 

@@ -6,8 +6,8 @@ INSERT through Thrift)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import data
 from .profiles import Profile

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 LATENCY_ENV = "BENCH_LATENCY_S"
 LOG_ENV = "BENCH_QUERY_LOG"
@@ -56,7 +56,7 @@ def record_query(log_path: str | os.PathLike, params: Sequence, seconds: float) 
 def install() -> None:
     """Wrap every warehouse this process opens (idempotent). Patches `open_warehouse` where
     the product looks it up, so DuckDB and Impala alike are measured."""
-    from mnaas_missing_files import warehouse
+    from mnaas_missing_files.warehouse import base as warehouse
 
     if getattr(warehouse.open_warehouse, "_bench_measured", False):
         return

@@ -29,11 +29,11 @@ def peak_rss_mb(pid: str | int = "self") -> float:
 def baseline(settings) -> int:
     """The legacy job's shape: for each process and customer, one after another, one KPI query
     and one missing-files query (the product's own SQL, with a single customer)."""
-    from mnaas_missing_files import queries
-    from mnaas_missing_files.model import INFONOVA, REGULAR, PairRow
-    from mnaas_missing_files.planning import configured_customers, configured_processes
-    from mnaas_missing_files.reports import write_reports
-    from mnaas_missing_files.warehouse import open_warehouse
+    from mnaas_missing_files.checking.planning import configured_customers, configured_processes
+    from mnaas_missing_files.core.model import INFONOVA, REGULAR, PairRow
+    from mnaas_missing_files.reporting.reports import write_reports
+    from mnaas_missing_files.warehouse import queries
+    from mnaas_missing_files.warehouse.base import open_warehouse
 
     regular, infonova, _ = configured_customers(settings)
     processes, _ = configured_processes(settings)
@@ -59,7 +59,7 @@ def baseline(settings) -> int:
 
 
 def run(settings) -> int:
-    from mnaas_missing_files.runner import run_local
+    from mnaas_missing_files.run.local import run_local
 
     return run_local(settings, trigger="run").exit_code
 
@@ -81,10 +81,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from bench import latency
-    from mnaas_missing_files.settings import load_settings
+    from mnaas_missing_files.config.settings import load_settings
 
     if args.way != "submit":
-        import mnaas_missing_files.runner  # noqa: F401 - imported before install() patches it
+        import mnaas_missing_files.run.local  # noqa: F401 - imported before install() patches it
 
         latency.install()
     settings = load_settings(args.config, day=args.date)

@@ -14,12 +14,14 @@ from typing import TextIO
 
 import redis
 
-from mnaas_missing_files import statusfile
-from mnaas_missing_files.errors import EXIT_FAILED, EXIT_OK, LockUnavailable, MnaasError
-from mnaas_missing_files.planning import make_plan
-from mnaas_missing_files.progress import ProgressPrinter
-from mnaas_missing_files.runner import lock_holder
-from mnaas_missing_files.settings import Settings, mask_secrets
+from mnaas_missing_files.checking.planning import make_plan
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, LockUnavailable, MnaasError
+from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.run.local import lock_holder
+from mnaas_missing_files.run.progress import ProgressPrinter
+from mnaas_missing_files.run.summary import print_outcome
+from mnaas_missing_files.state import statusfile
 
 from . import START_RUN
 from .context import run_lock, run_state
@@ -152,16 +154,5 @@ def _report(record: dict, out: TextIO, err: TextIO) -> int:
         print(f"run {record['run_id']} for {record.get('day')}: {record['state'].upper()}: "
               f"{record.get('message') or 'no detail'}", file=err)
         return code
-    print(f"run {record['run_id']} for {record.get('day')}: {str(outcome.get('outcome')).upper()}", file=out)
-    if outcome.get("missing_files") is not None:
-        print(f"  missing files: {outcome['missing_files']} in {outcome.get('pairs')} pairs", file=out)
-    for label, key in (("CSV", "csv"), ("TXT", "txt"), ("email", "email")):
-        if outcome.get(key):
-            print(f"  {label}: {outcome[key]}", file=out)
-    for group, error in (outcome.get("failed_groups") or {}).items():
-        print(f"  failed group {group}: {error}", file=out)
-    for error in outcome.get("errors") or []:
-        print(f"  error: {error}", file=out)
-    if outcome.get("ticket_raised"):
-        print("  service-desk ticket raised", file=out)
+    print_outcome(outcome, out)
     return code

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from mnaas_missing_files.locks import RedisRunLock, lock_key
-from mnaas_missing_files.runlog import attach_log_file
-from mnaas_missing_files.errors import ConfigError
-from mnaas_missing_files.settings import Settings, config_path_from, load_settings
+from mnaas_missing_files.config.settings import Settings, config_path_from, load_settings
+from mnaas_missing_files.core.errors import ConfigError
+from mnaas_missing_files.core.runlog import attach_log_file
+from mnaas_missing_files.state.locks import RedisRunLock, lock_key
 
 from .runstate import RunState, redis_client
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from celery.utils.log import get_task_logger
 
-from mnaas_missing_files.errors import EXIT_FAILED, LockLost
-from mnaas_missing_files.finalize import finalize
-from mnaas_missing_files.model import GroupResult, Plan
-from mnaas_missing_files.settings import Settings, mask_secrets
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import EXIT_FAILED, LockLost
+from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.run.finalize import finalize
 
 from .context import run_lock
 from .runstate import RedisJournal, RunState

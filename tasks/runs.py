@@ -16,23 +16,36 @@ from celery import chord
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 
-from mnaas_missing_files.check import check_group as check_one_group
-from mnaas_missing_files.check import describe_error
-from mnaas_missing_files.errors import (EXIT_FAILED, JobHeld, LockHeld, LockLost,
-                                        TransientWarehouseError, WarehouseError)
-from mnaas_missing_files.finalize import begin
-from mnaas_missing_files.model import Group, GroupResult, Plan
-from mnaas_missing_files.planning import make_plan
-from mnaas_missing_files.runner import lock_holder
-from mnaas_missing_files.settings import Settings, mask_secrets
-from mnaas_missing_files.warehouse import close_shared_warehouses, shared_warehouse
+from mnaas_missing_files.checking.check import check_group as check_one_group
+from mnaas_missing_files.checking.check import describe_error
+from mnaas_missing_files.checking.planning import make_plan
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import (
+    EXIT_FAILED,
+    JobHeld,
+    LockHeld,
+    LockLost,
+    TransientWarehouseError,
+    WarehouseError,
+)
+from mnaas_missing_files.core.model import Group, GroupResult, Plan
+from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.run.finalize import begin
+from mnaas_missing_files.run.local import lock_holder
+from mnaas_missing_files.warehouse.base import close_shared_warehouses, shared_warehouse
 from workers.app import app
 
 from . import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
 from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_url
 from .ending import abandon_run, finish_run
-from .runstate import (TERMINAL_STATES, RunState, claim_scheduled_day,
-                       count_delivery, redis_client, release_scheduled_day)
+from .runstate import (
+    TERMINAL_STATES,
+    RunState,
+    claim_scheduled_day,
+    count_delivery,
+    redis_client,
+    release_scheduled_day,
+)
 
 log = get_task_logger(__name__)
 
@@ -200,7 +213,7 @@ def _check_once(task, settings: Settings, group: Group, run_id: str, attempt: in
             delay = settings.retry_delay(attempt)
             log.warning("run %s group %s: attempt %d of %d failed (%s); retrying in %.1f s",
                         run_id, group.group_id, attempt, attempts, describe_error(exc), delay)
-            raise task.retry(countdown=delay, exc=TransientWarehouseError(describe_error(exc)))
+            raise task.retry(countdown=delay, exc=TransientWarehouseError(describe_error(exc))) from exc
         log.error("run %s group %s: giving up after %d attempts: %s",
                   run_id, group.group_id, attempt, describe_error(exc))
         return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)

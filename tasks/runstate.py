@@ -26,7 +26,7 @@ import threading
 
 import redis
 
-from mnaas_missing_files.model import GroupResult
+from mnaas_missing_files.core.model import GroupResult
 
 PREFIX = "mnaas-missing-files"
 STATE_TTL = 7 * 24 * 3600

@@ -21,12 +21,13 @@ import time
 
 from celery.utils.log import get_task_logger
 
-from mnaas_missing_files.check import describe_error
-from mnaas_missing_files.errors import EXIT_FAILED, JobHeld, LockHeld, LockLost
-from mnaas_missing_files.finalize import begin
-from mnaas_missing_files.model import GroupResult, Plan
-from mnaas_missing_files.planning import make_plan
-from mnaas_missing_files.settings import Settings, mask_secrets
+from mnaas_missing_files.checking.check import describe_error
+from mnaas_missing_files.checking.planning import make_plan
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import EXIT_FAILED, JobHeld, LockHeld, LockLost
+from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.run.finalize import begin
 from workers.app import app
 
 from . import SWEEP_LOST_RUNS

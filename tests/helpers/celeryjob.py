@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email import policy
 from pathlib import Path
 
-from mnaas_missing_files.demo_data import DataSpec, Rows, generate, write_duckdb
+from mnaas_missing_files.cli.demo_data import DataSpec, Rows, generate, write_duckdb
 from tests.helpers.expected import expected_reports
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, Job, make_job
 

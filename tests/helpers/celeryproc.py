@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CELERY = str(BIN / "celery")
-CLI = [sys.executable, "-m", "mnaas_missing_files.cli"]
+CLI = [sys.executable, "-m", "mnaas_missing_files.cli.main"]
 READY_TIMEOUT = 30.0
 
 

@@ -18,9 +18,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pyspark
 
@@ -29,7 +29,7 @@ THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 PASSWORD_PROVIDER = "mnaas.test.FixedPasswords"
 PASSWORD_PROVIDER_SOURCE = Path(__file__).parent / "hs2_auth" / "FixedPasswords.java"
 
-# DESIGN 1.2 tables, in column order, with Hive/Impala types.
+# contract §2 tables, in column order, with Hive/Impala types.
 TABLES: dict[str, list[tuple[str, str]]] = {
     "kpi_measurement": [("kpi_date", "STRING"), ("process_name", "STRING"),
                         ("customer_name", "STRING"), ("kpi_name", "STRING"),
@@ -279,7 +279,7 @@ class SparkThriftServer:
             conn.close()
 
     def load(self, rows: dict[str, Iterable[tuple]], batch: int = 5000) -> None:
-        """(Re)create database mnaas with the DESIGN 1.2 tables holding exactly `rows`."""
+        """(Re)create database mnaas with the contract §2 tables holding exactly `rows`."""
         conn = self.connect(timeout=120)
         try:
             cursor = conn.cursor(user="loader")

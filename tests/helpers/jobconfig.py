@@ -1,4 +1,4 @@
-"""Build a job configuration for tests from the production examples in ../shared/examples.
+"""Build a job configuration for tests from the repository's production examples (examples/).
 
 The job file sources the common file by its absolute production path, so the copies rewrite
 that line, and the platform directories are pointed into the test's temporary directory.
@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# The repository's clone sits beside shared/, on a developer's machine and in CI alike.
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 PROCESSES = ["traffic", "actives", "activations", "tolling"]
 CUSTOMERS = ["eLUX", "MyRep", "JLR", "Uber_soft_SIM", "Sky Roam"]

@@ -205,7 +205,7 @@ class SmtpServer:
         query = "&".join(f"{k}={quote(str(v), safe='/')}" for k, v in options.items())
         return f"{scheme}://{userinfo}{HOST}:{self.port}" + (f"?{query}" if query else "")
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         self._controller.start()
         self._running = True
         return self
@@ -215,7 +215,7 @@ class SmtpServer:
             self._running = False
             self._controller.stop()
 
-    def __enter__(self) -> "SmtpServer":
+    def __enter__(self) -> SmtpServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

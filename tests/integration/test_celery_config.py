@@ -11,8 +11,8 @@ import pytest
 from celery import Celery
 
 import celeryconfig
-from mnaas_missing_files.errors import ConfigError
-from mnaas_missing_files.settings import Settings
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import ConfigError
 from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS, TASK_NAMES
 from tests.helpers.celeryproc import CELERY, REPO
 from tests.helpers.jobconfig import make_job

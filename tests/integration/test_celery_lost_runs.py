@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mnaas_missing_files.planning import plan_groups
+from mnaas_missing_files.checking.planning import plan_groups
 from tasks import FINALIZE_RUN, SWEEP_LOST_RUNS
 from tasks.client import LOST_GRACE_SECONDS
 from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401

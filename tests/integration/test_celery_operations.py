@@ -10,11 +10,10 @@ import re
 import time
 from pathlib import Path
 
-from mnaas_missing_files.planning import make_plan, plan_groups
+from mnaas_missing_files.checking.planning import make_plan, plan_groups
 from tasks import FINALIZE_RUN, START_RUN
 from tasks.runstate import redis_client
-from tests.helpers.celerycluster import (cluster, cluster_ready, first_line,  # noqa: F401
-                                         http_get, submitted_run_id)
+from tests.helpers.celerycluster import cluster, cluster_ready, first_line, http_get, submitted_run_id  # noqa: F401
 from tests.helpers.celeryjob import DAY, GROUPS
 from tests.helpers.celeryproc import Proc, wait_until
 from tests.helpers.redisproc import free_port

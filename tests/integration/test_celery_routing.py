@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 
+from tasks.runstate import RunState, redis_client
 from tests.helpers.celeryjob import DAY, GROUPS, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, wait_until
 from tests.helpers.redisproc import RedisServer
-from tasks.runstate import RunState, redis_client
 
 
 def test_group_tasks_wait_in_the_groups_queue_and_never_reach_the_control_worker(tmp_path):

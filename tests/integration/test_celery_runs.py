@@ -8,12 +8,11 @@ import json
 import os
 import signal
 
-from mnaas_missing_files.errors import EXIT_HELD
-from mnaas_missing_files.planning import plan_groups
+from mnaas_missing_files.checking.planning import plan_groups
+from mnaas_missing_files.core.errors import EXIT_HELD
 from tasks import CHECK_GROUP, FINALIZE_RUN, START_RUN
 from tasks.runstate import redis_client
-from tests.helpers.celerycluster import (cluster, cluster_ready, first_line,  # noqa: F401
-                                         hold_one_group, submitted_run_id)
+from tests.helpers.celerycluster import cluster, cluster_ready, first_line, hold_one_group, submitted_run_id  # noqa: F401
 from tests.helpers.celeryjob import DAY, GROUPS
 from tests.helpers.celeryproc import start_cli, wait_until
 

@@ -9,7 +9,7 @@ import sys
 
 from tests.helpers.lockholder import file_lock_held
 
-CLI = [sys.executable, "-m", "mnaas_missing_files.cli"]
+CLI = [sys.executable, "-m", "mnaas_missing_files.cli.main"]
 
 
 def run_cli(*args, env_extra=None):

@@ -19,17 +19,18 @@ from urllib.parse import quote
 
 import pytest
 
-from mnaas_missing_files import queries
-from mnaas_missing_files.demo_data import DataSpec, Rows, generate, write_duckdb
-from mnaas_missing_files.errors import ConfigError, TransientWarehouseError, WarehouseError
-from mnaas_missing_files.impala import ImpalaWarehouse
-from mnaas_missing_files.impala_url import ImpalaTarget, parse_impala_url
-from mnaas_missing_files.warehouse import DuckDBWarehouse
+from mnaas_missing_files.cli.demo_data import DataSpec, Rows, generate, write_duckdb
+from mnaas_missing_files.config.impala_url import ImpalaTarget, parse_impala_url
+from mnaas_missing_files.core.errors import ConfigError, TransientWarehouseError, WarehouseError
+from mnaas_missing_files.warehouse import queries
+from mnaas_missing_files.warehouse.base import DuckDBWarehouse
+from mnaas_missing_files.warehouse.impala import ImpalaWarehouse
 from tests.helpers.celeryjob import CeleryJob
 from tests.helpers.celeryproc import celery_env, run_cli, start_worker
 from tests.helpers.expected import expected_reports
 from tests.helpers.hs2 import SparkThriftServer, free_port, make_tls_material
-from tests.helpers.jobconfig import CUSTOMERS as JOB_CUSTOMERS, INFONOVA, PROCESSES, make_job
+from tests.helpers.jobconfig import CUSTOMERS as JOB_CUSTOMERS
+from tests.helpers.jobconfig import INFONOVA, PROCESSES, make_job
 from tests.helpers.redisproc import RedisServer
 
 DAY = dt.date(2026, 3, 14)
@@ -412,7 +413,7 @@ def test_no_password_in_errors_or_logs(hs2, hs2_tls, caplog):
 
 
 def test_a_fresh_connection_is_not_retried_on_transport_failure(hs2, caplog):
-    caplog.set_level(logging.INFO, logger="mnaas_missing_files.impala")
+    caplog.set_level(logging.INFO, logger="mnaas_missing_files.warehouse.impala")
     wh = warehouse(f"impala://127.0.0.1:{free_port()}?timeout=2")
     with pytest.raises(TransientWarehouseError):
         wh.query("SELECT 1", [])
@@ -471,7 +472,7 @@ def test_hs2_restart_between_queries_and_between_runs_of_one_worker_process(hs2,
       a fresh connection (documented behaviour: no error reaches the caller), the next too;
     - one Celery pool process serving two runs: the second run succeeds with every group done,
       although MNAAS_QUERY_ATTEMPTS=1 leaves no retry to hide a failure."""
-    caplog.set_level(logging.INFO, logger="mnaas_missing_files.impala")
+    caplog.set_level(logging.INFO, logger="mnaas_missing_files.warehouse.impala")
     sql = "SELECT COUNT(*) FROM mnaas.kpi_measurement WHERE kpi_date = ?"
     wh = warehouse(hs2.url())
     assert wh.query(sql, [D]) == [(8,)]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mnaas_missing_files.errors import LockHeld, LockLost, LockUnavailable
-from mnaas_missing_files.locks import FileRunLock, RedisRunLock, lock_key, mask_url
+from mnaas_missing_files.core.errors import LockHeld, LockLost, LockUnavailable
+from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock, lock_key
 from tests.helpers.redisproc import RedisServer
 
 RACERS = 8
@@ -40,18 +40,12 @@ def test_lock_key_uses_the_absolute_path(tmp_path, monkeypatch):
     assert lock_key("job", "status") != lock_key("job", tmp_path / "other")
 
 
-def test_mask_url_hides_passwords():
-    assert mask_url("redis://:pw1@h:6379/0 and redis://user:pw2@h/1?password=pw3&x=1") == (
-        "redis://:***@h:6379/0 and redis://user:***@h/1?password=***&x=1"
-    )
-
-
 # --- the file lock -------------------------------------------------------------------------
 
 PROBE = textwrap.dedent(
     """
     import json, sys
-    from mnaas_missing_files.locks import FileRunLock
+    from mnaas_missing_files.state.locks import FileRunLock
     print(json.dumps(FileRunLock.for_status_file(sys.argv[1]).read_holder()))
     """
 )
@@ -59,7 +53,7 @@ PROBE = textwrap.dedent(
 HOLD = textwrap.dedent(
     """
     import sys, time
-    from mnaas_missing_files.locks import FileRunLock
+    from mnaas_missing_files.state.locks import FileRunLock
     FileRunLock.for_status_file(sys.argv[1]).acquire({"run_id": "child-run", "day": "2026-11-20"})
     print("held", flush=True)
     time.sleep(60)

@@ -15,11 +15,11 @@ from urllib.parse import quote
 
 import pytest
 
-from mnaas_missing_files.errors import MailError
-from mnaas_missing_files.mail import build_report_message, build_sdp_ticket, deliver
-from mnaas_missing_files.model import PairRow
-from mnaas_missing_files.reports import write_reports
-from mnaas_missing_files.settings import Settings
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import MailError
+from mnaas_missing_files.core.model import PairRow
+from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
+from mnaas_missing_files.reporting.reports import write_reports
 from tests.helpers.smtpd import SmtpServer, free_port, make_tls_files
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 
-from mnaas_missing_files.mail import build_report_message, deliver
-from mnaas_missing_files.model import PairRow
-from mnaas_missing_files.reports import write_reports
-from mnaas_missing_files.settings import Settings
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.model import PairRow
+from mnaas_missing_files.reporting.mail import build_report_message, deliver
+from mnaas_missing_files.reporting.reports import write_reports
 from tests.helpers.smtpd import SmtpServer
 
 DAY = dt.date(2026, 11, 24)

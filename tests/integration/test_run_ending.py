@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from mnaas_missing_files.planning import make_plan
-from mnaas_missing_files.settings import Settings
+from mnaas_missing_files.checking.planning import make_plan
+from mnaas_missing_files.config.settings import Settings
 from tasks.context import job_lock_key, run_lock
 from tasks.ending import finish_run
 from tasks.runstate import RunState, redis_client

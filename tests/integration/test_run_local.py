@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from mnaas_missing_files.demo_data import DataSpec, generate, write_duckdb
+from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
 from tests.helpers.expected import expected_reports
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
 from tests.helpers.lockholder import file_lock_held
 
 DAY = dt.date(2026, 11, 24)
-CLI = [sys.executable, "-m", "mnaas_missing_files.cli"]
+CLI = [sys.executable, "-m", "mnaas_missing_files.cli.main"]
 
 
 def status_of(path: Path) -> dict[str, str]:

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from mnaas_missing_files import runner
-from mnaas_missing_files.demo_data import DataSpec, generate, write_duckdb
-from mnaas_missing_files.errors import LockLost
-from mnaas_missing_files.locks import lock_key
-from mnaas_missing_files.settings import load_settings
+from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
+from mnaas_missing_files.config.settings import load_settings
+from mnaas_missing_files.core.errors import LockLost
+from mnaas_missing_files.run import local as runner
+from mnaas_missing_files.state.locks import lock_key
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
 
 DAY = dt.date(2026, 11, 24)
@@ -54,7 +54,7 @@ def test_run_and_submit_with_the_lock_redis_down_change_nothing(redis_server, tm
     before = job.status_file.read_bytes()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     for command in ("run", "submit"):
-        result = subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli", command,
+        result = subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli.main", command,
                                  "--config", str(job.config), "--date", DAY.isoformat()],
                                 capture_output=True, text=True, env=env, timeout=60)
         assert result.returncode == 1, (command, result.stderr)

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from mnaas_missing_files.demo_data import DataSpec, generate, write_duckdb
-from mnaas_missing_files.planning import make_plan
+from mnaas_missing_files.checking.planning import make_plan
+from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
 from tasks.context import run_lock, run_state, settings_for
 from tasks.sweep import sweep
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job

@@ -4,12 +4,12 @@ import datetime as dt
 
 import pytest
 
-from mnaas_missing_files.check import check_group
-from mnaas_missing_files.demo_data import Rows, write_duckdb
-from mnaas_missing_files.errors import WarehouseError
-from mnaas_missing_files.model import Group
-from mnaas_missing_files.settings import Settings
-from mnaas_missing_files.warehouse import DuckDBWarehouse
+from mnaas_missing_files.checking.check import check_group
+from mnaas_missing_files.cli.demo_data import Rows, write_duckdb
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import WarehouseError
+from mnaas_missing_files.core.model import Group
+from mnaas_missing_files.warehouse.base import DuckDBWarehouse
 
 D = "2026-11-24"
 OTHER_DAY = "2026-11-23"

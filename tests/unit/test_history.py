@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mnaas_missing_files.errors import StatusFileError
-from mnaas_missing_files.history import (
+from mnaas_missing_files.core.errors import StatusFileError
+from mnaas_missing_files.state.history import (
     KEEP_RUNS,
     history_path,
-    record_run,
     recent_runs,
+    record_run,
     update_run,
 )
 

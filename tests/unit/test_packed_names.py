@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from mnaas_missing_files.model import Group, GroupResult, Plan, iter_rows
+from mnaas_missing_files.core.model import Group, GroupResult, Plan, iter_rows
 
 DAY = dt.date(2026, 11, 24)
 NAMES = {"eLUX": ["eLUX_A.dat", "eLUX_B.dat"], "Téléphonie": ["Téléphonie_é.dat"]}

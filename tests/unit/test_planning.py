@@ -1,7 +1,7 @@
 import datetime as dt
 
-from mnaas_missing_files.planning import make_plan, plan_groups
-from mnaas_missing_files.settings import Settings
+from mnaas_missing_files.checking.planning import make_plan, plan_groups
+from mnaas_missing_files.config.settings import Settings
 
 
 def test_groups_follow_report_order_and_chunk_by_group_size():
@@ -32,5 +32,5 @@ def test_plan_round_trips_through_json():
     s = Settings.for_tests(day=dt.date(2026, 1, 2))
     plan = make_plan(s, dry_run=True, trigger="submit")
     assert plan.run_id.startswith("20260102-")
-    from mnaas_missing_files.model import Plan
+    from mnaas_missing_files.core.model import Plan
     assert Plan.from_json(plan.to_json()) == plan

@@ -1,7 +1,7 @@
 import io
 
-from mnaas_missing_files.model import GroupResult
-from mnaas_missing_files.progress import ProgressPrinter
+from mnaas_missing_files.core.model import GroupResult
+from mnaas_missing_files.run.progress import ProgressPrinter
 
 
 class Tty(io.StringIO):

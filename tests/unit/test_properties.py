@@ -12,11 +12,12 @@ import shutil
 
 import pytest
 
-from mnaas_missing_files import _shellwords, properties
-from mnaas_missing_files.errors import ConfigError
-from mnaas_missing_files.properties import Properties, parse_properties
+from mnaas_missing_files.config import properties
+from mnaas_missing_files.config import shellwords as _shellwords
+from mnaas_missing_files.config.properties import Properties, parse_properties
+from mnaas_missing_files.core.errors import ConfigError
+from tests.helpers.jobconfig import EXAMPLES
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "examples"
 pytestmark = pytest.mark.timeout(20)  # a lexer bug tends to loop forever
 
 RUN_DAY = datetime.date(2026, 11, 24)
@@ -48,8 +49,6 @@ def error_of(tmp_path, text, **kwargs) -> tuple[ConfigError, pathlib.Path]:
 @pytest.fixture
 def examples(tmp_path) -> pathlib.Path:
     """The example job file and the common file it sources, with the production path rewritten."""
-    if not EXAMPLES.is_dir():
-        pytest.skip(f"examples not found at {EXAMPLES}")
     shutil.copy(EXAMPLES / "MNAAS_CommonProperties.properties", tmp_path)
     job = tmp_path / "MNAAS_Missing_Customer_Files.properties"
     lines = (EXAMPLES / job.name).read_text().splitlines(keepends=True)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from mnaas_missing_files import errors
-from mnaas_missing_files.options import OPTIONS
+from mnaas_missing_files.config.options import OPTIONS
+from mnaas_missing_files.core import errors
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 

@@ -9,9 +9,9 @@ import tracemalloc
 
 import pytest
 
-from mnaas_missing_files.errors import ReportError
-from mnaas_missing_files.model import PairRow
-from mnaas_missing_files.reports import CSV_HEADER, ReportSummary, write_reports
+from mnaas_missing_files.core.errors import ReportError
+from mnaas_missing_files.core.model import PairRow
+from mnaas_missing_files.reporting.reports import CSV_HEADER, ReportSummary, write_reports
 
 DAY = dt.date(2026, 11, 24)
 ACME = 'Acme, "Big" Co'
@@ -43,13 +43,13 @@ MIXED_CSV = (
     "2026-11-24,actives,regular,eLUX,,,,\n"
     '2026-11-24,actives,regular,"Acme, ""Big"" Co",,,,\n'
     "2026-11-24,actives,infonova,Téléphonie Ünited,1,0,1,1\n"
-).encode("utf-8")
+).encode()
 MIXED_TXT = (
     "eLUX_a.cdr\n"
     "eLUX_b.cdr\n"
     "INFONOVA_CHT_x.cdr\n"
     "Téléphonie Ünited_é.cdr\n"
-).encode("utf-8")
+).encode()
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from mnaas_missing_files.errors import ConfigError
-from mnaas_missing_files.settings import Settings, default_day, load_settings, mask_secrets
+from mnaas_missing_files.config.settings import Settings, default_day, load_settings
+from mnaas_missing_files.core.errors import ConfigError
+from mnaas_missing_files.core.secrets import mask_secrets
 from tests.helpers.jobconfig import make_job
 
 DAY = dt.date(2026, 11, 24)
@@ -17,7 +18,7 @@ DAY = dt.date(2026, 11, 24)
 def check_config(job, env=None):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     clean.update(env or {})
-    return subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli", "check-config",
+    return subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli.main", "check-config",
                            "--config", str(job.config), "--date", DAY.isoformat()],
                           capture_output=True, text=True, env=clean, timeout=60)
 
@@ -121,7 +122,7 @@ def test_check_config_exit_2_without_password_in_the_error(tmp_path):
 
 
 def test_check_config_without_a_config_file_is_a_usage_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli", "check-config"],
+    result = subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli.main", "check-config"],
                             capture_output=True, text=True, timeout=60,
                             env={k: v for k, v in os.environ.items() if k != "MNAAS_CONFIG"})
     assert result.returncode == 2 and "--config" in result.stderr

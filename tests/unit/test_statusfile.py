@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mnaas_missing_files import statusfile
-from mnaas_missing_files.errors import JobHeld, StatusFileError
-from mnaas_missing_files.statusfile import (
+from mnaas_missing_files.core.errors import JobHeld, StatusFileError
+from mnaas_missing_files.state import statusfile
+from mnaas_missing_files.state.statusfile import (
     OWNED_KEYS,
     begin_run,
     check_not_held,

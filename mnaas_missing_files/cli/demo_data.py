@@ -1,0 +1,114 @@
+"""Deterministic warehouse data for the demo, the tests and the benchmark (contract §2 tables).
+
+For each day, process and customer, a number of received feed files; each received
+(file, customer) pair gets a generated customer file unless it is picked as missing. KPI rows
+are consistent with that (File Received = distinct received files, File Generated = generated
+ones), sometimes split over two rows to exercise the summing. Some received rows are duplicated
+and some rows belong to processes and customers that the configuration does not list.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DDL = (
+    "CREATE SCHEMA IF NOT EXISTS mnaas",
+    "CREATE TABLE IF NOT EXISTS mnaas.kpi_measurement (kpi_date VARCHAR, process_name VARCHAR, "
+    "customer_name VARCHAR, kpi_name VARCHAR, kpi_value BIGINT)",
+    "CREATE TABLE IF NOT EXISTS mnaas.telena_file_record_count (file_date VARCHAR, process_name VARCHAR, "
+    "customer_name VARCHAR, filename VARCHAR, record_count BIGINT)",
+    "CREATE TABLE IF NOT EXISTS mnaas.customers_files_records_count (file_date VARCHAR, process_name VARCHAR, "
+    "customer_name VARCHAR, source_filename VARCHAR, customer_filename VARCHAR, record_count BIGINT)",
+)
+
+TABLES = ("mnaas.kpi_measurement", "mnaas.telena_file_record_count", "mnaas.customers_files_records_count")
+
+
+@dataclass
+class DataSpec:
+    days: list[dt.date]
+    processes: list[str]
+    customers: list[str]  # every customer that gets data (configured or not)
+    files_per_pair: int = 30
+    missing_fraction: float = 0.01
+    duplicate_fraction: float = 0.02
+    extra_processes: list[str] = field(default_factory=lambda: ["cdr_unbilled"])
+    extra_customers: list[str] = field(default_factory=lambda: ["Unlisted_Customer"])
+    seed: int = 20261124
+
+
+@dataclass
+class Rows:
+    kpi: list[tuple] = field(default_factory=list)
+    received: list[tuple] = field(default_factory=list)
+    generated: list[tuple] = field(default_factory=list)
+
+
+def generate(spec: DataSpec) -> Rows:
+    rows = Rows()
+    for day in spec.days:
+        rng = random.Random(f"{spec.seed}-{day.isoformat()}")
+        for process in spec.processes + spec.extra_processes:
+            for customer in spec.customers + spec.extra_customers:
+                _pair(rows, rng, spec, day, process, customer)
+    return rows
+
+
+def _pair(rows: Rows, rng: random.Random, spec: DataSpec, day: dt.date, process: str, customer: str) -> None:
+    date = day.isoformat()
+    count = max(1, spec.files_per_pair + rng.randint(-spec.files_per_pair // 4, spec.files_per_pair // 4))
+    generated = 0
+    for n in range(count):
+        filename = f"{process.upper()}_{day:%Y%m%d}_{n:05d}.dat"
+        records = rng.randint(10, 5000)
+        rows.received.append((date, process, customer, filename, records))
+        if rng.random() < spec.duplicate_fraction:
+            rows.received.append((date, process, customer, filename, records))
+        if rng.random() < spec.missing_fraction:
+            continue
+        generated += 1
+        rows.generated.append((date, process, customer, filename, f"{customer}_{filename}", records))
+    if rng.random() < 0.2:  # split a KPI over two rows: the check must sum them
+        first = count // 2
+        rows.kpi.append((date, process, customer, "File Received", first))
+        rows.kpi.append((date, process, customer, "File Received", count - first))
+    else:
+        rows.kpi.append((date, process, customer, "File Received", count))
+    rows.kpi.append((date, process, customer, "File Generated", generated))
+    rows.kpi.append((date, process, customer, "Records Processed", count * 1000))
+
+
+def write_duckdb(path: Path, rows: Rows, *, replace: bool = True) -> None:
+    """Create (or replace) a DuckDB warehouse file holding `rows`; loads through CSV for speed."""
+    import duckdb
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if replace:
+        for stale in (path, Path(f"{path}.wal")):
+            stale.unlink(missing_ok=True)
+    conn = duckdb.connect(str(path))
+    try:
+        for statement in DDL:
+            conn.execute(statement)
+        with tempfile.TemporaryDirectory() as tmp:
+            for table, data in zip(TABLES, (rows.kpi, rows.received, rows.generated)):
+                load_csv(conn, table, data, Path(tmp) / f"{table}.csv")
+    finally:
+        conn.close()
+
+
+def load_csv(conn, table: str, data: Iterable[tuple], scratch: Path) -> None:
+    with open(scratch, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(data)
+    columns = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall()]
+    types = {r[0]: r[1] for r in conn.execute(f"DESCRIBE {table}").fetchall()}
+    spec = ", ".join(f"'{c}': '{types[c]}'" for c in columns)
+    conn.execute(f"INSERT INTO {table} SELECT * FROM read_csv(?, header=false, columns={{{spec}}})",
+                 [str(scratch)])

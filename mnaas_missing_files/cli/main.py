@@ -1,0 +1,138 @@
+"""`mnaas-missing-files`: run, submit, backfill, check-config, status, demo (contract §5)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+
+from mnaas_missing_files import __version__
+from mnaas_missing_files.config.settings import Settings, config_path_from, load_settings
+from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MnaasError, UsageError
+from mnaas_missing_files.core.runlog import attach_log_file, configure_stderr
+from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.run.summary import print_outcome
+
+log = logging.getLogger("mnaas_missing_files")
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnaas-missing-files",
+                                     description="Daily check that every received customer file was generated.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="properties file (default: $MNAAS_CONFIG)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", parents=[common], help="run the check here, now, on this machine")
+    p.add_argument("--date", type=_day, metavar="D", help="day to check (default: yesterday)")
+    p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
+
+    p = sub.add_parser("submit", parents=[common], help="enqueue the check on the Celery cluster")
+    p.add_argument("--date", type=_day, metavar="D", help="day to check (default: yesterday)")
+    p.add_argument("--wait", action="store_true", help="follow the run's progress and exit with its code")
+    p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
+
+    p = sub.add_parser("backfill", parents=[common], help="check a range of days, one after another")
+    p.add_argument("--from", dest="start", type=_day, required=True, metavar="D1")
+    p.add_argument("--to", dest="end", type=_day, required=True, metavar="D2")
+    p.add_argument("--submit", action="store_true", help="run each day on the Celery cluster")
+    p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
+
+    p = sub.add_parser("check-config", parents=[common], help="validate and print the effective settings")
+    p.add_argument("--date", type=_day, metavar="D", help="resolve day-dependent paths for D")
+    sub.add_parser("status", parents=[common], help="status file, lock holder, recent runs")
+    p = sub.add_parser("demo", parents=[common], help="build a demo warehouse and config in var/demo and run yesterday")
+    p.add_argument("--dir", default="var/demo", help="where to build the demo (default: var/demo)")
+    return parser
+
+
+def _settings(args, day: dt.date | None = None) -> Settings:
+    return load_settings(config_path_from(args.config), day=day)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_stderr(getattr(args, "verbose", False))
+    try:
+        return COMMANDS[args.command](args)
+    except MnaasError as exc:
+        print(f"mnaas-missing-files {args.command}: {mask_secrets(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def cmd_run(args) -> int:
+    from mnaas_missing_files.run.local import run_local
+    from mnaas_missing_files.run.progress import ProgressPrinter
+
+    settings = _settings(args, args.date)
+    attach_log_file(settings.log_path)
+    outcome = run_local(settings, dry_run=args.dry_run, progress=ProgressPrinter(sys.stderr))
+    print_outcome(outcome.to_json())
+    return outcome.exit_code
+
+
+def cmd_submit(args) -> int:
+    from tasks.client import submit_run
+
+    settings = _settings(args, args.date)
+    return submit_run(settings, wait=args.wait, dry_run=args.dry_run)
+
+
+def cmd_backfill(args) -> int:
+    from mnaas_missing_files.cli.backfill import backfill
+
+    if args.end < args.start:
+        raise UsageError(f"--to {args.end} is before --from {args.start}")
+    first = _settings(args, args.start)  # validates the configuration before any day runs
+    return backfill(first, args.start, args.end, submit=args.submit, dry_run=args.dry_run)
+
+
+def cmd_check_config(args) -> int:
+    from mnaas_missing_files.checking.planning import plan_groups
+
+    settings = _settings(args, args.date)
+    print(f"configuration {settings.config_path} is valid for day {settings.day}")
+    width = max(len(k) for k, *_ in settings.describe())
+    for key, value, source, _help in settings.describe():
+        print(f"  {key:<{width}} = {value}    [{source}]")
+    groups = plan_groups(settings)
+    print(f"{len(settings.processes)} processes x {len(settings.customers)} regular + "
+          f"{len(settings.infonova_customers)} infonova customers -> {len(groups)} groups")
+    for warning in settings.warnings:
+        print(f"warning: {warning}")
+    return EXIT_OK
+
+
+def cmd_status(args) -> int:
+    from mnaas_missing_files.cli.statusview import print_status
+
+    settings = _settings(args)
+    print_status(settings)
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from mnaas_missing_files.cli.demo import run_demo
+
+    return run_demo(args.dir)
+
+
+COMMANDS = {"run": cmd_run, "submit": cmd_submit, "backfill": cmd_backfill,
+            "check-config": cmd_check_config, "status": cmd_status, "demo": cmd_demo}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""`status`: the status file's fields, the lock holder and the recent runs."""
+
+from __future__ import annotations
+
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import MnaasError
+from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.state import history, statusfile
+
+
+def print_status(settings: Settings) -> None:
+    from mnaas_missing_files.run.local import run_lock_for
+
+    fields = statusfile.read_status(settings.status_file)
+    print(f"status file {settings.status_file}")
+    if not fields:
+        print("  (missing or empty: the next run creates it)")
+    for key in statusfile.OWNED_KEYS:
+        print(f"  {key}={fields.get(key, '')}")
+    flag = fields.get("MNAAS_Daily_ProcessStatusFlag", "0")
+    if flag not in ("0", "1"):
+        print(f"  HELD by an operator (flag {flag}): runs refuse with exit 4 until the flag is 0")
+    lock = run_lock_for(settings)
+    try:
+        holder = lock.read_holder() if hasattr(lock, "read_holder") else lock.holder()
+    except MnaasError as exc:
+        print(f"lock: cannot be read: {mask_secrets(exc)}")
+        holder = None
+    else:
+        if holder:
+            extra = f", age {holder['age']} s" if holder.get("age") is not None else ""
+            extra += f", expires in {holder['ttl']} s" if holder.get("ttl") is not None else ""
+            print(f"lock: HELD by run {holder.get('run_id')} for {holder.get('day')} "
+                  f"(trigger {holder.get('trigger', '?')}, host {holder.get('host')}, pid {holder.get('pid')}, "
+                  f"since {holder.get('started')}{extra})")
+            if settings.lock_url and holder.get("run_id"):
+                print_run_progress(settings.lock_url, str(holder["run_id"]))
+        else:
+            print("lock: free")
+    if settings.lock_url:
+        print_lapsed_runs(settings, holder)
+    runs = history.recent_runs(settings.status_file, limit=10)
+    print("recent runs:" if runs else "recent runs: none recorded")
+    for r in runs:
+        print(f"  {r.get('run_id', '?'):<18} day {r.get('day', '?')}  {r.get('trigger', ''):<9} "
+              f"{r.get('started') or '':<19} -> {r.get('ended') or '':<19} {r.get('outcome', ''):<10} "
+              f"missing {r.get('missing_files') if r.get('missing_files') is not None else '?'}"
+              f", failed groups {r.get('failed_groups') or 0}")
+
+
+def print_run_progress(redis_url: str, run_id: str) -> None:
+    """A submitted run's progress as its tasks record it in Redis (plain redis, no Celery).
+    A `run` on this machine keeps none there: nothing is printed for it."""
+    try:
+        from tasks.runstate import RunState, redis_client
+    except ImportError:  # installed without the Celery side
+        return
+    try:
+        record = RunState(redis_client(redis_url), run_id).read()
+    except Exception as exc:  # the lock was readable a moment ago; this is only extra detail
+        print(f"  progress: cannot be read: {mask_secrets(exc)}")
+        return
+    if not record:
+        return
+    failed = f", {record['failed']} failed" if record.get("failed") else ""
+    print(f"  progress: {record['done']}/{record['total']} groups done{failed} "
+          f"(state {record.get('state')}, updated {record.get('updated')})")
+    for group, error in sorted((record.get("failed_groups") or {}).items()):
+        print(f"    failed group {group}: {mask_secrets(error)}")
+
+
+def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
+    """Submitted runs that have not ended but do not hold the lock: the sweeper's to report."""
+    try:
+        from tasks.runstate import RunState, open_runs, redis_client
+    except ImportError:  # installed without the Celery side
+        return
+    from mnaas_missing_files.state.locks import lock_key
+
+    try:
+        client = redis_client(settings.lock_url)
+        lapsed = [RunState(client, run_id).read()
+                  for run_id in open_runs(client, lock_key(settings.script_name, settings.status_file))
+                  if run_id != (holder or {}).get("run_id")]
+    except Exception as exc:
+        print(f"open runs: cannot be read: {mask_secrets(exc)}")
+        return
+    for record in filter(None, lapsed):
+        print(f"run {record['run_id']} for {record.get('day')}: NOT ENDED and its lock lapsed "
+              f"(state {record.get('state')}, {record['done']}/{record['total']} groups done, "
+              f"updated {record.get('updated')}); unless a group finishes, beat's sweeper "
+              f"reports it once it has stayed so for {settings.group_time_limit} s "
+              f"(MNAAS_GROUP_TIME_LIMIT; a sweep every {settings.sweep_interval} s)")

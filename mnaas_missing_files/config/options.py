@@ -1,0 +1,157 @@
+"""Every setting the product reads: one typed table, each with its help string.
+
+Legacy keys come from the operators' properties file only. New `MNAAS_*` settings may come
+from the file or the environment, the environment winning. `settings.py` resolves them.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnaas_missing_files.core.errors import ConfigError
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$")
+_ADDRESS_SPLIT = re.compile(r"[,;\s]+")
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str  # the name in the properties file / environment
+    attr: str  # the Settings attribute
+    kind: str  # str | int | float | path | list | addresses | mode | cron | tz | table | url
+    help: str
+    default: Any = None  # a value, or a callable of the partly resolved settings dict
+    required: bool = False
+    env: bool = False  # a new MNAAS_* setting: readable from the environment, which wins
+    secret: bool = False  # may carry a password: masked wherever it is shown
+    minimum: float | None = None
+
+
+def _d(fn: Callable[[dict], Any]) -> Callable[[dict], Any]:
+    return fn
+
+
+_REPORT_DIR = "Missing_Customer_Files"
+
+OPTIONS: tuple[Option, ...] = (
+    Option("MNAASConfPath", "conf_path", "path", "Platform configuration directory; reports and the outbox live below it by default.", required=True),
+    Option("MNAAS_Missing_Customer_Files_logpath", "log_path", "path", "Log file that gets the start/end line of every run.", required=True),
+    Option("MNAAS_Missing_Customer_Files_ProcessStatusFilename", "status_file", "path", "Status file shared with the platform's other jobs (contract §4).", required=True),
+    Option("MNAAS_Missing_Customer_Files_Scriptname", "script_name", "str", "Job name written as MNAAS_Daily_ProcessName and used in tickets and lock keys.", required=True),
+    Option("process_list", "processes", "list", "Processes to check, in report order (bash array).", required=True),
+    Option("customer_names", "customers", "list", "Regular customers, in report order (bash array).", default=()),
+    Option("infonova_customer_names", "infonova_customers", "list", "InfONova customers, reported after the regular ones (bash array).", default=()),
+    Option("IMPALAD_HOST", "impala_host", "str", "Impala daemon or load balancer; builds the default MNAAS_WAREHOUSE_URL."),
+    Option("IMPALAD_JDBC_PORT", "impala_port", "int", "Impala HiveServer2 port.", default=21050, minimum=1),
+    Option("MOVE_DEV_TEAM", "mail_to", "addresses", "Report recipients (To), comma- or space-separated.", required=True),
+    Option("cc_List", "mail_cc", "addresses", "Report recipients (Cc).", default=()),
+    Option("mail_from", "mail_from", "str", "Sender of the report email.", required=True),
+    Option("SDP_ticket_to_email", "sdp_to", "addresses", "Service-desk address that receives the failure ticket.", required=True),
+    Option("SDP_ticket_from_email", "sdp_from", "str", "Sender of the failure ticket (default: mail_from).", default=_d(lambda s: s["mail_from"])),
+    Option("SDP_ticket_cc_email", "sdp_cc", "addresses", "Cc of the failure ticket.", default=()),
+    Option("ENV_MODE", "env_mode", "str", "Environment name; any value but PROD prefixes mail subjects with it.", default="PROD"),
+    Option("missing_files_report", "csv_path", "path", "CSV summary of the day.",
+           default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_Report_{s['day']:%Y-%m-%d}.csv")),
+    Option("query_output1", "txt_path", "path", "TXT list of missing customer files of the day.",
+           default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_{s['day']:%Y-%m-%d}.txt")),
+    Option("MNAAS_WAREHOUSE_URL", "warehouse_url", "url",
+           "duckdb:///relative.duckdb, duckdb:////absolute.duckdb, or impala://[user[:password]@]host:port[/db]?auth_mechanism=NOSASL|PLAIN|LDAP|GSSAPI&use_ssl=1&ca_cert=PATH&kerberos_service_name=impala&timeout=S&query_timeout=S&password_env=VAR.",
+           default=_d(lambda s: f"impala://{s['impala_host']}:{s['impala_port']}" if s.get("impala_host") else None),
+           env=True, secret=True, required=True),
+    Option("MNAAS_BROKER_URL", "broker_url", "url", "Celery broker (redis:// or amqp://); default redis://127.0.0.1:6379/0.", env=True, secret=True),
+    Option("MNAAS_RESULT_BACKEND", "result_backend", "url", "Celery result backend; default redis://127.0.0.1:6379/1.", env=True, secret=True),
+    Option("MNAAS_SMTP_URL", "smtp_url", "url", "smtp://[user:pass@]host:port[?starttls=1&cafile=PATH&verify=0&timeout=S] or smtps://…; unset: emails become .eml files in MNAAS_OUTBOX_DIR.", env=True, secret=True),
+    Option("MNAAS_OUTBOX_DIR", "outbox_dir", "path", "Where emails are written as .eml files when no SMTP URL is set, and where undeliverable ones are kept.",
+           default=_d(lambda s: s["conf_path"] / _REPORT_DIR / "outbox"), env=True),
+    Option("MNAAS_QUERY_ATTEMPTS", "query_attempts", "int", "Attempts of a group's queries on transient warehouse errors.", default=4, env=True, minimum=1),
+    Option("MNAAS_RETRY_BACKOFF", "retry_backoff", "float", "Seconds before the first retry; doubles each retry, capped at 30.", default=2.0, env=True, minimum=0),
+    Option("MNAAS_MAIL_ATTEMPTS", "mail_attempts", "int", "Attempts to deliver an email through SMTP before keeping it in the outbox.", default=3, env=True, minimum=1),
+    Option("MNAAS_MAIL_GZIP_ABOVE", "mail_gzip_above", "int", "Bytes above which a report is attached gzip-compressed (name.gz) rather than as is; default 5 MB (5242880).", default=5 * 1024 * 1024, env=True, minimum=0),
+    Option("MNAAS_MAIL_MAX_BYTES", "mail_max_bytes", "int", "Message size the mail relay accepts; a report email that would exceed it carries the summary and the report paths instead of the files, and says so. Default 20 MB (20971520).", default=20 * 1024 * 1024, env=True, minimum=1024),
+    Option("MNAAS_GROUP_SIZE", "group_size", "int", "Customers per query task (one KPI and one missing-files query per task).", default=50, env=True, minimum=1),
+    Option("MNAAS_LOCAL_WORKERS", "local_workers", "int", "Groups checked in parallel by `run` on this machine.", default=4, env=True, minimum=1),
+    Option("MNAAS_SCHEDULE", "schedule", "cron", "Cron expression of the daily scheduled run (minute hour day month weekday).", default="30 6 * * *", env=True),
+    Option("MNAAS_TIMEZONE", "timezone", "tz", "IANA zone for 'yesterday', the schedule and timestamps; default the system's zone.", env=True),
+    Option("MNAAS_KPI_TABLE", "kpi_table", "table", "KPI table.", default="mnaas.kpi_measurement", env=True),
+    Option("MNAAS_RECEIVED_TABLE", "received_table", "table", "Received feed files per customer.", default="mnaas.telena_file_record_count", env=True),
+    Option("MNAAS_GENERATED_TABLE", "generated_table", "table", "Generated customer files.", default="mnaas.customers_files_records_count", env=True),
+    Option("MNAAS_CUSTOMER_FILE_DELIMITER", "delimiter", "str", "Between customer and file name in a missing file's name.", default="_", env=True),
+    Option("MNAAS_REPORT_MODE", "report_mode", "mode", "Octal mode of the report files; never world-writable.", default=0o640, env=True),
+    Option("MNAAS_LOCK_URL", "lock_url", "url", "Redis URL of the run lock shared by `run` and `submit`; default MNAAS_RESULT_BACKEND when it is Redis, else a local file lock.",
+           default=_d(lambda s: s["result_backend"] if str(s.get("result_backend") or "").startswith(("redis://", "rediss://")) else None),
+           env=True, secret=True),
+    Option("MNAAS_LOCK_TTL", "lock_ttl", "int", "Seconds the run lock lives without being extended; a crashed run's lock expires after it. Keep it above MNAAS_GROUP_TIME_LIMIT (else check-config warns).", default=1800, env=True, minimum=5),
+    Option("MNAAS_SWEEP_INTERVAL", "sweep_interval", "int", "Seconds between beat's sweeps for lost runs: a run whose lock lapsed (MNAAS_LOCK_TTL without progress) and stayed so for MNAAS_GROUP_TIME_LIMIT is reported as failed, once.", default=300, env=True, minimum=5),
+    Option("MNAAS_MAX_DELIVERIES", "max_deliveries", "int", "Times a task whose worker died is delivered before its group counts as failed.", default=3, env=True, minimum=1),
+    Option("MNAAS_GROUP_TIME_LIMIT", "group_time_limit", "int", "Hard time limit in seconds of one Celery task (soft limit is 90 % of it).", default=900, env=True, minimum=10),
+    Option("MNAAS_VISIBILITY_TIMEOUT", "visibility_timeout", "int", "Redis broker visibility timeout in seconds; must exceed MNAAS_GROUP_TIME_LIMIT.", default=3600, env=True, minimum=10),
+)
+
+OPTIONS_BY_KEY = {o.key: o for o in OPTIONS}
+
+
+def split_addresses(value: str) -> tuple[str, ...]:
+    return tuple(a for a in _ADDRESS_SPLIT.split(value.strip()) if a)
+
+
+def convert(option: Option, raw: Any, where: str | None) -> Any:
+    """Turn a raw string (or list, for arrays) into the option's type, or raise ConfigError."""
+
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(f"{option.key}: {problem}", key=option.key, where=where)
+
+    if option.kind == "list":
+        items = raw if isinstance(raw, list) else ([raw] if str(raw).strip() else [])
+        return tuple(str(i) for i in items)
+    if isinstance(raw, list):
+        raise fail("expected a single value, found an array")
+    value = str(raw).strip()
+    if option.kind == "str":
+        return value
+    if option.kind == "url":
+        return value or None
+    if option.kind == "path":
+        if not value:
+            raise fail("empty path")
+        return Path(value).expanduser().absolute()
+    if option.kind == "addresses":
+        return split_addresses(value)
+    if option.kind in ("int", "float"):
+        try:
+            number = int(value) if option.kind == "int" else float(value)
+        except ValueError:
+            raise fail(f"expected a{'n integer' if option.kind == 'int' else ' number'}, got {value!r}") from None
+        if option.minimum is not None and number < option.minimum:
+            raise fail(f"must be at least {option.minimum:g}, got {value}")
+        return number
+    if option.kind == "mode":
+        if not re.fullmatch(r"0?o?[0-7]{3,4}", value):
+            raise fail(f"expected an octal file mode such as 0640, got {value!r}")
+        mode = int(value.replace("o", ""), 8)
+        if mode & 0o002:
+            raise fail(f"{value} would make the reports world-writable")
+        return mode
+    if option.kind == "cron":
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise fail(f"expected five cron fields (minute hour day month weekday), got {value!r}")
+        return " ".join(fields)
+    if option.kind == "tz":
+        if not value:
+            return None
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise fail(f"unknown time zone {value!r}") from None
+        return value
+    if option.kind == "table":
+        if not _IDENTIFIER.match(value):
+            raise fail(f"expected a table name like db.table, got {value!r}")
+        return value
+    raise AssertionError(f"unknown option kind {option.kind}")

@@ -1,0 +1,277 @@
+"""Resolve the typed settings of one run from the properties file and the environment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from mnaas_missing_files.config.options import OPTIONS, OPTIONS_BY_KEY, Option, convert
+from mnaas_missing_files.config.properties import parse_properties
+from mnaas_missing_files.core.errors import ConfigError
+from mnaas_missing_files.core.secrets import mask_secrets
+
+log = logging.getLogger(__name__)
+
+CONFIG_ENV = "MNAAS_CONFIG"
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    day: dt.date
+    conf_path: Path
+    log_path: Path
+    status_file: Path
+    script_name: str
+    processes: tuple[str, ...]
+    customers: tuple[str, ...]
+    infonova_customers: tuple[str, ...]
+    impala_host: str | None
+    impala_port: int
+    mail_to: tuple[str, ...]
+    mail_cc: tuple[str, ...]
+    mail_from: str
+    sdp_to: tuple[str, ...]
+    sdp_from: str
+    sdp_cc: tuple[str, ...]
+    env_mode: str
+    csv_path: Path
+    txt_path: Path
+    warehouse_url: str
+    broker_url: str | None
+    result_backend: str | None
+    smtp_url: str | None
+    outbox_dir: Path
+    query_attempts: int
+    retry_backoff: float
+    mail_attempts: int
+    mail_gzip_above: int
+    mail_max_bytes: int
+    group_size: int
+    local_workers: int
+    schedule: str
+    timezone: str | None
+    kpi_table: str
+    received_table: str
+    generated_table: str
+    delimiter: str
+    report_mode: int
+    lock_url: str | None
+    lock_ttl: int
+    max_deliveries: int
+    sweep_interval: int
+    group_time_limit: int
+    visibility_timeout: int
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Every file the parser read (the config, then what it sourced): a cache of these
+    # settings is stale when one of them changes.
+    files: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def tzinfo(self) -> dt.tzinfo:
+        if self.timezone:
+            return zoneinfo.ZoneInfo(self.timezone)
+        return dt.datetime.now().astimezone().tzinfo  # the system's zone
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(self.tzinfo)
+
+    def retry_delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based): doubling, capped at 30."""
+        return min(self.retry_backoff * 2 ** (attempt - 1), 30.0)
+
+    def describe(self) -> list[tuple[str, str, str, str]]:
+        """(key, value with secrets masked, source, help) for every setting, for check-config."""
+        rows = []
+        for option in OPTIONS:
+            value = getattr(self, option.attr)
+            if isinstance(value, tuple):
+                shown = " ".join(f'"{v}"' if " " in v else v for v in value)
+            elif option.kind == "mode":
+                shown = f"0{value:o}"
+            else:
+                shown = "" if value is None else str(value)
+            rows.append((option.key, mask_secrets(shown), self.sources.get(option.key, "default"), option.help))
+        return rows
+
+    @classmethod
+    def for_tests(cls, **overrides: Any) -> Settings:
+        """A complete Settings without a properties file, rooted at overrides['conf_path']."""
+        conf = Path(overrides.pop("conf_path", "/tmp/mnaas-test"))
+        day = overrides.pop("day", dt.date(2026, 11, 24))
+        base: dict[str, Any] = {"conf_path": conf, "day": day, "config_path": conf / "test.properties",
+                                "log_path": conf / "test.log", "status_file": conf / "status",
+                                "script_name": "MNAAS_Missing_Customer_Files.sh",
+                                "processes": ("traffic",), "customers": ("eLUX",),
+                                "mail_to": ("ops@example.com",), "mail_from": "hdfs@example.com",
+                                "sdp_to": ("sdp@example.com",), "warehouse_url": "duckdb:///:memory:"}
+        base.update(overrides)
+        resolved = _resolve({}, {}, base, day)
+        return cls(config_path=base["config_path"], day=day, **resolved)
+
+
+def config_path_from(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    value = cli_value or environ.get(CONFIG_ENV)
+    if not value:
+        raise ConfigError(f"no configuration file: pass --config PATH or set {CONFIG_ENV}")
+    path = Path(value).expanduser().absolute()
+    if not path.is_file():
+        raise ConfigError(f"configuration file {path} does not exist or is not a file")
+    return path
+
+
+def default_day(timezone: str | None, now: dt.datetime | None = None) -> dt.date:
+    """Yesterday in the job's zone (the system's zone when unset)."""
+    tz = zoneinfo.ZoneInfo(timezone) if timezone else None
+    current = (now or dt.datetime.now(dt.timezone.utc)).astimezone(tz)
+    return current.date() - dt.timedelta(days=1)
+
+
+def load_settings(config_path: str | Path, *, environ: Mapping[str, str] | None = None,
+                  day: dt.date | None = None, now: dt.datetime | None = None,
+                  ignore_env: bool = False) -> Settings:
+    """Parse the properties file for run day `day` (default yesterday) and validate everything.
+
+    `ignore_env` drops the MNAAS_* variables of the environment (the demo uses only its own
+    configuration). Raises ConfigError naming the key and file:line.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    if ignore_env:
+        environ = {k: v for k, v in environ.items() if not k.startswith("MNAAS_")}
+    path = Path(config_path).absolute()
+    now = now or dt.datetime.now().astimezone()
+    provisional = day or now.date() - dt.timedelta(days=1)
+    props = parse_properties(path, environ=environ, run_day=provisional, now=now)
+    # The zone may be set in the file itself: read it, then resolve the day and re-read the
+    # file with the clock in that zone, since `$(date …)` forms depend on both.
+    tz_raw = environ.get("MNAAS_TIMEZONE") or props.values.get("MNAAS_TIMEZONE")
+    tz_where = "environment" if environ.get("MNAAS_TIMEZONE") else props.origins.get("MNAAS_TIMEZONE")
+    timezone = convert(OPTIONS_BY_KEY["MNAAS_TIMEZONE"], tz_raw or "", tz_where)
+    if timezone:
+        now = now.astimezone(zoneinfo.ZoneInfo(timezone))
+    day = day or default_day(timezone, now)
+    if day != provisional or timezone:
+        props = parse_properties(path, environ=environ, run_day=day, now=now)
+    resolved = _resolve(props.values, props.origins, _environment_overrides(environ), day,
+                        config_path=path)
+    warnings = tuple(props.warnings) + _advice(resolved)
+    for warning in warnings:
+        log.warning("configuration: %s", warning)
+    return Settings(config_path=path, day=day, warnings=warnings, files=tuple(props.files), **resolved)
+
+
+def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
+    """Settings that are valid but that an operator most likely did not mean."""
+    if s["lock_url"] and s["lock_ttl"] <= s["group_time_limit"]:
+        return (f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
+                f"({s['group_time_limit']} s): on the cluster, a run whose slowest group takes "
+                "longer than the TTL lets its lock lapse, and the sweeper may report it lost",)
+    return ()
+
+
+def _environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    return {o.key: environ[o.key] for o in OPTIONS if o.env and environ.get(o.key, "") != ""}
+
+
+def _resolve(file_values: Mapping[str, Any], origins: Mapping[str, str],
+             overrides: Mapping[str, Any], day: dt.date, config_path: Path | None = None) -> dict[str, Any]:
+    """Convert and validate every option; `overrides` (environment or test values) win."""
+    where_file = str(config_path) if config_path else "test settings"
+    resolved: dict[str, Any] = {"day": day}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        if option.key in overrides or option.attr in overrides:
+            raw = overrides.get(option.key, overrides.get(option.attr))
+            where = "environment" if option.key in overrides else "test settings"
+        elif option.key in file_values:
+            raw, where = file_values[option.key], origins.get(option.key, where_file)
+        else:
+            raw, where = None, None
+        if raw is None or (raw == "" and option.kind != "list"):
+            value = option.default(resolved) if callable(option.default) else option.default
+            if value is None and option.required:
+                raise ConfigError(f"required setting {option.key} is missing or empty",
+                                  key=option.key, where=where or where_file)
+            resolved[option.attr] = value
+            sources[option.key] = "default" if where is None else where
+            continue
+        if not isinstance(raw, (str, list)):
+            resolved[option.attr] = raw  # already typed (Settings.for_tests)
+        else:
+            resolved[option.attr] = convert(option, raw, where)
+        sources[option.key] = where
+    _validate(resolved, sources, where_file)
+    resolved.pop("day")
+    resolved["sources"] = sources
+    return resolved
+
+
+def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) -> None:
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{key}: {problem}", key=key, where=sources.get(key, where_file))
+
+    if not s["processes"]:
+        raise fail("process_list", "the process list is empty")
+    if not s["customers"] and not s["infonova_customers"]:
+        raise fail("customer_names", "no customers configured (customer_names and infonova_customer_names are empty)")
+    if not s["mail_to"]:
+        raise fail("MOVE_DEV_TEAM", "no report recipients")
+    if "\n" in s["delimiter"]:
+        raise fail("MNAAS_CUSTOMER_FILE_DELIMITER", "must not contain a newline")
+    if s["visibility_timeout"] <= s["group_time_limit"]:
+        raise fail("MNAAS_VISIBILITY_TIMEOUT", f"must exceed MNAAS_GROUP_TIME_LIMIT ({s['group_time_limit']} s), "
+                   "or a slow task would be delivered twice")
+    _check_url(s["warehouse_url"], ("duckdb", "impala"), "MNAAS_WAREHOUSE_URL", fail)
+    for key, attr, schemes in (("MNAAS_BROKER_URL", "broker_url", ("redis", "rediss", "amqp", "amqps", "pyamqp")),
+                               ("MNAAS_RESULT_BACKEND", "result_backend", ("redis", "rediss")),
+                               ("MNAAS_SMTP_URL", "smtp_url", ("smtp", "smtps")),
+                               ("MNAAS_LOCK_URL", "lock_url", ("redis", "rediss"))):
+        if s[attr]:
+            _check_url(s[attr], schemes, key, fail)
+    if s["smtp_url"]:
+        from mnaas_missing_files.config.smtp_url import parse_smtp_url
+
+        try:  # a malformed relay URL stops the run before it starts
+            parse_smtp_url(s["smtp_url"])
+        except ConfigError as exc:
+            raise ConfigError(str(exc), key="MNAAS_SMTP_URL",
+                              where=sources.get("MNAAS_SMTP_URL", where_file)) from None
+    url = s["warehouse_url"]
+    if url.startswith("impala:"):
+        from mnaas_missing_files.config.impala_url import parse_impala_url
+
+        try:  # auth, TLS and timeout options are checked before anything runs
+            parse_impala_url(url)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), key="MNAAS_WAREHOUSE_URL",
+                              where=sources.get("MNAAS_WAREHOUSE_URL", where_file)) from None
+    if url.startswith("duckdb:") and url != "duckdb:///:memory:":
+        db = duckdb_path(url)
+        if not db.is_file():
+            raise fail("MNAAS_WAREHOUSE_URL", f"DuckDB file {db} does not exist")
+
+
+def _check_url(url: str, schemes: tuple[str, ...], key: str, fail) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in schemes:
+        raise fail(key, f"unsupported URL {mask_secrets(url)!r}: expected {' or '.join(s + '://' for s in schemes)}")
+
+
+def duckdb_path(url: str) -> Path:
+    """duckdb:///relative/file.duckdb or duckdb:////absolute/file.duckdb, as in SQLAlchemy."""
+    rest = url[len("duckdb:///"):] if url.startswith("duckdb:///") else ""
+    if not rest:
+        raise ConfigError(f"malformed DuckDB URL {url!r}: expected duckdb:///relative or duckdb:////absolute",
+                          key="MNAAS_WAREHOUSE_URL")
+    return Path(rest).absolute()
+
+
+__all__ = ["Settings", "load_settings", "config_path_from", "default_day",
+           "duckdb_path", "Option"]

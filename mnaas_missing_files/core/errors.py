@@ -1,0 +1,97 @@
+"""Every exception the product raises on purpose, with the exit code the CLI maps it to.
+
+Exit codes (contract §5): 0 run completed, 1 run failed, 2 usage or configuration error,
+3 another run holds the lock, 4 the status file's flag holds the job.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_LOCKED = 3
+EXIT_HELD = 4
+
+
+class MnaasError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    exit_code = EXIT_FAILED
+
+
+class ConfigError(MnaasError):
+    """The configuration is unusable; names the key and the file:line where it was set."""
+
+    exit_code = EXIT_CONFIG
+
+    def __init__(self, message: str, *, key: str | None = None, where: str | None = None):
+        self.key = key
+        self.where = where
+        parts = [message]
+        if key and key not in message:
+            parts.append(f"(key {key})")
+        if where:
+            parts.append(f"at {where}")
+        super().__init__(" ".join(parts))
+
+
+class UsageError(MnaasError):
+    """The command line is wrong (a bad date, a reversed range)."""
+
+    exit_code = EXIT_CONFIG
+
+
+class LockHeld(MnaasError):
+    """Another run of this job holds the run lock."""
+
+    exit_code = EXIT_LOCKED
+
+    def __init__(self, message: str, holder: dict | None = None):
+        self.holder = holder or {}
+        super().__init__(message)
+
+
+class LockUnavailable(MnaasError):
+    """The lock service (Redis) could not be reached, so no run could safely start."""
+
+
+class LockLost(MnaasError):
+    """The run's lock expired or was taken by another run; this run must not write."""
+
+
+class JobHeld(MnaasError):
+    """The status file's flag is neither 0 nor 1: an operator holds the job."""
+
+    exit_code = EXIT_HELD
+
+
+class StatusFileError(MnaasError):
+    """The status file cannot be read or written."""
+
+
+class WarehouseError(MnaasError):
+    """A warehouse error that retrying cannot fix (missing table, bad SQL, bad credentials)."""
+
+
+class TransientWarehouseError(WarehouseError):
+    """A warehouse error worth retrying (connection refused or reset, timeout)."""
+
+
+class MailError(MnaasError):
+    """An email could not be delivered; `saved_to` names the outbox copy, if one was kept."""
+
+    def __init__(self, message: str, saved_to: str | None = None):
+        self.saved_to = saved_to
+        super().__init__(message)
+
+
+class TransientMailError(MailError):
+    """A delivery error worth retrying (server down, connection reset, 4xx reply)."""
+
+
+class ReportError(MnaasError):
+    """The report files could not be written; the previous reports are left intact."""
+
+
+class RunFailed(MnaasError):
+    """The run completed its bookkeeping but failed (a group or a delivery failed)."""

@@ -1,0 +1,144 @@
+"""The one way this product replaces a file: hidden temp file beside the target, fsync, rename,
+directory fsync. Reports, the outbox, the status file, the run history and the metrics all
+use it, so a reader only ever sees the old file or the whole new one.
+
+Raises OSError; each caller turns it into its own named error with the path in it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DIR_MODE = 0o750
+
+
+def ensure_dir(path: Path, mode: int = DIR_MODE) -> None:
+    """Create `path` and its missing parents with exactly `mode` (the umask cannot widen it);
+    directories that already exist are left as they are."""
+    missing = []
+    current = Path(path)
+    while not current.is_dir():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, mode)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+            continue  # another process made it first: theirs stands
+        os.chmod(directory, mode)
+
+
+def create_temp_beside(target: Path, mode: int) -> tuple[int, Path]:
+    """An exclusive hidden temp file in `target`'s directory (so the rename stays on one
+    filesystem), with exactly `mode` whatever the umask."""
+    ensure_dir(target.parent)
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), mode)
+    try:
+        os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        remove_quietly(temp)
+        raise
+    return fd, temp
+
+
+def atomic_write(path: str | os.PathLike, data: bytes, mode: int, *, keep_existing: bool = False) -> Path:
+    """Replace `path` with `data` atomically and return the path written.
+
+    `mode` is the new file's mode. With `keep_existing` (a file other jobs share), an existing
+    file keeps its mode and, where permitted, its owner, and a symlink is followed so the link
+    itself stays in place.
+    """
+    target = Path(os.path.realpath(path)) if keep_existing else Path(path)
+    old = None
+    if keep_existing:
+        with contextlib.suppress(FileNotFoundError):
+            old = target.stat()
+    temp: Path | None = None
+    try:
+        fd, temp = create_temp_beside(target, stat.S_IMODE(old.st_mode) if old else mode)
+        with open(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if old and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(PermissionError):
+                    os.fchown(handle.fileno(), old.st_uid, old.st_gid)
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+        temp = None
+        fsync_dir(target.parent)
+    finally:
+        if temp is not None:
+            remove_quietly(temp)
+    return target
+
+
+def replace_all(moves: list[tuple[Path, Path]]) -> None:
+    """Rename every temp onto its target; if a later rename fails, put the earlier targets
+    back as they were, so files that belong together never come from different runs."""
+    done: list[tuple[Path, Path | None]] = []
+    backups: list[Path] = []
+    try:
+        for temp, target in moves:
+            backup = _hardlink_backup(target)
+            if backup is not None:
+                backups.append(backup)
+            os.replace(temp, target)
+            done.append((target, backup))
+        for directory in {target.parent for _, target in moves}:
+            fsync_dir(directory)
+    except BaseException:
+        for target, backup in reversed(done):
+            try:
+                if backup is not None:
+                    os.replace(backup, target)
+                else:
+                    os.unlink(target)
+            except OSError as exc:  # pragma: no cover - a second failure while undoing
+                log.error("could not restore the previous file %s: %s", target, exc)
+        raise
+    finally:
+        for backup in backups:
+            remove_quietly(backup)
+
+
+def _hardlink_backup(target: Path) -> Path | None:
+    if not target.is_file() or target.is_symlink():
+        return None
+    backup = target.with_name(f".{target.name}.{secrets.token_hex(6)}.bak")
+    try:
+        os.link(target, backup)
+    except OSError as exc:
+        log.warning("no rollback copy of %s (%s); writing without one", target, exc)
+        return None
+    return backup
+
+
+def fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # some filesystems refuse fsync on a directory
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def remove_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("could not remove temp file %s: %s", path, exc)

@@ -1,0 +1,211 @@
+"""Plain data passed between planning, checking, reporting and the Celery layer.
+
+Everything here converts to and from small JSON-able dicts, because group results cross the
+broker and the result backend. A group's missing names travel, and are kept by a run until the
+reports are written, compressed (`pack_names`): a large day has a million of them, and a run
+must neither hold them all as Python strings nor push ~40 bytes per name through Redis.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+REGULAR = "regular"
+INFONOVA = "infonova"
+CUSTOMER_TYPES = (REGULAR, INFONOVA)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One query task: one process, one customer type, up to MNAAS_GROUP_SIZE customers."""
+
+    group_id: str  # e.g. "traffic/regular/1"; stable within a plan, readable in Flower
+    process: str
+    customer_type: str
+    customers: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "group_id": self.group_id,
+            "process": self.process,
+            "customer_type": self.customer_type,
+            "customers": list(self.customers),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Group:
+        return cls(
+            group_id=data["group_id"],
+            process=data["process"],
+            customer_type=data["customer_type"],
+            customers=tuple(data["customers"]),
+        )
+
+
+@dataclass
+class Plan:
+    """What one run checks: the day, its id and its groups, in report order."""
+
+    run_id: str
+    day: dt.date
+    groups: list[Group]
+    dry_run: bool = False
+    trigger: str = "run"  # run | submit | schedule | backfill
+
+    def to_json(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "day": self.day.isoformat(),
+            "groups": [g.to_json() for g in self.groups],
+            "dry_run": self.dry_run,
+            "trigger": self.trigger,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Plan:
+        return cls(
+            run_id=data["run_id"],
+            day=dt.date.fromisoformat(data["day"]),
+            groups=[Group.from_json(g) for g in data["groups"]],
+            dry_run=bool(data.get("dry_run", False)),
+            trigger=data.get("trigger", "run"),
+        )
+
+
+def pack_names(missing: dict[str, list[str]]) -> str:
+    """customer -> sorted names, as compact text: zlib of JSON, base64. Names of one day share
+    long prefixes, so this costs ~4 bytes per name instead of ~40."""
+    if not missing:
+        return ""
+    raw = json.dumps([[customer, names] for customer, names in missing.items()],
+                     separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def unpack_names(packed: str) -> dict[str, list[str]]:
+    if not packed:
+        return {}
+    return dict(json.loads(zlib.decompress(base64.b64decode(packed)).decode("utf-8")))
+
+
+@dataclass
+class GroupResult:
+    """The outcome of checking one group: counts and missing names, or the error.
+
+    The names are held either as `missing` (plain, while the group is at hand) or, once
+    `compact()`ed and on the wire, as `packed`; `missing_names()` reads either.
+    """
+
+    group_id: str
+    ok: bool
+    # customer -> [file_received, file_generated]; every customer of the group is present
+    counts: dict[str, list[int]] = field(default_factory=dict)
+    # customer -> missing customer file names, sorted, each once
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+    attempts: int = 1
+    queries: int = 0
+    elapsed_s: float = 0.0
+    packed: str | None = None  # pack_names(missing), once compacted
+
+    def compact(self) -> GroupResult:
+        """The same result with its names compressed: what a run keeps until it reports."""
+        if self.packed is not None and not self.missing:
+            return self
+        return replace(self, missing={}, packed=self._packed())
+
+    def _packed(self) -> str:
+        # Packed once: a Celery task both records and returns its result (two to_json calls).
+        if self.packed is None:
+            self.packed = pack_names(self.missing)
+        return self.packed
+
+    def missing_names(self) -> dict[str, list[str]]:
+        return unpack_names(self.packed) if self.packed is not None else self.missing
+
+    def to_json(self) -> dict:
+        return {
+            "group_id": self.group_id,
+            "ok": self.ok,
+            "counts": self.counts,
+            "missing_z": self._packed(),
+            "error": self.error,
+            "attempts": self.attempts,
+            "queries": self.queries,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> GroupResult:
+        return cls(
+            group_id=data["group_id"],
+            ok=bool(data["ok"]),
+            counts={k: list(v) for k, v in (data.get("counts") or {}).items()},
+            missing={k: list(v) for k, v in (data.get("missing") or {}).items()},
+            packed=data.get("missing_z"),
+            error=data.get("error"),
+            attempts=int(data.get("attempts", 1)),
+            queries=int(data.get("queries", 0)),
+            elapsed_s=float(data.get("elapsed_s", 0.0)),
+        )
+
+    @classmethod
+    def failed(cls, group_id: str, error: str, attempts: int = 1) -> GroupResult:
+        return cls(group_id=group_id, ok=False, error=error, attempts=attempts)
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One CSV row: a configured process x configured customer of the day.
+
+    `received`, `generated` and `missing` are None when the pair's group failed: unknown is
+    not zero, so the CSV leaves those fields empty and the TXT lists none of its names.
+    """
+
+    file_date: dt.date
+    process: str
+    customer_type: str
+    customer: str
+    received: int | None
+    generated: int | None
+    missing: list[str] | None
+
+    @property
+    def known(self) -> bool:
+        return self.received is not None
+
+    @property
+    def difference(self) -> int | None:
+        if self.received is None or self.generated is None:
+            return None
+        return self.received - self.generated
+
+    @property
+    def missing_count(self) -> int | None:
+        return None if self.missing is None else len(self.missing)
+
+
+def iter_rows(plan: Plan, results: dict[str, GroupResult]) -> Iterator[PairRow]:
+    """Rows in report order: plan order is process, then regular before infonova, then
+    customers in configuration order. A group without an ok result yields unknown rows.
+    Lazy: only one group's names are unpacked at a time."""
+    for group in plan.groups:
+        result = results.get(group.group_id)
+        names = result.missing_names() if result is not None and result.ok else {}
+        for customer in group.customers:
+            if result is None or not result.ok:
+                yield PairRow(plan.day, group.process, group.customer_type, customer,
+                              None, None, None)
+                continue
+            received, generated = result.counts.get(customer, [0, 0])
+            yield PairRow(plan.day, group.process, group.customer_type, customer,
+                          int(received), int(generated), list(names.get(customer, [])))
+
+
+def build_rows(plan: Plan, results: dict[str, GroupResult]) -> list[PairRow]:
+    return list(iter_rows(plan, results))

@@ -1,0 +1,296 @@
+"""The report email, the SDP ticket email, and their delivery (contract §3, 1.4).
+
+Delivery goes through SMTP when MNAAS_SMTP_URL is set, else into MNAAS_OUTBOX_DIR as one
+`.eml` file. A message SMTP could not take is still written to the outbox, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import re
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from mnaas_missing_files.config.smtp_url import SmtpTarget, parse_smtp_url
+from mnaas_missing_files.core.errors import ConfigError, MailError, TransientMailError
+from mnaas_missing_files.core.fsio import atomic_write
+from mnaas_missing_files.core.model import PairRow
+from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.reporting.attachments import Attachment, body_size, files_note, make_attachment, megabytes
+from mnaas_missing_files.reporting.reports import ReportSummary, check_file_mode
+from mnaas_missing_files.reporting.smtp import send_once
+
+__all__ = ["Delivery", "SmtpTarget", "build_report_message", "build_sdp_ticket", "deliver",
+           "envelope_recipients", "parse_smtp_url", "save_to_outbox"]
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "?"
+COLUMNS = ("process", "type", "customer", "received", "generated", "difference", "missing")
+_NUMERIC = {"received", "generated", "difference", "missing"}
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    via: str  # "smtp" | "outbox"
+    path: Path | None
+    recipients: list[str]
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+def build_report_message(settings: Any, *, day: dt.date, run_id: str, rows: Iterable[PairRow],
+                         summary: ReportSummary,
+                         failed_groups: dict[str, str]) -> EmailMessage:
+    """The report email. A report above MNAAS_MAIL_GZIP_ABOVE is attached gzip-compressed;
+    if the message would still exceed MNAAS_MAIL_MAX_BYTES it names the report paths instead
+    of carrying the files, so the relay never refuses the day's only email."""
+    incomplete = "INCOMPLETE - " if failed_groups else ""
+    msg = _new_message(settings, "report", day, run_id, settings.mail_from, settings.mail_to,
+                       settings.mail_cc)
+    msg["Subject"] = (f"{_env_prefix(settings)}{incomplete}Missing customer files {day}: "
+                      f"{summary.missing_files} missing")
+    table = [_cells(row) for row in rows]
+    failures = {group: mask_secrets(error) for group, error in failed_groups.items()}
+    files = (Path(summary.csv_path), Path(summary.txt_path))
+    gzip_above = getattr(settings, "mail_gzip_above", 5 * 1024 * 1024)
+    attached: list[Attachment] | None = [make_attachment(path, gzip_above) for path in files]
+    text = _report_text(settings, day, run_id, summary, table, failures, files, attached)
+    page = _report_html(settings, day, run_id, summary, table, failures, files, attached)
+    limit = getattr(settings, "mail_max_bytes", 20 * 1024 * 1024)
+    size = body_size(text, page) + sum(a.encoded_size() for a in attached)
+    if size > limit:
+        log.warning("run %s: the report email would be about %s with the reports attached, above "
+                    "MNAAS_MAIL_MAX_BYTES (%s); sending the report paths instead",
+                    run_id, megabytes(size), megabytes(limit))
+        attached = None
+        text = _report_text(settings, day, run_id, summary, table, failures, files, attached,
+                            too_large=(size, limit))
+        page = _report_html(settings, day, run_id, summary, table, failures, files, attached,
+                            too_large=(size, limit))
+    msg.set_content(text)
+    msg.add_alternative(page, subtype="html")
+    for item in attached or ():
+        if item.gzipped:
+            msg.add_attachment(item.data, maintype="application", subtype="gzip",
+                               filename=item.filename)
+        else:
+            # bytes + base64 so the attachment is byte-identical to the file on disk
+            subtype = "csv" if item.path.suffix == ".csv" else "plain"
+            msg.add_attachment(item.data, maintype="text", subtype=subtype,
+                               filename=item.filename, params={"charset": "utf-8"})
+    return msg
+
+
+def build_sdp_ticket(settings: Any, *, day: dt.date, run_id: str, reason: str) -> EmailMessage:
+    sender = getattr(settings, "sdp_from", None) or settings.mail_from
+    msg = _new_message(settings, "sdp", day, run_id, sender, settings.sdp_to, settings.sdp_cc)
+    msg["Subject"] = f"{settings.script_name} failed in {settings.env_mode} for {day}"
+    config = getattr(settings, "config_path", None)
+    rerun = f"mnaas-missing-files run --date {day}" + (f" --config {config}" if config else "")
+    msg.set_content("\n".join([
+        f"The daily job {settings.script_name} failed in {settings.env_mode} for {day}.",
+        "",
+        f"What failed: {mask_secrets(reason)}",
+        f"Run id:      {run_id}",
+        f"Host:        {socket.gethostname()}",
+        f"Log file:    {settings.log_path}",
+        f"Status file: {settings.status_file}",
+        "",
+        "The status file now holds MNAAS_Daily_ProcessStatusFlag=1,",
+        "MNAAS_job_status=Failure and MNAAS_email_sdp_created=Yes: no further ticket",
+        "is raised for this job until a run succeeds. Once the cause is fixed, run",
+        "the day again with:",
+        f"  {rerun}",
+        "",
+    ]))
+    return msg
+
+
+def deliver(settings: Any, msg: EmailMessage, *, kind: str, run_id: str,
+            sleep: Callable[[float], None] = time.sleep) -> Delivery:
+    recipients = envelope_recipients(msg)
+    if not settings.smtp_url:
+        path = save_to_outbox(settings, msg, kind=kind, run_id=run_id)
+        log.info("%s email of run %s written to %s", kind, run_id, path)
+        return Delivery("outbox", path, recipients)
+    try:
+        target = parse_smtp_url(settings.smtp_url)
+    except ConfigError as exc:
+        _fail_to_outbox(settings, msg, kind, run_id, f"cannot send the {kind} email: {exc}")
+    if not recipients:
+        _fail_to_outbox(settings, msg, kind, run_id, f"the {kind} email has no recipients")
+    sender = msg["From"].addresses[0].addr_spec
+    attempts = max(1, int(settings.mail_attempts))
+    for attempt in range(1, attempts + 1):
+        try:
+            refused = send_once(target, msg, sender, recipients)
+        except TransientMailError as exc:
+            last = exc
+            if attempt < attempts:
+                delay = settings.retry_delay(attempt)
+                log.warning("%s email of run %s not sent (attempt %d of %d): %s; "
+                            "retrying in %.1fs", kind, run_id, attempt, attempts, exc, delay)
+                sleep(delay)
+            continue
+        except MailError as exc:
+            _fail_to_outbox(settings, msg, kind, run_id,
+                            f"the {kind} email was refused by {target.address} and not "
+                            f"retried: {exc}")
+        if refused:
+            log.warning("%s email of run %s sent via %s, but these recipients were refused: %s",
+                        kind, run_id, target.address,
+                        "; ".join(f"{a} ({c} {t})" for a, (c, t) in refused.items()))
+        log.info("%s email of run %s sent via %s to %d recipient(s)", kind, run_id,
+                 target.address, len(recipients) - len(refused))
+        return Delivery("smtp", None, recipients, refused)
+    _fail_to_outbox(settings, msg, kind, run_id,
+                    f"the {kind} email could not be sent via {target.address} after "
+                    f"{attempts} attempt(s): {last}")
+
+
+def save_to_outbox(settings: Any, msg: EmailMessage, *, kind: str, run_id: str) -> Path:
+    """One `<day>_<run_id>_<kind>.eml` file, written atomically, never world-writable."""
+    day = msg.get("X-MNAAS-Day") or str(settings.day)
+    name = "_".join(_safe_name_part(part) for part in (day, run_id, kind)) + ".eml"
+    mode = getattr(settings, "report_mode", 0o640)
+    return atomic_write(Path(settings.outbox_dir) / name, msg.as_bytes(), check_file_mode(mode))
+
+
+def envelope_recipients(msg: EmailMessage) -> list[str]:
+    addresses: list[str] = []
+    for header_name in ("To", "Cc", "Bcc"):
+        for header in msg.get_all(header_name, []):
+            for address in header.addresses:
+                if "@" in address.addr_spec:
+                    addresses.append(address.addr_spec)
+                else:  # one malformed address must not cost everyone else the email
+                    log.warning("skipping malformed %s address %r", header_name, str(address))
+    return list(dict.fromkeys(addresses))
+
+
+def _fail_to_outbox(settings: Any, msg: EmailMessage, kind: str, run_id: str,
+                    problem: str) -> NoReturn:
+    try:
+        path = save_to_outbox(settings, msg, kind=kind, run_id=run_id)
+    except Exception as exc:
+        raise MailError(f"{problem}; the outbox copy failed too: {exc}") from None
+    log.error("%s; a copy was saved to %s", problem, path)
+    raise MailError(f"{problem}; a copy was saved to {path}", saved_to=str(path))
+
+
+def _new_message(settings: Any, kind: str, day: dt.date, run_id: str, sender: str,
+                 to: Iterable[str] | str, cc: Iterable[str] | str) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = sender
+    to_list, cc_list = address_list(to), address_list(cc)
+    if to_list:
+        msg["To"] = ", ".join(to_list)
+    if cc_list:
+        msg["Cc"] = ", ".join(cc_list)
+    domain = sender.rpartition("@")[2].strip(" >") or "localhost"
+    # One id per run and kind: a resend after a crash is recognisable as the same email.
+    parts = "-".join(_safe_name_part(p) for p in (kind, str(day), run_id))
+    msg["Message-ID"] = f"<mnaas-missing-files.{parts}@{domain}>"
+    msg["Date"] = format_datetime(dt.datetime.now().astimezone())
+    msg["X-MNAAS-Run-Id"] = run_id
+    msg["X-MNAAS-Day"] = str(day)
+    msg["X-MNAAS-Kind"] = kind
+    msg["Auto-Submitted"] = "auto-generated"  # keeps out-of-office replies off the job
+    return msg
+
+
+def address_list(value: Iterable[str] | str | None) -> list[str]:
+    """Addresses from a tuple and/or comma-, semicolon- or space-separated text, each once."""
+    if not value:
+        return []
+    entries = [value] if isinstance(value, str) else list(value)
+    found: list[str] = []
+    for entry in entries:
+        entry = entry.strip()
+        if "<" in entry:  # "Display Name <addr>" keeps its spaces
+            found.append(entry)
+        else:
+            found.extend(part for part in re.split(r"[,;\s]+", entry) if part)
+    return list(dict.fromkeys(found))
+
+
+def _env_prefix(settings: Any) -> str:
+    env = (settings.env_mode or "PROD").strip()
+    return "" if env.upper() == "PROD" else f"[{env}] "
+
+
+def _cells(row: PairRow) -> dict[str, str]:
+    def show(value: int | None) -> str:
+        return UNKNOWN if value is None else str(value)
+
+    return {"process": row.process, "type": row.customer_type, "customer": row.customer,
+            "received": show(row.received), "generated": show(row.generated),
+            "difference": show(row.difference), "missing": show(row.missing_count)}
+
+
+def _report_text(settings, day, run_id, summary, table, failures, files, attached,
+                 too_large=None) -> str:
+    lines = [f"Missing customer files for {day} (run {run_id})", ""]
+    if failures:
+        lines += [f"INCOMPLETE: {len(failures)} query group(s) failed after their retries.",
+                  f"Their pairs show {UNKNOWN} below and none of their files are listed.", ""]
+        lines += [f"  {group}: {error}" for group, error in failures.items()] + [""]
+    lines += [f"Pairs checked:          {summary.pairs} ({summary.known_pairs} known, "
+              f"{summary.unknown_pairs} unknown)",
+              f"Missing customer files: {summary.missing_files}", ""]
+    widths = {c: max([len(c)] + [len(r[c]) for r in table]) for c in COLUMNS}
+
+    def line(cells: dict[str, str]) -> str:
+        return "  ".join(cells[c].rjust(widths[c]) if c in _NUMERIC else cells[c].ljust(widths[c])
+                         for c in COLUMNS).rstrip()
+
+    lines.append(line({c: c for c in COLUMNS}))
+    lines.append(line({c: "-" * widths[c] for c in COLUMNS}))
+    lines += [line(cells) for cells in table]
+    lines += [""] + files_note(files, attached, too_large) + ["",
+              "-- ", f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}", ""]
+    return "\n".join(lines)
+
+
+def _report_html(settings, day, run_id, summary, table, failures, files, attached,
+                 too_large=None) -> str:
+    esc = html.escape
+    parts = [f"<html><body><h3>Missing customer files for {esc(str(day))}</h3>",
+             f"<p>Run {esc(run_id)}</p>"]
+    if failures:
+        parts.append(f"<p><b>INCOMPLETE:</b> {len(failures)} query group(s) failed after their "
+                     f"retries. Their pairs show {UNKNOWN} and none of their files are listed."
+                     "</p><ul>")
+        parts += [f"<li><code>{esc(g)}</code>: {esc(e)}</li>" for g, e in failures.items()]
+        parts.append("</ul>")
+    parts.append(f"<p>Pairs checked: {summary.pairs} ({summary.known_pairs} known, "
+                 f"{summary.unknown_pairs} unknown)<br>Missing customer files: "
+                 f"{summary.missing_files}</p>")
+    parts.append('<table border="1" cellspacing="0" cellpadding="3"><tr>'
+                 + "".join(f"<th>{c}</th>" for c in COLUMNS) + "</tr>")
+    for cells in table:
+        parts.append("<tr>" + "".join(
+            f'<td align="right">{esc(cells[c])}</td>' if c in _NUMERIC
+            else f"<td>{esc(cells[c])}</td>" for c in COLUMNS) + "</tr>")
+    parts.append("</table>")
+    note = files_note(files, attached, too_large)
+    parts.append("<p>" + esc(note[0]) + "<br>" + "<br>".join(
+        f"<code>{esc(line.strip())}</code>" for line in note[1:]) + "</p>")
+    parts.append(f"<p>-- <br>{esc(settings.script_name)} ({esc(settings.env_mode)}) on "
+                 f"{esc(socket.gethostname())}</p></body></html>")
+    return "\n".join(parts)
+
+
+
+def _safe_name_part(text: str) -> str:
+    return _UNSAFE_IN_NAME.sub("_", str(text)).strip("._") or "x"

@@ -1,0 +1,143 @@
+"""The CSV summary and the TXT list of missing customer files (contract §3).
+
+Both files are written side by side into hidden temp files and only renamed into place once
+both are complete, so readers (and the email) never see a half-written or mismatched pair,
+and a failed run leaves the previous day's good reports untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnaas_missing_files.core.errors import ReportError
+from mnaas_missing_files.core.fsio import create_temp_beside, remove_quietly, replace_all
+from mnaas_missing_files.core.model import PairRow
+
+log = logging.getLogger(__name__)
+
+CSV_HEADER = ("file_date,process_name,customer_type,customer_name,file_received,"
+              "file_generated,difference,missing_files_listed")
+_WORLD_WRITE = 0o002
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    pairs: int
+    known_pairs: int
+    unknown_pairs: int
+    missing_files: int
+    csv_path: Path
+    txt_path: Path
+
+    def to_json(self) -> dict:
+        return {
+            "pairs": self.pairs,
+            "known_pairs": self.known_pairs,
+            "unknown_pairs": self.unknown_pairs,
+            "missing_files": self.missing_files,
+            "csv_path": str(self.csv_path),
+            "txt_path": str(self.txt_path),
+        }
+
+
+def check_file_mode(mode: int) -> int:
+    """A report (or outbox) file mode: permission bits only, never world-writable."""
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+        raise ReportError(f"report file mode {mode!r} is not a permission mode like 0640")
+    if mode & _WORLD_WRITE:
+        raise ReportError(f"report file mode {mode:04o} is world-writable; refused")
+    return mode
+
+
+def write_reports(rows: Iterable[PairRow], csv_path: str | os.PathLike,
+                  txt_path: str | os.PathLike, mode: int) -> ReportSummary:
+    """Stream `rows` (in report order) into the CSV and TXT reports, atomically as a pair."""
+    check_file_mode(mode)
+    csv_target, txt_target = Path(csv_path), Path(txt_path)
+    if os.path.abspath(csv_target) == os.path.abspath(txt_target):
+        raise ReportError(f"the CSV and TXT reports cannot share one path: {csv_target}")
+    temps: list[Path] = []
+    stage = f"{csv_target}"
+    try:
+        csv_fd, csv_temp = create_temp_beside(csv_target, mode)
+        temps.append(csv_temp)
+        csv_file = open(csv_fd, "w", encoding="utf-8", newline="")
+        with csv_file:
+            stage = f"{txt_target}"
+            txt_fd, txt_temp = create_temp_beside(txt_target, mode)
+            temps.append(txt_temp)
+            with open(txt_fd, "w", encoding="utf-8", newline="") as txt_file:
+                stage = f"{csv_target} and {txt_target}"
+                counts = _write_rows(rows, csv_file, txt_file)
+                _flush_and_sync(txt_file)
+            _flush_and_sync(csv_file)
+        replace_all([(csv_temp, csv_target), (txt_temp, txt_target)])
+        temps.clear()
+    except Exception as exc:
+        raise ReportError(f"could not write the report {stage}: {exc}; "
+                          "the previous reports are unchanged") from exc
+    finally:
+        for temp in temps:
+            remove_quietly(temp)
+    pairs, known, missing = counts
+    return ReportSummary(pairs=pairs, known_pairs=known, unknown_pairs=pairs - known,
+                         missing_files=missing, csv_path=csv_target, txt_path=txt_target)
+
+
+def _write_rows(rows: Iterable[PairRow], csv_file: io.TextIOBase,
+                txt_file: io.TextIOBase) -> tuple[int, int, int]:
+    writer = csv.writer(csv_file, lineterminator="\n")
+    csv_file.write(CSV_HEADER + "\n")
+    pairs = known = missing_total = 0
+    for row in rows:
+        pairs += 1
+        names = _unique_in_order(row.missing) if row.known and row.missing is not None else None
+        if row.known:
+            known += 1
+        if names is not None:
+            missing_total += len(names)
+            for name in names:
+                txt_file.write(_one_line(name, row))
+                txt_file.write("\n")
+        writer.writerow([
+            _iso(row.file_date), row.process, row.customer_type, row.customer,
+            _field(row.received), _field(row.generated), _field(row.difference),
+            _field(None if names is None else len(names)),
+        ])
+    return pairs, known, missing_total
+
+
+def _unique_in_order(names: Sequence[str]) -> Sequence[str]:
+    # Names arrive sorted and unique; only pay for a set when they do not.
+    if all(a < b for a, b in zip(names, names[1:])):
+        return names
+    return list(dict.fromkeys(names))
+
+
+def _one_line(name: str, row: PairRow) -> str:
+    # A newline inside a file name would split it into two TXT lines (two bogus names).
+    if "\n" in name or "\r" in name:
+        log.warning("missing file name of %s/%s contains a line break; written escaped",
+                    row.process, row.customer)
+        return name.replace("\r", "\\r").replace("\n", "\\n")
+    return name
+
+
+def _iso(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _field(value: int | None) -> str:
+    # Unknown (a failed group) is an empty field, never 0.
+    return "" if value is None else str(value)
+
+
+def _flush_and_sync(handle: io.TextIOBase) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())

@@ -1,0 +1,104 @@
+"""The local executor: `run` checks the groups in parallel threads on this machine."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from mnaas_missing_files.checking.check import check_group_with_retries
+from mnaas_missing_files.checking.planning import make_plan
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.run.finalize import RunOutcome, begin, finalize
+from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock, lock_key
+from mnaas_missing_files.warehouse.base import open_warehouse
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, GroupResult], None]
+
+
+def run_lock_for(settings: Settings):
+    """The job's one lock: Redis when a lock URL is configured (shared with `submit`), else a
+    file lock next to the status file."""
+    if settings.lock_url:
+        return RedisRunLock(settings.lock_url, lock_key(settings.script_name, settings.status_file),
+                            settings.lock_ttl)
+    return FileRunLock.for_status_file(settings.status_file)
+
+
+def lock_holder(settings: Settings, plan: Plan) -> dict:
+    return {"run_id": plan.run_id, "day": plan.day.isoformat(), "trigger": plan.trigger,
+            "host": socket.gethostname(), "pid": os.getpid(),
+            "started": settings.now().strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress | None = None,
+                         on_group_done: Callable[[], None] | None = None) -> dict[str, GroupResult]:
+    """Check every group of the plan in `local_workers` threads, one warehouse connection each."""
+    results: dict[str, GroupResult] = {}
+    workers = max(1, min(settings.local_workers, len(plan.groups)))
+    local = threading.local()
+    opened: list = []
+
+    def warehouse():
+        if getattr(local, "warehouse", None) is None:
+            local.warehouse = open_warehouse(settings.warehouse_url)
+            opened.append(local.warehouse)
+        return local.warehouse
+
+    def check(group):
+        # Compressed in the thread that found them: a run holds every group's names until the
+        # reports are written, and a large day has a million of them.
+        return check_group_with_retries(warehouse, settings, group, run_id=plan.run_id).compact()
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="group") as pool:
+            futures = {pool.submit(check, g): g for g in plan.groups}
+            for future in as_completed(futures):
+                group = futures.pop(future)  # a finished future holds its result: let it go
+                try:
+                    result = future.result()
+                except Exception as exc:  # a bug must not lose the run: report the group as failed
+                    log.exception("run %s group %s: unexpected error", plan.run_id, group.group_id)
+                    result = GroupResult.failed(group.group_id, f"{type(exc).__name__}: {exc}")
+                results[group.group_id] = result
+                state = "ok" if result.ok else f"FAILED ({result.error})"
+                log.info("run %s group %s: %s", plan.run_id, group.group_id, state)
+                if on_group_done:
+                    on_group_done()
+                if progress:
+                    progress(len(results), len(plan.groups), result)
+    finally:
+        for wh in opened:
+            wh.close()
+    return results
+
+
+def run_local(settings: Settings, *, dry_run: bool = False, trigger: str = "run",
+              progress: Progress | None = None) -> RunOutcome:
+    """Take the lock, mark the status file, check every group, finalize. Raises LockHeld (3),
+    JobHeld (4) or LockUnavailable before changing anything."""
+    plan = make_plan(settings, dry_run=dry_run, trigger=trigger)
+    lock = run_lock_for(settings)
+    token = lock.acquire(lock_holder(settings, plan))
+    started = time.monotonic()
+    try:
+        begin(settings, plan)
+        results = check_groups_locally(settings, plan, progress=progress,
+                                       on_group_done=lambda: lock.extend(token))
+        # A Redis lock that expired or was taken over means another run owns the job now:
+        # extend() raises LockLost and this run writes nothing more.
+        outcome = finalize(settings, plan, results, before_write=lambda: lock.extend(token))
+    finally:
+        lock.release(token)
+    log.info("run %s: took %.1f s", plan.run_id, time.monotonic() - started)
+    return outcome
+
+
+__all__ = ["run_local", "run_lock_for", "check_groups_locally", "lock_holder"]
