@@ -16,6 +16,7 @@ from typing import Any
 from kombu import Exchange, Queue
 
 from mnaas_missing_files.config.options import OPTIONS_BY_KEY, convert
+from mnaas_missing_files.config.redis_url import check_sentinel_settings, is_sentinel_url
 from mnaas_missing_files.config.settings import CONFIG_ENV, Settings, load_settings
 from mnaas_missing_files.core.errors import ConfigError
 from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS
@@ -34,6 +35,8 @@ RESULT_EXPIRES = 7 * 24 * 3600
 # A scheduled task still in the queue this long after its tick is stale: the next tick (or an
 # operator's submit) does the work instead of a pile of catch-up runs.
 SCHEDULED_RUN_EXPIRES = 20 * 3600
+# A sentinel that does not answer within this is skipped for the next one in the list.
+SENTINEL_TIMEOUT = 5.0
 DAILY_ENTRY = "mnaas-daily-run"
 SWEEP_ENTRY = "mnaas-sweep-lost-runs"
 
@@ -86,9 +89,13 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
     sweep = int(value("MNAAS_SWEEP_INTERVAL"))
     control = Exchange(CONTROL_QUEUE, type="direct")
     groups = Exchange(GROUPS_QUEUE, type="direct")
+    broker_url = value("MNAAS_BROKER_URL") or DEFAULT_BROKER_URL
+    result_backend = value("MNAAS_RESULT_BACKEND") or DEFAULT_RESULT_BACKEND
+    sentinel = _sentinel_options(broker_url, result_backend, value("MNAAS_SENTINEL_MASTER"),
+                                 value("MNAAS_SENTINEL_PASSWORD"))
     conf: dict[str, Any] = {
-        "broker_url": value("MNAAS_BROKER_URL") or DEFAULT_BROKER_URL,
-        "result_backend": value("MNAAS_RESULT_BACKEND") or DEFAULT_RESULT_BACKEND,
+        "broker_url": broker_url,
+        "result_backend": result_backend,
         # Task arguments and results are shown by Flower and cross hosts: plain JSON only, and
         # a worker never unpickles what a broker user could have put there.
         "task_serializer": "json",
@@ -112,7 +119,12 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         "task_soft_time_limit": max(1, int(time_limit * 0.9)),
         # Redis broker: an unacknowledged message goes back to the queue after this long, so
         # it must exceed every task's hard limit (and retry countdowns, at most 30 s).
-        "broker_transport_options": {"visibility_timeout": visibility},
+        # With sentinel:// URLs, kombu asks the sentinels for the master of that name on every
+        # (re)connect, so the queues follow a failover (contract §12).
+        "broker_transport_options": {"visibility_timeout": visibility,
+                                     **(sentinel if is_sentinel_url(broker_url) else {})},
+        # The same for the results: the chord joins on the master of the moment.
+        "result_backend_transport_options": sentinel if is_sentinel_url(result_backend) else {},
         # Far above the longest run, so the chord callback and Flower find every result.
         "result_expires": RESULT_EXPIRES,
         # Results carry the task name and arguments, for Flower and `celery result`.
@@ -170,6 +182,22 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         },
     }
     return conf
+
+
+def _sentinel_options(broker_url: str, result_backend: str, master: str | None,
+                      password: str | None) -> dict[str, Any]:
+    """kombu's and Celery's Sentinel transport options: the master's name and how to talk to the
+    sentinels themselves (their own password; the Redis password is in the first URL)."""
+    if not (is_sentinel_url(broker_url) or is_sentinel_url(result_backend)):
+        return {}
+    # Flower reads only the environment: its sentinel URLs are checked here, not by Settings.
+    check_sentinel_settings({"MNAAS_BROKER_URL": broker_url, "MNAAS_RESULT_BACKEND": result_backend},
+                            master)
+    sentinel_kwargs: dict[str, Any] = {"socket_timeout": SENTINEL_TIMEOUT,
+                                       "socket_connect_timeout": SENTINEL_TIMEOUT}
+    if password:
+        sentinel_kwargs["password"] = password
+    return {"master_name": master, "sentinel_kwargs": sentinel_kwargs}
 
 
 def _load_module_settings() -> dict[str, Any]:

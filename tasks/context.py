@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import redis
+
 from mnaas_missing_files.config.settings import Settings, config_path_from, load_settings
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.runlog import attach_log_file
 from mnaas_missing_files.state.locks import RedisRunLock, lock_key
+from mnaas_missing_files.state.redisconn import sentinel_options
 
 from .runstate import RunState, redis_client
 
@@ -126,20 +129,27 @@ def job_lock_key(settings: Settings) -> str:
     return lock_key(settings.script_name, settings.status_file)
 
 
+def state_client(settings: Settings) -> redis.Redis:
+    """The client of the run state: the lock's Redis, through its sentinels when it has some."""
+    return redis_client(state_url(settings), **sentinel_options(settings))
+
+
 _locks: dict[tuple, RedisRunLock] = {}
 
 
 def run_lock(settings: Settings) -> RedisRunLock:
     """The job's one lock, the same key `run` takes when it points at the same Redis; one
     object (one connection pool) per process."""
-    key = (os.getpid(), state_url(settings), job_lock_key(settings), settings.lock_ttl)
+    state_url(settings)  # no lock URL: the cluster's configuration error, not a file lock
+    key = (os.getpid(), settings.lock_url, job_lock_key(settings), settings.lock_ttl,
+           settings.sentinel_master, settings.sentinel_password)
     if key not in _locks:
-        _locks[key] = RedisRunLock(key[1], key[2], key[3])
+        _locks[key] = RedisRunLock.for_job(settings)
     return _locks[key]
 
 
 def run_state(settings: Settings, run_id: str) -> RunState:
-    return RunState(redis_client(state_url(settings)), run_id)
+    return RunState(state_client(settings), run_id)
 
 
 def attach_job_log(settings: Settings) -> None:

@@ -36,14 +36,13 @@ from mnaas_missing_files.warehouse.base import close_shared_warehouses, shared_w
 from workers.app import app
 
 from . import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
-from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_url
+from .context import attach_job_log, job_lock_key, run_lock, run_state, settings_for, state_client
 from .ending import abandon_run, finish_run
 from .runstate import (
     TERMINAL_STATES,
     RunState,
     claim_scheduled_day,
     count_delivery,
-    redis_client,
     release_scheduled_day,
 )
 
@@ -61,11 +60,11 @@ def scheduled_run_id(settings: Settings, task_id: str) -> str:
 
 
 def _state(settings: Settings, run_id: str) -> RunState:
-    return RunState(redis_client(state_url(settings)), run_id)
+    return run_state(settings, run_id)
 
 
 def _delivery(task, settings: Settings) -> int:
-    return count_delivery(redis_client(state_url(settings)), task.request.id, task.request.retries)
+    return count_delivery(state_client(settings), task.request.id, task.request.retries)
 
 
 def _shown(**fields) -> str:

@@ -27,6 +27,7 @@ import threading
 import redis
 
 from mnaas_missing_files.core.model import GroupResult
+from mnaas_missing_files.state.redisconn import connect_redis
 
 PREFIX = "mnaas-missing-files"
 STATE_TTL = 7 * 24 * 3600
@@ -62,19 +63,21 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
-_clients: dict[tuple[int, str], redis.Redis] = {}
+_clients: dict[tuple, redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
-def redis_client(url: str) -> redis.Redis:
-    """One client per process and URL: a forked pool process never reuses its parent's sockets."""
-    key = (os.getpid(), url)
+def redis_client(url: str, *, sentinel_master: str | None = None,
+                 sentinel_password: str | None = None) -> redis.Redis:
+    """One client per process and URL: a forked pool process never reuses its parent's sockets.
+    A sentinel URL gives a client of the master its sentinels name, as the run lock's is."""
+    key = (os.getpid(), url, sentinel_master, sentinel_password)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = redis.Redis.from_url(
-                url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT,
-                decode_responses=True)
+            client = _clients[key] = connect_redis(
+                url, sentinel_master=sentinel_master, sentinel_password=sentinel_password,
+                decode_responses=True, timeout=REDIS_TIMEOUT)
         return client
 
 

@@ -31,9 +31,9 @@ from mnaas_missing_files.run.finalize import begin
 from workers.app import app
 
 from . import SWEEP_LOST_RUNS
-from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_url
+from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_client
 from .ending import abandon_run, finish_run
-from .runstate import TERMINAL_STATES, RunState, forget_open_run, open_runs, redis_client
+from .runstate import TERMINAL_STATES, RunState, forget_open_run, open_runs
 
 log = get_task_logger(__name__)
 
@@ -47,7 +47,7 @@ def sweep_lost_runs() -> dict:
 
 def sweep(settings: Settings) -> dict[str, list[str]]:
     """Look at every open run of the job; report the lost ones. What was done, by run id."""
-    client = redis_client(state_url(settings))
+    client = state_client(settings)
     job, lock = job_lock_key(settings), run_lock(settings)
     swept: dict[str, list[str]] = {"reported": [], "unreportable": [], "superseded": [], "lapsed": [],
                                    "running": []}

@@ -34,7 +34,7 @@ def print_status(settings: Settings) -> None:
                   f"(trigger {holder.get('trigger', '?')}, host {holder.get('host')}, pid {holder.get('pid')}, "
                   f"since {holder.get('started')}{extra})")
             if settings.lock_url and holder.get("run_id"):
-                print_run_progress(settings.lock_url, str(holder["run_id"]))
+                print_run_progress(settings, str(holder["run_id"]))
         else:
             print("lock: free")
     if settings.lock_url:
@@ -48,15 +48,16 @@ def print_status(settings: Settings) -> None:
               f", failed groups {r.get('failed_groups') or 0}")
 
 
-def print_run_progress(redis_url: str, run_id: str) -> None:
+def print_run_progress(settings: Settings, run_id: str) -> None:
     """A submitted run's progress as its tasks record it in Redis (plain redis, no Celery).
     A `run` on this machine keeps none there: nothing is printed for it."""
     try:
-        from tasks.runstate import RunState, redis_client
+        from tasks.context import state_client
+        from tasks.runstate import RunState
     except ImportError:  # installed without the Celery side
         return
     try:
-        record = RunState(redis_client(redis_url), run_id).read()
+        record = RunState(state_client(settings), run_id).read()
     except Exception as exc:  # the lock was readable a moment ago; this is only extra detail
         print(f"  progress: cannot be read: {mask_secrets(exc)}")
         return
@@ -72,13 +73,14 @@ def print_run_progress(redis_url: str, run_id: str) -> None:
 def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
     """Submitted runs that have not ended but do not hold the lock: the sweeper's to report."""
     try:
-        from tasks.runstate import RunState, open_runs, redis_client
+        from tasks.context import state_client
+        from tasks.runstate import RunState, open_runs
     except ImportError:  # installed without the Celery side
         return
     from mnaas_missing_files.state.locks import lock_key
 
     try:
-        client = redis_client(settings.lock_url)
+        client = state_client(settings)
         lapsed = [RunState(client, run_id).read()
                   for run_id in open_runs(client, lock_key(settings.script_name, settings.status_file))
                   if run_id != (holder or {}).get("run_id")]

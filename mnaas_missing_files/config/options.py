@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mnaas_missing_files.core.errors import ConfigError
+from mnaas_missing_files.core.secrets import register_secret
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$")
@@ -24,7 +25,7 @@ _ADDRESS_SPLIT = re.compile(r"[,;\s]+")
 class Option:
     key: str  # the name in the properties file / environment
     attr: str  # the Settings attribute
-    kind: str  # str | int | float | path | list | addresses | mode | cron | tz | table | url
+    kind: str  # str | secret | int | float | path | list | addresses | mode | cron | tz | table | url
     help: str
     default: Any = None  # a value, or a callable of the partly resolved settings dict
     required: bool = False
@@ -64,8 +65,8 @@ OPTIONS: tuple[Option, ...] = (
            "duckdb:///relative.duckdb, duckdb:////absolute.duckdb, or impala://[user[:password]@]host:port[/db]?auth_mechanism=NOSASL|PLAIN|LDAP|GSSAPI&use_ssl=1&ca_cert=PATH&kerberos_service_name=impala&timeout=S&query_timeout=S&password_env=VAR.",
            default=_d(lambda s: f"impala://{s['impala_host']}:{s['impala_port']}" if s.get("impala_host") else None),
            env=True, secret=True, required=True),
-    Option("MNAAS_BROKER_URL", "broker_url", "url", "Celery broker (redis:// or amqp://); default redis://127.0.0.1:6379/0.", env=True, secret=True),
-    Option("MNAAS_RESULT_BACKEND", "result_backend", "url", "Celery result backend; default redis://127.0.0.1:6379/1.", env=True, secret=True),
+    Option("MNAAS_BROKER_URL", "broker_url", "url", "Celery broker (redis://, amqp://, or Redis sentinels: sentinel://host:port/db;sentinel://…); default redis://127.0.0.1:6379/0.", env=True, secret=True),
+    Option("MNAAS_RESULT_BACKEND", "result_backend", "url", "Celery result backend (redis:// or sentinel://host:port/db;sentinel://…); default redis://127.0.0.1:6379/1.", env=True, secret=True),
     Option("MNAAS_SMTP_URL", "smtp_url", "url", "smtp://[user:pass@]host:port[?starttls=1&cafile=PATH&verify=0&timeout=S] or smtps://…; unset: emails become .eml files in MNAAS_OUTBOX_DIR.", env=True, secret=True),
     Option("MNAAS_OUTBOX_DIR", "outbox_dir", "path", "Where emails are written as .eml files when no SMTP URL is set, and where undeliverable ones are kept.",
            default=_d(lambda s: s["conf_path"] / _REPORT_DIR / "outbox"), env=True),
@@ -83,9 +84,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("MNAAS_GENERATED_TABLE", "generated_table", "table", "Generated customer files.", default="mnaas.customers_files_records_count", env=True),
     Option("MNAAS_CUSTOMER_FILE_DELIMITER", "delimiter", "str", "Between customer and file name in a missing file's name.", default="_", env=True),
     Option("MNAAS_REPORT_MODE", "report_mode", "mode", "Octal mode of the report files; never world-writable.", default=0o640, env=True),
-    Option("MNAAS_LOCK_URL", "lock_url", "url", "Redis URL of the run lock shared by `run` and `submit`; default MNAAS_RESULT_BACKEND when it is Redis, else a local file lock.",
-           default=_d(lambda s: s["result_backend"] if str(s.get("result_backend") or "").startswith(("redis://", "rediss://")) else None),
+    Option("MNAAS_LOCK_URL", "lock_url", "url", "Redis URL (redis:// or sentinel://…;…) of the run lock and the run state, shared by `run` and `submit`; default MNAAS_RESULT_BACKEND when it is Redis (or sentinels), else a local file lock.",
+           default=_d(lambda s: s["result_backend"] if str(s.get("result_backend") or "").startswith(("redis://", "rediss://", "sentinel://")) else None),
            env=True, secret=True),
+    Option("MNAAS_SENTINEL_MASTER", "sentinel_master", "str", "Name the Redis sentinels know the master by; required when a Redis URL is sentinel://… (contract §12).", env=True),
+    Option("MNAAS_SENTINEL_PASSWORD", "sentinel_password", "secret", "The sentinels' own password (requirepass of the sentinels), if they have one; the Redis password is the first sentinel URL's.", env=True, secret=True),
     Option("MNAAS_LOCK_TTL", "lock_ttl", "int", "Seconds the run lock lives without being extended; a crashed run's lock expires after it. Keep it above MNAAS_GROUP_TIME_LIMIT (else check-config warns).", default=1800, env=True, minimum=5),
     Option("MNAAS_SWEEP_INTERVAL", "sweep_interval", "int", "Seconds between beat's sweeps for lost runs: a run whose lock lapsed (MNAAS_LOCK_TTL without progress) and stayed so for MNAAS_GROUP_TIME_LIMIT is reported as failed, once.", default=300, env=True, minimum=5),
     Option("MNAAS_MAX_DELIVERIES", "max_deliveries", "int", "Times a task whose worker died is delivered before its group counts as failed.", default=3, env=True, minimum=1),
@@ -115,6 +118,9 @@ def convert(option: Option, raw: Any, where: str | None) -> Any:
     if option.kind == "str":
         return value
     if option.kind == "url":
+        return value or None
+    if option.kind == "secret":
+        register_secret(value)  # masked wherever it shows up, even echoed back by a server
         return value or None
     if option.kind == "path":
         if not value:

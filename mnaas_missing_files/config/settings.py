@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 from mnaas_missing_files.config.options import OPTIONS, OPTIONS_BY_KEY, Option, convert
 from mnaas_missing_files.config.properties import parse_properties
+from mnaas_missing_files.config.redis_url import SENTINEL_SCHEME, check_sentinel_settings
 from mnaas_missing_files.core.errors import ConfigError
-from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.core.secrets import MASK, mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class Settings:
     delimiter: str
     report_mode: int
     lock_url: str | None
+    sentinel_master: str | None
+    sentinel_password: str | None
     lock_ttl: int
     max_deliveries: int
     sweep_interval: int
@@ -95,6 +98,8 @@ class Settings:
                 shown = " ".join(f'"{v}"' if " " in v else v for v in value)
             elif option.kind == "mode":
                 shown = f"0{value:o}"
+            elif option.kind == "secret":
+                shown = MASK if value else ""
             else:
                 shown = "" if value is None else str(value)
             rows.append((option.key, mask_secrets(shown), self.sources.get(option.key, "default"), option.help))
@@ -229,12 +234,21 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
         raise fail("MNAAS_VISIBILITY_TIMEOUT", f"must exceed MNAAS_GROUP_TIME_LIMIT ({s['group_time_limit']} s), "
                    "or a slow task would be delivered twice")
     _check_url(s["warehouse_url"], ("duckdb", "impala"), "MNAAS_WAREHOUSE_URL", fail)
-    for key, attr, schemes in (("MNAAS_BROKER_URL", "broker_url", ("redis", "rediss", "amqp", "amqps", "pyamqp")),
-                               ("MNAAS_RESULT_BACKEND", "result_backend", ("redis", "rediss")),
+    redis = ("redis", "rediss", SENTINEL_SCHEME)
+    for key, attr, schemes in (("MNAAS_BROKER_URL", "broker_url", (*redis, "amqp", "amqps", "pyamqp")),
+                               ("MNAAS_RESULT_BACKEND", "result_backend", redis),
                                ("MNAAS_SMTP_URL", "smtp_url", ("smtp", "smtps")),
-                               ("MNAAS_LOCK_URL", "lock_url", ("redis", "rediss"))):
+                               ("MNAAS_LOCK_URL", "lock_url", redis)):
         if s[attr]:
             _check_url(s[attr], schemes, key, fail)
+    redis_urls = {"MNAAS_BROKER_URL": s["broker_url"], "MNAAS_RESULT_BACKEND": s["result_backend"],
+                  "MNAAS_LOCK_URL": s["lock_url"]}
+    try:  # a sentinel list that does not parse, or no master named for it, stops the run here
+        check_sentinel_settings(redis_urls, s["sentinel_master"])
+    except ConfigError as exc:
+        where = sources.get(exc.key or "")
+        raise ConfigError(str(exc), key=exc.key,
+                          where=where if where not in (None, "default") else where_file) from None
     if s["smtp_url"]:
         from mnaas_missing_files.config.smtp_url import parse_smtp_url
 

@@ -15,7 +15,7 @@ from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.run.finalize import RunOutcome, begin, finalize
-from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock, lock_key
+from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock
 from mnaas_missing_files.warehouse.base import open_warehouse
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,7 @@ def run_lock_for(settings: Settings):
     """The job's one lock: Redis when a lock URL is configured (shared with `submit`), else a
     file lock next to the status file."""
     if settings.lock_url:
-        return RedisRunLock(settings.lock_url, lock_key(settings.script_name, settings.status_file),
-                            settings.lock_ttl)
+        return RedisRunLock.for_job(settings)
     return FileRunLock.for_status_file(settings.status_file)
 
 

@@ -25,12 +25,18 @@ import redis
 
 from mnaas_missing_files.core.errors import LockHeld, LockLost, LockUnavailable
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.state.redisconn import (
+    REDIS_TIMEOUT,
+    acknowledge_by_replica,
+    connect_redis,
+    describe_redis_error,
+    sentinel_options,
+)
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "mnaas-missing-files:lock"
 LOCK_FILE_MODE = 0o640
-REDIS_TIMEOUT = 5.0
 # A reader probing the file lock holds it for microseconds; a starting run waits this long
 # before it takes a failed flock for a real holder.
 PROBE_GRACE = 0.2
@@ -207,7 +213,8 @@ class RedisRunLock:
     A run whose lock lapsed takes it back on its next `extend` when nobody else has taken the
     job since; once another run took it, the lapsed run only ever gets LockLost."""
 
-    def __init__(self, url: str, key: str, ttl_seconds: int):
+    def __init__(self, url: str, key: str, ttl_seconds: int, *, sentinel_master: str | None = None,
+                 sentinel_password: str | None = None):
         self.url = url
         self.key = key
         self.last_key = f"{key}:last"
@@ -215,9 +222,8 @@ class RedisRunLock:
         if self.ttl_seconds < 1:
             raise ValueError("the lock TTL must be at least one second")
         try:
-            self._client = redis.Redis.from_url(
-                url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-            )
+            self._client = connect_redis(url, sentinel_master=sentinel_master,
+                                         sentinel_password=sentinel_password, timeout=REDIS_TIMEOUT)
         except ValueError as exc:
             raise LockUnavailable(f"bad lock URL {mask_secrets(url)}: {mask_secrets(exc)}") from None
         self._acquire = self._client.register_script(_ACQUIRE)
@@ -231,8 +237,14 @@ class RedisRunLock:
         except redis.exceptions.RedisError as exc:
             raise LockUnavailable(
                 f"cannot {action} the run lock {self.key} at {mask_secrets(self.url)}: "
-                f"{mask_secrets(exc)}"
+                f"{describe_redis_error(exc, self._client)}"
             ) from None
+
+    @classmethod
+    def for_job(cls, settings) -> RedisRunLock:
+        """The job's lock at MNAAS_LOCK_URL (through its sentinels when it names some)."""
+        return cls(settings.lock_url, lock_key(settings.script_name, settings.status_file),
+                   settings.lock_ttl, **sentinel_options(settings))
 
     def acquire(self, holder: dict, *, after: str | None = None) -> str:
         """Take the lock; LockHeld names the holder. With `after` (a lapsed run's token), take it
@@ -246,6 +258,9 @@ class RedisRunLock:
             with self._talking("take"):
                 taken = self._acquire(keys=[self.key, self.last_key], args=args)
             if taken == 1:
+                # The run starts only once a replica has the lock too (contract §12): a failover
+                # after this point cannot hand the job to a second run.
+                acknowledge_by_replica(self._client, f"run {holder.get('run_id', '?')}: the run lock {self.key}")
                 return token
             if taken == -1:
                 raise LockLost(f"another run has held the lock {self.key} since the run "

@@ -32,13 +32,14 @@ class RedisServer:
     """
 
     def __init__(self, password: str | None = None, executable: str = "redis-server",
-                 appendonly: bool = False):
+                 appendonly: bool = False, extra_args: tuple[str, ...] = ()):
         found = shutil.which(executable)
         if not found:
             raise RuntimeError(f"{executable} is not installed; integration tests need it")
         self.executable = found
         self.password = password
         self.appendonly = appendonly
+        self.extra_args = tuple(extra_args)  # e.g. ("--replicaof", host, port) for a replica
         self.port: int | None = None
         self.dir = Path(tempfile.mkdtemp(prefix="mnaas-redis-"))
         self.process: subprocess.Popen | None = None
@@ -86,6 +87,7 @@ class RedisServer:
         ]
         if self.password:
             args += ["--requirepass", self.password]
+        args += list(self.extra_args)
         self.process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -1,0 +1,107 @@
+"""The one function that turns a configured Redis URL into a client (contract §12), used by the
+run lock and by the run state alike, so both follow the same master.
+
+A `redis://` URL is one server. A `sentinel://…;sentinel://…` list is a master found through
+its sentinels: redis-py's Sentinel client asks them where the master is on every (re)connect
+and drops a connection whose server was demoted to a replica, so after a failover the next
+command reaches the new master. Until the sentinels have promoted one, commands fail with a
+ConnectionError, which every caller already treats as "Redis is away for a moment".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import redis
+from redis.sentinel import MasterNotFoundError, Sentinel
+
+from mnaas_missing_files.config.redis_url import MASTER_KEY, is_sentinel_url, parse_sentinel_url
+from mnaas_missing_files.core.errors import ConfigError
+from mnaas_missing_files.core.secrets import mask_secrets
+
+log = logging.getLogger(__name__)
+
+REDIS_TIMEOUT = 5.0
+# WAIT's timeout: long enough for a replica on the same network to acknowledge, short enough
+# that a run never waits noticeably for a replica that is away.
+REPLICA_ACK_MS = 1000
+_AUTH_WORDS = ("AuthenticationError", "WRONGPASS", "NOAUTH", "invalid password",
+               "invalid username-password")
+
+
+def sentinel_options(settings: Any) -> dict[str, str | None]:
+    """The keyword arguments of `connect_redis` that come from the job's settings."""
+    return {"sentinel_master": settings.sentinel_master,
+            "sentinel_password": settings.sentinel_password}
+
+
+def connect_redis(url: str, *, sentinel_master: str | None = None,
+                  sentinel_password: str | None = None, decode_responses: bool = False,
+                  timeout: float = REDIS_TIMEOUT) -> redis.Redis:
+    """A client of the Redis `url` names: the server itself, or the master its sentinels name."""
+    if not is_sentinel_url(url):
+        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                    decode_responses=decode_responses)
+    if not sentinel_master:
+        raise ConfigError(f"{MASTER_KEY} is required with the sentinel URL {mask_secrets(url)}",
+                          key=MASTER_KEY)
+    address = parse_sentinel_url(url)
+    sentinel_kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if sentinel_password:
+        sentinel_kwargs["password"] = sentinel_password
+    sentinel = Sentinel(list(address.sentinels), sentinel_kwargs=sentinel_kwargs,
+                        socket_timeout=timeout, socket_connect_timeout=timeout,
+                        password=address.password, username=address.username, db=address.db,
+                        decode_responses=decode_responses)
+    client = sentinel.master_for(sentinel_master)
+    # Where the sentinels are and which master they serve, for describe_redis_error.
+    client.mnaas_sentinels = (address.describe(), sentinel_master)
+    return client
+
+
+def describe_redis_error(exc: BaseException, client: redis.Redis | None = None) -> str:
+    """A Redis error in an operator's words, without any password: for a sentinel client, what
+    the sentinels' answer means (wrong password, unknown master, master down mid-failover)."""
+    where = getattr(client, "mnaas_sentinels", None)
+    text = mask_secrets(exc)
+    if where is None or not isinstance(exc, MasterNotFoundError):
+        return text
+    sentinels, master = where
+    # redis-py's text lists each sentinel's client object and error: too long to be of use.
+    if any(word in text for word in _AUTH_WORDS):
+        return f"the sentinels at {sentinels} refused the password (MNAAS_SENTINEL_PASSWORD)"
+    if "Error" in text.split(":", 1)[-1]:
+        errors = sorted(set(re.findall(r"\b[A-Za-z]*Error\b", text.split(":", 1)[-1])))
+        return f"no sentinel at {sentinels} could be reached ({', '.join(errors)})"
+    return (f"no sentinel at {sentinels} names a usable master {master!r} ({MASTER_KEY}): the "
+            f"name is wrong, or the master is down and no replica has been promoted yet")
+
+
+def acknowledge_by_replica(client: redis.Redis, what: str) -> int | None:
+    """`WAIT 1` for what was just written, while the master reports a connected replica, so a
+    failover right after it does not lose it. The number of replicas that acknowledged, or None
+    when none is connected; both a missing replica and a missing acknowledgement are warned
+    about when the client follows sentinels (a failover is expected there), as is a failed
+    check, which never fails the caller: the write itself succeeded."""
+    sentinel = getattr(client, "mnaas_sentinels", None) is not None
+    try:
+        connected = int(client.info("replication").get("connected_slaves", 0))
+        if not connected:
+            if sentinel:
+                log.warning("%s: the Redis master has no connected replica; a failover now would "
+                            "lose it", what)
+            return None
+        acknowledged = int(client.wait(1, REPLICA_ACK_MS))
+    except redis.exceptions.RedisError as exc:
+        log.warning("%s: could not check its replication: %s", what, describe_redis_error(exc, client))
+        return None
+    if acknowledged < 1:
+        log.warning("%s: no replica acknowledged it within %d ms; a failover now could lose it",
+                    what, REPLICA_ACK_MS)
+    return acknowledged
+
+
+__all__ = ["connect_redis", "sentinel_options", "describe_redis_error", "acknowledge_by_replica",
+           "REDIS_TIMEOUT"]
