@@ -154,7 +154,7 @@ def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str
 def _launch_chord(plan: Plan, token: str) -> None:
     day = plan.day.isoformat()
     header = [
-        check_group.s(run_id=plan.run_id, day=day, group=g.to_json(), token=token).set(
+        check_group.s(run_id=plan.run_id, day=day, group=g.to_json(), token=token).set(  # type: ignore[call-arg]
             kwargsrepr=_shown(run_id=plan.run_id, day=day, group=g.group_id, process=g.process,
                               customer_type=g.customer_type, customers=", ".join(g.customers)))
         for g in plan.groups
@@ -163,8 +163,9 @@ def _launch_chord(plan: Plan, token: str) -> None:
     # Celery copies the callback (and its error handler) into every group task's message: it
     # names the run, whose plan start_run saved in the run state, instead of carrying it.
     run = {"run_id": plan.run_id, "day": day, "token": token}
-    body = finalize_run.s(**run).set(kwargsrepr=summary)
-    body.link_error(run_failed.s(**run).set(kwargsrepr=summary))
+    # kwargsrepr is a message option Celery honours (Flower shows it); celery-types lacks it.
+    body = finalize_run.s(**run).set(kwargsrepr=summary)  # type: ignore[call-arg]
+    body.link_error(run_failed.s(**run).set(kwargsrepr=summary))  # type: ignore[call-arg]
     chord(header)(body)
     log.info("run %s: %d group tasks sent", plan.run_id, len(plan.groups))
 
@@ -265,6 +266,8 @@ def finalize_run(self, results: list, run_id: str | None = None, day: str | None
                         f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
     if plan_ is None:
         return abandon_run(settings, state, token, PLAN_GONE)
+    if token is None:
+        return abandon_run(settings, state, None, NO_TOKEN)
     by_group = state.results()  # fills in a group whose chord result went missing
     by_group.update({r["group_id"]: GroupResult.from_json(r) for r in results or []
                      if isinstance(r, dict) and r.get("group_id")})
@@ -284,6 +287,8 @@ def run_failed(self, task_id: str, *, run_id: str | None = None, day: str | None
               state.run_id, task_id)
     if plan_ is None:
         return abandon_run(settings, state, token, f"task {task_id} failed; {PLAN_GONE}")
+    if token is None:
+        return abandon_run(settings, state, None, f"task {task_id} failed; {NO_TOKEN}")
     try:
         return finish_run(settings, plan_, state.results(), token, state)
     except Exception as exc:
@@ -292,6 +297,8 @@ def run_failed(self, task_id: str, *, run_id: str | None = None, day: str | None
                         f"reported: {describe_error(exc)}")
 
 
+NO_TOKEN = ("the callback carries no lock token, so it cannot prove the run still holds the "
+            "job; nothing is written")
 PLAN_GONE = ("the run's plan is no longer in its run state (expired or deleted), so its "
              "reports cannot be written")
 
@@ -301,6 +308,8 @@ def _run_of(run_id: str | None, day: str | None, plan: dict | None
     """A callback's settings, run state and plan (None when the run state lost it)."""
     if plan is not None:  # a message from the version that sent the whole plan
         run_id, day = plan["run_id"], plan["day"]
+    if run_id is None or day is None:
+        raise ValueError("the callback's message names no run (run_id and day are required)")
     settings = settings_for(day)
     state = _state(settings, run_id)
     stored = plan if plan is not None else state.plan()

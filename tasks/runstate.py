@@ -81,6 +81,15 @@ def redis_client(url: str, *, sentinel_master: str | None = None,
         return client
 
 
+def _text(value: bytes | str | None) -> str | None:
+    """A reply of a decode_responses client as str (redis-py types replies as bytes | str)."""
+    return None if value is None else _str(value)
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
 def _now() -> str:
     return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
 
@@ -116,7 +125,7 @@ class RunState:
         if token:
             fields["token"] = token
         pipe = self.client.pipeline()
-        pipe.hset(self.key, mapping=fields)
+        pipe.hset(self.key, mapping=fields)  # type: ignore[arg-type]  # str and int values only
         pipe.expire(self.key, STATE_TTL)
         pipe.sadd(open_key(job), self.run_id)
         pipe.expire(open_key(job), STATE_TTL)
@@ -126,7 +135,7 @@ class RunState:
         return bool(self.client.exists(self.key))
 
     def token(self) -> str | None:
-        return self.client.hget(self.key, "token")
+        return _text(self.client.hget(self.key, "token"))
 
     def set(self, **fields) -> None:
         fields["updated"] = _now()
@@ -174,7 +183,7 @@ class RunState:
 
     def active(self) -> dict[str, str]:
         """group id -> "host pid N" of the process checking it right now."""
-        return self.client.hgetall(f"{self.key}:active")
+        return {_str(k): _str(v) for k, v in self.client.hgetall(f"{self.key}:active").items()}
 
     def group_done(self, result: GroupResult) -> bool:
         """Record a group's result; False when it had been counted already (a redelivery)."""
@@ -185,7 +194,7 @@ class RunState:
 
     def results(self) -> dict[str, GroupResult]:
         raw = self.client.hgetall(f"{self.key}:results")
-        return {gid: GroupResult.from_json(json.loads(value)) for gid, value in raw.items()}
+        return {_str(gid): GroupResult.from_json(json.loads(value)) for gid, value in raw.items()}
 
     def finish(self, *, state: str, exit_code: int, outcome: dict | None = None,
                message: str = "", only_if_open: bool = False, if_updated: str | None = None) -> bool:
@@ -205,7 +214,7 @@ class RunState:
         self.client.delete(f"{self.key}:active")
         job = self.client.hget(self.key, "job")
         if job:
-            self.client.srem(open_key(job), self.run_id)
+            self.client.srem(open_key(_str(job)), self.run_id)
         return True
 
     def read(self) -> dict:
@@ -249,7 +258,7 @@ def open_key(lock_key: str) -> str:
 
 def open_runs(client: redis.Redis, lock_key: str) -> list[str]:
     """Ids of the job's runs that have not ended (or whose end was never recorded)."""
-    return sorted(client.smembers(open_key(lock_key)))
+    return sorted(_str(run_id) for run_id in client.smembers(open_key(lock_key)))
 
 
 def forget_open_run(client: redis.Redis, lock_key: str, run_id: str) -> None:
@@ -267,7 +276,8 @@ def claim_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id
     if client.set(key, run_id, nx=True, ex=SCHEDULED_TTL):
         return None
     owner = client.get(key)
-    return None if owner == run_id else (owner or "?")
+    owner_id = _text(owner)
+    return None if owner_id == run_id else (owner_id or "?")
 
 
 def release_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id: str) -> None:

@@ -79,6 +79,8 @@ def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
         return
     from mnaas_missing_files.state.locks import lock_key
 
+    if not settings.lock_url:  # only the cluster's Redis lock has submitted runs to list
+        return
     try:
         client = state_client(settings)
         lapsed = [RunState(client, run_id).read()

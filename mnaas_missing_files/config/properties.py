@@ -139,7 +139,8 @@ class _Reader:
 
     @staticmethod
     def _not_a_statement(lx: Lexer) -> ConfigError:
-        word = lx.match(_FIRST_WORD_RE).group(1)
+        found = lx.match(_FIRST_WORD_RE)
+        word = found.group(1) if found else ""
         # Show only what looks like a name: a stray line may well hold a password.
         shown = repr(word) if _SHOWABLE_RE.fullmatch(word) else "this line"
         if "=" in word:

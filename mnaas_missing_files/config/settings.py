@@ -80,7 +80,7 @@ class Settings:
     def tzinfo(self) -> dt.tzinfo:
         if self.timezone:
             return zoneinfo.ZoneInfo(self.timezone)
-        return dt.datetime.now().astimezone().tzinfo  # the system's zone
+        return dt.datetime.now().astimezone().tzinfo or dt.timezone.utc  # the system's zone
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.tzinfo)
@@ -211,7 +211,7 @@ def _resolve(file_values: Mapping[str, Any], origins: Mapping[str, str],
             resolved[option.attr] = raw  # already typed (Settings.for_tests)
         else:
             resolved[option.attr] = convert(option, raw, where)
-        sources[option.key] = where
+        sources[option.key] = where or where_file
     _validate(resolved, sources, where_file)
     resolved.pop("day")
     resolved["sources"] = sources

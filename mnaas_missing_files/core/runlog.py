@@ -38,7 +38,7 @@ def configure_stderr(verbose: bool = False) -> None:
         handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(SecretFilter())
-        handler._mnaas = "stderr"
+        setattr(handler, "_mnaas", "stderr")  # noqa: B010 - a mark on a stdlib handler, read by getattr
         root.addHandler(handler)
 
 
@@ -52,5 +52,5 @@ def attach_log_file(path: Path) -> None:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(SecretFilter())
-    handler._mnaas = key
+    setattr(handler, "_mnaas", key)  # noqa: B010 - see configure_stderr
     root.addHandler(handler)

@@ -63,11 +63,12 @@ def build_report_message(settings: Any, *, day: dt.date, run_id: str, rows: Iter
     failures = {group: mask_secrets(error) for group, error in failed_groups.items()}
     files = (Path(summary.csv_path), Path(summary.txt_path))
     gzip_above = getattr(settings, "mail_gzip_above", 5 * 1024 * 1024)
-    attached: list[Attachment] | None = [make_attachment(path, gzip_above) for path in files]
+    candidates = [make_attachment(path, gzip_above) for path in files]
+    attached: list[Attachment] | None = candidates
     text = _report_text(settings, day, run_id, summary, table, failures, files, attached)
     page = _report_html(settings, day, run_id, summary, table, failures, files, attached)
     limit = getattr(settings, "mail_max_bytes", 20 * 1024 * 1024)
-    size = body_size(text, page) + sum(a.encoded_size() for a in attached)
+    size = body_size(text, page) + sum(a.encoded_size() for a in candidates)
     if size > limit:
         log.warning("run %s: the report email would be about %s with the reports attached, above "
                     "MNAAS_MAIL_MAX_BYTES (%s); sending the report paths instead",

@@ -114,6 +114,8 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
 
 
 def _send_report(settings, plan, rows, outcome: RunOutcome, journal: DeliveryJournal) -> None:
+    if outcome.summary is None:  # no reports, nothing to attach: the ticket says why
+        return
     if journal.was_sent(plan.run_id, "report"):
         log.info("run %s: report email already sent; not sending it again", plan.run_id)
         outcome.email = "already sent"

@@ -253,7 +253,7 @@ class RedisRunLock:
         record = _holder_record(holder, token)
         record["ttl_seconds"] = self.ttl_seconds
         value = json.dumps(record, default=str)
-        args = [value, self.ttl_seconds * 1000, LAST_HOLDER_TTL, after or ""]
+        args: list[str | int] = [value, self.ttl_seconds * 1000, LAST_HOLDER_TTL, after or ""]
         for _ in range(3):  # the holder may expire between our SET and GET: try again then
             with self._talking("take"):
                 taken = self._acquire(keys=[self.key, self.last_key], args=args)
@@ -314,7 +314,9 @@ class RedisRunLock:
     def _record(self) -> tuple[dict | None, int]:
         with self._talking("read"):
             pipe = self._client.pipeline(transaction=True)
-            value, pttl = pipe.get(self.key).pttl(self.key).execute()
+            pipe.get(self.key)
+            pipe.pttl(self.key)
+            value, pttl = pipe.execute()
         if value is None:
             return None, pttl
         try:

@@ -37,7 +37,8 @@ STARTABLE_FLAGS = ("0", "1")
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 # surrogateescape keeps bytes that are not UTF-8 intact through a read/write round trip.
-_ENCODING = dict(encoding="utf-8", errors="surrogateescape")
+_ENCODING = "utf-8"
+_ERRORS = "surrogateescape"
 
 
 def lock_path(path: str | os.PathLike) -> Path:
@@ -71,7 +72,7 @@ def _split(line: str) -> tuple[str, str] | None:
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        with open(path, newline="", **_ENCODING) as handle:
+        with open(path, newline="", encoding=_ENCODING, errors=_ERRORS) as handle:
             return handle.read().splitlines(keepends=True)
     except FileNotFoundError:
         return []
@@ -122,7 +123,7 @@ def _update_locked(path: Path, updates: Mapping[str, str]) -> None:
     _check_updates(path, updates)
     lines = _apply(_read_lines(path), updates)
     try:
-        atomic_write(path, "".join(lines).encode(**_ENCODING), STATUS_FILE_MODE, keep_existing=True)
+        atomic_write(path, "".join(lines).encode(_ENCODING, _ERRORS), STATUS_FILE_MODE, keep_existing=True)
     except OSError as exc:
         raise StatusFileError(f"cannot write the status file {path}: {exc.strerror}") from exc
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from mnaas_missing_files.config.settings import duckdb_path
 from mnaas_missing_files.core.errors import TransientWarehouseError, WarehouseError
@@ -32,7 +32,7 @@ class DuckDBWarehouse:
     def __init__(self, url: str):
         self.url = url
         self._path = None if url == "duckdb:///:memory:" else duckdb_path(url)
-        self._conn = None
+        self._conn: Any = None  # duckdb.DuckDBPyConnection once opened (duckdb is imported lazily)
 
     def _connect(self):
         import duckdb
@@ -52,8 +52,9 @@ class DuckDBWarehouse:
 
         if self._conn is None:
             self._conn = self._connect()
+        conn = self._conn
         try:
-            return self._conn.execute(sql, list(params)).fetchall()
+            return conn.execute(sql, list(params)).fetchall()
         except (duckdb.IOException, duckdb.InterruptException) as exc:
             self.close()
             raise TransientWarehouseError(f"DuckDB I/O error: {exc}") from exc

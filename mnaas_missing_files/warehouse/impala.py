@@ -24,6 +24,7 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from mnaas_missing_files.config.impala_url import ImpalaTarget
 from mnaas_missing_files.core.errors import TransientWarehouseError, WarehouseError
@@ -51,7 +52,7 @@ class ImpalaWarehouse:
 
     def __init__(self, target: ImpalaTarget):
         self.target = target
-        self._conn = None
+        self._conn: Any = None  # impala.hiveserver2.HiveServer2Connection once opened
         self._cursor = None
 
     def __repr__(self) -> str:
@@ -122,13 +123,13 @@ class ImpalaWarehouse:
             _require_kerberos_module()
         log.debug("opening Impala connection %s", t.safe_url())
         try:
-            self._conn = connect(
+            self._conn = conn = connect(
                 host=t.host, port=t.port, database=t.database, timeout=t.timeout,
                 use_ssl=t.use_ssl, ca_cert=t.ca_cert, verify_cert=t.use_ssl and t.ssl_verify,
                 auth_mechanism=t.auth_mechanism, user=t.user, password=t.password,
                 kerberos_service_name=t.kerberos_service_name, krb_host=t.krb_host,
                 retries=1)  # one attempt per call: MNAAS_QUERY_ATTEMPTS is the retry policy
-            self._cursor = self._conn.cursor(user=t.user)
+            self._cursor = conn.cursor(user=t.user)
         except BaseException:
             self.close()
             raise
