@@ -16,20 +16,18 @@ from celery import chord
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 
-from mnaas_missing_files.checking.check import check_group as check_one_group
-from mnaas_missing_files.checking.check import describe_error
+from mnaas_missing_files.checking.check import RetryLater, check_attempt, describe_error
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import (
-    EXIT_FAILED,
     JobHeld,
     LockHeld,
     LockLost,
     TransientWarehouseError,
-    WarehouseError,
 )
 from mnaas_missing_files.core.model import Group, GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.run.finalize import begin
 from mnaas_missing_files.run.local import lock_holder
 from mnaas_missing_files.warehouse.base import close_shared_warehouses, shared_warehouse
@@ -39,7 +37,6 @@ from . import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
 from .context import attach_job_log, job_lock_key, run_lock, run_state, settings_for, state_client
 from .ending import abandon_run, finish_run
 from .runstate import (
-    TERMINAL_STATES,
     RunState,
     claim_scheduled_day,
     count_delivery,
@@ -104,10 +101,8 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
             lock.extend(token)
         except LockLost:
             message = "the run's lock was taken by another run before a worker started this one"
-            log.error("run %s: %s; not starting", run_id, message)
-            state.finish(state="failed", exit_code=EXIT_FAILED, message=message, only_if_open=True)
-            return {"run_id": run_id, "state": "failed"}
-    state.set(state="starting", total=len(plan.groups))
+            return abandon_run(settings, state, None, f"{message}; not starting")
+    state.set(state=Stage.STARTING, total=len(plan.groups))
     try:
         begin(settings, plan, pid=os.getpid())
     except JobHeld as exc:
@@ -115,16 +110,14 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
         if plan.trigger == "schedule":
             release_scheduled_day(state.client, job_lock_key(settings), plan.day, run_id)
         log.error("run %s: %s", run_id, mask_secrets(exc))
-        state.finish(state="refused", exit_code=exc.exit_code, message=mask_secrets(exc))
+        state.finish(state=Stage.REFUSED, exit_code=exc.exit_code, message=mask_secrets(exc))
         return {"run_id": run_id, "state": "refused"}
     except Exception as exc:  # the status file cannot be written: nothing ran, free the job
-        lock.release(token)
         log.exception("run %s: cannot start", run_id)
-        state.finish(state="failed", exit_code=EXIT_FAILED, message=describe_error(exc))
-        return {"run_id": run_id, "state": "failed"}
+        return abandon_run(settings, state, token, f"cannot start: {describe_error(exc)}")
     state.save_plan(plan.to_json())
     _launch_chord(plan, token)
-    state.set(state="running")
+    state.set(state=Stage.RUNNING)
     _extend(settings, token, run_id)
     return {"run_id": run_id, "state": "running", "groups": len(plan.groups)}
 
@@ -143,11 +136,11 @@ def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str
         release_scheduled_day(client, job_lock_key(settings), plan.day, plan.run_id)
         log.warning("scheduled run %s for %s not started: %s", plan.run_id, plan.day, mask_secrets(exc))
         state.create(day=plan.day, trigger=plan.trigger, dry_run=plan.dry_run,
-                     total=len(plan.groups), job=job_lock_key(settings), state="refused")
-        state.finish(state="refused", exit_code=exc.exit_code, message=mask_secrets(exc))
+                     total=len(plan.groups), job=job_lock_key(settings), state=Stage.REFUSED)
+        state.finish(state=Stage.REFUSED, exit_code=exc.exit_code, message=mask_secrets(exc))
         return None
     state.create(day=plan.day, trigger=plan.trigger, dry_run=plan.dry_run, total=len(plan.groups),
-                 job=job_lock_key(settings), state="starting", token=token)
+                 job=job_lock_key(settings), state=Stage.STARTING, token=token)
     return token
 
 
@@ -202,25 +195,9 @@ def check_group(self, run_id: str, day: str, group: dict, token: str | None = No
 
 
 def _check_once(task, settings: Settings, group: Group, run_id: str, attempt: int) -> GroupResult:
-    attempts = settings.query_attempts
     try:
-        result = check_one_group(shared_warehouse(settings.warehouse_url), settings, group)
-        result.attempts = attempt
-        log.info("run %s group %s: ok (attempt %d)", run_id, group.group_id, attempt)
-        return result
-    except TransientWarehouseError as exc:
-        if attempt < attempts:
-            delay = settings.retry_delay(attempt)
-            log.warning("run %s group %s: attempt %d of %d failed (%s); retrying in %.1f s",
-                        run_id, group.group_id, attempt, attempts, describe_error(exc), delay)
-            raise task.retry(countdown=delay, exc=TransientWarehouseError(describe_error(exc))) from exc
-        log.error("run %s group %s: giving up after %d attempts: %s",
-                  run_id, group.group_id, attempt, describe_error(exc))
-        return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
-    except WarehouseError as exc:
-        log.error("run %s group %s: failed, not retrying (retrying cannot fix it): %s",
-                  run_id, group.group_id, describe_error(exc))
-        return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
+        outcome = check_attempt(lambda: shared_warehouse(settings.warehouse_url), settings, group,
+                                attempt=attempt, run_id=run_id)
     except SoftTimeLimitExceeded:
         close_shared_warehouses()  # the interrupted connection may be mid-query
         error = f"timed out after {task.app.conf.task_soft_time_limit} s (MNAAS_GROUP_TIME_LIMIT)"
@@ -229,6 +206,11 @@ def _check_once(task, settings: Settings, group: Group, run_id: str, attempt: in
     except Exception as exc:  # a bug must not lose the run: the group is reported as failed
         log.exception("run %s group %s: unexpected error", run_id, group.group_id)
         return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
+    if isinstance(outcome, RetryLater):  # the policy said: another attempt, after outcome.delay
+        raise task.retry(countdown=outcome.delay, exc=TransientWarehouseError(outcome.error))
+    if outcome.ok:
+        log.info("run %s group %s: ok (attempt %d)", run_id, group.group_id, attempt)
+    return outcome
 
 
 def _wait_at_test_gate(delivery: int, attempt: int) -> None:
@@ -271,8 +253,8 @@ def finalize_run(self, results: list, run_id: str | None = None, day: str | None
     by_group = state.results()  # fills in a group whose chord result went missing
     by_group.update({r["group_id"]: GroupResult.from_json(r) for r in results or []
                      if isinstance(r, dict) and r.get("group_id")})
-    if state.read().get("state") not in TERMINAL_STATES:
-        state.set(state="finalizing")
+    if state.read().get("state") not in TERMINAL_STAGES:
+        state.set(state=Stage.FINALIZING)
     return finish_run(settings, plan_, by_group, token, state)
 
 

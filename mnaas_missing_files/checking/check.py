@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import TransientWarehouseError, WarehouseError
+from mnaas_missing_files.core.errors import WarehouseError
 from mnaas_missing_files.core.model import Group, GroupResult
+from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.warehouse import queries
 from mnaas_missing_files.warehouse.base import Warehouse
@@ -40,31 +42,51 @@ def describe_error(exc: BaseException) -> str:
     return mask_secrets(f"{type(exc).__name__}: {exc}")
 
 
-def check_group_with_retries(get_warehouse: Callable[[], Warehouse], settings: Settings,
-                             group: Group, *, run_id: str = "-",
-                             sleep: Callable[[float], None] = time.sleep) -> GroupResult:
-    """Retry transient errors with capped exponential backoff; never raises a warehouse error.
+@dataclass(frozen=True)
+class RetryLater:
+    """A transient failure with attempts left: wait `delay` seconds, then try again."""
 
-    A group that still fails comes back as a failed GroupResult, so the run can report what
-    it knows (its pairs are unknown, not zero).
-    """
-    attempts = settings.query_attempts
-    for attempt in range(1, attempts + 1):
-        try:
-            result = check_group(get_warehouse(), settings, group)
-            result.attempts = attempt
-            return result
-        except TransientWarehouseError as exc:
-            if attempt == attempts:
-                log.error("run %s group %s: giving up after %d attempts: %s",
-                          run_id, group.group_id, attempt, describe_error(exc))
-                return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
-            delay = settings.retry_delay(attempt)
+    delay: float
+    error: str
+
+
+def query_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(settings.query_attempts, settings.retry_backoff)
+
+
+def check_attempt(warehouse: Callable[[], Warehouse], settings: Settings, group: Group, *,
+                  attempt: int, run_id: str = "-") -> GroupResult | RetryLater:
+    """Attempt number `attempt` of one group under the retry policy, logged in operators'
+    words: the group's result (ok, or failed for good), or RetryLater. Never raises a
+    warehouse error. `run` sleeps and loops; the Celery task hands RetryLater to task.retry."""
+    policy = query_policy(settings)
+    try:
+        result = check_group(warehouse(), settings, group)
+    except WarehouseError as exc:
+        error = describe_error(exc)
+        if policy.retries(exc, attempt):
+            delay = policy.delay(attempt)
             log.warning("run %s group %s: attempt %d of %d failed (%s); retrying in %.1f s",
-                        run_id, group.group_id, attempt, attempts, describe_error(exc), delay)
-            sleep(delay)
-        except WarehouseError as exc:
+                        run_id, group.group_id, attempt, policy.attempts, error, delay)
+            return RetryLater(delay, error)
+        if policy.is_transient(exc):
+            log.error("run %s group %s: giving up after %d attempts: %s", run_id, group.group_id, attempt, error)
+        else:
             log.error("run %s group %s: failed, not retrying (retrying cannot fix it): %s",
-                      run_id, group.group_id, describe_error(exc))
-            return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
-    raise AssertionError("unreachable")
+                      run_id, group.group_id, error)
+        return GroupResult.failed(group.group_id, error, attempts=attempt)
+    result.attempts = attempt
+    return result
+
+
+def check_group_with_retries(warehouse: Callable[[], Warehouse], settings: Settings, group: Group, *,
+                             run_id: str = "-", sleep: Callable[[float], None] = time.sleep) -> GroupResult:
+    """Every attempt the policy allows, in this thread. A group that still fails comes back as
+    a failed GroupResult, so the run can report what it knows (its pairs are unknown, not zero)."""
+    attempt = 1
+    while True:
+        outcome = check_attempt(warehouse, settings, group, attempt=attempt, run_id=run_id)
+        if isinstance(outcome, GroupResult):
+            return outcome
+        sleep(outcome.delay)
+        attempt += 1

@@ -16,6 +16,7 @@ from mnaas_missing_files.config.options import OPTIONS, OPTIONS_BY_KEY, Option, 
 from mnaas_missing_files.config.properties import parse_properties
 from mnaas_missing_files.config.redis_url import SENTINEL_SCHEME, check_sentinel_settings
 from mnaas_missing_files.core.errors import ConfigError
+from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import MASK, mask_secrets
 
 log = logging.getLogger(__name__)
@@ -80,14 +81,14 @@ class Settings:
     def tzinfo(self) -> dt.tzinfo:
         if self.timezone:
             return zoneinfo.ZoneInfo(self.timezone)
-        return dt.datetime.now().astimezone().tzinfo or dt.timezone.utc  # the system's zone
+        return dt.datetime.now().astimezone().tzinfo or dt.UTC  # the system's zone
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.tzinfo)
 
     def retry_delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based): doubling, capped at 30."""
-        return min(self.retry_backoff * 2 ** (attempt - 1), 30.0)
+        """Seconds to wait after failed attempt number `attempt` (1-based), by the one policy."""
+        return RetryPolicy(self.query_attempts, self.retry_backoff).delay(attempt)
 
     def describe(self) -> list[tuple[str, str, str, str]]:
         """(key, value with secrets masked, source, help) for every setting, for check-config."""
@@ -135,7 +136,7 @@ def config_path_from(cli_value: str | None, environ: Mapping[str, str] | None = 
 def default_day(timezone: str | None, now: dt.datetime | None = None) -> dt.date:
     """Yesterday in the job's zone (the system's zone when unset)."""
     tz = zoneinfo.ZoneInfo(timezone) if timezone else None
-    current = (now or dt.datetime.now(dt.timezone.utc)).astimezone(tz)
+    current = (now or dt.datetime.now(dt.UTC)).astimezone(tz)
     return current.date() - dt.timedelta(days=1)
 
 

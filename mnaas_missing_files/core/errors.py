@@ -69,11 +69,16 @@ class StatusFileError(MnaasError):
     """The status file cannot be read or written."""
 
 
+class Transient:
+    """Marks an error that retrying may fix; the one retry policy (core/retry.py) retries these
+    and nothing else."""
+
+
 class WarehouseError(MnaasError):
     """A warehouse error that retrying cannot fix (missing table, bad SQL, bad credentials)."""
 
 
-class TransientWarehouseError(WarehouseError):
+class TransientWarehouseError(Transient, WarehouseError):
     """A warehouse error worth retrying (connection refused or reset, timeout)."""
 
 
@@ -85,13 +90,10 @@ class MailError(MnaasError):
         super().__init__(message)
 
 
-class TransientMailError(MailError):
+class TransientMailError(Transient, MailError):
     """A delivery error worth retrying (server down, connection reset, 4xx reply)."""
 
 
 class ReportError(MnaasError):
     """The report files could not be written; the previous reports are left intact."""
 
-
-class RunFailed(MnaasError):
-    """The run completed its bookkeeping but failed (a group or a delivery failed)."""

@@ -24,6 +24,7 @@ from mnaas_missing_files.config.smtp_url import SmtpTarget, parse_smtp_url
 from mnaas_missing_files.core.errors import ConfigError, MailError, TransientMailError
 from mnaas_missing_files.core.fsio import atomic_write
 from mnaas_missing_files.core.model import PairRow
+from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting.attachments import Attachment, body_size, files_note, make_attachment, megabytes
 from mnaas_missing_files.reporting.reports import ReportSummary, check_file_mode
@@ -131,14 +132,15 @@ def deliver(settings: Any, msg: EmailMessage, *, kind: str, run_id: str,
     if not recipients:
         _fail_to_outbox(settings, msg, kind, run_id, f"the {kind} email has no recipients")
     sender = msg["From"].addresses[0].addr_spec
-    attempts = max(1, int(settings.mail_attempts))
+    policy = RetryPolicy(max(1, int(settings.mail_attempts)), settings.retry_backoff)
+    attempts = policy.attempts
     for attempt in range(1, attempts + 1):
         try:
             refused = send_once(target, msg, sender, recipients)
         except TransientMailError as exc:
             last = exc
-            if attempt < attempts:
-                delay = settings.retry_delay(attempt)
+            if policy.retries(exc, attempt):
+                delay = policy.delay(attempt)
                 log.warning("%s email of run %s not sent (attempt %d of %d): %s; "
                             "retrying in %.1fs", kind, run_id, attempt, attempts, exc, delay)
                 sleep(delay)
