@@ -18,6 +18,7 @@ from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, LockUnavailable, MnaasError
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.run.local import lock_holder
 from mnaas_missing_files.run.progress import ProgressPrinter
 from mnaas_missing_files.run.summary import print_outcome
@@ -25,7 +26,7 @@ from mnaas_missing_files.state import statusfile
 
 from . import START_RUN
 from .context import run_lock, run_state
-from .runstate import TERMINAL_STATES, RunState
+from .runstate import RunState
 
 POLL_SECONDS = 0.25
 # How long the run may look ownerless (lock gone, state not final) before the client calls
@@ -123,10 +124,10 @@ def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
             continue
         unreachable_since = None
         progress = (record.get("done", 0), record.get("total", 0), record.get("failed", 0))
-        if record.get("state") in ("running", "finalizing", "done") and progress != shown:
+        if record.get("state") in (Stage.RUNNING, Stage.FINALIZING, Stage.DONE) and progress != shown:
             printer.update(*progress)
             shown = progress
-        if record.get("state") in TERMINAL_STATES:
+        if record.get("state") in TERMINAL_STAGES:
             return _report(record, out, err)
         if owner:
             ownerless_since = None
@@ -150,7 +151,7 @@ def _report(record: dict, out: TextIO, err: TextIO) -> int:
     code = record.get("exit_code")
     code = EXIT_FAILED if code is None else code
     outcome = record.get("outcome") or {}
-    if record["state"] != "done":
+    if record["state"] != Stage.DONE:
         print(f"run {record['run_id']} for {record.get('day')}: {record['state'].upper()}: "
               f"{record.get('message') or 'no detail'}", file=err)
         return code

@@ -27,6 +27,7 @@ import threading
 import redis
 
 from mnaas_missing_files.core.model import GroupResult
+from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.state.redisconn import connect_redis
 
 PREFIX = "mnaas-missing-files"
@@ -34,12 +35,6 @@ STATE_TTL = 7 * 24 * 3600
 SCHEDULED_TTL = 8 * 24 * 3600  # longer than any day can be "yesterday" for a late tick
 DELIVERY_TTL = 2 * 24 * 3600
 REDIS_TIMEOUT = 5.0
-
-# queued: the client enqueued start_run; starting: a worker took it; running: the chord is out;
-# finalizing: the callback is writing; done: outcome recorded (exit 0 or 1); refused: another
-# run or the status file's flag held the job (exit 3 or 4), nothing changed; failed: the run
-# could not finish (exit 1).
-TERMINAL_STATES = frozenset({"done", "refused", "failed"})
 
 # Count a group once however often its task is delivered, so `done` never exceeds `total`.
 _GROUP_DONE = """
@@ -115,7 +110,7 @@ class RunState:
         return f"{self.key}:plan"
 
     def create(self, *, day: dt.date | str, trigger: str, dry_run: bool, total: int, job: str,
-               state: str = "queued", token: str | None = None) -> None:
+               state: Stage = Stage.QUEUED, token: str | None = None) -> None:
         """`job` is the job's lock key: the run is listed among the job's open runs until it
         ends. The token lets a redelivered scheduled start_run go on with its lock, and the
         sweeper tell whether the run still holds the job."""
@@ -196,12 +191,12 @@ class RunState:
         raw = self.client.hgetall(f"{self.key}:results")
         return {_str(gid): GroupResult.from_json(json.loads(value)) for gid, value in raw.items()}
 
-    def finish(self, *, state: str, exit_code: int, outcome: dict | None = None,
+    def finish(self, *, state: Stage, exit_code: int, outcome: dict | None = None,
                message: str = "", only_if_open: bool = False, if_updated: str | None = None) -> bool:
         """Record how the run ended. With only_if_open, an ended run is left as it is (a stale
         duplicate must not overwrite the real outcome); with if_updated, only a run whose
         record nobody touched since it read `updated` so. False when nothing was written."""
-        if only_if_open and self.read().get("state") in TERMINAL_STATES:
+        if only_if_open and self.read().get("state") in TERMINAL_STAGES:
             return False
         fields = {"state": state, "exit_code": exit_code, "message": message}
         if outcome is not None:
