@@ -22,7 +22,7 @@ def print_status(settings: Settings) -> None:
         print(f"  HELD by an operator (flag {flag}): runs refuse with exit 4 until the flag is 0")
     lock = run_lock_for(settings)
     try:
-        holder = lock.read_holder() if hasattr(lock, "read_holder") else lock.holder()
+        holder = lock.holder()
     except MnaasError as exc:
         print(f"lock: cannot be read: {mask_secrets(exc)}")
         holder = None

@@ -20,6 +20,7 @@ import secrets
 import socket
 import time
 from pathlib import Path
+from typing import Protocol
 
 import redis
 
@@ -91,7 +92,7 @@ def lock_key(script_name: str, status_file: str | os.PathLike) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _holder_record(holder: dict, token: str) -> dict:
@@ -114,6 +115,22 @@ def _describe(holder: dict) -> str:
         f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
         f"started {holder.get('started', '?')})"
     )
+
+
+class RunLock(Protocol):
+    """The job's one lock, whichever kind: what `run`, `submit`, `status` and the sweeper ask
+    of it. `acquire` raises LockHeld (naming the holder) or LockUnavailable; `extend` raises
+    LockLost once another run owns the job; `release` frees it only for its owner."""
+
+    def acquire(self, holder: dict) -> str: ...
+
+    def extend(self, token: str) -> object: ...
+
+    def release(self, token: str) -> bool: ...
+
+    def holder(self) -> dict | None: ...
+
+    def is_owner(self, token: str | None) -> bool: ...
 
 
 class FileRunLock:
@@ -193,8 +210,9 @@ class FileRunLock:
     def is_owner(self, token: str | None) -> bool:
         return self._fd is not None and token is not None and token == self._token
 
-    def extend(self, token: str | None = None) -> None:
-        """Nothing to do: a flock lasts as long as the process holds it."""
+    def extend(self, token: str | None = None) -> bool:
+        """Nothing to renew: a flock lasts as long as the process holds it."""
+        return self.is_owner(token)
 
     def release(self, token: str | None = None) -> bool:
         if self._fd is None:
