@@ -10,6 +10,8 @@ from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, LockLost
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.core.states import Outcome, Stage
+from mnaas_missing_files.run.ending import RunEnd, end_run
 from mnaas_missing_files.run.finalize import finalize
 
 from .context import run_lock
@@ -35,19 +37,24 @@ def finish_run(settings: Settings, plan: Plan, results: dict[str, GroupResult], 
         log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
         if (lock.holder() or {}).get("run_id") == plan.run_id:
             log.info("run %s: the sweeper is reporting it; leaving the outcome to the sweeper", plan.run_id)
-        else:
-            state.finish(state="failed", exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True)
+        elif state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True):
+            end_run(RunEnd(settings, plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED,
+                           message=mask_secrets(exc), trigger=plan.trigger))
         return {"run_id": plan.run_id, "outcome": "lock lost"}
     # The lock goes first: whoever sees the run done may start the next one at once.
     lock.release(token)
-    state.finish(state="done", exit_code=outcome.exit_code, outcome=outcome.to_json(), message=message)
+    state.finish(state=Stage.DONE, exit_code=outcome.exit_code, outcome=outcome.to_json(), message=message)
     return outcome.to_json()
 
 
 def abandon_run(settings: Settings, state: RunState, token: str | None, message: str) -> dict:
-    """The run cannot be reported: say why, free the job, record it failed."""
-    log.error("run %s: %s", state.run_id, message)
+    """The run cannot be reported: free the job, record it failed, and end it through the one
+    boundary (history, log) with the reason."""
     if token:
         run_lock(settings).release(token)
-    state.finish(state="failed", exit_code=EXIT_FAILED, message=message, only_if_open=True)
+    if state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, only_if_open=True):
+        end_run(RunEnd(settings, state.run_id, str(state.read().get("day") or settings.day), Outcome.FAILED,
+                       EXIT_FAILED, message=message))
+    else:
+        log.error("run %s: %s (it had already ended)", state.run_id, message)
     return {"run_id": state.run_id, "state": "failed"}

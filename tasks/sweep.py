@@ -27,13 +27,15 @@ from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, JobHeld, LockHeld, LockLost
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.core.states import TERMINAL_STAGES, Outcome, Stage
+from mnaas_missing_files.run.ending import RunEnd, end_run
 from mnaas_missing_files.run.finalize import begin
 from workers.app import app
 
 from . import SWEEP_LOST_RUNS
 from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_client
 from .ending import abandon_run, finish_run
-from .runstate import TERMINAL_STATES, RunState, forget_open_run, open_runs
+from .runstate import RunState, forget_open_run, open_runs
 
 log = get_task_logger(__name__)
 
@@ -68,7 +70,7 @@ def _sweep_one(settings: Settings, state: RunState, lock) -> str | None:
     """What the sweep did with one open run: ended, running, lapsed, superseded, reported,
     unreportable (taken over but could not be reported: marked failed, job freed) or None."""
     record = state.read()
-    if not record or record["state"] in TERMINAL_STATES:
+    if not record or record["state"] in TERMINAL_STAGES:
         return "ended"
     token = state.token()
     if not token or lock.is_owner(token):
@@ -103,9 +105,10 @@ def _mark_superseded(settings: Settings, state: RunState, record: dict, lock) ->
     now = f"run {holder.get('run_id')} holds it now" if holder else "it is free now"
     message = (f"lost: its lock lapsed ({settings.lock_ttl} s without progress, MNAAS_LOCK_TTL) "
                f"and another run has held the job since ({now}); this run wrote nothing more")
-    if not state.finish(state="failed", exit_code=EXIT_FAILED, message=message, if_updated=updated):
+    if not state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, if_updated=updated):
         return False
-    log.error("run %s for %s: %s", state.run_id, record["day"], message)
+    end_run(RunEnd(settings, state.run_id, record["day"], Outcome.FAILED, EXIT_FAILED, message=message,
+                   trigger=record.get("trigger")))
     return True
 
 
@@ -114,7 +117,7 @@ def _age_seconds(stamp: str | None) -> float:
         then = dt.datetime.strptime(stamp or "", "%Y-%m-%d %H:%M:%S%z")
     except ValueError:
         return float("inf")
-    return (dt.datetime.now(dt.timezone.utc) - then).total_seconds()
+    return (dt.datetime.now(dt.UTC) - then).total_seconds()
 
 
 def _report_lost_run(job: Settings, state: RunState, record: dict, reporter: str) -> bool:
@@ -133,7 +136,7 @@ def _report_lost_run(job: Settings, state: RunState, record: dict, reporter: str
                   state.run_id, plan.day, record["state"], len(results), len(plan.groups))
         for group in plan.groups:
             results.setdefault(group.group_id, GroupResult.failed(group.group_id, reason, attempts=0))
-        state.set(state="finalizing", message="lost; the sweeper is reporting it")
+        state.set(state=Stage.FINALIZING, message="lost; the sweeper is reporting it")
         if stored is None:  # it never got as far as marking the status file
             begin(settings, plan, pid=os.getpid())
         finish_run(settings, plan, results, reporter, state, message=reason)

@@ -10,15 +10,17 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, ReportError
 from mnaas_missing_files.core.model import GroupResult, Plan, iter_rows
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
-from mnaas_missing_files.reporting.reports import ReportSummary, write_reports
+from mnaas_missing_files.reporting.reports import write_reports
+from mnaas_missing_files.run.ending import RunEnd, end_run
+from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state import history, statusfile
 
 log = logging.getLogger(__name__)
@@ -43,28 +45,6 @@ class MemoryJournal:
         self._sent.add((run_id, kind))
 
 
-@dataclass
-class RunOutcome:
-    run_id: str
-    day: str
-    outcome: str  # success | failed | dry-run
-    exit_code: int
-    failed_groups: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    summary: ReportSummary | None = None
-    email: str | None = None  # where the report email went (smtp, or the .eml path)
-    ticket_raised: bool = False
-
-    def to_json(self) -> dict:
-        s = self.summary
-        return {"run_id": self.run_id, "day": self.day, "outcome": self.outcome,
-                "exit_code": self.exit_code, "failed_groups": self.failed_groups,
-                "errors": self.errors, "email": self.email, "ticket_raised": self.ticket_raised,
-                "missing_files": s.missing_files if s else None, "pairs": s.pairs if s else None,
-                "unknown_pairs": s.unknown_pairs if s else None,
-                "csv": str(s.csv_path) if s else None, "txt": str(s.txt_path) if s else None}
-
-
 def begin(settings: Settings, plan: Plan, *, pid: int | None = None) -> None:
     """Mark the run in progress (flag 1) unless dry; raises JobHeld when an operator holds it."""
     if plan.dry_run:
@@ -74,7 +54,7 @@ def begin(settings: Settings, plan: Plan, *, pid: int | None = None) -> None:
     history.record_run(settings.status_file, {
         "run_id": plan.run_id, "day": plan.day.isoformat(), "trigger": plan.trigger,
         "started": settings.now().strftime("%Y-%m-%d %H:%M:%S"), "ended": None,
-        "outcome": "running", "groups": len(plan.groups), "host": socket.gethostname(),
+        "outcome": Outcome.RUNNING, "groups": len(plan.groups), "host": socket.gethostname(),
         "pid": pid or os.getpid()})
     log.info("run %s: started checking %s (%d groups, trigger %s%s)", plan.run_id, plan.day,
              len(plan.groups), plan.trigger, ", dry run" if plan.dry_run else "")
@@ -82,7 +62,7 @@ def begin(settings: Settings, plan: Plan, *, pid: int | None = None) -> None:
 
 def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
              journal: DeliveryJournal | None = None,
-             before_write: Callable[[], None] | None = None) -> RunOutcome:
+             before_write: Callable[[], object] | None = None) -> RunOutcome:
     """Write the reports, send the email, record the outcome. Never raises for a failed run:
     the outcome says what happened. `before_write` may raise (e.g. LockLost) to stop a stale
     run from overwriting a newer run's outcome."""
@@ -91,7 +71,7 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
     failed = {g.group_id: (results[g.group_id].error if g.group_id in results else
                            "no result was received for this group") or "unknown error"
               for g in plan.groups if g.group_id not in results or not results[g.group_id].ok}
-    outcome = RunOutcome(plan.run_id, plan.day.isoformat(), "failed", EXIT_FAILED, failed)
+    outcome = RunOutcome(plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED, failed)
     guard()
     try:
         # Rows are generated lazily, twice (reports, then the email's summary), so a day with
@@ -101,15 +81,14 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
         outcome.errors.append(f"reports not written: {exc}")
         log.error("run %s: %s", plan.run_id, outcome.errors[-1])
     if plan.dry_run:
-        outcome.outcome = "dry-run"
+        outcome.outcome = Outcome.DRY_RUN
         outcome.exit_code = EXIT_FAILED if (failed or outcome.errors) else EXIT_OK
     else:
         if outcome.summary is not None:
             _send_report(settings, plan, iter_rows(plan, results), outcome, journal)
         guard()
         _record_status(settings, plan, outcome, journal)
-    _record_history(settings, plan, outcome)
-    _log_end(plan, outcome)
+    end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
 
 
@@ -135,7 +114,7 @@ def _send_report(settings, plan, rows, outcome: RunOutcome, journal: DeliveryJou
 def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) -> None:
     if not outcome.failed_groups and not outcome.errors:
         statusfile.record_success(settings.status_file, settings.now().strftime("%Y-%m-%d %H:%M:%S"))
-        outcome.outcome, outcome.exit_code = "success", EXIT_OK
+        outcome.outcome, outcome.exit_code = Outcome.SUCCESS, EXIT_OK
         return
     reason = "; ".join([f"group {g} failed: {e}" for g, e in outcome.failed_groups.items()] + outcome.errors)
 
@@ -154,21 +133,3 @@ def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal
     else:
         log.warning("run %s: a service-desk ticket is already open for this failure episode; "
                     "no second ticket", plan.run_id)
-
-
-def _record_history(settings, plan, outcome: RunOutcome) -> None:
-    s = outcome.summary
-    history.update_run(settings.status_file, plan.run_id,
-                       ended=settings.now().strftime("%Y-%m-%d %H:%M:%S"), outcome=outcome.outcome,
-                       failed_groups=len(outcome.failed_groups),
-                       missing_files=s.missing_files if s else None, pairs=s.pairs if s else None)
-
-
-def _log_end(plan: Plan, outcome: RunOutcome) -> None:
-    s = outcome.summary
-    counts = f"{s.missing_files} missing files in {s.pairs} pairs" if s else "no reports"
-    if outcome.exit_code == EXIT_OK:
-        log.info("run %s: finished %s: %s; %s", plan.run_id, outcome.outcome, plan.day, counts)
-        return
-    problems = [f"group {g}: {e}" for g, e in outcome.failed_groups.items()] + outcome.errors
-    log.error("run %s: FAILED for %s: %s; %s", plan.run_id, plan.day, counts, " | ".join(problems))

@@ -14,8 +14,9 @@ from mnaas_missing_files.checking.check import check_group_with_retries
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.model import GroupResult, Plan
-from mnaas_missing_files.run.finalize import RunOutcome, begin, finalize
-from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock
+from mnaas_missing_files.run.finalize import begin, finalize
+from mnaas_missing_files.run.outcome import RunOutcome
+from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock, RunLock
 from mnaas_missing_files.warehouse.base import open_warehouse
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, GroupResult], None]
 
 
-def run_lock_for(settings: Settings):
+def run_lock_for(settings: Settings) -> RunLock:
     """The job's one lock: Redis when a lock URL is configured (shared with `submit`), else a
     file lock next to the status file."""
     if settings.lock_url:
@@ -38,7 +39,7 @@ def lock_holder(settings: Settings, plan: Plan) -> dict:
 
 
 def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress | None = None,
-                         on_group_done: Callable[[], None] | None = None) -> dict[str, GroupResult]:
+                         on_group_done: Callable[[], object] | None = None) -> dict[str, GroupResult]:
     """Check every group of the plan in `local_workers` threads, one warehouse connection each."""
     results: dict[str, GroupResult] = {}
     workers = max(1, min(settings.local_workers, len(plan.groups)))

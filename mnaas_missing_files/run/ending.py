@@ -1,0 +1,93 @@
+"""The one boundary every end of a run passes, whichever way it ends: `run` (through finalize),
+the Celery callback and the chord's error handler (finalize, or an abandoned run), the sweeper
+(a lost or superseded run) and a start that failed after the run was announced.
+
+Each observer gets the same RunEnd, in order: the run history first (the record `status`,
+catch-up and the metrics read), then the log's end line. An observer that fails is logged and
+does not keep the others from running: the run's outcome stands either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import EXIT_OK
+from mnaas_missing_files.core.states import Outcome
+from mnaas_missing_files.run.outcome import RunOutcome
+from mnaas_missing_files.state import history
+
+log = logging.getLogger(__name__)
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """A run's end as the observers see it. `report` is the full outcome of a run that got as
+    far as its reports; a run that ended without (abandoned, superseded, refused mid-start)
+    has only `message`, saying why."""
+
+    settings: Settings
+    run_id: str
+    day: str
+    outcome: Outcome
+    exit_code: int
+    report: RunOutcome | None = None
+    message: str = ""
+    trigger: str | None = None
+
+    @classmethod
+    def of(cls, settings: Settings, report: RunOutcome, *, trigger: str | None = None) -> RunEnd:
+        return cls(settings, report.run_id, report.day, report.outcome, report.exit_code, report,
+                   trigger=trigger)
+
+    def problems(self) -> list[str]:
+        if self.report is None:
+            return [self.message] if self.message else []
+        return ([f"group {g}: {e}" for g, e in self.report.failed_groups.items()]
+                + self.report.errors)
+
+
+def record_in_history(end: RunEnd) -> None:
+    summary = end.report.summary if end.report else None
+    fields = {"ended": end.settings.now().strftime(TIME_FORMAT), "outcome": end.outcome,
+              "failed_groups": len(end.report.failed_groups) if end.report else None,
+              "missing_files": summary.missing_files if summary else None,
+              "pairs": summary.pairs if summary else None}
+    if end.message:
+        fields["message"] = end.message
+    if not history.update_run(end.settings.status_file, end.run_id, day=end.day,
+                              **({"trigger": end.trigger} if end.trigger else {}), **fields):
+        log.info("run %s: had no history entry yet (it ended before it started); recorded now", end.run_id)
+
+
+def log_end_line(end: RunEnd) -> None:
+    summary = end.report.summary if end.report else None
+    counts = f"{summary.missing_files} missing files in {summary.pairs} pairs" if summary else "no reports"
+    if end.exit_code == EXIT_OK:
+        log.info("run %s: finished %s: %s; %s", end.run_id, end.outcome, end.day, counts)
+        return
+    log.error("run %s: %s for %s: %s; %s", end.run_id, end.outcome.upper(), end.day, counts,
+              " | ".join(end.problems()) or "no detail")
+
+
+Observer = Callable[[RunEnd], None]
+
+# In order. New observers (metrics, notices) are added here, and nowhere else.
+OBSERVERS: tuple[Observer, ...] = (record_in_history, log_end_line)
+
+
+def end_run(end: RunEnd, observers: tuple[Observer, ...] = OBSERVERS) -> list[str]:
+    """Tell every observer; returns what failed (one line each, also logged)."""
+    failures = []
+    for observer in observers:
+        try:
+            observer(end)
+        except Exception as exc:
+            line = f"run {end.run_id}: {observer.__name__} failed at the end of the run: {exc}"
+            log.error("%s", line)
+            failures.append(line)
+    return failures
