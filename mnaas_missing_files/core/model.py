@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 
 REGULAR = "regular"
 INFONOVA = "infonova"
-CUSTOMER_TYPES = (REGULAR, INFONOVA)
 
 
 @dataclass(frozen=True)
@@ -206,6 +205,3 @@ def iter_rows(plan: Plan, results: dict[str, GroupResult]) -> Iterator[PairRow]:
             yield PairRow(plan.day, group.process, group.customer_type, customer,
                           int(received), int(generated), list(names.get(customer, [])))
 
-
-def build_rows(plan: Plan, results: dict[str, GroupResult]) -> list[PairRow]:
-    return list(iter_rows(plan, results))

@@ -10,9 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-KPI_RECEIVED = "File Received"
-KPI_GENERATED = "File Generated"
-
 _KPI_SQL = """
 SELECT customer_name,
        SUM(CASE WHEN kpi_name = 'File Received' THEN kpi_value ELSE 0 END) AS file_received,

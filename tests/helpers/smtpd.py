@@ -54,7 +54,7 @@ def make_tls_files(directory: Path, hostnames=("localhost",), ips=(HOST,)) -> Tl
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mnaas test CA")])
     ca_cert = (

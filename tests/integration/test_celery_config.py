@@ -83,7 +83,7 @@ def test_beat_runs_the_daily_schedule_in_the_job_zone_across_a_dst_change(tmp_pa
     now = dt.datetime(2026, 3, 28, 7, 0, tzinfo=berlin)
     schedule.nowfun = lambda: now
     wait = schedule.remaining_estimate(dt.datetime(2026, 3, 28, 6, 30, tzinfo=berlin))
-    fires = (now.astimezone(dt.timezone.utc) + wait).astimezone(berlin)
+    fires = (now.astimezone(dt.UTC) + wait).astimezone(berlin)
     assert fires == dt.datetime(2026, 3, 29, 6, 30, tzinfo=berlin)
     assert wait == dt.timedelta(hours=22, minutes=30)  # a 23-hour day
 

@@ -173,7 +173,7 @@ def test_flower_lists_the_run_tasks_with_readable_arguments_behind_basic_auth(cl
 
 def test_two_beats_ticking_trigger_exactly_one_scheduled_run_of_the_day(cluster_ready):
     c = cluster_ready
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     fire = (now + dt.timedelta(seconds=66)).replace(second=0, microsecond=0)
     if (fire - now).total_seconds() > 60 + 6:  # at least ~6 s to start both beats
         fire -= dt.timedelta(minutes=1)
@@ -185,7 +185,7 @@ def test_two_beats_ticking_trigger_exactly_one_scheduled_run_of_the_day(cluster_
     try:
         for beat in beats:
             beat.wait_for_log("beat: Starting")
-        wait = (fire - dt.datetime.now(dt.timezone.utc)).total_seconds() + 30
+        wait = (fire - dt.datetime.now(dt.UTC)).total_seconds() + 30
         for beat in beats:  # each beat ticks once at the scheduled minute
             beat.wait_for_log("Sending due task mnaas-daily-run (mnaas.start_run)", timeout=wait)
         ended = wait_until(lambda: [e for e in c.job.history() if e.get("outcome") != "running"],

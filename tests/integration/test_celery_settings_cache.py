@@ -16,7 +16,7 @@ from tests.helpers.jobconfig import make_job
 
 DAY = dt.date(2026, 11, 24)
 SETTLE = 0.2  # the caches below trust files written this long before a parse
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOON = dt.datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 

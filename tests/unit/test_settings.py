@@ -136,7 +136,7 @@ def test_mask_secrets():
 
 
 def test_default_day_is_yesterday_in_the_job_zone():
-    now = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.UTC)
     assert default_day("UTC", now) == dt.date(2026, 11, 24)
     assert default_day("Asia/Tokyo", now) == dt.date(2026, 11, 25)  # already the 26th there
 
@@ -148,7 +148,7 @@ def test_for_tests_builds_a_complete_settings():
 
 def test_timezone_from_the_file_sets_yesterday_and_the_log_date(tmp_path):
     job = make_job(tmp_path, {"MNAAS_TIMEZONE": "Asia/Tokyo"})
-    now = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.timezone.utc)  # 2026-11-26 08:30 in Tokyo
+    now = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.UTC)  # 2026-11-26 08:30 in Tokyo
     s = load_settings(job.config, environ={}, now=now)
     assert s.day == dt.date(2026, 11, 25)
     assert s.log_path.name == "MNAAS_Missing_Customer_Files.log_2026-11-26"
