@@ -1,4 +1,10 @@
-"""Check one group: one KPI query and one missing-files query for the whole group."""
+"""Check one group: one KPI query and one missing-files query for the whole group.
+
+The missing-files query covers the lookback window D-L .. D (contract §8), so a group still
+costs two queries whatever L is. The first group of a process that finds no input at all also
+asks whether the whole process received anything on D (contract §7): at most one more query
+per process and day, and none on an ordinary day.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mnaas_missing_files.checking.planning import configured_customers
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import WarehouseError
-from mnaas_missing_files.core.model import Group, GroupResult
+from mnaas_missing_files.core.model import REGULAR, Group, GroupResult
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.warehouse import queries
@@ -28,14 +35,46 @@ def check_group(warehouse: Warehouse, settings: Settings, group: Group) -> Group
         if customer in counts:
             counts[customer] = [int(received or 0), int(generated or 0)]
     sql, params = queries.missing_files(settings.received_table, settings.generated_table,
-                                        settings.day, group.process, customers)
-    names: dict[str, set[str]] = {c: set() for c in customers}
-    for customer, filename in warehouse.query(sql, params):
-        if customer in names:
-            names[customer].add(f"{customer}{settings.delimiter}{filename}")
-    missing = {c: sorted(n) for c, n in names.items() if n}
-    return GroupResult(group_id=group.group_id, ok=True, counts=counts, missing=missing,
-                       queries=2, elapsed_s=time.monotonic() - started)
+                                        settings.day, group.process, customers,
+                                        first_day=settings.window_start)
+    day = settings.day.isoformat()
+    # file_date -> customer -> names; D's own names are the CSV/TXT's, the others outstanding
+    by_day: dict[str, dict[str, set[str]]] = {}
+    for file_date, customer, filename in warehouse.query(sql, params):
+        if customer in counts:
+            names = by_day.setdefault(str(file_date), {}).setdefault(customer, set())
+            names.add(f"{customer}{settings.delimiter}{filename}")
+    missing = {c: sorted(n) for c, n in by_day.pop(day, {}).items()}
+    outstanding = {d: {c: sorted(n) for c, n in per_customer.items()}
+                   for d, per_customer in sorted(by_day.items())}
+    result = GroupResult(group_id=group.group_id, ok=True, counts=counts, missing=missing,
+                         outstanding=outstanding, queries=2)
+    if not missing and _probes_input(settings, group) and all(r == 0 for r, _ in counts.values()):
+        result.process_has_input = _process_received_anything(warehouse, settings, group.process)
+        result.queries += 1
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+def probing_group_id(settings: Settings, process: str) -> str:
+    """The group that asks, for the whole process, whether anything was received on D: its
+    first in plan order (regular customers first; planning.plan_groups numbers from 1)."""
+    regular, infonova, _ = configured_customers(settings)
+    return f"{process}/{REGULAR if regular else 'infonova'}/1"
+
+
+def _probes_input(settings: Settings, group: Group) -> bool:
+    if group.process in settings.empty_input_allowed:
+        return False  # an empty day is normal for it: never no_input, no query spent
+    return group.group_id == probing_group_id(settings, group.process)
+
+
+def _process_received_anything(warehouse: Warehouse, settings: Settings, process: str) -> bool:
+    regular, infonova, _ = configured_customers(settings)
+    sql, params = queries.any_received(settings.received_table, settings.day, process,
+                                       regular + infonova)
+    rows = list(warehouse.query(sql, params))
+    return bool(rows and rows[0][0])
 
 
 def describe_error(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ import logging
 import uuid
 
 from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import UsageError
 from mnaas_missing_files.core.model import INFONOVA, REGULAR, Group, Plan
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,22 @@ def new_run_id(day: dt.date) -> str:
     return f"{day:%Y%m%d}-{uuid.uuid4().hex[:8]}"
 
 
+def refuse_future_day(settings: Settings, day: dt.date | None = None) -> None:
+    """A day after today (in MNAAS_TIMEZONE) cannot be checked: it has no data yet, and its
+    run would only report a false no-input (contract §7). Today runs, with a warning."""
+    day = day or settings.day
+    today = settings.now().date()
+    if day > today:
+        raise UsageError(f"day {day} has not happened yet (today is {today} in "
+                         f"{settings.timezone or 'the system time zone'}); nothing was changed")
+    if day == today:
+        log.warning("day %s is today and not over yet: files still to arrive today are "
+                    "reported missing", day)
+
+
 def make_plan(settings: Settings, *, dry_run: bool = False, trigger: str = "run",
               run_id: str | None = None) -> Plan:
+    """The run's plan; refuses a day after today before anything is touched."""
+    refuse_future_day(settings)
     return Plan(run_id=run_id or new_run_id(settings.day), day=settings.day,
                 groups=plan_groups(settings), dry_run=dry_run, trigger=trigger)

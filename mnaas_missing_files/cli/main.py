@@ -98,6 +98,9 @@ def cmd_backfill(args) -> int:
     if args.end < args.start:
         raise UsageError(f"--to {args.end} is before --from {args.start}")
     first = _settings(args, args.start)  # validates the configuration before any day runs
+    from mnaas_missing_files.checking.planning import refuse_future_day
+
+    refuse_future_day(first, args.end)  # before any day of the range runs
     return backfill(first, args.start, args.end, submit=args.submit, dry_run=args.dry_run)
 
 

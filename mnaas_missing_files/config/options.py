@@ -25,13 +25,14 @@ _ADDRESS_SPLIT = re.compile(r"[,;\s]+")
 class Option:
     key: str  # the name in the properties file / environment
     attr: str  # the Settings attribute
-    kind: str  # str | secret | int | float | path | list | addresses | mode | cron | tz | table | url
+    kind: str  # str | secret | int | float | path | list | names | choice | addresses | mode | cron | tz | table | url
     help: str
     default: Any = None  # a value, or a callable of the partly resolved settings dict
     required: bool = False
     env: bool = False  # a new MNAAS_* setting: readable from the environment, which wins
     secret: bool = False  # may carry a password: masked wherever it is shown
     minimum: float | None = None
+    choices: tuple[str, ...] = ()  # kind "choice": the values allowed
 
 
 def _d(fn: Callable[[dict], Any]) -> Callable[[dict], Any]:
@@ -93,6 +94,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("MNAAS_SWEEP_INTERVAL", "sweep_interval", "int", "Seconds between beat's sweeps for lost runs: a run whose lock lapsed (MNAAS_LOCK_TTL without progress) and stayed so for MNAAS_GROUP_TIME_LIMIT is reported as failed, once.", default=300, env=True, minimum=5),
     Option("MNAAS_MAX_DELIVERIES", "max_deliveries", "int", "Times a task whose worker died is delivered before its group counts as failed.", default=3, env=True, minimum=1),
     Option("MNAAS_GROUP_TIME_LIMIT", "group_time_limit", "int", "Hard time limit in seconds of one Celery task (soft limit is 90 % of it).", default=900, env=True, minimum=10),
+    Option("MNAAS_EMPTY_INPUT", "empty_input", "choice", "What a process with no input on the day does (contract §7): fail (exit 1, Failure, one SDP ticket per episode) or warn (the run completes and says so); the subject starts NO INPUT - either way.",
+           default="fail", env=True, choices=("fail", "warn")),
+    Option("MNAAS_EMPTY_INPUT_ALLOWED", "empty_input_allowed", "names", "Processes whose empty day is normal (bash array, or a space/comma list): their pairs are never no_input.", default=(), env=True),
+    Option("MNAAS_LOOKBACK_DAYS", "lookback_days", "int", "Days before D also checked for files still missing (outstanding, contract §8), in the same two queries per group; 0 turns it off.", default=7, env=True, minimum=0),
+    Option("MNAAS_OUTSTANDING_REPORT", "outstanding_path", "path", "CSV of the outstanding files (default beside the CSV: Missing_Customer_Files_Outstanding_D.csv); in the file it takes the $(date ...) forms, from the environment it is taken literally.",
+           default=_d(lambda s: s["csv_path"].parent / f"Missing_Customer_Files_Outstanding_{s['day']:%Y-%m-%d}.csv"), env=True),
+    Option("MNAAS_MAIL_NAMES_PER_PAIR", "mail_names_per_pair", "int", "File names the report email lists under one pair before '... and N more'.", default=10, env=True, minimum=0),
+    Option("MNAAS_MAIL_NAMES_TOTAL", "mail_names_total", "int", "File names the report email lists in all (what needs action and recovered share it).", default=200, env=True, minimum=0),
     Option("MNAAS_VISIBILITY_TIMEOUT", "visibility_timeout", "int", "Redis broker visibility timeout in seconds; must exceed MNAAS_GROUP_TIME_LIMIT.", default=3600, env=True, minimum=10),
 )
 
@@ -112,11 +121,18 @@ def convert(option: Option, raw: Any, where: str | None) -> Any:
     if option.kind == "list":
         items = raw if isinstance(raw, list) else ([raw] if str(raw).strip() else [])
         return tuple(str(i) for i in items)
+    if option.kind == "names":
+        items = raw if isinstance(raw, list) else re.split(r"[,\s]+", str(raw).strip())
+        return tuple(dict.fromkeys(str(i) for i in items if str(i).strip()))
     if isinstance(raw, list):
         raise fail("expected a single value, found an array")
     value = str(raw).strip()
     if option.kind == "str":
         return value
+    if option.kind == "choice":
+        if value.lower() not in option.choices:
+            raise fail(f"expected {' or '.join(option.choices)}, got {value!r}")
+        return value.lower()
     if option.kind == "url":
         return value or None
     if option.kind == "secret":

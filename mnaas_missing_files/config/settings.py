@@ -71,11 +71,22 @@ class Settings:
     sweep_interval: int
     group_time_limit: int
     visibility_timeout: int
+    empty_input: str
+    empty_input_allowed: tuple[str, ...]
+    lookback_days: int
+    outstanding_path: Path
+    mail_names_per_pair: int
+    mail_names_total: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default
     warnings: tuple[str, ...] = field(default=(), compare=False)
     # Every file the parser read (the config, then what it sourced): a cache of these
     # settings is stale when one of them changes.
     files: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def window_start(self) -> dt.date:
+        """The first day of the lookback window D-L .. D (contract §8)."""
+        return self.day - dt.timedelta(days=self.lookback_days)
 
     @property
     def tzinfo(self) -> dt.tzinfo:
@@ -175,11 +186,14 @@ def load_settings(config_path: str | Path, *, environ: Mapping[str, str] | None 
 
 def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
     """Settings that are valid but that an operator most likely did not mean."""
+    advice = tuple(f"MNAAS_EMPTY_INPUT_ALLOWED: {name!r} is not a configured process "
+                   "(process_list); it has no effect"
+                   for name in s["empty_input_allowed"] if name not in s["processes"])
     if s["lock_url"] and s["lock_ttl"] <= s["group_time_limit"]:
-        return (f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
+        return advice + (f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
                 f"({s['group_time_limit']} s): on the cluster, a run whose slowest group takes "
                 "longer than the TTL lets its lock lapse, and the sweeper may report it lost",)
-    return ()
+    return advice
 
 
 def _environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:

@@ -111,12 +111,34 @@ class GroupResult:
     queries: int = 0
     elapsed_s: float = 0.0
     packed: str | None = None  # pack_names(missing), once compacted
+    # file_date (ISO) -> customer -> names, sorted: the window's earlier days (contract §8)
+    outstanding: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    outstanding_packed: dict[str, str] | None = None  # file_date -> pack_names(...)
+    process_has_input: bool | None = None
 
     def compact(self) -> GroupResult:
         """The same result with its names compressed: what a run keeps until it reports."""
-        if self.packed is not None and not self.missing:
+        if self.packed is not None and not self.missing and not self.outstanding:
             return self
-        return replace(self, missing={}, packed=self._packed())
+        return replace(self, missing={}, packed=self._packed(), outstanding={},
+                       outstanding_packed=self._outstanding_packed())
+
+    def _outstanding_packed(self) -> dict[str, str]:
+        if self.outstanding_packed is None:
+            self.outstanding_packed = {day: pack_names(names)
+                                       for day, names in sorted(self.outstanding.items()) if names}
+        return self.outstanding_packed
+
+    def outstanding_days(self) -> list[str]:
+        """The earlier days with outstanding names, oldest first."""
+        return sorted(self._outstanding_packed() if self.outstanding_packed is not None
+                      or not self.outstanding else self.outstanding)
+
+    def outstanding_names(self, day: str) -> dict[str, list[str]]:
+        """customer -> names of file_date `day` still missing (one day unpacked at a time)."""
+        if self.outstanding_packed is not None:
+            return unpack_names(self.outstanding_packed.get(day, ""))
+        return self.outstanding.get(day, {})
 
     def _packed(self) -> str:
         # Packed once: a Celery task both records and returns its result (two to_json calls).
@@ -137,6 +159,8 @@ class GroupResult:
             "attempts": self.attempts,
             "queries": self.queries,
             "elapsed_s": round(self.elapsed_s, 3),
+            "outstanding_z": self._outstanding_packed(),
+            "process_has_input": self.process_has_input,
         }
 
     @classmethod
@@ -151,6 +175,9 @@ class GroupResult:
             attempts=int(data.get("attempts", 1)),
             queries=int(data.get("queries", 0)),
             elapsed_s=float(data.get("elapsed_s", 0.0)),
+            # absent in results from before the lookback window: nothing outstanding known
+            outstanding_packed=dict(data.get("outstanding_z") or {}),
+            process_has_input=data.get("process_has_input"),
         )
 
     @classmethod
@@ -205,3 +232,32 @@ def iter_rows(plan: Plan, results: dict[str, GroupResult]) -> Iterator[PairRow]:
             yield PairRow(plan.day, group.process, group.customer_type, customer,
                           int(received), int(generated), list(names.get(customer, [])))
 
+
+@dataclass(frozen=True)
+class OutstandingRow:
+    """One row of the outstanding report (contract §8): a file of an earlier day of the
+    window still without a generated row."""
+
+    file_date: str
+    process: str
+    customer_type: str
+    customer: str
+    name: str
+    age_days: int
+
+
+def iter_outstanding(plan: Plan, results: dict[str, GroupResult]) -> Iterator[OutstandingRow]:
+    """Oldest file_date first, then the CSV's order, names sorted; a failed group's pairs
+    have none (unknown). One group-day's names unpacked at a time."""
+    days = sorted({d for r in results.values() if r.ok for d in r.outstanding_days()})
+    for day in days:
+        age = (plan.day - dt.date.fromisoformat(day)).days
+        for group in plan.groups:
+            result = results.get(group.group_id)
+            if result is None or not result.ok:
+                continue
+            names = result.outstanding_names(day)
+            for customer in group.customers:
+                for name in names.get(customer, ()):
+                    yield OutstandingRow(day, group.process, group.customer_type, customer,
+                                         name, age)

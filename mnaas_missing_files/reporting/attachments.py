@@ -46,7 +46,8 @@ def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-_WHAT = ("one row per process and customer", "one missing customer file name per line")
+_WHAT = ("one row per process and customer", "one missing customer file name per line",
+         "one row per file of an earlier day still missing (outstanding)")
 
 
 def files_note(files, attached, too_large) -> list[str]:

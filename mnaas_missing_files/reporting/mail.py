@@ -1,4 +1,6 @@
-"""The report email, the SDP ticket email, and their delivery (contract §3, 1.4).
+"""The report email, the SDP ticket email, and their delivery (contract §3, §4, §9).
+
+The report's subject and bodies are mailbody.py's.
 
 Delivery goes through SMTP when MNAAS_SMTP_URL is set, else into MNAAS_OUTBOX_DIR as one
 `.eml` file. A message SMTP could not take is still written to the outbox, so nothing is lost.
@@ -7,7 +9,6 @@ Delivery goes through SMTP when MNAAS_SMTP_URL is set, else into MNAAS_OUTBOX_DI
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import re
 import socket
@@ -23,10 +24,10 @@ from typing import Any, NoReturn
 from mnaas_missing_files.config.smtp_url import SmtpTarget, parse_smtp_url
 from mnaas_missing_files.core.errors import ConfigError, MailError, TransientMailError
 from mnaas_missing_files.core.fsio import atomic_write
-from mnaas_missing_files.core.model import PairRow
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
-from mnaas_missing_files.reporting.attachments import Attachment, body_size, files_note, make_attachment, megabytes
+from mnaas_missing_files.reporting import mailbody
+from mnaas_missing_files.reporting.attachments import Attachment, body_size, make_attachment, megabytes
 from mnaas_missing_files.reporting.reports import ReportSummary, check_file_mode
 from mnaas_missing_files.reporting.smtp import send_once
 
@@ -35,9 +36,6 @@ __all__ = ["Delivery", "SmtpTarget", "build_report_message", "build_sdp_ticket",
 
 log = logging.getLogger(__name__)
 
-UNKNOWN = "?"
-COLUMNS = ("process", "type", "customer", "received", "generated", "difference", "missing")
-_NUMERIC = {"received", "generated", "difference", "missing"}
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -49,25 +47,30 @@ class Delivery:
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
-def build_report_message(settings: Any, *, day: dt.date, run_id: str, rows: Iterable[PairRow],
-                         summary: ReportSummary,
-                         failed_groups: dict[str, str]) -> EmailMessage:
-    """The report email. A report above MNAAS_MAIL_GZIP_ABOVE is attached gzip-compressed;
-    if the message would still exceed MNAAS_MAIL_MAX_BYTES it names the report paths instead
-    of carrying the files, so the relay never refuses the day's only email."""
-    incomplete = "INCOMPLETE - " if failed_groups else ""
+def build_report_message(settings: Any, *, day: dt.date, run_id: str, summary: ReportSummary,
+                         analysis: Any, failed_groups: dict[str, str],
+                         outcome: str = "success") -> EmailMessage:
+    """The report email (contract §9). A report above MNAAS_MAIL_GZIP_ABOVE is attached
+    gzip-compressed; if the message would still exceed MNAAS_MAIL_MAX_BYTES it names the
+    report paths instead of carrying the files, so the relay never refuses the day's only
+    email. The outstanding report is attached when it has rows."""
     msg = _new_message(settings, "report", day, run_id, settings.mail_from, settings.mail_to,
                        settings.mail_cc)
-    msg["Subject"] = (f"{_env_prefix(settings)}{incomplete}Missing customer files {day}: "
-                      f"{summary.missing_files} missing")
-    table = [_cells(row) for row in rows]
-    failures = {group: mask_secrets(error) for group, error in failed_groups.items()}
-    files = (Path(summary.csv_path), Path(summary.txt_path))
+    msg["Subject"] = mailbody.subject(settings, day, analysis, failed_groups)
+    files = [Path(summary.csv_path), Path(summary.txt_path)]
+    if summary.outstanding_path is not None and summary.outstanding_files:
+        files.append(Path(summary.outstanding_path))
     gzip_above = getattr(settings, "mail_gzip_above", 5 * 1024 * 1024)
     candidates = [make_attachment(path, gzip_above) for path in files]
     attached: list[Attachment] | None = candidates
-    text = _report_text(settings, day, run_id, summary, table, failures, files, attached)
-    page = _report_html(settings, day, run_id, summary, table, failures, files, attached)
+
+    def bodies(attached, too_large=None) -> tuple[str, str]:
+        return mailbody.render(mailbody.view(
+            settings, day=day, run_id=run_id, summary=summary, analysis=analysis,
+            outcome=outcome, failed_groups=failed_groups, files=files, attached=attached,
+            too_large=too_large))
+
+    text, page = bodies(attached)
     limit = getattr(settings, "mail_max_bytes", 20 * 1024 * 1024)
     size = body_size(text, page) + sum(a.encoded_size() for a in candidates)
     if size > limit:
@@ -75,10 +78,7 @@ def build_report_message(settings: Any, *, day: dt.date, run_id: str, rows: Iter
                     "MNAAS_MAIL_MAX_BYTES (%s); sending the report paths instead",
                     run_id, megabytes(size), megabytes(limit))
         attached = None
-        text = _report_text(settings, day, run_id, summary, table, failures, files, attached,
-                            too_large=(size, limit))
-        page = _report_html(settings, day, run_id, summary, table, failures, files, attached,
-                            too_large=(size, limit))
+        text, page = bodies(attached, (size, limit))
     msg.set_content(text)
     msg.add_alternative(page, subtype="html")
     for item in attached or ():
@@ -93,16 +93,20 @@ def build_report_message(settings: Any, *, day: dt.date, run_id: str, rows: Iter
     return msg
 
 
-def build_sdp_ticket(settings: Any, *, day: dt.date, run_id: str, reason: str) -> EmailMessage:
+def build_sdp_ticket(settings: Any, *, day: dt.date, run_id: str, reason: str,
+                     no_input: Iterable[str] = ()) -> EmailMessage:
     sender = getattr(settings, "sdp_from", None) or settings.mail_from
     msg = _new_message(settings, "sdp", day, run_id, sender, settings.sdp_to, settings.sdp_cc)
-    msg["Subject"] = f"{settings.script_name} failed in {settings.env_mode} for {day}"
+    no_input = list(no_input)
+    prefix = "NO INPUT - " if no_input else ""
+    msg["Subject"] = f"{prefix}{settings.script_name} failed in {settings.env_mode} for {day}"
     config = getattr(settings, "config_path", None)
     rerun = f"mnaas-missing-files run --date {day}" + (f" --config {config}" if config else "")
     msg.set_content("\n".join([
         f"The daily job {settings.script_name} failed in {settings.env_mode} for {day}.",
         "",
         f"What failed: {mask_secrets(reason)}",
+        *([f"No input:    {', '.join(no_input)}"] if no_input else []),
         f"Run id:      {run_id}",
         f"Host:        {socket.gethostname()}",
         f"Log file:    {settings.log_path}",
@@ -225,74 +229,6 @@ def address_list(value: Iterable[str] | str | None) -> list[str]:
         else:
             found.extend(part for part in re.split(r"[,;\s]+", entry) if part)
     return list(dict.fromkeys(found))
-
-
-def _env_prefix(settings: Any) -> str:
-    env = (settings.env_mode or "PROD").strip()
-    return "" if env.upper() == "PROD" else f"[{env}] "
-
-
-def _cells(row: PairRow) -> dict[str, str]:
-    def show(value: int | None) -> str:
-        return UNKNOWN if value is None else str(value)
-
-    return {"process": row.process, "type": row.customer_type, "customer": row.customer,
-            "received": show(row.received), "generated": show(row.generated),
-            "difference": show(row.difference), "missing": show(row.missing_count)}
-
-
-def _report_text(settings, day, run_id, summary, table, failures, files, attached,
-                 too_large=None) -> str:
-    lines = [f"Missing customer files for {day} (run {run_id})", ""]
-    if failures:
-        lines += [f"INCOMPLETE: {len(failures)} query group(s) failed after their retries.",
-                  f"Their pairs show {UNKNOWN} below and none of their files are listed.", ""]
-        lines += [f"  {group}: {error}" for group, error in failures.items()] + [""]
-    lines += [f"Pairs checked:          {summary.pairs} ({summary.known_pairs} known, "
-              f"{summary.unknown_pairs} unknown)",
-              f"Missing customer files: {summary.missing_files}", ""]
-    widths = {c: max([len(c)] + [len(r[c]) for r in table]) for c in COLUMNS}
-
-    def line(cells: dict[str, str]) -> str:
-        return "  ".join(cells[c].rjust(widths[c]) if c in _NUMERIC else cells[c].ljust(widths[c])
-                         for c in COLUMNS).rstrip()
-
-    lines.append(line({c: c for c in COLUMNS}))
-    lines.append(line({c: "-" * widths[c] for c in COLUMNS}))
-    lines += [line(cells) for cells in table]
-    lines += [""] + files_note(files, attached, too_large) + ["",
-              "-- ", f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}", ""]
-    return "\n".join(lines)
-
-
-def _report_html(settings, day, run_id, summary, table, failures, files, attached,
-                 too_large=None) -> str:
-    esc = html.escape
-    parts = [f"<html><body><h3>Missing customer files for {esc(str(day))}</h3>",
-             f"<p>Run {esc(run_id)}</p>"]
-    if failures:
-        parts.append(f"<p><b>INCOMPLETE:</b> {len(failures)} query group(s) failed after their "
-                     f"retries. Their pairs show {UNKNOWN} and none of their files are listed."
-                     "</p><ul>")
-        parts += [f"<li><code>{esc(g)}</code>: {esc(e)}</li>" for g, e in failures.items()]
-        parts.append("</ul>")
-    parts.append(f"<p>Pairs checked: {summary.pairs} ({summary.known_pairs} known, "
-                 f"{summary.unknown_pairs} unknown)<br>Missing customer files: "
-                 f"{summary.missing_files}</p>")
-    parts.append('<table border="1" cellspacing="0" cellpadding="3"><tr>'
-                 + "".join(f"<th>{c}</th>" for c in COLUMNS) + "</tr>")
-    for cells in table:
-        parts.append("<tr>" + "".join(
-            f'<td align="right">{esc(cells[c])}</td>' if c in _NUMERIC
-            else f"<td>{esc(cells[c])}</td>" for c in COLUMNS) + "</tr>")
-    parts.append("</table>")
-    note = files_note(files, attached, too_large)
-    parts.append("<p>" + esc(note[0]) + "<br>" + "<br>".join(
-        f"<code>{esc(line.strip())}</code>" for line in note[1:]) + "</p>")
-    parts.append(f"<p>-- <br>{esc(settings.script_name)} ({esc(settings.env_mode)}) on "
-                 f"{esc(socket.gethostname())}</p></body></html>")
-    return "\n".join(parts)
-
 
 
 def _safe_name_part(text: str) -> str:

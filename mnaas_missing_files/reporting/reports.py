@@ -1,7 +1,8 @@
-"""The CSV summary and the TXT list of missing customer files (contract §3).
+"""The CSV summary, the TXT list of missing customer files (contract §3) and the outstanding
+report (contract §8).
 
-Both files are written side by side into hidden temp files and only renamed into place once
-both are complete, so readers (and the email) never see a half-written or mismatched pair,
+All three are written side by side into hidden temp files and only renamed into place once
+all are complete, so readers (and the email) never see a half-written or mismatched set,
 and a failed run leaves the previous day's good reports untouched.
 """
 
@@ -17,12 +18,13 @@ from pathlib import Path
 
 from mnaas_missing_files.core.errors import ReportError
 from mnaas_missing_files.core.fsio import create_temp_beside, remove_quietly, replace_all
-from mnaas_missing_files.core.model import PairRow
+from mnaas_missing_files.core.model import OutstandingRow, PairRow
 
 log = logging.getLogger(__name__)
 
 CSV_HEADER = ("file_date,process_name,customer_type,customer_name,file_received,"
               "file_generated,difference,missing_files_listed")
+OUTSTANDING_HEADER = "file_date,process_name,customer_type,customer_name,customer_filename,age_days"
 _WORLD_WRITE = 0o002
 
 
@@ -34,6 +36,8 @@ class ReportSummary:
     missing_files: int
     csv_path: Path
     txt_path: Path
+    outstanding_path: Path | None = None  # None: MNAAS_LOOKBACK_DAYS=0, not written
+    outstanding_files: int = 0
 
     def to_json(self) -> dict:
         return {
@@ -43,6 +47,8 @@ class ReportSummary:
             "missing_files": self.missing_files,
             "csv_path": str(self.csv_path),
             "txt_path": str(self.txt_path),
+            "outstanding_path": str(self.outstanding_path) if self.outstanding_path else None,
+            "outstanding_files": self.outstanding_files,
         }
 
 
@@ -56,14 +62,22 @@ def check_file_mode(mode: int) -> int:
 
 
 def write_reports(rows: Iterable[PairRow], csv_path: str | os.PathLike,
-                  txt_path: str | os.PathLike, mode: int) -> ReportSummary:
-    """Stream `rows` (in report order) into the CSV and TXT reports, atomically as a pair."""
+                  txt_path: str | os.PathLike, mode: int, *,
+                  outstanding: tuple[str | os.PathLike, Iterable[OutstandingRow]] | None = None,
+                  stale_outstanding: str | os.PathLike | None = None) -> ReportSummary:
+    """Stream `rows` (in report order) into the CSV and TXT reports and, when given,
+    `outstanding` = (path, rows) into the outstanding report: atomically, all or none.
+    `stale_outstanding` (with L = 0) is an outstanding report of an earlier run for the day,
+    removed once the new reports are in place: it no longer belongs with them."""
     check_file_mode(mode)
     csv_target, txt_target = Path(csv_path), Path(txt_path)
-    if os.path.abspath(csv_target) == os.path.abspath(txt_target):
-        raise ReportError(f"the CSV and TXT reports cannot share one path: {csv_target}")
+    out_target = Path(outstanding[0]) if outstanding else None
+    targets = [t for t in (csv_target, txt_target, out_target) if t is not None]
+    if len({os.path.abspath(t) for t in targets}) < len(targets):
+        raise ReportError("the reports cannot share a path: " + ", ".join(map(str, targets)))
     temps: list[Path] = []
     stage = f"{csv_target}"
+    outstanding_count = 0
     try:
         csv_fd, csv_temp = create_temp_beside(csv_target, mode)
         temps.append(csv_temp)
@@ -77,7 +91,17 @@ def write_reports(rows: Iterable[PairRow], csv_path: str | os.PathLike,
                 counts = _write_rows(rows, csv_file, txt_file)
                 _flush_and_sync(txt_file)
             _flush_and_sync(csv_file)
-        replace_all([(csv_temp, csv_target), (txt_temp, txt_target)])
+        moves = [(csv_temp, csv_target), (txt_temp, txt_target)]
+        if outstanding and out_target is not None:
+            stage = f"{out_target}"
+            out_fd, out_temp = create_temp_beside(out_target, mode)
+            temps.append(out_temp)
+            with open(out_fd, "w", encoding="utf-8", newline="") as out_file:
+                outstanding_count = _write_outstanding(outstanding[1], out_file)
+                _flush_and_sync(out_file)
+            moves.append((out_temp, out_target))
+        stage = ", ".join(str(t) for _, t in moves)
+        replace_all(moves)
         temps.clear()
     except Exception as exc:
         raise ReportError(f"could not write the report {stage}: {exc}; "
@@ -85,9 +109,23 @@ def write_reports(rows: Iterable[PairRow], csv_path: str | os.PathLike,
     finally:
         for temp in temps:
             remove_quietly(temp)
+    if stale_outstanding is not None and Path(stale_outstanding).is_file():
+        remove_quietly(Path(stale_outstanding))
     pairs, known, missing = counts
     return ReportSummary(pairs=pairs, known_pairs=known, unknown_pairs=pairs - known,
-                         missing_files=missing, csv_path=csv_target, txt_path=txt_target)
+                         missing_files=missing, csv_path=csv_target, txt_path=txt_target,
+                         outstanding_path=out_target, outstanding_files=outstanding_count)
+
+
+def _write_outstanding(rows: Iterable[OutstandingRow], out_file: io.TextIOBase) -> int:
+    writer = csv.writer(out_file, lineterminator="\n")
+    out_file.write(OUTSTANDING_HEADER + "\n")
+    count = 0
+    for row in rows:
+        writer.writerow([row.file_date, row.process, row.customer_type, row.customer,
+                         row.name, row.age_days])
+        count += 1
+    return count
 
 
 def _write_rows(rows: Iterable[PairRow], csv_file: io.TextIOBase,

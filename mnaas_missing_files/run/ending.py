@@ -53,10 +53,16 @@ class RunEnd:
 
 def record_in_history(end: RunEnd) -> None:
     summary = end.report.summary if end.report else None
+    analysis = end.report.analysis if end.report else None
     fields = {"ended": end.settings.now().strftime(TIME_FORMAT), "outcome": end.outcome,
               "failed_groups": len(end.report.failed_groups) if end.report else None,
               "missing_files": summary.missing_files if summary else None,
-              "pairs": summary.pairs if summary else None}
+              "pairs": summary.pairs if summary else None,
+              # contract §7: verdict -> pair count, outstanding and recovered files
+              "verdicts": analysis.verdicts if analysis else None,
+              "outstanding_files": analysis.outstanding if analysis else None,
+              "recovered_files": analysis.recovered if analysis else None,
+              "no_input": analysis.without_input if analysis else []}
     if end.message:
         fields["message"] = end.message
     if not history.update_run(end.settings.status_file, end.run_id, day=end.day,
@@ -67,6 +73,12 @@ def record_in_history(end: RunEnd) -> None:
 def log_end_line(end: RunEnd) -> None:
     summary = end.report.summary if end.report else None
     counts = f"{summary.missing_files} missing files in {summary.pairs} pairs" if summary else "no reports"
+    analysis = end.report.analysis if end.report else None
+    if analysis is not None:
+        counts += (f", {analysis.outstanding} outstanding, {analysis.recovered} recovered; verdicts "
+                   + ", ".join(f"{k} {v}" for k, v in analysis.verdicts.items() if v))
+        if analysis.without_input:
+            counts += f"; no input: {', '.join(analysis.without_input)}"
     if end.exit_code == EXIT_OK:
         log.info("run %s: finished %s: %s; %s", end.run_id, end.outcome, end.day, counts)
         return

@@ -13,15 +13,17 @@ from collections.abc import Callable
 from typing import Protocol
 
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, ReportError
-from mnaas_missing_files.core.model import GroupResult, Plan, iter_rows
+from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, ReportError, StatusFileError
+from mnaas_missing_files.core.model import GroupResult, Plan, iter_outstanding, iter_rows
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
 from mnaas_missing_files.reporting.reports import write_reports
+from mnaas_missing_files.run.analysis import analyse
 from mnaas_missing_files.run.ending import RunEnd, end_run
 from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state import history, statusfile
+from mnaas_missing_files.state.listed import ListedMemory
 
 log = logging.getLogger(__name__)
 
@@ -72,35 +74,65 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
                            "no result was received for this group") or "unknown error"
               for g in plan.groups if g.group_id not in results or not results[g.group_id].ok}
     outcome = RunOutcome(plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED, failed)
+    lookback = settings.lookback_days > 0
+    # What each pair says, and what was recovered since the memory of listed names was
+    # written (contract §7, §8); one pass, one group's names unpacked at a time.
+    memory = ListedMemory.load(settings.status_file) if lookback else ListedMemory(settings.status_file)
+    outcome.analysis = analyse(settings, plan, results, memory)
+    for process in outcome.no_input:
+        log.warning("run %s: process %s received nothing on %s (no input: the upstream load "
+                    "did not run, or has not run yet)", plan.run_id, process, plan.day)
     guard()
     try:
-        # Rows are generated lazily, twice (reports, then the email's summary), so a day with
-        # a million missing names never has them all unpacked at once.
-        outcome.summary = write_reports(iter_rows(plan, results), settings.csv_path, settings.txt_path, settings.report_mode)
+        # Rows are generated lazily, so a day with a million missing names never has them all
+        # unpacked at once. The outstanding report is renamed into place with the CSV and TXT.
+        outcome.summary = write_reports(
+            iter_rows(plan, results), settings.csv_path, settings.txt_path, settings.report_mode,
+            outstanding=(settings.outstanding_path, iter_outstanding(plan, results)) if lookback else None,
+            stale_outstanding=None if lookback else settings.outstanding_path)
     except ReportError as exc:
         outcome.errors.append(f"reports not written: {exc}")
         log.error("run %s: %s", plan.run_id, outcome.errors[-1])
+    if outcome.summary is not None and lookback and not plan.dry_run:
+        try:  # remembered once the reports that list the names are in place (contract §8)
+            memory.save(plan.day, settings.lookback_days, settings.report_mode)
+        except StatusFileError as exc:
+            outcome.errors.append(str(exc))
+            log.error("run %s: %s", plan.run_id, outcome.errors[-1])
     if plan.dry_run:
         outcome.outcome = Outcome.DRY_RUN
-        outcome.exit_code = EXIT_FAILED if (failed or outcome.errors) else EXIT_OK
+        stops = failed or outcome.errors or (outcome.no_input and settings.empty_input == "fail")
+        outcome.exit_code = EXIT_FAILED if stops else EXIT_OK
     else:
-        if outcome.summary is not None:
-            _send_report(settings, plan, iter_rows(plan, results), outcome, journal)
+        outcome.outcome = _outcome_of(settings, outcome)
+        _send_report(settings, plan, outcome, journal)
         guard()
         _record_status(settings, plan, outcome, journal)
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
 
 
-def _send_report(settings, plan, rows, outcome: RunOutcome, journal: DeliveryJournal) -> None:
-    if outcome.summary is None:  # no reports, nothing to attach: the ticket says why
+def _outcome_of(settings: Settings, outcome: RunOutcome) -> Outcome:
+    """The first that applies (contract §7): failed, incomplete, no_input, success."""
+    if outcome.errors:
+        return Outcome.FAILED
+    if outcome.failed_groups:
+        return Outcome.INCOMPLETE
+    if outcome.no_input and settings.empty_input == "fail":
+        return Outcome.NO_INPUT
+    return Outcome.SUCCESS
+
+
+def _send_report(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) -> None:
+    if outcome.summary is None or outcome.analysis is None:  # no reports: the ticket says why
         return
     if journal.was_sent(plan.run_id, "report"):
         log.info("run %s: report email already sent; not sending it again", plan.run_id)
         outcome.email = "already sent"
         return
-    message = build_report_message(settings, day=plan.day, run_id=plan.run_id, rows=rows,
-                                   summary=outcome.summary, failed_groups=outcome.failed_groups)
+    message = build_report_message(settings, day=plan.day, run_id=plan.run_id,
+                                   summary=outcome.summary, analysis=outcome.analysis,
+                                   failed_groups=outcome.failed_groups, outcome=outcome.outcome)
     try:
         delivery = deliver(settings, message, kind="report", run_id=plan.run_id)
     except MailError as exc:  # its text names the outbox copy, when one was kept
@@ -112,14 +144,24 @@ def _send_report(settings, plan, rows, outcome: RunOutcome, journal: DeliveryJou
 
 
 def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) -> None:
-    if not outcome.failed_groups and not outcome.errors:
+    if outcome.errors:
+        outcome.outcome = Outcome.FAILED  # e.g. the email could not be delivered
+    if outcome.outcome == Outcome.SUCCESS:
         statusfile.record_success(settings.status_file, settings.now().strftime("%Y-%m-%d %H:%M:%S"))
-        outcome.outcome, outcome.exit_code = Outcome.SUCCESS, EXIT_OK
+        outcome.exit_code = EXIT_OK
         return
-    reason = "; ".join([f"group {g} failed: {e}" for g, e in outcome.failed_groups.items()] + outcome.errors)
+    outcome.exit_code = EXIT_FAILED
+    no_input = outcome.no_input if settings.empty_input == "fail" else []
+    reason = "; ".join(
+        [f"group {g} failed: {e}" for g, e in outcome.failed_groups.items()]
+        + ([f"no input on {plan.day} for process(es) {', '.join(no_input)}: nothing was "
+            "received for any configured customer (the upstream load did not run, or has not "
+            "run yet)"] if no_input else [])
+        + outcome.errors)
 
     def raise_ticket() -> None:
-        ticket = build_sdp_ticket(settings, day=plan.day, run_id=plan.run_id, reason=reason)
+        ticket = build_sdp_ticket(settings, day=plan.day, run_id=plan.run_id, reason=reason,
+                                  no_input=no_input)
         deliver(settings, ticket, kind="sdp-ticket", run_id=plan.run_id)
         journal.mark_sent(plan.run_id, "sdp-ticket")
 

@@ -24,21 +24,24 @@ GROUP BY customer_name
 
 # A received (file, customer) pair is missing when no generated row exists for the same day,
 # process, customer and source file. DISTINCT: the received table may repeat a pair.
-# The generated side repeats the group's filters (day, process, customers) so that the engine
+# The generated side repeats the group's filters (days, process, customers) so that the engine
 # builds its anti-join over the group's rows only, not over the whole day's generated files:
 # on a large day that is 6x faster in DuckDB and a fraction of the memory, and it lets Impala
 # prune the generated table's date partitions without relying on runtime filters.
+# One query covers the whole lookback window D-L .. D (contract §8): a date range, never one
+# query per day, and file_date comes back so each name is filed under its own day. With L = 0
+# the range is the single day D.
 _MISSING_SQL = """
-SELECT DISTINCT r.customer_name, r.filename
+SELECT DISTINCT r.file_date, r.customer_name, r.filename
 FROM {received_table} r
-WHERE r.file_date = ?
+WHERE r.file_date BETWEEN ? AND ?
   AND r.process_name = ?
   AND r.customer_name IN ({customer_marks})
   AND r.filename IS NOT NULL
   AND NOT EXISTS (
       SELECT 1
       FROM {generated_table} g
-      WHERE g.file_date = ?
+      WHERE g.file_date BETWEEN ? AND ?
         AND g.process_name = ?
         AND g.customer_name IN ({customer_marks})
         AND g.file_date = r.file_date
@@ -46,6 +49,20 @@ WHERE r.file_date = ?
         AND g.customer_name = r.customer_name
         AND g.source_filename = r.filename
   )
+"""
+
+# Whether a process received anything on D for any configured customer (contract §7): asked
+# at most once per process and day, and only when its first group found no input at all
+# (see checking/check.py). LIMIT 1 inside: the engine stops at the first row.
+_ANY_RECEIVED_SQL = """
+SELECT COUNT(*) FROM (
+    SELECT 1 AS one
+    FROM {received_table}
+    WHERE file_date = ?
+      AND process_name = ?
+      AND customer_name IN ({customer_marks})
+    LIMIT 1
+) probe
 """
 
 
@@ -63,9 +80,22 @@ def kpi_counts(kpi_table: str, day: dt.date, process: str,
 
 
 def missing_files(received_table: str, generated_table: str, day: dt.date, process: str,
-                  customers: Sequence[str]) -> tuple[str, list]:
-    """Distinct (customer, received filename) pairs of the day with no generated customer file."""
+                  customers: Sequence[str], first_day: dt.date | None = None) -> tuple[str, list]:
+    """Distinct (file_date, customer, received filename) of the days first_day .. day (default:
+    day alone) with no generated customer file of the same file_date."""
+    first = first_day or day
+    if first > day:
+        raise ValueError(f"the window's first day {first} is after its last day {day}")
     sql = _MISSING_SQL.format(received_table=received_table, generated_table=generated_table,
                               customer_marks=_marks(len(customers)))
-    group = [day.isoformat(), process, *customers]
+    group = [first.isoformat(), day.isoformat(), process, *customers]
     return sql, group + group
+
+
+def any_received(received_table: str, day: dt.date, process: str,
+                 customers: Sequence[str]) -> tuple[str, list]:
+    """One row, one count: 1 when the process has a received row of `day` for any of
+    `customers`, else 0."""
+    sql = _ANY_RECEIVED_SQL.format(received_table=received_table,
+                                   customer_marks=_marks(len(customers)))
+    return sql, [day.isoformat(), process, *customers]

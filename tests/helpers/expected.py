@@ -39,3 +39,33 @@ def expected_reports(rows, day: dt.date, processes, customers, infonova, delimit
                 writer.writerow([d, process, ctype, customer, received, gen, received - gen, len(pair_missing)])
                 names.extend(pair_missing)
     return out.getvalue(), "".join(n + "\n" for n in names)
+
+
+OUTSTANDING_HEADER = "file_date,process_name,customer_type,customer_name,customer_filename,age_days\n"
+
+
+def expected_outstanding(rows, day: dt.date, lookback: int, processes, customers, infonova,
+                         delimiter="_", unknown: set[tuple[str, str]] = frozenset()) -> str:
+    """The outstanding report's text for `day` (contract §8), from the rows themselves:
+    received files of D-L .. D-1 with no generated row of their own file_date; oldest
+    file_date first, then the CSV's order, names sorted."""
+    first = (day - dt.timedelta(days=lookback)).isoformat()
+    last = (day - dt.timedelta(days=1)).isoformat()
+    generated = {(fd, p, c, f) for fd, p, c, f, _cf, _n in rows.generated}
+    missing = defaultdict(set)
+    for fd, p, c, f, _n in rows.received:
+        if first <= fd <= last and (fd, p, c, f) not in generated:
+            missing[(fd, p, c)].add(f"{c}{delimiter}{f}")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    out.write(OUTSTANDING_HEADER)
+    for fd in sorted({k[0] for k in missing}):
+        age = (day - dt.date.fromisoformat(fd)).days
+        for process in processes:
+            for ctype, group in (("regular", customers), ("infonova", infonova)):
+                for customer in group:
+                    if (process, customer) in unknown:
+                        continue
+                    for name in sorted(missing[(fd, process, customer)]):
+                        writer.writerow([fd, process, ctype, customer, name, age])
+    return out.getvalue()

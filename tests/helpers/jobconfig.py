@@ -32,6 +32,9 @@ class Job:
     def txt(self, day: dt.date) -> Path:
         return self.conf_dir / "Missing_Customer_Files" / f"Missing_Customer_Files_{day:%Y-%m-%d}.txt"
 
+    def outstanding(self, day: dt.date) -> Path:
+        return self.conf_dir / "Missing_Customer_Files" / f"Missing_Customer_Files_Outstanding_{day:%Y-%m-%d}.csv"
+
     @property
     def outbox(self) -> Path:
         return self.conf_dir / "Missing_Customer_Files" / "outbox"

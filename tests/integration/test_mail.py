@@ -20,6 +20,7 @@ from mnaas_missing_files.core.errors import MailError
 from mnaas_missing_files.core.model import PairRow
 from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
 from mnaas_missing_files.reporting.reports import write_reports
+from tests.helpers.analysis import analysis_of
 from tests.helpers.smtpd import SmtpServer, free_port, make_tls_files
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -43,13 +44,23 @@ ROWS = [
     pair("traffic", "infonova", "INFONOVA_CHT", None, None, None),
     pair("actives", "regular", TELEPHONIE, 1, 0, [f"{TELEPHONIE}_é.cdr"]),
 ]
-# By hand: the cells of each table row, unknown shown as "?".
+# By hand: the pairs needing action, most severe first (the unknown one, then the two NEW
+# ones in the CSV's order), unknown shown as "?"; the ok pair (ACME) is not in the body.
 EXPECTED_CELLS = [
-    ["process", "type", "customer", "received", "generated", "difference", "missing"],
-    ["traffic", "regular", "eLUX", "5", "3", "2", "2"],
-    ["traffic", "regular", ACME, "2", "2", "0", "0"],
-    ["traffic", "infonova", "INFONOVA_CHT", "?", "?", "?", "?"],
-    ["actives", "regular", TELEPHONIE, "1", "0", "1", "1"],
+    ["label", "process", "customer", "received", "generated", "diff", "missing D", "outstanding", "oldest (days)"],
+    ["UNKNOWN", "traffic", "INFONOVA_CHT", "?", "?", "?", "?", "?", ""],
+    ["NEW", "traffic", "eLUX", "5", "3", "2", "2", "0", ""],
+    ["eLUX_a.cdreLUX_b.cdr"],
+    ["NEW", "actives", TELEPHONIE, "1", "0", "1", "1", "0", ""],
+    [f"{TELEPHONIE}_é.cdr"],
+]
+EXPECTED_TEXT = [
+    ["label", "process / customer", "received", "generated", "diff", "missing D", "outstanding", "oldest (days)"],
+    ["UNKNOWN", "traffic / INFONOVA_CHT", "?", "?", "?", "?", "?"],
+    ["NEW", "traffic / eLUX", "5", "3", "2", "2", "0"],
+    ["eLUX_a.cdr"], ["eLUX_b.cdr"],
+    ["NEW", f"actives / {TELEPHONIE}", "1", "0", "1", "1", "0"],
+    [f"{TELEPHONIE}_é.cdr"],
 ]
 FAILED = {"traffic/infonova/1": "connection refused by impala://svc:hunter2@impala1:21050"}
 
@@ -78,8 +89,9 @@ def summary(tmp_path):
 
 
 def report_message(settings, summary, failed=None):
-    return build_report_message(settings, day=DAY, run_id=RUN_ID, rows=ROWS, summary=summary,
-                                failed_groups=failed or {})
+    return build_report_message(settings, day=DAY, run_id=RUN_ID, summary=summary,
+                                analysis=analysis_of(ROWS, DAY), failed_groups=failed or {},
+                                outcome="incomplete" if failed else "success")
 
 
 class Sleeps(list):
@@ -110,11 +122,19 @@ class TableCells(HTMLParser):
 
 def text_table(body):
     lines = body.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("process "))
+    start = next(i for i, line in enumerate(lines) if line.startswith("  label "))
     end = lines.index("", start)
     table = lines[start:end]
-    assert len({len(line) for line in table}) == 1, "columns are not aligned"
-    return [re.split(r"\s{2,}", line.strip()) for i, line in enumerate(table) if i != 1]
+    pair_lines = [line.rstrip() for line in table if not line.startswith("      ")]
+    assert len({len(line) for line in pair_lines[1:]}) <= 2, "columns are not aligned"
+    return [re.split(r"\s{2,}", line.strip()) for line in table]
+
+
+def action_rows(cells):
+    start = next(i for i, row in enumerate(cells.rows) if row and row[0] == "label")
+    end = next((i for i in range(start + 1, len(cells.rows)) if cells.rows[i] and cells.rows[i][0] == "process"),
+               len(cells.rows))
+    return cells.rows[start:end]
 
 
 def test_report_over_plain_smtp_carries_everything(tmp_path, summary):
@@ -138,14 +158,14 @@ def test_report_over_plain_smtp_carries_everything(tmp_path, summary):
     assert parsedate_to_datetime(msg["Date"]).tzinfo is not None
 
     text = msg.get_body(("plain",)).get_content()
-    assert text_table(text) == EXPECTED_CELLS
-    assert "Missing customer files: 3" in text and "INCOMPLETE" not in text
+    assert text_table(text) == EXPECTED_TEXT
+    assert "Missing on 2026-11-24: 3" in text and "INCOMPLETE" not in text
     html_part = msg.get_body(("html",))
     assert html_part.get_content_type() == "text/html"
     cells = TableCells()
     cells.feed(html_part.get_content())
-    assert cells.rows == EXPECTED_CELLS
-    assert "Acme, &quot;Big&quot; Co" in html_part.get_content()
+    assert action_rows(cells) == EXPECTED_CELLS
+    assert ACME not in text and "Acme, &quot;Big&quot; Co" not in html_part.get_content()
 
     attachments = {part.get_filename(): part for part in msg.iter_attachments()}
     assert set(attachments) == {summary.csv_path.name, summary.txt_path.name}

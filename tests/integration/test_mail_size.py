@@ -10,6 +10,7 @@ from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.model import PairRow
 from mnaas_missing_files.reporting.mail import build_report_message, deliver
 from mnaas_missing_files.reporting.reports import write_reports
+from tests.helpers.analysis import analysis_of
 from tests.helpers.smtpd import SmtpServer
 
 DAY = dt.date(2026, 11, 24)
@@ -30,8 +31,8 @@ def send(tmp_path, **overrides):
     assert summary.txt_path.stat().st_size == 93_000
     with SmtpServer() as server:
         settings = settings_for(tmp_path, server, **overrides)
-        msg = build_report_message(settings, day=DAY, run_id="r1", rows=ROWS, summary=summary,
-                                   failed_groups={})
+        msg = build_report_message(settings, day=DAY, run_id="r1", summary=summary,
+                                   analysis=analysis_of(ROWS, DAY), failed_groups={})
         deliver(settings, msg, kind="report", run_id="r1")
         received = server.messages
     assert len(received) == 1
@@ -73,5 +74,7 @@ def test_a_message_above_the_relay_limit_names_the_paths_instead(tmp_path):
     assert f"  {summary.txt_path}  one missing customer file name per line" in body
     page = msg.get_body(("html",)).get_content()
     assert "NOT attached" in page and str(summary.txt_path) in page
-    # the summary is still there: the pair table with its counts
-    assert "3000" in body and "JLR" in body
+    # the summary is still there: the pair needing action with its counts (the ok JLR is in
+    # the CSV only), and its names beyond the cap point at the reports' paths
+    assert "3000" in body and "eLUX" in body and "JLR" not in body
+    assert f"... and 2990 more in the reports at {summary.csv_path}, {summary.txt_path}" in body

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
-from tests.helpers.expected import expected_reports
+from tests.helpers.expected import expected_outstanding, expected_reports
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
 from tests.helpers.lockholder import file_lock_held
 
@@ -176,8 +176,12 @@ def test_run_through_smtp_delivers_one_message_with_the_files_attached(job, data
     assert job.emails() == []  # delivered, nothing left in the outbox
     assert set(received.rcpt_tos) == {"move-dev@example.com", "move-ops@example.com", "move-lead@example.com"}
     attached = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()}
+    # the day before has missing files too: they are outstanding, in the third attachment
+    want = expected_outstanding(data, DAY, 7, PROCESSES, CUSTOMERS, INFONOVA)
+    assert want.count("\n") > 3 and job.outstanding(DAY).read_text() == want
     assert attached == {job.csv(DAY).name: job.csv(DAY).read_bytes(),
-                        job.txt(DAY).name: job.txt(DAY).read_bytes()}
+                        job.txt(DAY).name: job.txt(DAY).read_bytes(),
+                        job.outstanding(DAY).name: job.outstanding(DAY).read_bytes()}
     assert msg.get_body(("plain",)) is not None and msg.get_body(("html",)) is not None
 
 
@@ -201,13 +205,14 @@ def test_undeliverable_mail_is_kept_in_the_outbox_and_fails_the_run(job):
 
 
 def test_backfill_runs_days_in_order_and_continues_past_a_failed_day(job):
+    # the warehouse has no data at all for `last`: no input, a failure under the default policy
     first, bad, last = DAY - dt.timedelta(days=1), DAY, DAY + dt.timedelta(days=1)
     job.txt(bad).mkdir(parents=True)  # that day's TXT cannot be written: the day fails
     result = cli(job, "backfill", "--from", first.isoformat(), "--to", last.isoformat())
     assert result.returncode == 1, result.stderr
     table = [line.split()[:3] for line in result.stdout.splitlines()[1:]]
     assert table == [[first.isoformat(), "success", "0"], [bad.isoformat(), "failed", "1"],
-                     [last.isoformat(), "success", "0"]]
+                     [last.isoformat(), "no_input", "1"]]
     assert job.csv(first).exists() and job.csv(last).exists() and not job.csv(bad).exists()
     # each day's reports carry that day's date in their name and their rows
     assert job.csv(last).read_text().splitlines()[1].startswith(last.isoformat())

@@ -1,0 +1,157 @@
+"""What each pair of the day says (contract §7 verdicts, §8 changes), and which processes had
+no input at all.
+
+Pure functions of the plan, the group results and the settings: no warehouse, no memory. The
+recovered files (which need the memory of earlier listings) are filled in by the run layer
+(run/analysis.py) into the same `PairStatus`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from mnaas_missing_files.core.model import GroupResult, Plan
+
+
+class Verdict(str, Enum):
+    """Per pair, the first that applies (contract §7)."""
+
+    UNKNOWN = "unknown"  # its group failed after its retries
+    NO_INPUT = "no_input"  # its process received nothing on D
+    MISMATCH = "mismatch"  # KPI difference != names listed
+    MISSING = "missing"  # at least one missing name
+    OK = "ok"
+
+    @property
+    def word(self) -> str:  # how the email and the summary show it
+        return self.value.replace("_", " ").upper()
+
+
+VERDICTS = tuple(Verdict)
+
+
+class Change(str, Enum):
+    """What changed for a pair (contract §8), independent of its verdict."""
+
+    NEW = "NEW"  # missing names on D, nothing outstanding
+    PERSISTING = "PERSISTING"  # missing names on D and outstanding ones from earlier days
+    OUTSTANDING = "OUTSTANDING"  # nothing missing on D, but outstanding files remain
+    RESOLVED = "RESOLVED"  # remembered names in the window, none missing or outstanding now
+
+
+@dataclass
+class PairStatus:
+    """One configured pair of the day, everything the email and the outcome say about it.
+
+    Names are kept only up to `MNAAS_MAIL_NAMES_PER_PAIR` (the email's cap): the counts say
+    how many there are; the reports hold them all.
+    """
+
+    process: str
+    customer_type: str
+    customer: str
+    verdict: Verdict
+    received: int | None = None
+    generated: int | None = None
+    missing: int = 0  # missing on D
+    outstanding: int = 0  # still missing of the window's earlier days
+    oldest_age: int | None = None  # days, of the oldest outstanding file
+    names: list[str] = field(default_factory=list)  # D's first, then outstanding oldest first
+    recovered: int = 0
+    recovered_names: list[str] = field(default_factory=list)
+    remembered: bool = False  # the memory listed something for it in the window
+
+    @property
+    def difference(self) -> int | None:
+        if self.received is None or self.generated is None:
+            return None
+        return self.received - self.generated
+
+    @property
+    def change(self) -> Change | None:
+        if self.verdict is Verdict.UNKNOWN:
+            return None
+        if self.missing:
+            return Change.PERSISTING if self.outstanding else Change.NEW
+        if self.outstanding:
+            return Change.OUTSTANDING
+        if self.remembered:
+            return Change.RESOLVED
+        return None
+
+    @property
+    def needs_action(self) -> bool:
+        """In the email's "what needs action" section (contract §9, 2)."""
+        return self.verdict is not Verdict.OK or self.outstanding > 0
+
+
+# Most severe first (contract §9, 2): the verdict words, then the change words.
+_SEVERITY = {Verdict.UNKNOWN: 0, Verdict.NO_INPUT: 1, Verdict.MISMATCH: 2,
+             Change.PERSISTING: 3, Change.NEW: 4, Change.OUTSTANDING: 5}
+
+
+def action_label(pair: PairStatus) -> str:
+    """The word a pair needing action is shown with."""
+    if pair.verdict in (Verdict.UNKNOWN, Verdict.NO_INPUT, Verdict.MISMATCH):
+        return pair.verdict.word
+    change = pair.change
+    return change.value if change is not None else pair.verdict.word
+
+
+def severity(pair: PairStatus) -> int:
+    if pair.verdict in (Verdict.UNKNOWN, Verdict.NO_INPUT, Verdict.MISMATCH):
+        return _SEVERITY[pair.verdict]
+    change = pair.change
+    return _SEVERITY.get(change, 6) if change is not None else 6
+
+
+def processes_without_input(plan: Plan, results: dict[str, GroupResult],
+                            allowed: Iterable[str] = ()) -> list[str]:
+    """Processes, in plan order, that had no input on D (contract §7): every group checked,
+    every customer's File Received KPI 0 or absent, no missing name of D, and the probing
+    group found no received row for any configured customer."""
+    allowed = set(allowed)
+    by_process: dict[str, list[GroupResult | None]] = {}
+    for group in plan.groups:
+        by_process.setdefault(group.process, []).append(results.get(group.group_id))
+    empty = []
+    for process, group_results in by_process.items():
+        if process in allowed or any(r is None or not r.ok for r in group_results):
+            continue
+        done = [r for r in group_results if r is not None]
+        if any(rec for r in done for rec, _ in r.counts.values()):
+            continue
+        if any(r.packed or r.missing for r in done):
+            continue
+        if any(r.process_has_input is False for r in done) and \
+                not any(r.process_has_input for r in done):
+            empty.append(process)
+    return empty
+
+
+def pair_verdict(received: int | None, generated: int | None, missing: int | None,
+                 no_input: bool) -> Verdict:
+    if received is None or generated is None or missing is None:
+        return Verdict.UNKNOWN
+    if no_input:
+        return Verdict.NO_INPUT
+    if received - generated != missing:
+        return Verdict.MISMATCH
+    if missing:
+        return Verdict.MISSING
+    return Verdict.OK
+
+
+def age_days(day: dt.date, file_date: str) -> int:
+    return (day - dt.date.fromisoformat(file_date)).days
+
+
+def verdict_counts(pairs: Iterable[PairStatus]) -> dict[str, int]:
+    """verdict -> pair count, all five present (the metrics read every one)."""
+    counts = {v.value: 0 for v in VERDICTS}
+    for pair in pairs:
+        counts[pair.verdict.value] += 1
+    return counts

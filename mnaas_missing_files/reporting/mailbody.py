@@ -1,0 +1,126 @@
+"""The report email's subject and its two bodies (contract §9): what changed and what needs
+action first, the `ok` pairs left to the CSV.
+
+The plain-text and the HTML body are two Jinja2 templates (templates/) over one view worked
+out here, so both carry the same information in the same order; the HTML one is autoescaped
+(customer and file names are data, never markup) and styled inline only, for mail clients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from mnaas_missing_files.checking.verdicts import Change, PairStatus, action_label, severity
+from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.reporting.attachments import files_note
+
+UNKNOWN = "?"
+
+# One colour per label, always beside its word (readable without the colour).
+COLOURS = {"UNKNOWN": "#4b5563", "NO INPUT": "#6d28d9", "MISMATCH": "#c2410c",
+           "PERSISTING": "#b91c1c", "NEW": "#dc2626", "OUTSTANDING": "#a16207",
+           "RESOLVED": "#15803d", "RECOVERED": "#15803d"}
+
+_ENV = Environment(loader=PackageLoader("mnaas_missing_files.reporting", "templates"),
+                   autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+@dataclass
+class Line:
+    """One pair in a section of the body, with the names shown under it."""
+
+    label: str
+    process: str
+    customer: str
+    cells: dict[str, str] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+    more: int = 0  # names not shown
+
+    @property
+    def colour(self) -> str:
+        return COLOURS.get(self.label, "#374151")
+
+
+ACTION_COLUMNS = (("received", "received"), ("generated", "generated"), ("difference", "diff"),
+                  ("missing", "missing D"), ("outstanding", "outstanding"), ("oldest", "oldest (days)"))
+
+
+def subject(settings: Any, day: dt.date, analysis, failed_groups: dict[str, str]) -> str:
+    env = (settings.env_mode or "PROD").strip()
+    prefix = "" if env.upper() == "PROD" else f"[{env}] "
+    if failed_groups:
+        prefix += "INCOMPLETE - "
+    if analysis.without_input:
+        prefix += "NO INPUT - "
+    text = f"Missing customer files {day}: {analysis.missing} missing"
+    if analysis.lookback_days:
+        text += f" ({analysis.new} new), {analysis.outstanding} outstanding"
+    return prefix + text
+
+
+def _show(value: int | None) -> str:
+    return UNKNOWN if value is None else str(value)
+
+
+def _budgeted(names: list[str], total: int, budget: list[int], cap: int) -> tuple[list[str], int]:
+    take = names[:max(0, min(cap, budget[0]))]
+    budget[0] -= len(take)
+    return take, total - len(take)
+
+
+def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome: str,
+         failed_groups: dict[str, str], files, attached, too_large=None) -> dict:
+    """Everything both templates show, in the order they show it."""
+    budget = [settings.mail_names_total]  # one budget for "needs action" and "recovered"
+    cap = settings.mail_names_per_pair
+    action_pairs: list[PairStatus] = sorted((p for p in analysis.pairs if p.needs_action), key=severity)
+    action = []
+    for p in action_pairs:
+        names, more = _budgeted(p.names, p.missing + p.outstanding, budget, cap)
+        action.append(Line(action_label(p), p.process, p.customer, {
+            "received": _show(p.received), "generated": _show(p.generated),
+            "difference": _show(p.difference),
+            "missing": UNKNOWN if p.received is None else str(p.missing),
+            "outstanding": UNKNOWN if p.received is None else str(p.outstanding),
+            "oldest": "" if p.oldest_age is None else str(p.oldest_age)}, names, more))
+    recovered = []
+    for p in analysis.pairs:
+        if not p.recovered:
+            continue
+        resolved = p.change is Change.RESOLVED
+        names, more = _budgeted(p.recovered_names, p.recovered, budget, cap)
+        recovered.append(Line("RESOLVED" if resolved else "RECOVERED", p.process, p.customer,
+                              {"count": str(p.recovered)}, names, more))
+    note = files_note(files, attached, too_large)
+    where = ("in the attached reports" if attached is not None else
+             "in the reports at " + ", ".join(str(f) for f in files))
+    widths = {key: max([len(title)] + [len(line.cells[key]) for line in action])
+              for key, title in ACTION_COLUMNS}
+    widths["label"] = max([len("label")] + [len(line.label) for line in action])
+    widths["pair"] = max([len("process / customer")] + [len(f"{x.process} / {x.customer}") for x in action])
+    return {
+        "day": str(day), "run_id": run_id, "outcome": outcome.upper().replace("_", " "),
+        "pairs": summary.pairs, "unknown_pairs": summary.unknown_pairs,
+        "missing": analysis.missing, "new": analysis.new, "outstanding": analysis.outstanding,
+        "recovered": analysis.recovered, "left_window": analysis.left_window,
+        "lookback_days": analysis.lookback_days, "without_input": analysis.without_input,
+        "empty_input": settings.empty_input, "memory_problem": analysis.memory_problem,
+        "action": action, "recovered_lines": recovered, "columns": ACTION_COLUMNS, "widths": widths,
+        "where": where, "colours": COLOURS, "unknown": UNKNOWN,
+        "processes": [{"name": name, **{k: str(v) for k, v in t.to_json().items() if k != "verdicts"}}
+                      for name, t in analysis.processes.items()],
+        "failures": {group: mask_secrets(error) for group, error in failed_groups.items()},
+        "files_note": note, "signature": f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}",
+    }
+
+
+def render(context: dict) -> tuple[str, str]:
+    """(plain text, HTML)."""
+    return (_ENV.get_template("report.txt.j2").render(context),
+            _ENV.get_template("report.html.j2").render(context))

@@ -1,0 +1,172 @@
+"""What a run found, pair by pair: verdicts, outstanding files, what was recovered since the
+memory of listed names was written, and the totals the email, the outcome and the metrics
+show (contract §7, §8).
+
+One pass over the groups in plan order, unpacking one group's names at a time. It also puts
+this run's own listing into the memory object (in memory only; `finalize` saves it once the
+reports are written, and never on a dry run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from mnaas_missing_files.checking.verdicts import (
+    Change,
+    PairStatus,
+    Verdict,
+    age_days,
+    pair_verdict,
+    processes_without_input,
+    verdict_counts,
+)
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.state.listed import DayNames, ListedMemory
+
+
+@dataclass
+class ProcessTotals:
+    pairs: int = 0
+    received: int = 0
+    generated: int = 0
+    missing: int = 0
+    outstanding: int = 0
+    oldest_age: int | None = None  # days
+    verdicts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"pairs": self.pairs, "received": self.received, "generated": self.generated,
+                "missing_files": self.missing, "outstanding_files": self.outstanding,
+                "oldest_outstanding_age_days": self.oldest_age, "verdicts": self.verdicts}
+
+
+@dataclass
+class DayAnalysis:
+    day: dt.date
+    lookback_days: int
+    pairs: list[PairStatus]
+    without_input: list[str]
+    processes: dict[str, ProcessTotals]
+    left_window: int = 0  # remembered names whose day left the window still missing
+    memory_problem: str | None = None
+
+    @property
+    def missing(self) -> int:
+        return sum(p.missing for p in self.pairs)
+
+    @property
+    def new(self) -> int:
+        """Missing names of D in NEW pairs: files nobody was told about before."""
+        return sum(p.missing for p in self.pairs if p.change is Change.NEW)
+
+    @property
+    def outstanding(self) -> int:
+        return sum(p.outstanding for p in self.pairs)
+
+    @property
+    def recovered(self) -> int:
+        return sum(p.recovered for p in self.pairs)
+
+    @property
+    def verdicts(self) -> dict[str, int]:
+        return verdict_counts(self.pairs)
+
+    def to_json(self) -> dict:
+        """The outcome's `analysis` (documented in the README, read by the metrics):
+        verdict -> pair count, totals, per process its totals and verdict counts, and every
+        pair that is not `ok` or has outstanding files (the `ok` rest is the CSV)."""
+        return {
+            "verdicts": self.verdicts, "missing_files": self.missing, "new_files": self.new,
+            "outstanding_files": self.outstanding, "recovered_files": self.recovered,
+            "left_window_files": self.left_window, "lookback_days": self.lookback_days,
+            "processes_without_input": self.without_input,
+            "processes": {name: t.to_json() for name, t in self.processes.items()},
+            "pairs": [{"process": p.process, "customer_type": p.customer_type,
+                       "customer": p.customer, "verdict": p.verdict.value,
+                       "change": p.change.value if p.change else None, "missing_files": p.missing,
+                       "outstanding_files": p.outstanding, "oldest_outstanding_age_days": p.oldest_age,
+                       "recovered_files": p.recovered}
+                      for p in self.pairs if p.needs_action or p.recovered],
+        }
+
+
+def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult],
+            memory: ListedMemory) -> DayAnalysis:
+    empty = processes_without_input(plan, results, settings.empty_input_allowed)
+    analysis = DayAnalysis(plan.day, settings.lookback_days, [], empty, {},
+                           memory_problem=memory.problem)
+    first = settings.window_start.isoformat()
+    day = plan.day.isoformat()
+    cap = settings.mail_names_per_pair
+    for group in plan.groups:
+        result = results.get(group.group_id)
+        ok = result is not None and result.ok
+        on_day = result.missing_names() if ok and result is not None else {}
+        earlier = {d: result.outstanding_names(d) for d in result.outstanding_days()} \
+            if ok and result is not None else {}
+        totals = analysis.processes.setdefault(group.process, ProcessTotals())
+        for customer in group.customers:
+            old = memory.days_of(group.process, customer) if settings.lookback_days else {}
+            analysis.left_window += sum(len(n) for d, n in old.items() if d < first)
+            if not ok or result is None:
+                pair = PairStatus(group.process, group.customer_type, customer, Verdict.UNKNOWN)
+                _add(totals, pair)
+                analysis.pairs.append(pair)
+                continue
+            received, generated = (int(v) for v in result.counts.get(customer, [0, 0]))
+            current: DayNames = {d: names[customer] for d, names in earlier.items()
+                                 if names.get(customer)}
+            outstanding = sum(len(n) for n in current.values())
+            names_d = on_day.get(customer, [])
+            pair = PairStatus(
+                group.process, group.customer_type, customer,
+                pair_verdict(received, generated, len(names_d), group.process in empty),
+                received=received, generated=generated, missing=len(names_d),
+                outstanding=outstanding,
+                oldest_age=age_days(plan.day, min(current)) if current else None,
+                names=_first_names(names_d, current, cap))
+            if names_d:
+                current[day] = names_d
+            _recover(pair, old, current, first, day, cap)
+            if settings.lookback_days:
+                # newer days stay (a backfill of an older day); the window is this run's now
+                kept = {d: n for d, n in old.items() if d > day}
+                memory.put(group.process, customer, {**kept, **current})
+            _add(totals, pair)
+            analysis.pairs.append(pair)
+    return analysis
+
+
+def _first_names(names_d: list[str], earlier: DayNames, cap: int) -> list[str]:
+    shown = names_d[:cap]
+    for d in sorted(earlier):
+        if len(shown) >= cap:
+            break
+        shown.extend(earlier[d][:cap - len(shown)])
+    return shown
+
+
+def _recover(pair: PairStatus, old: DayNames, current: DayNames, first: str, day: str,
+             cap: int) -> None:
+    """Names the memory listed for a day of the window that are no longer missing."""
+    for d in sorted(old):
+        if not first <= d <= day or not old[d]:
+            continue
+        pair.remembered = True
+        still = set(current.get(d, ()))
+        gone = [n for n in old[d] if n not in still]
+        pair.recovered += len(gone)
+        pair.recovered_names.extend(gone[:max(0, cap - len(pair.recovered_names))])
+
+
+def _add(totals: ProcessTotals, pair: PairStatus) -> None:
+    totals.pairs += 1
+    totals.received += pair.received or 0
+    totals.generated += pair.generated or 0
+    totals.missing += pair.missing
+    totals.outstanding += pair.outstanding
+    if pair.oldest_age is not None:
+        totals.oldest_age = max(totals.oldest_age or 0, pair.oldest_age)
+    totals.verdicts[pair.verdict.value] = totals.verdicts.get(pair.verdict.value, 0) + 1

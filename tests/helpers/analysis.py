@@ -1,0 +1,20 @@
+"""A DayAnalysis for hand-made report rows, for tests of the email alone (no warehouse)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mnaas_missing_files.checking.verdicts import PairStatus, pair_verdict
+from mnaas_missing_files.run.analysis import DayAnalysis, ProcessTotals, _add
+
+
+def analysis_of(rows, day: dt.date, lookback: int = 0, names_per_pair: int = 10) -> DayAnalysis:
+    analysis = DayAnalysis(day, lookback, [], [], {})
+    for r in rows:
+        pair = PairStatus(r.process, r.customer_type, r.customer,
+                          pair_verdict(r.received, r.generated, r.missing_count, False),
+                          received=r.received, generated=r.generated,
+                          missing=r.missing_count or 0, names=list(r.missing or [])[:names_per_pair])
+        _add(analysis.processes.setdefault(r.process, ProcessTotals()), pair)
+        analysis.pairs.append(pair)
+    return analysis
