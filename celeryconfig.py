@@ -140,6 +140,11 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         # one whose ack still got lost runs once more after the visibility timeout, which is
         # harmless: a group's result counts once per run, the email goes once per run.
         "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # A task a worker sends (the chord's callback, a retry) while the broker is away for a
+        # failover or a restart is retried for about 30 s instead of Celery's default 0.6 s, so
+        # the run goes on once a master answers again (contract §12).
+        "task_publish_retry_policy": {"max_retries": 30, "interval_start": 0,
+                                      "interval_step": 0.5, "interval_max": 1.0},
         # Workers started before the broker keep trying instead of exiting.
         "broker_connection_retry_on_startup": True,
         # A lost pool process is declared lost (and its task requeued) after this many

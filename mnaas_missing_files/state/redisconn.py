@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel
 
 from mnaas_missing_files.config.redis_url import MASTER_KEY, is_sentinel_url, parse_sentinel_url
@@ -29,6 +32,59 @@ REDIS_TIMEOUT = 5.0
 REPLICA_ACK_MS = 1000
 _AUTH_WORDS = ("AuthenticationError", "WRONGPASS", "NOAUTH", "invalid password",
                "invalid username-password")
+# How long a sentinel client keeps trying while no master answers: a failover (the sentinels'
+# down-after-milliseconds, their vote, the promotion) takes seconds; one that takes longer is
+# an outage, which the callers report as Redis unreachable.
+FAILOVER_WAIT_SECONDS = 30.0
+
+
+class SentinelAuthError(MasterNotFoundError):
+    """The sentinels refused MNAAS_SENTINEL_PASSWORD: retrying cannot help."""
+
+
+class UnknownMaster(MasterNotFoundError):
+    """The sentinels that answered know no master of that name: retrying cannot help."""
+
+
+class _Sentinel(Sentinel):
+    """redis-py's Sentinel, telling a wrong password or master name from a failover under way
+    (the master down, not promoted yet), which is worth waiting for."""
+
+    def discover_master(self, service_name):
+        try:
+            return super().discover_master(service_name)
+        except MasterNotFoundError as exc:
+            if any(word in str(exc) for word in _AUTH_WORDS):
+                raise SentinelAuthError(str(exc)) from None
+            answered = []
+            for sentinel in self.sentinels:
+                try:
+                    answered.append(service_name in sentinel.sentinel_masters())
+                except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                    continue
+            if answered and not any(answered):
+                raise UnknownMaster(str(exc)) from None
+            raise
+
+
+class _FailoverRetry(Retry):
+    """Retry connection errors for up to `seconds` (a failover), backing off to 1 s; never a
+    refused password or an unknown master name."""
+
+    def __init__(self, seconds: float):
+        super().__init__(ExponentialBackoff(cap=1.0, base=0.1), retries=-1,
+                         supported_errors=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+        self.seconds = seconds
+
+    def call_with_retry(self, do, fail, is_retryable=None, with_failure_count=False):
+        deadline = time.monotonic() + self.seconds
+
+        def retryable(error: Exception) -> bool:
+            if isinstance(error, (SentinelAuthError, UnknownMaster)) or time.monotonic() > deadline:
+                return False
+            return is_retryable(error) if is_retryable else True
+
+        return super().call_with_retry(do, fail, retryable, with_failure_count)
 
 
 def sentinel_options(settings: Any) -> dict[str, str | None]:
@@ -51,11 +107,13 @@ def connect_redis(url: str, *, sentinel_master: str | None = None,
     sentinel_kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     if sentinel_password:
         sentinel_kwargs["password"] = sentinel_password
-    sentinel = Sentinel(list(address.sentinels), sentinel_kwargs=sentinel_kwargs,
-                        socket_timeout=timeout, socket_connect_timeout=timeout,
-                        password=address.password, username=address.username, db=address.db,
-                        decode_responses=decode_responses)
-    client = sentinel.master_for(sentinel_master)
+    sentinel = _Sentinel(list(address.sentinels), sentinel_kwargs=sentinel_kwargs,
+                         socket_timeout=timeout, socket_connect_timeout=timeout,
+                         password=address.password, username=address.username, db=address.db,
+                         decode_responses=decode_responses)
+    # The connections' retry also wraps every command: a task that records its group while
+    # the sentinels promote a replica waits for the new master instead of failing the group.
+    client = sentinel.master_for(sentinel_master, retry=_FailoverRetry(FAILOVER_WAIT_SECONDS))
     # Where the sentinels are and which master they serve, for describe_redis_error.
     client.mnaas_sentinels = (address.describe(), sentinel_master)
     return client
@@ -70,13 +128,15 @@ def describe_redis_error(exc: BaseException, client: redis.Redis | None = None) 
         return text
     sentinels, master = where
     # redis-py's text lists each sentinel's client object and error: too long to be of use.
-    if any(word in text for word in _AUTH_WORDS):
+    if isinstance(exc, SentinelAuthError):
         return f"the sentinels at {sentinels} refused the password (MNAAS_SENTINEL_PASSWORD)"
+    if isinstance(exc, UnknownMaster):
+        return f"the sentinels at {sentinels} know no master named {master!r} ({MASTER_KEY})"
     if "Error" in text.split(":", 1)[-1]:
         errors = sorted(set(re.findall(r"\b[A-Za-z]*Error\b", text.split(":", 1)[-1])))
         return f"no sentinel at {sentinels} could be reached ({', '.join(errors)})"
-    return (f"no sentinel at {sentinels} names a usable master {master!r} ({MASTER_KEY}): the "
-            f"name is wrong, or the master is down and no replica has been promoted yet")
+    return (f"the sentinels at {sentinels} name no usable master {master!r}: it is down and no "
+            f"replica has been promoted (yet)")
 
 
 def acknowledge_by_replica(client: redis.Redis, what: str) -> int | None:
