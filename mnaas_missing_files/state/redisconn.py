@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel
 
@@ -104,7 +104,10 @@ def connect_redis(url: str, *, sentinel_master: str | None = None,
         raise ConfigError(f"{MASTER_KEY} is required with the sentinel URL {mask_secrets(url)}",
                           key=MASTER_KEY)
     address = parse_sentinel_url(url)
-    sentinel_kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    # One try per sentinel and question: the next sentinel is the retry (redis-py's default
+    # would back off for seconds on each, e.g. on a refused password).
+    sentinel_kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                                       "retry": Retry(NoBackoff(), 0)}
     if sentinel_password:
         sentinel_kwargs["password"] = sentinel_password
     sentinel = _Sentinel(list(address.sentinels), sentinel_kwargs=sentinel_kwargs,
