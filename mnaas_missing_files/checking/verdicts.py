@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from mnaas_missing_files.core.model import GroupResult, Plan
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Per pair, the first that applies (contract §7)."""
 
     UNKNOWN = "unknown"  # its group failed after its retries
@@ -33,7 +33,7 @@ class Verdict(str, Enum):
 VERDICTS = tuple(Verdict)
 
 
-class Change(str, Enum):
+class Change(StrEnum):
     """What changed for a pair (contract §8), independent of its verdict."""
 
     NEW = "NEW"  # missing names on D, nothing outstanding
@@ -59,7 +59,8 @@ class PairStatus:
     missing: int = 0  # missing on D
     outstanding: int = 0  # still missing of the window's earlier days
     oldest_age: int | None = None  # days, of the oldest outstanding file
-    names: list[str] = field(default_factory=list)  # D's first, then outstanding oldest first
+    # (name, age in days or None for D's own), D's first, then outstanding oldest first
+    names: list[tuple[str, int | None]] = field(default_factory=list)
     recovered: int = 0
     recovered_names: list[str] = field(default_factory=list)
     remembered: bool = False  # the memory listed something for it in the window

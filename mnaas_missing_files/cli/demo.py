@@ -1,5 +1,6 @@
 """`mnaas-missing-files demo`: a DuckDB warehouse and a legacy-shaped configuration in
-var/demo/, then a real run of yesterday on them."""
+var/demo/, then real runs on them: the day before yesterday, then (after some of its missing
+files were generated late) yesterday, whose email shows every label of contract §7-§9."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
+from mnaas_missing_files.cli.demo_data import DataSpec, generate, history_for_demo, write_duckdb
 from mnaas_missing_files.config.settings import default_day, load_settings
 from mnaas_missing_files.core.errors import EXIT_OK
 from mnaas_missing_files.core.runlog import attach_log_file
@@ -19,6 +20,7 @@ CUSTOMERS = ["eLUX", "MyRep", "JLR", "Uber_soft_SIM", "Sky Roam", "Telia_IoT", "
              "O'Brien Logistics", "Maersk", "Scania"]
 INFONOVA = ["INFONOVA_CHT", "INFONOVA_VF"]
 DAYS = 5
+EMPTY_PROCESS = "tolling"  # receives nothing yesterday: the upstream load did not run
 
 COMMON = """\
 # Shared settings sourced by every job of the platform (demo values)
@@ -54,6 +56,9 @@ infonova_customer_names=({infonova})
 # New settings (the environment may override them; the demo ignores the environment)
 MNAAS_WAREHOUSE_URL=duckdb:///{root}/warehouse.duckdb
 MNAAS_GROUP_SIZE=4
+# The demo's tolling has no input yesterday: warn (the default, fail, would end the demo with
+# exit 1 and an SDP ticket; the email and the summary say NO INPUT either way)
+MNAAS_EMPTY_INPUT=warn
 """
 
 STATUS = """\
@@ -72,15 +77,17 @@ def _bash_array(items: list[str]) -> str:
     return " ".join(f'"{i}"' if (" " in i or "'" in i) else i for i in items)
 
 
-def build_demo(root: Path, yesterday: dt.date) -> Path:
-    """Write the warehouse, the two properties files and a status file; returns the job file."""
+def build_demo(root: Path, yesterday: dt.date, *, late: bool = True) -> Path:
+    """Write the warehouse (with the late files generated, unless `late` is False: as the run
+    of the day before saw it), the two properties files and a status file; returns the job file."""
     root = root.absolute()
     (root / "conf").mkdir(parents=True, exist_ok=True)
     (root / "MNAASConfigFiles").mkdir(exist_ok=True)
     days = [yesterday - dt.timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
     spec = DataSpec(days=days, processes=PROCESSES, customers=CUSTOMERS + INFONOVA,
-                    files_per_pair=40, missing_fraction=0.01, duplicate_fraction=0.03)
-    write_duckdb(root / "warehouse.duckdb", generate(spec))
+                    files_per_pair=40, missing_fraction=0.02, duplicate_fraction=0.03)
+    before, after = history_for_demo(generate(spec), yesterday, empty_process=EMPTY_PROCESS)
+    write_duckdb(root / "warehouse.duckdb", after if late else before)
     (root / "conf" / "MNAAS_CommonProperties.properties").write_text(COMMON.format(root=root))
     job = root / "conf" / "MNAAS_Missing_Customer_Files.properties"
     job.write_text(JOB.format(root=root, processes=_bash_array(PROCESSES),
@@ -101,15 +108,26 @@ def run_demo(directory: str) -> int:
         print(f"demo: ignoring environment settings {', '.join(ignored)}; the demo uses only its own "
               "configuration", file=sys.stderr)
     yesterday = default_day(None)
-    job = build_demo(Path(directory), yesterday)
+    before = yesterday - dt.timedelta(days=1)
+    # The day before first, on the warehouse as it stood then: its run lists the files that
+    # were missing, and remembers them; some are generated late, before yesterday's run.
+    job = build_demo(Path(directory), yesterday, late=False)
+    earlier = load_settings(job, day=before, ignore_env=True)
+    attach_log_file(earlier.log_path)
+    print(f"demo: first the run of {before}, as it ran a day ago", file=sys.stderr)
+    run_local(earlier, progress=ProgressPrinter(sys.stderr))
+    build_demo(Path(directory), yesterday, late=True)
     settings = load_settings(job, day=yesterday, ignore_env=True)
-    attach_log_file(settings.log_path)
+    print(f"demo: then the run of {yesterday}, after some of those files were generated late",
+          file=sys.stderr)
     outcome = run_local(settings, progress=ProgressPrinter(sys.stderr))
     print()
     print_summary_table(settings.csv_path)
     print()
     print_outcome(outcome.to_json())
     print(f"  status file: {settings.status_file}")
+    print("  the email lists what needs action first; open the .eml in a mail client, or its "
+          "HTML part in a browser")
     print(f"  log file: {settings.log_path}")
     print(f"  configuration: {job}")
     print(f"  try: .venv/bin/mnaas-missing-files status --config {job}")

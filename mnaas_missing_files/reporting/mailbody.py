@@ -39,7 +39,7 @@ class Line:
     process: str
     customer: str
     cells: dict[str, str] = field(default_factory=dict)
-    names: list[str] = field(default_factory=list)
+    names: list[tuple[str, str]] = field(default_factory=list)  # (name, note: "" or "outstanding, 3 days")
     more: int = 0  # names not shown
 
     @property
@@ -48,7 +48,7 @@ class Line:
 
 
 ACTION_COLUMNS = (("received", "received"), ("generated", "generated"), ("difference", "diff"),
-                  ("missing", "missing D"), ("outstanding", "outstanding"), ("oldest", "oldest (days)"))
+                  ("missing", "missing on day"), ("outstanding", "outstanding"), ("oldest", "oldest (days)"))
 
 
 def subject(settings: Any, day: dt.date, analysis, failed_groups: dict[str, str]) -> str:
@@ -68,10 +68,15 @@ def _show(value: int | None) -> str:
     return UNKNOWN if value is None else str(value)
 
 
-def _budgeted(names: list[str], total: int, budget: list[int], cap: int) -> tuple[list[str], int]:
+def _note(age: int | None) -> str:
+    return "" if age is None else f"outstanding, {age} day{'s' if age != 1 else ''} old"
+
+
+def _budgeted(names: list, total: int, budget: list[int], cap: int) -> tuple[list[tuple[str, str]], int]:
     take = names[:max(0, min(cap, budget[0]))]
     budget[0] -= len(take)
-    return take, total - len(take)
+    shown = [(n[0], _note(n[1])) if isinstance(n, tuple) else (n, "") for n in take]
+    return shown, total - len(take)
 
 
 def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome: str,

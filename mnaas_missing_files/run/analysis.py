@@ -126,7 +126,7 @@ def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult],
                 received=received, generated=generated, missing=len(names_d),
                 outstanding=outstanding,
                 oldest_age=age_days(plan.day, min(current)) if current else None,
-                names=_first_names(names_d, current, cap))
+                names=_first_names(plan.day, names_d, current, cap))
             if names_d:
                 current[day] = names_d
             _recover(pair, old, current, first, day, cap)
@@ -139,12 +139,16 @@ def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult],
     return analysis
 
 
-def _first_names(names_d: list[str], earlier: DayNames, cap: int) -> list[str]:
-    shown = names_d[:cap]
+def _first_names(day: dt.date, names_d: list[str], earlier: DayNames,
+                 cap: int) -> list[tuple[str, int | None]]:
+    """The names the email may show for a pair: D's first, then outstanding oldest first,
+    each with its age (None for D's own)."""
+    shown: list[tuple[str, int | None]] = [(n, None) for n in names_d[:cap]]
     for d in sorted(earlier):
         if len(shown) >= cap:
             break
-        shown.extend(earlier[d][:cap - len(shown)])
+        age = age_days(day, d)
+        shown.extend((n, age) for n in earlier[d][:cap - len(shown)])
     return shown
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import email
 import os
 import subprocess
 import sys
+from email import policy
 
 from tests.helpers.lockholder import file_lock_held
 
@@ -25,14 +27,23 @@ def test_demo_runs_twice_ignoring_the_environment(tmp_path):
     assert "ignoring environment settings MNAAS_WAREHOUSE_URL" in first.stderr
     second = run_cli("demo", "--dir", str(root))
     assert second.returncode == 0, second.stderr
-    [csv_path] = (root / "MNAASConfigFiles" / "Missing_Customer_Files").glob("*Report_*.csv")
+    reports = root / "MNAASConfigFiles" / "Missing_Customer_Files"
+    # the day before yesterday, then yesterday: its CSV is the newest
+    csv_path = sorted(reports.glob("*Report_*.csv"))[-1]
     rows = list(csv.DictReader(csv_path.open()))
     assert len(rows) == 4 * 12  # 4 processes x (10 regular + 2 infonova)
     assert {r["customer_type"] for r in rows} == {"regular", "infonova"}
     missing = sum(int(r["missing_files_listed"]) for r in rows)
-    txt = next((root / "MNAASConfigFiles" / "Missing_Customer_Files").glob("Missing_Customer_Files_2*.txt"))
+    txt = sorted(reports.glob("Missing_Customer_Files_2*.txt"))[-1]
     assert 0 < missing == len(txt.read_text().splitlines())
-    assert len(list((root / "MNAASConfigFiles" / "Missing_Customer_Files" / "outbox").glob("*.eml"))) == 2
+    emails = sorted((reports / "outbox").glob("*_report.eml"))
+    assert len(emails) == 4  # two runs per demo
+    # yesterday's email shows every label a day can have but UNKNOWN (no group fails)
+    msg = email.message_from_bytes(emails[-1].read_bytes(), policy=policy.default)
+    text = msg.get_body(("plain",)).get_content()
+    for label in ("NO INPUT", "MISMATCH", "PERSISTING", "NEW", "OUTSTANDING", "RESOLVED", "RECOVERED"):
+        assert f"\n  {label} " in text, label
+    assert msg["Subject"].strip().startswith("[DEMO] NO INPUT - Missing customer files")
     for out in (first.stdout, second.stdout):
         assert "CSV:" in out and "TXT:" in out and "email:" in out and "status file:" in out
 

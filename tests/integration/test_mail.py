@@ -47,7 +47,7 @@ ROWS = [
 # By hand: the pairs needing action, most severe first (the unknown one, then the two NEW
 # ones in the CSV's order), unknown shown as "?"; the ok pair (ACME) is not in the body.
 EXPECTED_CELLS = [
-    ["label", "process", "customer", "received", "generated", "diff", "missing D", "outstanding", "oldest (days)"],
+    ["label", "process", "customer", "received", "generated", "diff", "missing on day", "outstanding", "oldest (days)"],
     ["UNKNOWN", "traffic", "INFONOVA_CHT", "?", "?", "?", "?", "?", ""],
     ["NEW", "traffic", "eLUX", "5", "3", "2", "2", "0", ""],
     ["eLUX_a.cdreLUX_b.cdr"],
@@ -55,7 +55,7 @@ EXPECTED_CELLS = [
     [f"{TELEPHONIE}_é.cdr"],
 ]
 EXPECTED_TEXT = [
-    ["label", "process / customer", "received", "generated", "diff", "missing D", "outstanding", "oldest (days)"],
+    ["label", "process / customer", "received", "generated", "diff", "missing on day", "outstanding", "oldest (days)"],
     ["UNKNOWN", "traffic / INFONOVA_CHT", "?", "?", "?", "?", "?"],
     ["NEW", "traffic / eLUX", "5", "3", "2", "2", "0"],
     ["eLUX_a.cdr"], ["eLUX_b.cdr"],
@@ -159,7 +159,7 @@ def test_report_over_plain_smtp_carries_everything(tmp_path, summary):
 
     text = msg.get_body(("plain",)).get_content()
     assert text_table(text) == EXPECTED_TEXT
-    assert "Missing on 2026-11-24: 3" in text and "INCOMPLETE" not in text
+    assert "Missing on 2026-11-24:  3" in text and "INCOMPLETE" not in text
     html_part = msg.get_body(("html",))
     assert html_part.get_content_type() == "text/html"
     cells = TableCells()
