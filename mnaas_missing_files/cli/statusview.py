@@ -40,6 +40,7 @@ def print_status(settings: Settings) -> None:
     if settings.lock_url:
         print_lapsed_runs(settings, holder)
     runs = history.recent_runs(settings.status_file, limit=10)
+    print_last_findings(runs)
     print("recent runs:" if runs else "recent runs: none recorded")
     for r in runs:
         print(f"  {r.get('run_id', '?'):<18} day {r.get('day', '?')}  {r.get('trigger', ''):<9} "
@@ -95,3 +96,17 @@ def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
               f"updated {record.get('updated')}); unless a group finishes, beat's sweeper "
               f"reports it once it has stayed so for {settings.group_time_limit} s "
               f"(MNAAS_GROUP_TIME_LIMIT; a sweep every {settings.sweep_interval} s)")
+
+
+def print_last_findings(runs: list[dict]) -> None:
+    """The newest ended run's verdicts, outstanding and recovered files (contract §5, §7)."""
+    last = next((r for r in runs if r.get("ended") and r.get("verdicts")), None)
+    if last is None:
+        return
+    verdicts = ", ".join(f"{name} {count}" for name, count in last["verdicts"].items())
+    print(f"last run's findings ({last.get('run_id')} for {last.get('day')}, {last.get('outcome')}):")
+    print(f"  verdicts: {verdicts}")
+    print(f"  missing {last.get('missing_files')}, outstanding {last.get('outstanding_files')}, "
+          f"recovered {last.get('recovered_files')}")
+    if last.get("no_input"):
+        print(f"  NO INPUT: {', '.join(last['no_input'])}")

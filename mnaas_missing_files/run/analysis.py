@@ -73,21 +73,24 @@ class DayAnalysis:
     def verdicts(self) -> dict[str, int]:
         return verdict_counts(self.pairs)
 
+    PAIR_FIELDS = ("process", "customer_type", "customer", "verdict", "change", "missing_files",
+                   "outstanding_files", "oldest_outstanding_age_days", "recovered_files")
+
     def to_json(self) -> dict:
         """The outcome's `analysis` (documented in the README, read by the metrics):
         verdict -> pair count, totals, per process its totals and verdict counts, and every
-        pair that is not `ok` or has outstanding files (the `ok` rest is the CSV)."""
+        pair that is not `ok`, or has outstanding or recovered files (the `ok` rest is the
+        CSV), as rows of `pair_fields` (compact: a large day has 8,000 such pairs)."""
         return {
             "verdicts": self.verdicts, "missing_files": self.missing, "new_files": self.new,
             "outstanding_files": self.outstanding, "recovered_files": self.recovered,
             "left_window_files": self.left_window, "lookback_days": self.lookback_days,
             "processes_without_input": self.without_input,
             "processes": {name: t.to_json() for name, t in self.processes.items()},
-            "pairs": [{"process": p.process, "customer_type": p.customer_type,
-                       "customer": p.customer, "verdict": p.verdict.value,
-                       "change": p.change.value if p.change else None, "missing_files": p.missing,
-                       "outstanding_files": p.outstanding, "oldest_outstanding_age_days": p.oldest_age,
-                       "recovered_files": p.recovered}
+            "pair_fields": list(self.PAIR_FIELDS),
+            "pairs": [[p.process, p.customer_type, p.customer, p.verdict.value,
+                       p.change.value if p.change else None, p.missing, p.outstanding,
+                       p.oldest_age, p.recovered]
                       for p in self.pairs if p.needs_action or p.recovered],
         }
 

@@ -16,7 +16,7 @@ from email import policy
 from pathlib import Path
 
 from mnaas_missing_files.cli.demo_data import DataSpec, Rows, generate, write_duckdb
-from tests.helpers.expected import expected_reports
+from tests.helpers.expected import expected_outstanding, expected_reports
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, Job, make_job
 
 DAY = dt.date(2026, 11, 24)
@@ -70,6 +70,7 @@ class CeleryJob:
         self.job = make_job(self.root / "job", values)
         shutil.rmtree(self.job.conf_dir / "Missing_Customer_Files", ignore_errors=True)
         Path(f"{self.job.status_file}.runs.jsonl").unlink(missing_ok=True)
+        Path(f"{self.job.status_file}.listed.json").unlink(missing_ok=True)  # memory of listed names
         return self.job
 
     def expected(self, day: dt.date = DAY, unknown=frozenset()) -> tuple[str, str]:
@@ -77,6 +78,9 @@ class CeleryJob:
 
     def reports(self, day: dt.date = DAY) -> tuple[bytes, bytes]:
         return self.job.csv(day).read_bytes(), self.job.txt(day).read_bytes()
+
+    def expected_outstanding(self, day: dt.date = DAY, lookback: int = 7) -> str:
+        return expected_outstanding(self.rows, day, lookback, PROCESSES, CUSTOMERS, INFONOVA)
 
     def status(self) -> dict[str, str]:
         return status_fields(self.status_file)

@@ -31,6 +31,7 @@ def test_submitted_run_on_two_workers_matches_run_one_email_and_the_status_file(
     local = c.run()
     assert local.returncode == 0, local.stderr
     local_reports = c.job.reports()
+    local_outstanding = c.job.job.outstanding(DAY).read_bytes()
     c.job.configure()  # a fresh status file, no reports, no emails
     before = c.job.status_file.read_text().splitlines()
 
@@ -43,12 +44,19 @@ def test_submitted_run_on_two_workers_matches_run_one_email_and_the_status_file(
     assert c.job.reports() == local_reports
     want_csv, want_txt = c.job.expected()
     assert c.job.reports() == (want_csv.encode(), want_txt.encode())
+    # the day before's missing files are outstanding: the same third report as `run`'s
+    outstanding = c.job.job.outstanding(DAY).read_bytes()
+    assert outstanding == local_outstanding == c.job.expected_outstanding().encode()
+    rows = outstanding.count(b"\n") - 1  # less the header
+    assert rows > 3 and f"outstanding: {rows}" in result.stdout  # the verdict summary
+    assert "  verdicts: unknown 0, no_input 0, " in result.stdout
     [report] = c.job.emails()
     assert report.name == f"{DAY}_{run_id}_report.eml"
     msg = c.job.message(report)
     assert str(DAY) in msg["Subject"] and f"{want_txt.count(chr(10))} missing" in msg["Subject"]
-    attached = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
-    assert attached[c.job.job.csv(DAY).name] == want_csv
+    attached = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()}
+    assert attached[c.job.job.csv(DAY).name] == want_csv.encode()
+    assert attached[c.job.job.outstanding(DAY).name] == outstanding
     status = c.job.status()
     assert status["MNAAS_Daily_ProcessStatusFlag"] == "0"
     assert status["MNAAS_job_status"] == "Success"

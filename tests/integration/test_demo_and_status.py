@@ -60,5 +60,9 @@ def test_status_shows_fields_lock_holder_and_recent_runs(tmp_path):
     assert "MNAAS_job_status=Success" in out.stdout
     assert "HELD by run 20990101-cafef00d for 2099-01-01" in out.stdout
     assert "success" in out.stdout.split("recent runs:")[1]
+    # the last run's findings, as its history entry has them (the demo's yesterday)
+    findings = out.stdout.split("last run's findings")[1].split("recent runs:")[0]
+    assert "verdicts: unknown 0, no_input 12, mismatch 1," in findings
+    assert "NO INPUT: tolling" in findings and "outstanding " in findings and "recovered " in findings
     free = run_cli("status", "--config", str(config))
     assert "lock: free" in free.stdout
