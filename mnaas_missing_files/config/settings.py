@@ -288,9 +288,19 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
 
 
 def _check_url(url: str, schemes: tuple[str, ...], key: str, fail) -> None:
-    scheme = urlsplit(url).scheme
+    """Scheme, host and port of a URL, so that a typo is exit 2 here, not a traceback when
+    the run first connects. Only the masked URL is ever shown."""
+    try:
+        parts = urlsplit(url)
+        scheme, port = parts.scheme, parts.port  # .port raises on a port that is no number
+    except ValueError as exc:
+        raise fail(key, f"malformed URL {mask_secrets(url)!r}: {mask_secrets(exc)}") from None
     if scheme not in schemes:
         raise fail(key, f"unsupported URL {mask_secrets(url)!r}: expected {' or '.join(s + '://' for s in schemes)}")
+    if scheme != "duckdb" and not parts.hostname:
+        raise fail(key, f"malformed URL {mask_secrets(url)!r}: no host")
+    if port == 0:
+        raise fail(key, f"malformed URL {mask_secrets(url)!r}: port 0")
 
 
 def duckdb_path(url: str) -> Path:

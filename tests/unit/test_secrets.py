@@ -68,3 +68,15 @@ def test_log_records_pass_the_masker():
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "cannot reach %s", ("redis://:pw@h/0",), None)
     SecretFilter().filter(record)
     assert record.getMessage() == "cannot reach redis://:***@h/0"
+
+
+@pytest.mark.parametrize("text, want", [
+    # the password in the user slot, with a raw '@' in it, and with the scheme in capitals
+    ("redis://p@ss@h:6379/0", "redis://***@h:6379/0"),
+    ("REDIS://OnlyPass@h/0", "REDIS://***@h/0"),
+    ("Rediss://pw9@h/0;sentinel://a@b@s2:26379/0", "Rediss://***@h/0;sentinel://***@s2:26379/0"),
+    # a malformed URL still has its password masked
+    ("malformed URL 'redis://:pw9@[::1/0'", "malformed URL 'redis://:***@[::1/0'"),
+])
+def test_a_password_in_the_user_slot_is_masked_in_any_spelling(text, want):
+    assert mask_secrets(text) == want

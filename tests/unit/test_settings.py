@@ -162,3 +162,22 @@ def test_a_malformed_smtp_url_is_a_configuration_error(tmp_path, duckdb_file):
     assert result.returncode == 2
     assert "MNAAS_SMTP_URL" in result.stderr and "Pw9secret" not in result.stderr
     assert f"{job.config}:" in result.stderr
+
+
+@pytest.mark.parametrize("key, url", [
+    ("MNAAS_LOCK_URL", "redis://:Pw9secret@[::1/0"),          # unclosed IPv6 bracket
+    ("MNAAS_BROKER_URL", "redis://:Pw9secret@broker:63x9/0"),  # a port that is no number
+    ("MNAAS_RESULT_BACKEND", "redis://:Pw9secret@h:70000/1"),  # a port out of range
+    ("MNAAS_LOCK_URL", "redis://:Pw9secret@:6379/2"),          # no host
+    ("MNAAS_SMTP_URL", "smtp://u:Pw9secret@[relay/"),
+])
+def test_a_malformed_url_is_exit_2_naming_the_key_without_the_password(tmp_path, duckdb_file, key, url):
+    warehouse = {"MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}"}
+    from_env = make_job(tmp_path / "env", warehouse)
+    from_file = make_job(tmp_path / "file", {**warehouse, key: url})
+    for job, env, where in ((from_env, {key: url}, "at environment"),
+                            (from_file, None, f"at {from_file.config}:")):
+        result = check_config(job, env)
+        assert result.returncode == 2, result.stderr
+        assert f"{key}: malformed URL" in result.stderr and where in result.stderr
+        assert "Traceback" not in result.stderr and "Pw9secret" not in result.stderr + result.stdout
