@@ -58,10 +58,11 @@ class _Reader:
 
     def read_file(self, path: str, sourcing_chain: list[str]) -> None:
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read configuration file {path}: {exc.__class__.__name__}") from None
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
+        text = _decode(data, path)
         self.result.files.append(path)
         chain = sourcing_chain + [os.path.realpath(path)]
         lx = Lexer(text, path)
@@ -197,6 +198,24 @@ class _Reader:
                               where=lx.where(cmd.pos)) from None
 
 
+def _decode(data: bytes, path: str) -> str:
+    """The file's text; a NUL byte or invalid UTF-8 is an error naming file:line (bash would
+    silently drop the NUL, and a value cut short there is worse than a refusal)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+                          where=f"{path}:{line}") from None
+    nul = text.find("\0")
+    if nul >= 0:
+        raise ConfigError("a NUL byte is not allowed in the configuration",
+                          where=f"{path}:{text.count(chr(10), 0, nul) + 1}")
+    # A file saved on Windows keeps working: CRLF line ends are read as LF (a lone CR is
+    # kept, as bash keeps it).
+    return text.replace("\r\n", "\n")
+
+
 def _join(chunks: list[tuple[str | None, bool]]) -> str:
     return "".join(" " if text is _BREAK else text for text, _ in chunks)
 
@@ -204,22 +223,24 @@ def _join(chunks: list[tuple[str | None, bool]]) -> str:
 def _fields(chunks: list[tuple[str | None, bool]]) -> list[str]:
     """Bash word splitting: unquoted expansion results split on blanks; empty ones vanish."""
     fields: list[str] = []
-    current, started = "", False
+    current: list[str] = []  # the field being built, joined once (linear in its length)
+    started = False
     for text, may_split in chunks:
         if text is _BREAK:
-            fields.append(current)
-            current, started = "", True
+            fields.append("".join(current))
+            current, started = [], True
             continue
         parts = re.split(r"[ \t\n]+", text) if may_split else [text]
         for i, part in enumerate(parts):
             if i and started:
-                fields.append(current)
+                fields.append("".join(current))
             if i:
-                current, started = "", False
+                current, started = [], False
             if part or not may_split:
-                current, started = current + part, True
+                current.append(part)
+                started = True
     if started:
-        fields.append(current)
+        fields.append("".join(current))
     return fields
 
 
