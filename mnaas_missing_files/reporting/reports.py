@@ -158,13 +158,25 @@ def _unique_in_order(names: Sequence[str]) -> Sequence[str]:
     return list(dict.fromkeys(names))
 
 
+# One name per line and one line per name (contract §13): a line break inside a name would
+# split it into two bogus names, so it is written as the two characters `\n` (or `\r`); a
+# backslash itself is doubled, so a name holding a literal backslash-n stays distinguishable
+# from one holding a real newline, and the escaping can be undone.
+_TXT_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r"})
+
+
+def escape_txt_name(name: str) -> str:
+    """`name` as its one TXT line (without the line end): backslash, newline and CR escaped."""
+    return name.translate(_TXT_ESCAPES)
+
+
 def _one_line(name: str, row: PairRow) -> str:
-    # A newline inside a file name would split it into two TXT lines (two bogus names).
+    if "\\" not in name and "\n" not in name and "\r" not in name:  # the common case, cheaply
+        return name
     if "\n" in name or "\r" in name:
         log.warning("missing file name of %s/%s contains a line break; written escaped",
                     row.process, row.customer)
-        return name.replace("\r", "\\r").replace("\n", "\\n")
-    return name
+    return escape_txt_name(name)
 
 
 def _iso(value) -> str:

@@ -103,6 +103,16 @@ def test_txt_keeps_row_order_and_lists_each_name_once_per_pair(tmp_path):
     assert summary.missing_files == 4
 
 
+def test_txt_escapes_line_breaks_and_backslashes_unambiguously(tmp_path):
+    # A real newline, a literal backslash-n, a CR and a lone backslash: four distinct names
+    # that must give four distinct lines (written out by hand, byte for byte).
+    names = ["eLUX_a\nb", "eLUX_a\\nb", "eLUX_c\rd", "eLUX_e\\"]
+    csv_path, txt_path = paths(tmp_path)
+    write_reports([pair("p1", "regular", "eLUX", 4, 0, names)], csv_path, txt_path, 0o640)
+    assert txt_path.read_bytes() == b"eLUX_a\\nb\neLUX_a\\\\nb\neLUX_c\\rd\neLUX_e\\\\\n"
+    assert len(set(txt_path.read_bytes().splitlines())) == 4
+
+
 @pytest.mark.parametrize("mask", [0o000, 0o077])
 @pytest.mark.parametrize("mode", [0o640, 0o600])
 def test_file_mode_is_exact_whatever_the_umask(tmp_path, umask, mode, mask):
