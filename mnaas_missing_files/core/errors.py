@@ -74,6 +74,11 @@ class Transient:
     and nothing else."""
 
 
+class FileChanged(MnaasError):
+    """A file shared with writers that take no lock (`sed -i`) changed since it was read, so
+    it was not replaced; the caller reads it again and redoes its edit."""
+
+
 class WarehouseError(MnaasError):
     """A warehouse error that retrying cannot fix (missing table, bad SQL, bad credentials)."""
 

@@ -2,17 +2,23 @@
 directory fsync. Reports, the outbox, the status file, the run history and the metrics all
 use it, so a reader only ever sees the old file or the whole new one.
 
-Raises OSError; each caller turns it into its own named error with the path in it.
+Raises OSError; each caller turns it into its own named error with the path in it (and
+FileChanged when a caller's precondition failed).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import logging
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
+
+from mnaas_missing_files.core.errors import FileChanged
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +67,59 @@ def atomic_write(path: str | os.PathLike, data: bytes, mode: int, *, keep_existi
     file keeps its mode and, where permitted, its owner, and a symlink is followed so the link
     itself stays in place.
     """
+    return _atomic(path, data, mode, keep_existing, None)[0]
+
+
+def atomic_write_if_unchanged(path: str | os.PathLike, data: bytes, mode: int,
+                              unchanged: Callable[[os.stat_result | None], bool]) -> os.stat_result:
+    """Like atomic_write(keep_existing=True), for a file that other programs rewrite without
+    any lock: replace it only if the file actually replaced passes `unchanged` (given its
+    stat, None when there was none), else leave it as it was and raise FileChanged. Returns
+    the stat of the file written, so the caller can tell later whether it is still there.
+
+    Where the kernel allows, the new file is swapped in with renameat2(RENAME_EXCHANGE) and
+    the file it displaced is checked afterwards (and swapped back if it fails), so a writer
+    that renamed its copy in just before ours is always seen; elsewhere the check comes
+    just before the rename, leaving a window of microseconds.
+    """
+    return _atomic(path, data, mode, True, unchanged)[1]
+
+
+def _atomic(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool,
+            unchanged: Callable[[os.stat_result | None], bool] | None) -> tuple[Path, os.stat_result]:
+    target, temp = _write_temp(path, data, mode, keep_existing)
+    leftover: Path | None = temp
+    try:
+        written = os.stat(temp)
+        if unchanged is None:
+            os.replace(temp, target)
+        elif _exchange(temp, target):
+            if not unchanged(_stat_or_none(temp)):
+                _exchange(temp, target)  # put theirs back; ours was live for microseconds
+                raise FileChanged(f"{target} changed while it was being rewritten")
+            remove_quietly(temp)
+        else:
+            if not unchanged(_stat_or_none(target)):
+                raise FileChanged(f"{target} changed while it was being rewritten")
+            os.replace(temp, target)
+        leftover = None
+        fsync_dir(target.parent)
+    finally:
+        if leftover is not None:
+            remove_quietly(leftover)
+    return target, written
+
+
+def _write_temp(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool) -> tuple[Path, Path]:
+    """(target, temp): `data` fsynced in a temp file beside the target, with the mode (and,
+    with `keep_existing`, the owner) the target should end up with."""
     target = Path(os.path.realpath(path)) if keep_existing else Path(path)
     old = None
     if keep_existing:
         with contextlib.suppress(FileNotFoundError):
             old = target.stat()
-    temp: Path | None = None
+    fd, temp = create_temp_beside(target, stat.S_IMODE(old.st_mode) if old else mode)
     try:
-        fd, temp = create_temp_beside(target, stat.S_IMODE(old.st_mode) if old else mode)
         with open(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -76,13 +127,43 @@ def atomic_write(path: str | os.PathLike, data: bytes, mode: int, *, keep_existi
                 with contextlib.suppress(PermissionError):
                     os.fchown(handle.fileno(), old.st_uid, old.st_gid)
             os.fsync(handle.fileno())
-        os.replace(temp, target)
-        temp = None
-        fsync_dir(target.parent)
-    finally:
-        if temp is not None:
-            remove_quietly(temp)
-    return target
+    except BaseException:
+        remove_quietly(temp)
+        raise
+    return target, temp
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_libc: ctypes.CDLL | None | bool = None  # None: not looked up yet; False: not available
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directory entries atomically; False where the kernel, the C library or the
+    filesystem cannot (then nothing happened), or when `b` does not exist."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+            _libc.renameat2  # noqa: B018 - glibc < 2.28 lacks it
+        except (OSError, AttributeError):
+            _libc = False
+    if not isinstance(_libc, ctypes.CDLL):
+        return False
+    result = _libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOENT, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), os.fspath(b))
 
 
 def replace_all(moves: list[tuple[Path, Path]]) -> None:

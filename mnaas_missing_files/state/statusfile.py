@@ -3,7 +3,8 @@
 Other jobs read it with `grep KEY file | cut -d= -f2` and write it with `sed -i`, so every
 line this module does not own is kept byte for byte, in order. Every change is made under an
 exclusive `flock` of `<status file>.lock` and lands with temp file + fsync + `os.replace`, so
-a reader never sees a half-written file.
+a reader never sees a half-written file. Those other writers take no lock, so an edit is
+replaced only if the file did not change since it was read, and is read back afterwards.
 
 Modes: a status file this module creates gets 0644 — it holds no secret, and the platform's
 other jobs (possibly other accounts of the same host) must be able to read it; it is never
@@ -14,13 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
-from mnaas_missing_files.core.errors import JobHeld, StatusFileError
-from mnaas_missing_files.core.fsio import atomic_write
+from mnaas_missing_files.core.errors import FileChanged, JobHeld, StatusFileError
+from mnaas_missing_files.core.fsio import atomic_write, atomic_write_if_unchanged
 
 FLAG = "MNAAS_Daily_ProcessStatusFlag"
 PROCESS_NAME = "MNAAS_Daily_ProcessName"
@@ -34,6 +38,15 @@ OWNED_KEYS = (FLAG, PROCESS_NAME, PROCESS_ID, JOB_STATUS, RAN_TIME, SDP_CREATED)
 STATUS_FILE_MODE = 0o644
 # Flag values with which a run may start: 0 idle, 1 the previous run failed or never finished.
 STARTABLE_FLAGS = ("0", "1")
+
+# Other jobs write the file with `sed -i`, without the lock (contract §13): an edit is redone
+# this many times when the file changed under it, and read back this long after it landed.
+_EDIT_ATTEMPTS = 5
+_READ_BACK_DELAY = 0.002
+_FOREIGN_EDIT_WAIT = 1.0
+_SED_TEMP = re.compile(r"sed[A-Za-z0-9]{6}")
+
+log = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 # surrogateescape keeps bytes that are not UTF-8 intact through a read/write round trip.
@@ -119,13 +132,95 @@ def _apply(lines: list[str], updates: Mapping[str, str]) -> list[str]:
     return result
 
 
-def _update_locked(path: Path, updates: Mapping[str, str]) -> None:
-    _check_updates(path, updates)
-    lines = _apply(_read_lines(path), updates)
+def _fingerprint(st: os.stat_result | None) -> tuple[int, ...] | None:
+    """What changes whenever anyone replaces or rewrites the file: `sed -i` renames a new
+    inode over it; an in-place writer changes its size or modification time (ns)."""
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _current(path: Path) -> tuple[int, ...] | None:
     try:
-        atomic_write(path, "".join(lines).encode(_ENCODING, _ERRORS), STATUS_FILE_MODE, keep_existing=True)
+        return _fingerprint(os.stat(path))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StatusFileError(f"cannot read the status file {path}: {exc.strerror}") from exc
+
+
+def _is(seen: tuple[int, ...] | None, old: os.stat_result | None) -> bool:
+    return _fingerprint(old) == seen
+
+
+def _replace_unless_changed(path: Path, updates: Mapping[str, str]) -> tuple[dict[str, str], tuple | None]:
+    """Apply `updates` to the file as it is now, and replace it only if nobody changed it
+    since it was read (else read it again and redo the edit). Returns the values before the
+    edit and the fingerprint of the file written."""
+    for _ in range(_EDIT_ATTEMPTS):
+        seen = _current(path)
+        lines = _read_lines(path)
+        data = "".join(_apply(lines, updates)).encode(_ENCODING, _ERRORS)
+        try:
+            written = atomic_write_if_unchanged(path, data, STATUS_FILE_MODE, partial(_is, seen))
+            return _parse(lines), _fingerprint(written)
+        except FileChanged:
+            continue
+        except OSError as exc:
+            raise StatusFileError(f"cannot write the status file {path}: {exc.strerror}") from exc
+    # Another writer rewrites it faster than we can edit it: write anyway, so the run's own
+    # record is not lost, and say that one of their writes may be.
+    log.warning("the status file %s changed under every one of %d edits; wrote it anyway "
+                "(another job's concurrent update may be lost)", path, _EDIT_ATTEMPTS)
+    lines = _read_lines(path)
+    try:
+        atomic_write(path, "".join(_apply(lines, updates)).encode(_ENCODING, _ERRORS), STATUS_FILE_MODE,
+                     keep_existing=True)
     except OSError as exc:
         raise StatusFileError(f"cannot write the status file {path}: {exc.strerror}") from exc
+    return _parse(lines), _current(path)
+
+
+def _wait_for_foreign_edits(path: Path) -> None:
+    """Return once no `sed -i` that may have read the file before our rename is still running.
+
+    GNU sed -i creates its temp file (`sedXXXXXX`, beside the file) right after opening the
+    input and renames it over the file when done, so while one exists an edit is in flight.
+    A short pause first covers the microseconds between its open and its temp file.
+    """
+    time.sleep(_READ_BACK_DELAY)
+    deadline = time.monotonic() + _FOREIGN_EDIT_WAIT
+    while _sed_in_flight(path) and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def _sed_in_flight(path: Path) -> bool:
+    try:
+        names = os.listdir(Path(os.path.realpath(path)).parent)
+    except OSError:
+        return False
+    return any(_SED_TEMP.fullmatch(name) for name in names)
+
+
+def _update_locked(path: Path, updates: Mapping[str, str]) -> None:
+    _check_updates(path, updates)
+    pending = dict(updates)
+    for _ in range(_EDIT_ATTEMPTS):
+        before, written = _replace_unless_changed(path, pending)
+        # A `sed -i` that read the file before our rename renames its copy over ours a moment
+        # later, undoing our keys (its own change survives). Look again shortly after, and put
+        # back what was reverted to the value it had before our edit; a key someone set to a
+        # third value was changed on purpose (an operator's hold) and is left as it is.
+        _wait_for_foreign_edits(path)
+        if _current(path) == written:
+            return
+        current = _parse(_read_lines(path))
+        pending = {key: value for key, value in pending.items()
+                   if current.get(key) != value and current.get(key) == before.get(key)}
+        if not pending:
+            return
+        log.info("a concurrent writer of the status file %s undid %s; writing them again",
+                 path, ", ".join(pending))
+    log.warning("the status file %s: %s undone by concurrent writers again and again; giving up",
+                path, ", ".join(pending))
 
 
 def update_status(path: str | os.PathLike, updates: Mapping[str, str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,63 @@ def test_concurrent_writers_and_a_reader_never_see_a_broken_file(tmp_path):
 
 def test_the_lock_file_sits_next_to_the_status_file(status):
     assert statusfile.lock_path(status) == Path(str(status) + ".lock")
+
+
+# --- other jobs write the file with `sed -i`, without the lock (contract §13) -------------
+
+def _sed(path: Path, script: str) -> None:
+    subprocess.run(["sed", "-i", script, str(path)], check=True)
+
+
+def test_an_edit_is_redone_when_sed_changed_the_file_after_it_was_read(status, monkeypatch):
+    real_read = statusfile._read_lines
+    calls = []
+
+    def read_then_sed(path):
+        lines = real_read(path)
+        if not calls:  # another job's sed -i lands between our read and our rename
+            _sed(path, "s/^MOVE_Delay_Email_sent=.*/MOVE_Delay_Email_sent=Yes/")
+        calls.append(1)
+        return lines
+
+    monkeypatch.setattr(statusfile, "_read_lines", read_then_sed)
+    update_status(status, {"MNAAS_job_status": "Failure"})
+    after = read_status(status)
+    assert after["MOVE_Delay_Email_sent"] == "Yes"  # theirs kept
+    assert after["MNAAS_job_status"] == "Failure"   # ours written
+    assert len(calls) >= 2
+
+
+def _stale_sed_after_our_write(monkeypatch, stale: bytes) -> None:
+    """Just after our rename, a sed -i that read the file before it renames its copy in."""
+    real_wait = statusfile._wait_for_foreign_edits
+    done = []
+
+    def stale_rename(path):
+        if not done:
+            done.append(1)
+            temp = path.with_name("sedAbc123")
+            temp.write_bytes(stale)
+            os.replace(temp, path)
+        real_wait(path)
+
+    monkeypatch.setattr(statusfile, "_wait_for_foreign_edits", stale_rename)
+
+
+def test_own_keys_undone_by_a_sed_that_read_before_our_write_are_written_again(status, monkeypatch):
+    stale = LEGACY.replace(b"MOVE_Delay_Email_sent=No", b"MOVE_Delay_Email_sent=Yes")
+    _stale_sed_after_our_write(monkeypatch, stale)
+    begin_run(status, "MNAAS_Missing_Customer_Files.sh", 4242)
+    after = read_status(status)
+    assert after["MOVE_Delay_Email_sent"] == "Yes"  # theirs kept
+    assert (after["MNAAS_Daily_ProcessStatusFlag"], after["MNAAS_Script_Process_Id"]) == ("1", "4242")
+
+
+def test_a_key_someone_set_on_purpose_after_our_write_is_left_alone(status, monkeypatch):
+    # An operator's hold (a third value, neither ours nor the one before) is not "undone".
+    stale = LEGACY.replace(b"MNAAS_Daily_ProcessStatusFlag=0", b"MNAAS_Daily_ProcessStatusFlag=HOLD")
+    _stale_sed_after_our_write(monkeypatch, stale)
+    begin_run(status, "MNAAS_Missing_Customer_Files.sh", 4242)
+    after = read_status(status)
+    assert after["MNAAS_Daily_ProcessStatusFlag"] == "HOLD"
+    assert after["MNAAS_Script_Process_Id"] == "4242"  # reverted to its old value: put back
