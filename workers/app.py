@@ -51,6 +51,24 @@ def _describe(role: str) -> None:
              conf.beat_schedule[celeryconfig.DAILY_ENTRY]["schedule"])
 
 
+def _warn_about_sentinels(role: str) -> None:
+    """A Sentinel deployment that could not fail over is said so at start, not found out when
+    the master dies (contract §12)."""
+    from mnaas_missing_files.state.sentinelcheck import check_sentinels
+
+    try:
+        settings = celeryconfig.job_settings()
+        if settings is None:
+            return
+        problems = check_sentinels([settings.broker_url, settings.result_backend, settings.lock_url],
+                                   settings.sentinel_master, settings.sentinel_password)
+    except Exception as exc:  # the look is advice: it never stops a worker or beat
+        problems = [f"could not be checked: {mask_secrets(exc)}"]
+    for problem in problems:
+        log.warning("%s of job %s: Redis Sentinel: %s", role, os.environ.get(CONFIG_ENV),
+                    mask_secrets(problem))
+
+
 @signals.worker_init.connect
 def _check_worker(**_kwargs) -> None:
     _refuse_to_start_without_a_job("worker")
@@ -59,12 +77,14 @@ def _check_worker(**_kwargs) -> None:
 @signals.worker_ready.connect
 def _describe_worker(**_kwargs) -> None:
     _describe("worker")
+    _warn_about_sentinels("worker")
 
 
 @signals.beat_init.connect
 def _check_beat(**_kwargs) -> None:
     _refuse_to_start_without_a_job("beat")
     _describe("beat")
+    _warn_about_sentinels("beat")
 
 
 @signals.worker_process_shutdown.connect

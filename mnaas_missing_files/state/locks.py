@@ -305,6 +305,7 @@ class RedisRunLock:
         if extended == 2:
             log.warning("the run lock %s had lapsed; nobody took the job meanwhile, so the run "
                         "holds it again", self.key)
+            acknowledge_by_replica(self._client, f"the run lock {self.key}, taken back")
         return extended == 2
 
     def release(self, token: str) -> bool:

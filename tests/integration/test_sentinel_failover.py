@@ -15,10 +15,20 @@ from pathlib import Path
 import pytest
 
 from mnaas_missing_files.state.locks import RedisRunLock, lock_key
+from mnaas_missing_files.state.sentinelcheck import check_sentinels
 from tasks.runstate import RunState, redis_client
 from tests.helpers.celerycluster import submitted_run_id
 from tests.helpers.celeryjob import DAY, CeleryJob
-from tests.helpers.celeryproc import Proc, celery_env, run_cli, start_cli, start_workers, stop_all, wait_until
+from tests.helpers.celeryproc import (
+    Proc,
+    celery_env,
+    run_cli,
+    start_cli,
+    start_worker,
+    start_workers,
+    stop_all,
+    wait_until,
+)
 from tests.helpers.sentinelproc import MASTER_NAME, SentinelCluster
 
 POOL_PROCESSES = 4  # two workers of concurrency 2: every one of them holds a group at the gate
@@ -99,6 +109,7 @@ def test_master_killed_mid_run_the_replica_takes_over_and_the_run_completes_exac
         # The lock reached the replica before the run started (WAIT 1)
         key = lock_key("MNAAS_Missing_Customer_Files.sh", d.job.status_file)
         assert run_id.encode() in d.sentinels.replica.client(2).get(key)
+        assert not any("Redis Sentinel:" in w.log() for w in d.workers)  # a sound deployment
         old_master = d.sentinels.master_port()
         killed = d.sentinels.kill_master()
         d.gate.unlink()  # the held groups finish, and record their results, while no master answers
@@ -151,6 +162,10 @@ def test_submits_and_status_across_a_failover_never_two_runs_holding_the_job(tmp
         assert len(d.job.emails("report")) == 1
         assert d.job.status()["MNAAS_job_status"] == "Success"
         assert_no_secret(d, during.stderr, after.stderr, status.stdout, err)
+        # A worker started now says that the new master has no replica to fail over to
+        late = start_worker("w3", d.env, d.job.root / "logs")
+        d.workers.append(late)
+        late.wait_for_log("Redis Sentinel: master 'mnaas' has no replica")
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +225,16 @@ def test_a_lock_no_replica_acknowledges_is_taken_with_a_warning(quiet, caplog):
     token = lock.acquire({"run_id": "r-acked"})
     assert lock.release(token)
     assert "acknowledged" not in caplog.text
+
+
+def test_the_start_up_look_at_the_sentinels_names_what_would_stop_a_failover(quiet):
+    sentinels = quiet.sentinels
+    urls = [sentinels.url(0), sentinels.url(1), sentinels.url(2)]
+    assert check_sentinels(urls, MASTER_NAME, sentinels.sentinel_password) == []
+    [unknown] = check_sentinels(urls, "other", sentinels.sentinel_password)
+    assert "does not monitor 'other'" in unknown
+    sentinels.sentinels[2].kill()  # last in this module: the deployment keeps two sentinels
+    sentinels.sentinels[2].wait(10)
+    [problem] = check_sentinels(urls, MASTER_NAME, sentinels.sentinel_password)
+    assert f"sentinel 127.0.0.1:{sentinels.sentinel_ports[2]} (" in problem
+    assert "a failover needs a majority of the sentinels" in problem
