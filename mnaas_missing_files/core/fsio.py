@@ -67,11 +67,12 @@ def atomic_write(path: str | os.PathLike, data: bytes, mode: int, *, keep_existi
     file keeps its mode and, where permitted, its owner, and a symlink is followed so the link
     itself stays in place.
     """
-    return _atomic(path, data, mode, keep_existing, None)[0]
+    return _atomic(path, data, mode, keep_existing, None, True)[0]
 
 
 def atomic_write_if_unchanged(path: str | os.PathLike, data: bytes, mode: int,
-                              unchanged: Callable[[os.stat_result | None], bool]) -> os.stat_result:
+                              unchanged: Callable[[os.stat_result | None], bool], *,
+                              sync_first: bool = True) -> os.stat_result:
     """Like atomic_write(keep_existing=True), for a file that other programs rewrite without
     any lock: replace it only if the file actually replaced passes `unchanged` (given its
     stat, None when there was none), else leave it as it was and raise FileChanged. Returns
@@ -81,13 +82,19 @@ def atomic_write_if_unchanged(path: str | os.PathLike, data: bytes, mode: int,
     the file it displaced is checked afterwards (and swapped back if it fails), so a writer
     that renamed its copy in just before ours is always seen; elsewhere the check comes
     just before the rename, leaving a window of microseconds.
+
+    `sync_first=False` (for a retry when the file keeps changing) syncs the new content only
+    once it is in place: the edit then takes a millisecond, not a disk flush, and can land
+    between two writes of a busy writer; a power cut in that millisecond may lose it, as
+    it may any `sed -i` edit at any time.
     """
-    return _atomic(path, data, mode, True, unchanged)[1]
+    return _atomic(path, data, mode, True, unchanged, sync_first)[1]
 
 
 def _atomic(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool,
-            unchanged: Callable[[os.stat_result | None], bool] | None) -> tuple[Path, os.stat_result]:
-    target, temp = _write_temp(path, data, mode, keep_existing)
+            unchanged: Callable[[os.stat_result | None], bool] | None,
+            sync_first: bool) -> tuple[Path, os.stat_result]:
+    target, temp = _write_temp(path, data, mode, keep_existing, sync_first)
     leftover: Path | None = temp
     try:
         written = os.stat(temp)
@@ -103,6 +110,8 @@ def _atomic(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool
                 raise FileChanged(f"{target} changed while it was being rewritten")
             os.replace(temp, target)
         leftover = None
+        if not sync_first:
+            _fsync_file(target)
         fsync_dir(target.parent)
     finally:
         if leftover is not None:
@@ -110,7 +119,8 @@ def _atomic(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool
     return target, written
 
 
-def _write_temp(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool) -> tuple[Path, Path]:
+def _write_temp(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool,
+                sync: bool = True) -> tuple[Path, Path]:
     """(target, temp): `data` fsynced in a temp file beside the target, with the mode (and,
     with `keep_existing`, the owner) the target should end up with."""
     target = Path(os.path.realpath(path)) if keep_existing else Path(path)
@@ -126,11 +136,21 @@ def _write_temp(path: str | os.PathLike, data: bytes, mode: int, keep_existing: 
             if old and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
                 with contextlib.suppress(PermissionError):
                     os.fchown(handle.fileno(), old.st_uid, old.st_gid)
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
     except BaseException:
         remove_quietly(temp)
         raise
     return target, temp
+
+
+def _fsync_file(path: Path) -> None:
+    with contextlib.suppress(OSError):  # in place already; a failed flush loses nothing more
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _stat_or_none(path: Path) -> os.stat_result | None:

@@ -41,7 +41,7 @@ STARTABLE_FLAGS = ("0", "1")
 
 # Other jobs write the file with `sed -i`, without the lock (contract §13): an edit is redone
 # this many times when the file changed under it, and read back this long after it landed.
-_EDIT_ATTEMPTS = 5
+_EDIT_ATTEMPTS = 20
 _READ_BACK_DELAY = 0.002
 _FOREIGN_EDIT_WAIT = 1.0
 _SED_TEMP = re.compile(r"sed[A-Za-z0-9]{6}")
@@ -155,12 +155,15 @@ def _replace_unless_changed(path: Path, updates: Mapping[str, str]) -> tuple[dic
     """Apply `updates` to the file as it is now, and replace it only if nobody changed it
     since it was read (else read it again and redo the edit). Returns the values before the
     edit and the fingerprint of the file written."""
-    for _ in range(_EDIT_ATTEMPTS):
+    for attempt in range(_EDIT_ATTEMPTS):
+        if attempt:  # it is busy: let a sed in flight land, then edit in one quick step
+            _wait_for_foreign_edits(path)
         seen = _current(path)
         lines = _read_lines(path)
         data = "".join(_apply(lines, updates)).encode(_ENCODING, _ERRORS)
         try:
-            written = atomic_write_if_unchanged(path, data, STATUS_FILE_MODE, partial(_is, seen))
+            written = atomic_write_if_unchanged(path, data, STATUS_FILE_MODE, partial(_is, seen),
+                                                sync_first=attempt == 0)
             return _parse(lines), _fingerprint(written)
         except FileChanged:
             continue

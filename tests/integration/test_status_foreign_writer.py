@@ -78,7 +78,8 @@ def test_no_foreign_update_and_no_own_key_is_lost_to_a_sed_loop(job, tmp_path):
     lost = sorted(set(range(written)) - set(present))
     print(f"\nforeign updates: {written} written in {elapsed:.1f} s ({written / elapsed:.0f}/s), "
           f"{len(lost)} lost; own keys lost after {len(own_lost)} of {RUNS} runs")
-    assert written / elapsed > 40, "the sed loop was too slow to test anything"
+    # Paced at 100/s; a machine loaded by other work slows it, but not below this.
+    assert written / elapsed > 20, "the sed loop was too slow to test anything"
     assert lost == [], f"{len(lost)} of {written} foreign updates lost: {lost[:10]}"
     assert present == list(range(written))  # each once, in the order written
     assert own_lost == []
