@@ -34,7 +34,7 @@ def build_warehouse(path: Path, profile: Profile) -> dict:
     for stale in (path, Path(f"{path}.wal")):
         stale.unlink(missing_ok=True)
     regular, infonova = customers(profile)
-    days = [DAY - dt.timedelta(days=1), DAY] if profile.extra_day else [DAY]
+    days = [DAY - dt.timedelta(days=n) for n in range(profile.history_days, -1, -1)]
     conn = duckdb.connect(str(path))
     try:
         for statement in DDL:
@@ -61,10 +61,13 @@ def build_warehouse(path: Path, profile: Profile) -> dict:
             SELECT day, process, customer, filename, 100 + n FROM files
             UNION ALL
             SELECT day, process, customer, filename, 100 + n FROM files WHERE n % 50 = 7""")
+        # An earlier day's missing file was generated late unless it is 1 in `never_of`: its
+        # generated row carries its own file_date (contract §2), so only those stay outstanding.
         conn.execute("""
             INSERT INTO mnaas.customers_files_records_count
             SELECT day, process, customer, filename, customer || '_' || filename, 100 + n
-            FROM files WHERE NOT missing""")
+            FROM files WHERE NOT missing OR (day < ? AND (n + cidx) % ? <> 0)""",
+                     [DAY.isoformat(), profile.never_of])
         # File Received split over two rows for every third customer: the check must sum them.
         conn.execute("""
             INSERT INTO mnaas.kpi_measurement
@@ -79,12 +82,16 @@ def build_warehouse(path: Path, profile: Profile) -> dict:
             UNION ALL SELECT day, process, customer, 'File Generated', generated FROM pair
             UNION ALL SELECT day, process, customer, 'Records Processed', received * 1000 FROM pair""")
         configured = conn.execute("""
-            SELECT count(*), count(*) FILTER (WHERE missing) FROM files
-            WHERE day = ? AND process <> ? AND customer <> ?""",
-                                  [DAY.isoformat(), EXTRA_PROCESS, EXTRA_CUSTOMER]).fetchone()
+            SELECT count(*) FILTER (WHERE day = ?),
+                   count(*) FILTER (WHERE day = ? AND missing),
+                   count(*) FILTER (WHERE day < ? AND missing AND (n + cidx) % ? = 0)
+            FROM files WHERE process <> ? AND customer <> ?""",
+                                  [DAY.isoformat(), DAY.isoformat(), DAY.isoformat(),
+                                   profile.never_of, EXTRA_PROCESS, EXTRA_CUSTOMER]).fetchone()
     finally:
         conn.close()
-    return {"received_pairs": configured[0], "missing_files": configured[1]}
+    return {"received_pairs": configured[0], "missing_files": configured[1],
+            "history_days": profile.history_days, "outstanding_files": configured[2]}
 
 
 def _bash_array(items: list[str]) -> str:
@@ -111,11 +118,12 @@ MNAAS_WAREHOUSE_URL={warehouse_url}
 MNAAS_GROUP_SIZE={group_size}
 MNAAS_LOCAL_WORKERS={local_workers}
 MNAAS_RETRY_BACKOFF=0.2
+MNAAS_LOOKBACK_DAYS={lookback}
 """
 
 
 
-def write_job(root: Path, way: str, profile: Profile, warehouse_url: str) -> Path:
+def write_job(root: Path, way: str, profile: Profile, warehouse_url: str, lookback: int = 7) -> Path:
     """A fresh job directory for one way (its own status file, reports and outbox)."""
     (root / "conf").mkdir(parents=True, exist_ok=True)
     (root / "logs").mkdir(exist_ok=True)
@@ -124,6 +132,6 @@ def write_job(root: Path, way: str, profile: Profile, warehouse_url: str) -> Pat
     config.write_text(JOB.format(way=way, root=root, processes=_bash_array(processes(profile)),
                                  regular=_bash_array(regular), infonova=_bash_array(infonova),
                                  warehouse_url=warehouse_url, group_size=profile.group_size,
-                                 local_workers=profile.local_workers))
+                                 local_workers=profile.local_workers, lookback=lookback))
     (root / "conf" / "MNAAS_Missing_Customer_Files_ProcessStatusFile").write_text(DEMO_STATUS)
     return config

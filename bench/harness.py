@@ -50,7 +50,10 @@ def one_way(way: str, profile: Profile, work: Path, warehouse_url: str) -> dict:
     root = work / way
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    config = data.write_job(root, way, profile, warehouse_url)
+    # `<way>_l0`: the same way with the lookback window off (MNAAS_LOOKBACK_DAYS=0)
+    lookback = 0 if way.endswith("_l0") else 7
+    way = way.removesuffix("_l0")
+    config = data.write_job(root, way, profile, warehouse_url, lookback=lookback)
     query_log = root / "queries.log"
     env = way_env(config, profile, query_log)
     if way.startswith("submit_w"):
@@ -69,8 +72,12 @@ def one_way(way: str, profile: Profile, work: Path, warehouse_url: str) -> dict:
         out = run_child(way, config, env, root / "way.log")
         out["result_bytes"] = 0  # nothing crosses a result backend
     out.update(read_log(query_log))
-    reports = sorted((root / "conf" / "Missing_Customer_Files").glob("Missing_Customer_Files_*"))
-    out["reports"] = [str(p) for p in reports]
+    reports = sorted(p for p in (root / "conf" / "Missing_Customer_Files").glob("Missing_Customer_Files_*")
+                     if "_Outstanding_" not in p.name)
+    out["reports"] = [str(p) for p in reports]  # the day's CSV and TXT (contract §3)
+    outstanding = list((root / "conf" / "Missing_Customer_Files").glob("*_Outstanding_*.csv"))
+    out["outstanding"] = str(outstanding[0]) if outstanding else None
+    out["lookback_days"] = lookback
     return out
 
 
@@ -97,11 +104,19 @@ def reference_anti_join(warehouse_path: Path, out_path: Path) -> float:
         conn.close()
 
 
-def identical(way: dict, reference: dict) -> bool | None:
+def identical(way: dict, reference: dict, outstanding_reference: dict | None = None) -> bool | None:
+    """The CSV and TXT byte-identical to the reference's; with L = 7 also the outstanding
+    report to `run`'s (the legacy baseline has none), and with L = 0 no outstanding report."""
     if not reference or not way.get("reports") or len(way["reports"]) != len(reference["reports"]):
         return None if not reference else False
-    return all(Path(a).read_bytes() == Path(b).read_bytes()
+    same = all(Path(a).read_bytes() == Path(b).read_bytes()
                for a, b in zip(way["reports"], reference["reports"]))
+    if way.get("lookback_days") == 0:
+        return same and way.get("outstanding") is None
+    if outstanding_reference and outstanding_reference.get("outstanding") and way is not outstanding_reference:
+        same = same and way.get("outstanding") is not None and \
+            Path(way["outstanding"]).read_bytes() == Path(outstanding_reference["outstanding"]).read_bytes()
+    return same
 
 
 def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None = None,
@@ -120,7 +135,9 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
         sizes = data.build_warehouse(db, profile)
         warehouse_url, cleanup = f"duckdb:///{db}", None
     build_s = time.monotonic() - started
-    wanted = ways or ["baseline", "run"] + [f"submit_w{w}" for w in profile.submit_workers]
+    wanted = ways or (["baseline", "run"] + [f"submit_w{w}" for w in profile.submit_workers]
+                      + [f"{w}_l0" for w in ("run", *(f"submit_w{n}" for n in profile.submit_workers))
+                         if w in profile.l0_ways])
     if not profile.baseline and "baseline" in wanted and ways is None:
         wanted.remove("baseline")
     results: dict[str, dict] = {}
@@ -137,7 +154,7 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
             cleanup()
     reference = results.get("baseline") or results.get("run")
     for way, out in results.items():
-        out["identical"] = identical(out, reference) if way != "baseline" else True
+        out["identical"] = identical(out, reference, results.get("run")) if way != "baseline" else True
     doc = {"profile": name, "warehouse": warehouse,
            "shape": {"processes": profile.processes, "regular": profile.regular,
                      "infonova": profile.infonova, "files_per_pair": profile.files_per_pair,
@@ -159,7 +176,7 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
 
 def summarise(out: dict) -> dict:
     keep = ("wall_s", "queries", "peak_rss_mb", "result_bytes", "identical", "exit_code",
-            "longest_group_s", "query_s", "busiest_process_query_s", "broker_bytes")
+            "longest_group_s", "query_s", "busiest_process_query_s", "broker_bytes", "lookback_days")
     summary = {k: (round(out[k], 3) if isinstance(out.get(k), float) else out.get(k)) for k in keep}
     return summary
 
@@ -177,6 +194,11 @@ def checks(doc: dict, profile: Profile) -> list[dict]:
                 w["queries"] == 2 * profile.groups)
         add(f"{way}: reports identical to the baseline", w["identical"], w["identical"] is True)
         add(f"{way}: exit code 0", w["exit_code"], w["exit_code"] == 0)
+    for way, w in ways.items():  # the lookback window's cost (issue 9): L = 7 vs L = 0
+        l0 = ways.get(f"{way}_l0")
+        if l0 and l0["wall_s"]:
+            ratio = w["wall_s"] / l0["wall_s"]
+            add(f"{way}: wall with L = 7 <= 1.5 x L = 0 ({l0['wall_s']:.3f} s)", round(ratio, 2), ratio <= 1.5)
     base = ways.get("baseline")
     if base and doc["profile"] == "standard":
         for way in ("run", "submit_w2"):
@@ -216,7 +238,7 @@ def checks(doc: dict, profile: Profile) -> list[dict]:
 def table(doc: dict) -> str:
     ways = doc["ways"]
     base = ways.get("baseline")
-    head = f"{'way':<11}{'wall_s':>9}{'speedup':>9}{'queries':>9}{'longest_grp_s':>14}" \
+    head = f"{'way':<14}{'wall_s':>9}{'speedup':>9}{'queries':>9}{'longest_grp_s':>14}" \
            f"{'overhead_s':>11}{'fanout_s':>9}{'peak_rss_mb':>12}{'result_bytes':>14}{'identical':>10}"
     lines = [head, "-" * len(head)]
     for way, w in ways.items():
@@ -224,7 +246,7 @@ def table(doc: dict) -> str:
         overhead = f"{w['wall_s'] - w['longest_group_s']:.3f}" if way.startswith("submit") else "-"
         fanout = f"{w['wall_s'] - w['busiest_process_query_s']:.3f}" if way.startswith("submit") else "-"
         rss = "-" if w["peak_rss_mb"] is None else f"{w['peak_rss_mb']:.1f}"
-        lines.append(f"{way:<11}{w['wall_s']:>9.3f}{speedup:>9}{w['queries']:>9}"
+        lines.append(f"{way:<14}{w['wall_s']:>9.3f}{speedup:>9}{w['queries']:>9}"
                      f"{w['longest_group_s']:>14.3f}{overhead:>11}{fanout:>9}{rss:>12}"
                      f"{w['result_bytes']:>14}{str(w['identical']):>10}")
     return "\n".join(lines)
@@ -237,8 +259,11 @@ def report(doc: dict) -> str:
            f"files per pair; {s['groups']} groups of <= {s['group_size']}; "
            f"{s['latency_s']} s injected per query"]
     if "missing_files" in s:
-        out.append(f"day: {s['received_pairs']} received pairs, {s['missing_files']} missing "
-                   f"(warehouse built in {doc['build_s']} s)")
+        out.append(f"day: {s['received_pairs']} received pairs, {s['missing_files']} missing; "
+                   f"{s.get('history_days', 0)} days of history before it, "
+                   f"{s.get('outstanding_files', 0)} of their files never generated "
+                   f"(warehouse built in {doc['build_s']} s); `<way>_l0` = MNAAS_LOOKBACK_DAYS=0, "
+                   "the others 7")
     out += ["", table(doc),
             "overhead_s = wall - longest group's query time; fanout_s = wall - busiest worker's "
             "query time; peak_rss_mb = VmHWM of the process that wrote the reports; result_bytes "

@@ -49,7 +49,7 @@ def baseline(settings) -> int:
                     sql, params = queries.missing_files(settings.received_table, settings.generated_table,
                                                         settings.day, process, [customer])
                     names = sorted({f"{customer}{settings.delimiter}{filename}"
-                                    for _c, filename in warehouse.query(sql, params)})
+                                    for _d, _c, filename in warehouse.query(sql, params)})
                     rows.append(PairRow(settings.day, process, customer_type, customer,
                                         received, generated, names))
     finally:

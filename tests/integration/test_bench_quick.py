@@ -23,15 +23,21 @@ def test_quick_profile_every_way_identical_and_two_queries_per_group(tmp_path):
     assert (QUICK.groups, QUICK.pairs) == (GROUPS, PAIRS)
     doc = run_profile("quick", workdir=tmp_path, write_results=False)
     ways = doc["ways"]
-    assert set(ways) == {"baseline", "run", "submit_w1", "submit_w2"}, doc["notes"]
+    assert set(ways) == {"baseline", "run", "submit_w1", "submit_w2", "run_l0"}, doc["notes"]
     for name, way in ways.items():
         assert set(way) >= {"wall_s", "queries", "peak_rss_mb", "result_bytes", "identical"}
         assert way["identical"] is True, name
         assert way["exit_code"] == 0, name
         assert way["peak_rss_mb"] > 10, name  # measured, not a placeholder
     assert ways["baseline"]["queries"] == 2 * PAIRS
-    for name in ("run", "submit_w1", "submit_w2"):
-        assert ways[name]["queries"] == 2 * GROUPS, name
+    for name in ("run", "submit_w1", "submit_w2", "run_l0"):
+        assert ways[name]["queries"] == 2 * GROUPS, name  # the window costs no query more
+    # 7 days of history: their never-generated files are outstanding, in the same report
+    # for `run` and `submit` (compared by `identical`), and none with L = 0
+    assert doc["shape"]["outstanding_files"] > 0
+    run_out = tmp_path / "run" / "conf" / "Missing_Customer_Files" / "Missing_Customer_Files_Outstanding_2026-11-24.csv"
+    assert run_out.read_text().count("\n") == doc["shape"]["outstanding_files"] + 1
+    assert not (tmp_path / "run_l0" / "conf" / "Missing_Customer_Files" / run_out.name).exists()
     for name in ("submit_w1", "submit_w2"):
         assert ways[name]["result_bytes"] > 0, name  # the results did cross the backend
     assert ways["run"]["result_bytes"] == 0
