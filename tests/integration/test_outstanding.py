@@ -27,7 +27,7 @@ from tests.helpers.jobconfig import make_job
 D = dt.date(2026, 11, 24)
 D1, D2 = D - dt.timedelta(days=1), D - dt.timedelta(days=2)
 CLI = [sys.executable, "-m", "mnaas_missing_files.cli.main"]
-CUSTOMERS = ["eLUX", "JLR", "MyRep", "Uber"]
+CUSTOMERS = ["eLUX", "JLR", "MyRep", "Uber", "Scania"]
 
 
 def day_rows(day, customer, received, generated):
@@ -43,11 +43,12 @@ def day_rows(day, customer, received, generated):
 #          missing -> PERSISTING, oldest 2;
 #   JLR:   B2 of D-1 generated late, nothing else missing -> RESOLVED once the memory listed B2;
 #   MyRep: M1 of D missing, nothing earlier -> NEW;
-#   Uber:  U1 of D-1 never generated, nothing missing on D -> OUTSTANDING, age 1.
+#   Uber:  U1 of D-1 never generated, nothing missing on D -> OUTSTANDING, age 1;
+#   Scania: everything generated -> ok, in the CSV only.
 PLAN = [(D2, "eLUX", ["A1", "A2"], ["A1"]), (D2, "JLR", ["B0"], ["B0"]),
         (D1, "eLUX", ["C1"], []), (D1, "JLR", ["B2"], []), (D1, "Uber", ["U1"], []),
         (D, "eLUX", ["E0", "E1"], ["E0"]), (D, "JLR", ["B3"], ["B3"]), (D, "MyRep", ["M1"], []),
-        (D, "Uber", ["U2"], ["U2"])]
+        (D, "Uber", ["U2"], ["U2"]), (D, "Scania", ["S1"], ["S1"])]
 LATE = [(D1, "eLUX", [], ["C1"]), (D1, "JLR", [], ["B2"])]  # generated after the run of D-1
 
 
@@ -118,7 +119,7 @@ def test_outstanding_recovered_and_changes_over_three_runs(job, tmp_path):
     entry = json.loads(job.status_file.with_name(job.status_file.name + ".runs.jsonl")
                        .read_text().splitlines()[-1])
     assert (entry["outstanding_files"], entry["recovered_files"]) == (2, 2)
-    assert entry["verdicts"] == {"unknown": 0, "no_input": 0, "mismatch": 0, "missing": 2, "ok": 2}
+    assert entry["verdicts"] == {"unknown": 0, "no_input": 0, "mismatch": 0, "missing": 2, "ok": 3}
 
     cli(job, "run", "--date", D.isoformat())  # a rerun: each recovered file is reported once
     again = last_report(job)
@@ -170,3 +171,33 @@ def test_lookback_zero_writes_no_outstanding_report_and_removes_an_old_one(job):
     msg = last_report(job)
     assert msg["Subject"].strip() == "Missing customer files 2026-11-24: 2 missing"
     assert sorted(p.get_filename() for p in msg.iter_attachments()) == sorted([job.csv(D).name, job.txt(D).name])
+
+
+def test_the_email_leads_with_what_needs_action_under_its_name_caps(job, tmp_path):
+    cli(job, "run", "--date", D1.isoformat())
+    write_duckdb(tmp_path / "wh.duckdb", rows(PLAN + LATE))
+    job.config.write_text(job.config.read_text() + "MNAAS_MAIL_NAMES_PER_PAIR=1\nMNAAS_MAIL_NAMES_TOTAL=2\n")
+    cli(job, "run", "--date", D.isoformat())
+    msg = last_report(job)
+    text = msg.get_body(("plain",)).get_content()
+    page = msg.get_body(("html",)).get_content()
+    # the sections in the order of contract §9, in both bodies
+    heads = ["Pairs checked", "NEEDS ACTION", "RECOVERED SINCE THE LAST RUN", "TOTALS PER PROCESS"]
+    assert [text.index(h) for h in heads] == sorted(text.index(h) for h in heads)
+    heads = ["Pairs checked", ">Needs action", ">Recovered since the last run: ", ">Totals per process"]
+    assert [page.index(h) for h in heads] == sorted(page.index(h) for h in heads)
+    # by hand, one name per pair and two in all, most severe pair first: PERSISTING eLUX shows
+    # E1 (D's first) and not A2; NEW MyRep shows M1; the budget is spent for Uber and recovered
+    action = text[text.index("NEEDS ACTION"):text.index("RECOVERED SINCE")]
+    assert "eLUX_E1" in action and "eLUX_A2" not in action and "MyRep_M1" in action
+    assert "Uber_U1" not in action
+    assert action.count("... and 1 more in the attached reports") == 2  # eLUX and Uber
+    recovered = text[text.index("RECOVERED SINCE"):text.index("TOTALS PER PROCESS")]
+    assert "eLUX_C1" not in recovered and recovered.count("... and 1 more") == 2
+    assert "&hellip; and 1 more in the attached reports" in page
+    # the ok pair is in the CSV, not in the body
+    assert "Scania" not in text and "Scania" not in page
+    assert "2026-11-24,traffic,regular,Scania,1,1,0,0" in job.csv(D).read_text()
+    # three attachments, byte-identical to the files
+    attached = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()}
+    assert attached == {f.name: f.read_bytes() for f in (job.csv(D), job.txt(D), job.outstanding(D))}
