@@ -201,3 +201,24 @@ def test_the_email_leads_with_what_needs_action_under_its_name_caps(job, tmp_pat
     # three attachments, byte-identical to the files
     attached = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()}
     assert attached == {f.name: f.read_bytes() for f in (job.csv(D), job.txt(D), job.outstanding(D))}
+
+
+def test_a_dry_run_reads_the_memory_but_never_changes_it(job, tmp_path):
+    cli(job, "run", "--date", D1.isoformat())
+    write_duckdb(tmp_path / "wh.duckdb", rows(PLAN + LATE))
+    before = memory_path(job.status_file).read_bytes()
+    dry = cli(job, "run", "--date", D.isoformat(), "--dry-run")
+    assert "recovered: 2" in dry.stdout  # it read the memory
+    assert memory_path(job.status_file).read_bytes() == before
+    real = cli(job, "run", "--date", D.isoformat())
+    assert "recovered: 2" in real.stdout  # the dry run reported nothing away
+
+
+def test_an_unreadable_memory_is_a_warning_and_is_rewritten(job, tmp_path):
+    cli(job, "run", "--date", D1.isoformat())
+    write_duckdb(tmp_path / "wh.duckdb", rows(PLAN + LATE))
+    memory_path(job.status_file).write_text("{not json")
+    result = cli(job, "run", "--date", D.isoformat())
+    assert "the memory of listed files" in result.stderr and "cannot be read" in result.stderr
+    assert "recovered: 0" in result.stdout
+    assert ListedMemory.load(job.status_file).days_of("traffic", "MyRep") == {"2026-11-24": ["MyRep_M1"]}
