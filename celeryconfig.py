@@ -19,7 +19,7 @@ from mnaas_missing_files.config.options import OPTIONS_BY_KEY, convert
 from mnaas_missing_files.config.redis_url import check_sentinel_settings, is_sentinel_url
 from mnaas_missing_files.config.settings import CONFIG_ENV, Settings, load_settings
 from mnaas_missing_files.core.errors import ConfigError
-from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS
+from tasks import CATCH_UP, CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS
 
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_RESULT_BACKEND = "redis://127.0.0.1:6379/1"
@@ -160,6 +160,7 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
             FINALIZE_RUN: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
             RUN_FAILED: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
             SWEEP_LOST_RUNS: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
+            CATCH_UP: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
         },
         # Anything unrouted (Celery's own helpers) goes where a control worker always listens.
         "task_default_queue": CONTROL_QUEUE,
@@ -172,10 +173,12 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         "timezone": timezone,
         "enable_utc": bool(timezone),
         "beat_schedule": {
+            # The tick: the catch-up window's missed days first, then the tick's own day
+            # (trigger schedule), each through its day's claim (tasks/catchup.py).
             DAILY_ENTRY: {
-                "task": START_RUN,
+                "task": CATCH_UP,
                 "schedule": crontab_of(value("MNAAS_SCHEDULE")),
-                "kwargs": {"trigger": "schedule"},
+                "kwargs": {"tick": True},
                 "options": {"queue": CONTROL_QUEUE, "expires": SCHEDULED_RUN_EXPIRES},
             },
             # A sweep still queued at the next one's time is redundant: it expires.

@@ -13,7 +13,9 @@ from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome, Stage
 from mnaas_missing_files.run.ending import RunEnd, end_run
 from mnaas_missing_files.run.finalize import finalize
+from workers.app import app
 
+from . import CATCH_UP
 from .context import run_lock
 from .runstate import RedisJournal, RunState
 
@@ -21,7 +23,7 @@ log = get_task_logger(__name__)
 
 
 def finish_run(settings: Settings, plan: Plan, results: dict[str, GroupResult], token: str,
-               state: RunState, message: str = "") -> dict:
+               state: RunState, message: str = "", lost: bool = False) -> dict:
     """Reports, one email, the status file, written only while `token` holds the job (a
     lapsed lock is taken back if nobody held the job meanwhile); the outcome as JSON."""
     lock = run_lock(settings)
@@ -32,7 +34,7 @@ def finish_run(settings: Settings, plan: Plan, results: dict[str, GroupResult], 
     try:
         still_owner()
         outcome = finalize(settings, plan, results, journal=RedisJournal(state.client),
-                           before_write=still_owner)
+                           before_write=still_owner, lost=lost)
     except LockLost as exc:
         log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
         if (lock.holder() or {}).get("run_id") == plan.run_id:
@@ -44,7 +46,19 @@ def finish_run(settings: Settings, plan: Plan, results: dict[str, GroupResult], 
     # The lock goes first: whoever sees the run done may start the next one at once.
     lock.release(token)
     state.finish(state=Stage.DONE, exit_code=outcome.exit_code, outcome=outcome.to_json(), message=message)
+    if plan.trigger in ("catchup", "schedule"):
+        _ask_for_the_next_day()
     return outcome.to_json()
+
+
+def _ask_for_the_next_day() -> None:
+    """Catch-up runs one day at a time: the next pass now, rather than at the next sweep
+    (which makes it anyway, within MNAAS_SWEEP_INTERVAL)."""
+    try:
+        app.send_task(CATCH_UP)
+    except Exception as exc:  # kombu's connection errors vary; the run's outcome stands
+        log.warning("catch-up: could not ask for the next pass now (%s); the next sweep makes it",
+                    mask_secrets(exc))
 
 
 def abandon_run(settings: Settings, state: RunState, token: str | None, message: str) -> dict:

@@ -76,8 +76,9 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
               run_id: str | None = None, token: str | None = None) -> dict:
     """Take (or verify) the lock, mark the status file, plan, and launch the chord.
 
-    `submit` passes the run id and the token of the lock it took; beat passes neither, and
-    the task claims the day (one scheduled run per day) and takes the lock itself."""
+    `submit` passes the run id and the token of the lock it took; a caller that passes
+    neither gets the day claimed (one scheduled run per day) and the lock taken here. Beat's
+    tick goes through the catch-up pass (tasks/catchup.py), which starts its days itself."""
     settings = settings_for(day)
     attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)
@@ -102,12 +103,19 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
         except LockLost:
             message = "the run's lock was taken by another run before a worker started this one"
             return abandon_run(settings, state, None, f"{message}; not starting")
+    return launch_run(settings, plan, state, token)
+
+
+def launch_run(settings: Settings, plan: Plan, state: RunState, token: str) -> dict:
+    """With the job's lock held by `token`: mark the status file, save the plan and send the
+    chord. A held status file refuses the run and gives a claimed day back."""
+    run_id, lock = plan.run_id, run_lock(settings)
     state.set(state=Stage.STARTING, total=len(plan.groups))
     try:
         begin(settings, plan, pid=os.getpid())
     except JobHeld as exc:
         lock.release(token)
-        if plan.trigger == "schedule":
+        if plan.trigger in ("schedule", "catchup"):
             release_scheduled_day(state.client, job_lock_key(settings), plan.day, run_id)
         log.error("run %s: %s", run_id, mask_secrets(exc))
         state.finish(state=Stage.REFUSED, exit_code=exc.exit_code, message=mask_secrets(exc))
@@ -120,6 +128,7 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
     state.set(state=Stage.RUNNING)
     _extend(settings, token, run_id)
     return {"run_id": run_id, "state": "running", "groups": len(plan.groups)}
+
 
 
 def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str | None:

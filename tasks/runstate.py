@@ -12,7 +12,9 @@ Keys (all expire after STATE_TTL, far above the longest run):
     mnaas-missing-files:run:<run_id>:sent       set: emails sent for the run (DeliveryJournal)
     mnaas-missing-files:run:<run_id>:plan       the run's Plan JSON, read by its callback
     mnaas-missing-files:open:<job>              set: ids of the job's runs not yet ended (sweeper)
-    mnaas-missing-files:scheduled:<job>:<day>   the run id of the day's scheduled run
+    mnaas-missing-files:scheduled:<job>:<day>   the run id of the day's scheduled or catch-up run
+    mnaas-missing-files:tick:<job>:<day>        a tick for the day came (its run: trigger schedule)
+    mnaas-missing-files:deadline:<job>:<day>    the day's NOT DELIVERED alert was sent
     mnaas-missing-files:deliveries:<task>:<n>   deliveries of one task message (retry n)
 """
 
@@ -51,6 +53,14 @@ end
 redis.call('hset', KEYS[1], 'updated', ARGV[6])
 for i = 1, 6 do redis.call('expire', KEYS[i], ARGV[5]) end
 return first
+"""
+
+_REPLACE_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
 """
 
 _DELETE_IF_OWNER = """
@@ -273,6 +283,34 @@ def claim_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id
     owner = client.get(key)
     owner_id = _text(owner)
     return None if owner_id == run_id else (owner_id or "?")
+
+
+def claim_day(client: redis.Redis, lock_key: str, day: dt.date, run_id: str, *, ttl: int,
+              replacing: str | None = None) -> bool:
+    """Claim the day for `run_id` (True), or take over the claim of the stale run `replacing`;
+    False when another run claimed it first."""
+    key = scheduled_key(lock_key, day)
+    if replacing and replacing != run_id:
+        return bool(client.register_script(_REPLACE_IF_OWNER)(keys=[key], args=[replacing, run_id, ttl]))
+    if client.set(key, run_id, nx=True, ex=ttl):
+        return True
+    return client.get(key) == run_id
+
+
+def claim_age(client: redis.Redis, lock_key: str, day: dt.date, ttl: int) -> float:
+    """Seconds since the day was claimed (its key's TTL counts down from `ttl`)."""
+    left = client.ttl(scheduled_key(lock_key, day))
+    return float(ttl - left) if left and left > 0 else float("inf")
+
+
+def pending_tick(client: redis.Redis, lock_key: str, day: dt.date, *, ttl: int, mark: bool = False) -> bool:
+    """Whether a tick for `day` came (mark=True records one): the day then runs with trigger
+    `schedule` even if an operator ran it before, as a scheduled day always did."""
+    key = f"{PREFIX}:tick:{_job(lock_key)}:{day.isoformat()}"
+    if mark:
+        client.set(key, "1", ex=ttl)
+        return True
+    return bool(client.exists(key))
 
 
 def release_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id: str) -> None:

@@ -33,18 +33,27 @@ from mnaas_missing_files.run.finalize import begin
 from workers.app import app
 
 from . import SWEEP_LOST_RUNS
+from .catchup import catch_up_pass
 from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_client
+from .deadline import check_deadline
 from .ending import abandon_run, finish_run
 from .runstate import RunState, forget_open_run, open_runs
 
 log = get_task_logger(__name__)
 
 
-@app.task(name=SWEEP_LOST_RUNS, ignore_result=True)
-def sweep_lost_runs() -> dict:
+@app.task(name=SWEEP_LOST_RUNS, bind=True, ignore_result=True)
+def sweep_lost_runs(self) -> dict:
     settings = settings_for(None)
     attach_job_log(settings)
-    return sweep(settings)
+    swept: dict = sweep(settings)
+    for name, step in (("deadline", lambda: check_deadline(settings)),
+                       ("catch-up", lambda: catch_up_pass(self.request.id, settings))):
+        try:  # one step that fails must not stop the other; both come again next sweep
+            swept[name] = step()
+        except Exception:
+            log.exception("the sweep's %s step failed; trying again next sweep", name)
+    return swept
 
 
 def sweep(settings: Settings) -> dict[str, list[str]]:
@@ -139,7 +148,7 @@ def _report_lost_run(job: Settings, state: RunState, record: dict, reporter: str
         state.set(state=Stage.FINALIZING, message="lost; the sweeper is reporting it")
         if stored is None:  # it never got as far as marking the status file
             begin(settings, plan, pid=os.getpid())
-        finish_run(settings, plan, results, reporter, state, message=reason)
+        finish_run(settings, plan, results, reporter, state, message=reason, lost=True)
         return True
     except JobHeld as exc:
         abandon_run(job, state, reporter, mask_secrets(exc))

@@ -22,7 +22,7 @@ from mnaas_missing_files.warehouse.base import close_shared_warehouses
 
 log = logging.getLogger("mnaas_missing_files.workers")
 
-app = Celery("mnaas_missing_files", include=["tasks.runs", "tasks.sweep"])
+app = Celery("mnaas_missing_files", include=["tasks.runs", "tasks.sweep", "tasks.catchup"])
 app.config_from_object("celeryconfig")
 
 
@@ -85,6 +85,19 @@ def _check_beat(**_kwargs) -> None:
     _refuse_to_start_without_a_job("beat")
     _describe("beat")
     _warn_about_sentinels("beat")
+    _catch_up_at_start()
+
+
+def _catch_up_at_start() -> None:
+    """When beat starts, the days it missed while it was down run first (contract §10): the
+    control queue works them out. A broker not up yet is only a delay: every sweep makes the
+    same pass while no run is open."""
+    try:
+        app.send_task(celeryconfig.CATCH_UP, retry=True, retry_policy={"max_retries": 3})
+        log.info("beat: asked the control queue for the catch-up of missed days")
+    except Exception as exc:  # kombu's connection errors vary by transport
+        log.warning("beat: could not ask for the catch-up of missed days now (%s); the next "
+                    "sweep does it", mask_secrets(exc))
 
 
 @signals.worker_process_shutdown.connect

@@ -9,6 +9,7 @@ import sys
 from mnaas_missing_files.config.settings import Settings, load_settings
 from mnaas_missing_files.core.errors import EXIT_CONFIG, EXIT_OK, MnaasError
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.state import catchup
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +19,9 @@ def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def backfill(first: Settings, start: dt.date, end: dt.date, *, submit: bool = False,
-             dry_run: bool = False) -> int:
-    """Run each day (here, or on the cluster with `submit`) and print a per-day table.
+             dry_run: bool = False, only_missing: bool = False) -> int:
+    """Run each day (here, or on the cluster with `submit`) and print a per-day table;
+    with `only_missing`, only the days that never ran (contract §10).
 
     Exit 0 when every day completed, else the highest exit code of a day. A configuration
     error (2) stops the backfill at once: no later day can do better."""
@@ -29,6 +31,12 @@ def backfill(first: Settings, start: dt.date, end: dt.date, *, submit: bool = Fa
     table: list[tuple[str, str, int, str]] = []
     worst = EXIT_OK
     days = days_between(start, end)
+    if only_missing:
+        wanted = set(catchup.only_missing(days, first.status_file))
+        for day in days:
+            if day not in wanted:
+                table.append((day.isoformat(), "skipped", EXIT_OK, "ran already (--only-missing)"))
+        days = [day for day in days if day in wanted]
     for index, day in enumerate(days, 1):
         print(f"backfill: day {index}/{len(days)}: {day}", file=sys.stderr)
         try:
@@ -55,6 +63,6 @@ def backfill(first: Settings, start: dt.date, end: dt.date, *, submit: bool = Fa
                 break
         worst = max(worst, code)
     print(f"{'day':<12}{'outcome':<16}{'exit':>5}  detail")
-    for day_text, outcome_text, code, detail in table:
+    for day_text, outcome_text, code, detail in sorted(table):
         print(f"{day_text:<12}{outcome_text:<16}{code:>5}  {detail}")
     return worst

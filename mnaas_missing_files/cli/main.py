@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", type=_day, required=True, metavar="D1")
     p.add_argument("--to", dest="end", type=_day, required=True, metavar="D2")
     p.add_argument("--submit", action="store_true", help="run each day on the Celery cluster")
+    p.add_argument("--only-missing", action="store_true",
+                   help="only the days of the range with no ended non-dry run in the history")
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
 
     p = sub.add_parser("check-config", parents=[common], help="validate and print the effective settings")
@@ -101,7 +103,8 @@ def cmd_backfill(args) -> int:
     from mnaas_missing_files.checking.planning import refuse_future_day
 
     refuse_future_day(first, args.end)  # before any day of the range runs
-    return backfill(first, args.start, args.end, submit=args.submit, dry_run=args.dry_run)
+    return backfill(first, args.start, args.end, submit=args.submit, dry_run=args.dry_run,
+                    only_missing=args.only_missing)
 
 
 def cmd_check_config(args) -> int:

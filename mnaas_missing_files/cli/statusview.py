@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import MnaasError
 from mnaas_missing_files.core.secrets import mask_secrets
@@ -39,6 +41,7 @@ def print_status(settings: Settings) -> None:
             print("lock: free")
     if settings.lock_url:
         print_lapsed_runs(settings, holder)
+    print_missed_days(settings)
     runs = history.recent_runs(settings.status_file, limit=10)
     print_last_findings(runs)
     print("recent runs:" if runs else "recent runs: none recorded")
@@ -110,3 +113,20 @@ def print_last_findings(runs: list[dict]) -> None:
           f"recovered {last.get('recovered_files')}")
     if last.get("no_input"):
         print(f"  NO INPUT: {', '.join(last['no_input'])}")
+
+
+def print_missed_days(settings: Settings) -> None:
+    """The catch-up window's days that never ran, and a missed deadline (contract §10)."""
+    from mnaas_missing_files.run.deadline import overdue_day, succeeded
+    from mnaas_missing_files.state.catchup import days_not_run, history_entries, window
+
+    entries = history_entries(settings.status_file)
+    days = window(settings)
+    if days:
+        missing = days_not_run(settings, entries=entries)
+        print(f"catch-up window {days[0]} .. {days[-1]} (MNAAS_CATCHUP_DAYS={settings.catchup_days}): "
+              f"days not run: {', '.join(map(str, missing)) if missing else 'none'}")
+    overdue = overdue_day(settings)
+    if overdue is not None and not succeeded(entries, overdue):
+        print(f"deadline MISSED: {overdue} has no successful run by {settings.deadline} on "
+              f"{overdue + dt.timedelta(days=1)} (MNAAS_DEADLINE)")

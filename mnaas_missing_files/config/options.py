@@ -25,7 +25,7 @@ _ADDRESS_SPLIT = re.compile(r"[,;\s]+")
 class Option:
     key: str  # the name in the properties file / environment
     attr: str  # the Settings attribute
-    kind: str  # str | secret | int | float | path | list | names | choice | addresses | mode | cron | tz | table | url
+    kind: str  # str | secret | int | float | path | list | names | choice | addresses | mode | cron | tz | table | url | hhmm
     help: str
     default: Any = None  # a value, or a callable of the partly resolved settings dict
     required: bool = False
@@ -103,6 +103,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("MNAAS_MAIL_NAMES_PER_PAIR", "mail_names_per_pair", "int", "File names the report email lists under one pair before '... and N more'.", default=10, env=True, minimum=0),
     Option("MNAAS_MAIL_NAMES_TOTAL", "mail_names_total", "int", "File names the report email lists in all (what needs action and recovered share it).", default=200, env=True, minimum=0),
     Option("MNAAS_VISIBILITY_TIMEOUT", "visibility_timeout", "int", "Redis broker visibility timeout in seconds; must exceed MNAAS_GROUP_TIME_LIMIT.", default=3600, env=True, minimum=10),
+    Option("MNAAS_CATCHUP_DAYS", "catchup_days", "int", "Days before the latest scheduled run's day that beat runs first when they never ran (oldest first, one at a time, contract §10); 0 turns catch-up off.", default=3, env=True, minimum=0),
+    Option("MNAAS_DEADLINE", "deadline", "hhmm", "HH:MM in MNAAS_TIMEZONE on day D + 1 by which day D must have a successful run, else the sweeper sends one NOT DELIVERED alert and raises the ticket (contract §10); empty: off.", env=True),
+    Option("MNAAS_METRICS_FILE", "metrics_file", "path", "Prometheus textfile (node_exporter's textfile collector) replaced whenever a run ends (contract §11); empty: off.", env=True),
+    Option("MNAAS_METRICS_MAX_CUSTOMERS", "metrics_max_customers", "int", "Most (process, customer) series of mnaas_missing_files_customer_missing_files: the pairs with the most missing and outstanding files.", default=100, env=True, minimum=0),
 )
 
 OPTIONS_BY_KEY = {o.key: o for o in OPTIONS}
@@ -172,6 +176,13 @@ def convert(option: Option, raw: Any, where: str | None) -> Any:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise fail(f"unknown time zone {value!r}") from None
         return value
+    if option.kind == "hhmm":
+        if not value:
+            return None
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+        if not match:
+            raise fail(f"expected a time of day as HH:MM (00:00 to 23:59), got {value!r}")
+        return f"{int(match[1]):02d}:{match[2]}"
     if option.kind == "table":
         if not _IDENTIFIER.match(value):
             raise fail(f"expected a table name like db.table, got {value!r}")

@@ -77,6 +77,10 @@ class Settings:
     outstanding_path: Path
     mail_names_per_pair: int
     mail_names_total: int
+    catchup_days: int
+    deadline: str | None  # HH:MM in the job's zone, or None (off)
+    metrics_file: Path | None
+    metrics_max_customers: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default
     warnings: tuple[str, ...] = field(default=(), compare=False)
     # Every file the parser read (the config, then what it sourced): a cache of these

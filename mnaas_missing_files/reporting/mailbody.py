@@ -51,9 +51,14 @@ ACTION_COLUMNS = (("received", "received"), ("generated", "generated"), ("differ
                   ("missing", "missing on day"), ("outstanding", "outstanding"), ("oldest", "oldest (days)"))
 
 
-def subject(settings: Any, day: dt.date, analysis, failed_groups: dict[str, str]) -> str:
+def env_prefix(settings: Any) -> str:
+    """`[ENV] ` before every subject outside production."""
     env = (settings.env_mode or "PROD").strip()
-    prefix = "" if env.upper() == "PROD" else f"[{env}] "
+    return "" if env.upper() == "PROD" else f"[{env}] "
+
+
+def subject(settings: Any, day: dt.date, analysis, failed_groups: dict[str, str]) -> str:
+    prefix = env_prefix(settings)
     if failed_groups:
         prefix += "INCOMPLETE - "
     if analysis.without_input:

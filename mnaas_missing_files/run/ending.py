@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_OK
 from mnaas_missing_files.core.states import Outcome
+from mnaas_missing_files.run.metrics import RunMetrics, pair_facts, write_metrics_quietly
 from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state import history
 
@@ -86,10 +87,19 @@ def log_end_line(end: RunEnd) -> None:
               " | ".join(end.problems()) or "no detail")
 
 
+def write_metrics_file(end: RunEnd) -> None:
+    """MNAAS_METRICS_FILE (contract §11), after the history it reads; a file that cannot be
+    written is logged and fails nothing else. Dry and refused runs leave it alone."""
+    report = end.report
+    write_metrics_quietly(end.settings, RunMetrics(
+        str(end.outcome), pair_facts(report.analysis if report else None),
+        len(report.failed_groups) if report else 0, end.run_id))
+
+
 Observer = Callable[[RunEnd], None]
 
 # In order. New observers (metrics, notices) are added here, and nowhere else.
-OBSERVERS: tuple[Observer, ...] = (record_in_history, log_end_line)
+OBSERVERS: tuple[Observer, ...] = (record_in_history, log_end_line, write_metrics_file)
 
 
 def end_run(end: RunEnd, observers: tuple[Observer, ...] = OBSERVERS) -> list[str]:

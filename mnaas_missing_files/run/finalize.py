@@ -64,10 +64,11 @@ def begin(settings: Settings, plan: Plan, *, pid: int | None = None) -> None:
 
 def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
              journal: DeliveryJournal | None = None,
-             before_write: Callable[[], object] | None = None) -> RunOutcome:
+             before_write: Callable[[], object] | None = None, lost: bool = False) -> RunOutcome:
     """Write the reports, send the email, record the outcome. Never raises for a failed run:
     the outcome says what happened. `before_write` may raise (e.g. LockLost) to stop a stale
-    run from overwriting a newer run's outcome."""
+    run from overwriting a newer run's outcome. `lost`: the sweeper is reporting the run,
+    whose outcome is then `lost` (contract §7), its email and ticket those of the failure."""
     journal = journal or MemoryJournal()
     guard = before_write or (lambda: None)
     failed = {g.group_id: (results[g.group_id].error if g.group_id in results else
@@ -108,6 +109,8 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
         _send_report(settings, plan, outcome, journal)
         guard()
         _record_status(settings, plan, outcome, journal)
+        if lost:
+            outcome.outcome = Outcome.LOST
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
 

@@ -291,3 +291,16 @@ def record_failure(path: str | os.PathLike, raise_ticket: Callable[[], None]) ->
         raise_ticket()
         _update_locked(path, {SDP_CREATED: "Yes"})
         return True
+
+
+def raise_ticket_once(path: str | os.PathLike, raise_ticket: Callable[[], None]) -> bool:
+    """The SDP ticket by the episode rule of §4, without marking a run's outcome (a missed
+    deadline is not a run): raised only while MNAAS_email_sdp_created is not Yes, which it
+    then becomes, so a failing run of the same episode raises no second one. True if raised."""
+    path = Path(path)
+    with status_lock(path):
+        if _parse(_read_lines(path)).get(SDP_CREATED, "").strip() == "Yes":
+            return False
+        raise_ticket()
+        _update_locked(path, {SDP_CREATED: "Yes"})
+        return True

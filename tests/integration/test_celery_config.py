@@ -13,7 +13,7 @@ from celery import Celery
 import celeryconfig
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import ConfigError
-from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS, TASK_NAMES
+from tasks import CATCH_UP, CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS, TASK_NAMES
 from tests.helpers.celeryproc import CELERY, REPO
 from tests.helpers.jobconfig import make_job
 
@@ -41,10 +41,10 @@ def test_group_tasks_route_only_to_the_groups_queue_and_the_rest_to_control(tmp_
     app = _app(celeryconfig.celery_settings(Settings.for_tests(conf_path=tmp_path)))
     route = app.amqp.router.route
     assert route({}, CHECK_GROUP)["queue"].name == "mnaas-groups"
-    for name in (START_RUN, FINALIZE_RUN, RUN_FAILED, SWEEP_LOST_RUNS, "celery.chord_unlock"):
+    for name in (START_RUN, FINALIZE_RUN, RUN_FAILED, SWEEP_LOST_RUNS, CATCH_UP, "celery.chord_unlock"):
         assert route({}, name)["queue"].name == "mnaas-control"
     assert [q.name for q in app.conf.task_queues] == ["mnaas-control", "mnaas-groups"]
-    assert len(set(TASK_NAMES)) == 5
+    assert len(set(TASK_NAMES)) == 6
 
 
 def test_the_environment_wins_over_the_properties_file_and_defaults_fill_the_rest(tmp_path):
@@ -74,7 +74,7 @@ def test_beat_runs_the_daily_schedule_in_the_job_zone_across_a_dst_change(tmp_pa
     settings = Settings.for_tests(conf_path=tmp_path, schedule="30 6 * * *", timezone="Europe/Berlin")
     conf = celeryconfig.celery_settings(settings)
     entry = conf["beat_schedule"][celeryconfig.DAILY_ENTRY]
-    assert (entry["task"], entry["kwargs"], entry["options"]["queue"]) == (START_RUN, {"trigger": "schedule"}, "mnaas-control")
+    assert (entry["task"], entry["kwargs"], entry["options"]["queue"]) == (CATCH_UP, {"tick": True}, "mnaas-control")
     assert conf["timezone"] == "Europe/Berlin"
     schedule = entry["schedule"]
     schedule.app = _app(conf)

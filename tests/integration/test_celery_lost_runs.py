@@ -9,6 +9,7 @@ import re
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mnaas_missing_files.checking.planning import plan_groups
 from tasks import FINALIZE_RUN, SWEEP_LOST_RUNS
@@ -27,7 +28,8 @@ def lost_run(cluster_ready):
     """A submitted run held at the gate whose every worker was killed and whose lock lapsed;
     then only a control worker is started (the groups' messages stay with the dead workers)."""
     c = cluster_ready
-    c.job.configure(MNAAS_LOCK_TTL=str(TTL), MNAAS_GROUP_TIME_LIMIT=str(GRACE))
+    c.job.configure(MNAAS_LOCK_TTL=str(TTL), MNAAS_GROUP_TIME_LIMIT=str(GRACE),
+                    MNAAS_METRICS_FILE=str(c.root / "textfile" / "mnaas_missing_files.prom"))
     submit, run_id = c.submit_held_run()
     wait_until(lambda: len(c.state(run_id).active()) == 4, what="four groups at the gate")
     for worker in c.workers:
@@ -78,7 +80,7 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
 
     assert (record["state"], record["exit_code"]) == ("done", 1)
     outcome = record["outcome"]
-    assert outcome["outcome"] == "failed" and len(outcome["failed_groups"]) == GROUPS
+    assert outcome["outcome"] == "lost" and len(outcome["failed_groups"]) == GROUPS
     assert all(e.startswith("lost: no result came back") for e in outcome["failed_groups"].values())
     every_pair_unknown = {(g.process, cust) for g in plan_groups(c.settings()) for cust in g.customers}
     want_csv, want_txt = c.job.expected(unknown=every_pair_unknown)
@@ -90,13 +92,22 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     status = c.job.status()
     assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"],
             status["MNAAS_email_sdp_created"]) == ("1", "Failure", "Yes")
-    assert [(e["run_id"], e["outcome"]) for e in c.job.history()] == [(run_id, "failed")]
+    assert [(e["run_id"], e["outcome"]) for e in c.job.history()] == [(run_id, "lost")]
+    # the metrics say lost, every pair unknown, every group failed (contract §11)
+    metrics = {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if k != "job_name"))): s.value
+               for f in text_string_to_metric_families((c.root / "textfile" / "mnaas_missing_files.prom").read_text())
+               for s in f.samples}
+    assert [dict(labels)["outcome"] for (name, labels), v in metrics.items()
+            if name == "mnaas_missing_files_last_run_outcome" and v == 1] == ["lost"]
+    assert metrics[("mnaas_missing_files_failed_groups", ())] == GROUPS
+    assert sum(v for (name, labels), v in metrics.items() if name == "mnaas_missing_files_pairs"
+               and dict(labels)["verdict"] == "unknown") == len(every_pair_unknown)
     assert c.lock().holder() is None
     assert "NOT ENDED" not in c.cli("status").stdout
     # the operator who waited on it gets its outcome, not a bare "lost"
     assert submit.wait(30) == 1
     out, err = submit.communicate()
-    assert "FAILED" in out and "lost: no result came back" in out
+    assert "LOST" in out and "lost: no result came back" in out
 
     # The dead run's callback turns up late (its message redelivered), and a second sweep runs:
     # neither sends, writes or tickets anything more.

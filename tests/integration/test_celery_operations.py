@@ -187,7 +187,7 @@ def test_two_beats_ticking_trigger_exactly_one_scheduled_run_of_the_day(cluster_
             beat.wait_for_log("beat: Starting")
         wait = (fire - dt.datetime.now(dt.UTC)).total_seconds() + 30
         for beat in beats:  # each beat ticks once at the scheduled minute
-            beat.wait_for_log("Sending due task mnaas-daily-run (mnaas.start_run)", timeout=wait)
+            beat.wait_for_log("Sending due task mnaas-daily-run (mnaas.catch_up)", timeout=wait)
         ended = wait_until(lambda: [e for e in c.job.history() if e.get("outcome") != "running"],
                            timeout=30, what="the scheduled run to end")
         skipped = "already started as run"

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from mnaas_missing_files.config.options import OPTIONS_BY_KEY, convert
 from mnaas_missing_files.config.settings import Settings, default_day, load_settings
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.secrets import mask_secrets
@@ -181,3 +182,14 @@ def test_a_malformed_url_is_exit_2_naming_the_key_without_the_password(tmp_path,
         assert result.returncode == 2, result.stderr
         assert f"{key}: malformed URL" in result.stderr and where in result.stderr
         assert "Traceback" not in result.stderr and "Pw9secret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("raw, expected", [("9:05", "09:05"), ("23:59", "23:59"), ("", None)])
+def test_the_deadline_is_a_time_of_day(raw, expected):
+    assert convert(OPTIONS_BY_KEY["MNAAS_DEADLINE"], raw, "job.properties:3") == expected
+
+
+@pytest.mark.parametrize("raw", ["24:00", "9", "09:60", "nine"])
+def test_a_deadline_that_is_not_a_time_of_day_is_refused_naming_it(raw):
+    with pytest.raises(ConfigError, match="MNAAS_DEADLINE: expected a time of day as HH:MM"):
+        convert(OPTIONS_BY_KEY["MNAAS_DEADLINE"], raw, "job.properties:3")
