@@ -123,6 +123,10 @@ def _start_day(settings: Settings, client, job: str, day: dt.date, run_id: str, 
     if state.read().get("state") not in (None, Stage.QUEUED, Stage.STARTING):
         return {"run_id": run_id, "state": "already started"}
     if not claim_day(client, job, day, run_id, ttl=ttl, replacing=stale_owner):
+        # Another pass (another beat's tick, a sweep) claimed it a moment ago.
+        log.info("%s run for %s already started as run %s; not starting another",
+                 "scheduled" if trigger == "schedule" else "catch-up", day,
+                 client.get(scheduled_key(job, day)))
         return {"run_id": run_id, "state": "claimed by another pass"}
     plan = make_plan(settings, dry_run=False, trigger=trigger, run_id=run_id)
     token = state.token()

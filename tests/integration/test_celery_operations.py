@@ -177,7 +177,8 @@ def test_two_beats_ticking_trigger_exactly_one_scheduled_run_of_the_day(cluster_
     fire = (now + dt.timedelta(seconds=66)).replace(second=0, microsecond=0)
     if (fire - now).total_seconds() > 60 + 6:  # at least ~6 s to start both beats
         fire -= dt.timedelta(minutes=1)
-    c.job.configure(MNAAS_SCHEDULE=f"\"{fire.minute} {fire.hour} * * *\"")  # MNAAS_TIMEZONE=UTC
+    # MNAAS_TIMEZONE=UTC; the tick's day (yesterday) has no data: not a failure here
+    c.job.configure(MNAAS_SCHEDULE=f"\"{fire.minute} {fire.hour} * * *\"", MNAAS_EMPTY_INPUT="warn")
     day = fire.date() - dt.timedelta(days=1)
     beats = [Proc(f"beat{n}", ["bash", "workers/beat.sh", "--max-interval=1"],
                   {**c.env, "MNAAS_BEAT_STATE_FILE": str(c.root / f"beat{n}-state")},

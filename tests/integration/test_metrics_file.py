@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import subprocess
 import sys
@@ -75,6 +76,37 @@ def test_run_writes_the_metrics_and_a_failure_keeps_the_last_success(job):
     assert after_failure[("mnaas_missing_files_last_success_end_timestamp_seconds", frozenset())] == success_end
     assert after_failure[("mnaas_missing_files_last_success_day_timestamp_seconds", frozenset())] == (
         dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc).timestamp())
+
+
+def test_a_day_without_input_says_so_in_the_outcome_and_the_pairs(job):
+    empty = DAY + dt.timedelta(days=3)  # the warehouse has nothing for it
+    assert run(job, empty).returncode == 1  # MNAAS_EMPTY_INPUT=fail (the default)
+    found = read(job.metrics)
+    assert [dict(labels)["outcome"] for (name, labels), v in found.items()
+            if name == "mnaas_missing_files_last_run_outcome" and v == 1] == ["no_input"]
+    pairs_per_process = len(CUSTOMERS) + len(INFONOVA)
+    for process in PROCESSES:
+        assert found[("mnaas_missing_files_pairs", frozenset({("process", process), ("verdict", "no_input")}))] == (
+            pairs_per_process)
+        assert found[("mnaas_missing_files_pairs", frozenset({("process", process), ("verdict", "ok")}))] == 0
+    assert found[("mnaas_missing_files_last_success_day_timestamp_seconds", frozenset())] == 0
+
+
+def test_backfill_only_missing_runs_only_the_days_that_never_ran(job):
+    before, last = DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1)
+    assert run(job, DAY).returncode == 0  # DAY ran
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
+    env["MNAAS_EMPTY_INPUT"] = "warn"  # `last` has no data
+    result = subprocess.run([*CLI, "backfill", "--from", before.isoformat(), "--to", last.isoformat(),
+                             "--only-missing", "--config", str(job.config)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    table = [line.split()[:3] for line in result.stdout.splitlines()[1:]]
+    assert table == [[before.isoformat(), "success", "0"], [DAY.isoformat(), "skipped", "0"],
+                     [last.isoformat(), "success", "0"]]
+    history = [json.loads(line) for line in Path(f"{job.status_file}.runs.jsonl").read_text().splitlines()]
+    assert [(e["day"], e["trigger"]) for e in history] == [
+        (DAY.isoformat(), "run"), (before.isoformat(), "backfill"), (last.isoformat(), "backfill")]
 
 
 def test_promtool_accepts_a_metrics_file_the_product_wrote(job):
