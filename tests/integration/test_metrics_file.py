@@ -64,7 +64,7 @@ def test_run_writes_the_metrics_and_a_failure_keeps_the_last_success(job):
     success_end = after_success[("mnaas_missing_files_last_success_end_timestamp_seconds", frozenset())]
     assert success_end > 0
     assert after_success[("mnaas_missing_files_last_success_day_timestamp_seconds", frozenset())] == (
-        dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc).timestamp())
+        dt.datetime(2026, 11, 24, tzinfo=dt.UTC).timestamp())
     assert after_success[("mnaas_missing_files_last_run_outcome", frozenset({("outcome", "success")}))] == 1
 
     bad = DAY + dt.timedelta(days=1)
@@ -75,7 +75,7 @@ def test_run_writes_the_metrics_and_a_failure_keeps_the_last_success(job):
     assert after_failure[("mnaas_missing_files_last_run_outcome", frozenset({("outcome", "success")}))] == 0
     assert after_failure[("mnaas_missing_files_last_success_end_timestamp_seconds", frozenset())] == success_end
     assert after_failure[("mnaas_missing_files_last_success_day_timestamp_seconds", frozenset())] == (
-        dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc).timestamp())
+        dt.datetime(2026, 11, 24, tzinfo=dt.UTC).timestamp())
 
 
 def test_a_day_without_input_says_so_in_the_outcome_and_the_pairs(job):
