@@ -77,12 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args) -> int:
+    from mnaas_missing_files.run.interrupt import Interruption, signals_stop
     from mnaas_missing_files.run.local import run_local
     from mnaas_missing_files.run.progress import ProgressPrinter
 
     settings = _settings(args, args.date)
     attach_log_file(settings.log_path)
-    outcome = run_local(settings, dry_run=args.dry_run, progress=ProgressPrinter(sys.stderr))
+    with signals_stop(Interruption()) as interruption:
+        outcome = run_local(settings, dry_run=args.dry_run, progress=ProgressPrinter(sys.stderr),
+                            interruption=interruption)
     print_outcome(outcome.to_json())
     return outcome.exit_code
 

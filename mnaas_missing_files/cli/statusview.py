@@ -7,7 +7,9 @@ import datetime as dt
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import MnaasError
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.run.lost import mark_dead_runs_lost
 from mnaas_missing_files.state import history, statusfile
+from mnaas_missing_files.state.liveness import dead_local_run
 
 
 def print_status(settings: Settings) -> None:
@@ -29,7 +31,11 @@ def print_status(settings: Settings) -> None:
         print(f"lock: cannot be read: {mask_secrets(exc)}")
         holder = None
     else:
-        if holder:
+        if holder and dead_local_run(holder):
+            print(f"lock: STALE: held by run {holder.get('run_id')} for {holder.get('day')}, whose "
+                  f"process (pid {holder.get('pid')} on this host) is gone; the next run takes it "
+                  "over at once")
+        elif holder:
             extra = f", age {holder['age']} s" if holder.get("age") is not None else ""
             extra += f", expires in {holder['ttl']} s" if holder.get("ttl") is not None else ""
             print(f"lock: HELD by run {holder.get('run_id')} for {holder.get('day')} "
@@ -41,6 +47,8 @@ def print_status(settings: Settings) -> None:
             print("lock: free")
     if settings.lock_url:
         print_lapsed_runs(settings, holder)
+    for run_id in mark_dead_runs_lost(settings, found_by="status"):
+        print(f"run {run_id}: LOST: its process on this host is gone; recorded as lost")
     print_missed_days(settings)
     runs = history.recent_runs(settings.status_file, limit=10)
     print_last_findings(runs)

@@ -79,6 +79,10 @@ class FileChanged(MnaasError):
     it was not replaced; the caller reads it again and redoes its edit."""
 
 
+class RunInterrupted(MnaasError):
+    """SIGTERM or SIGINT stopped the run; it ends as `interrupted` (contract §13), exit 1."""
+
+
 class WarehouseError(MnaasError):
     """A warehouse error that retrying cannot fix (missing table, bad SQL, bad credentials)."""
 

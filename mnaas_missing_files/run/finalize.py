@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -24,6 +25,7 @@ from mnaas_missing_files.run.ending import RunEnd, end_run
 from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.listed import ListedMemory
+from mnaas_missing_files.state.liveness import LOCAL
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,9 @@ class MemoryJournal:
         self._sent.add((run_id, kind))
 
 
-def begin(settings: Settings, plan: Plan, *, pid: int | None = None) -> None:
-    """Mark the run in progress (flag 1) unless dry; raises JobHeld when an operator holds it."""
+def begin(settings: Settings, plan: Plan, *, pid: int | None = None, local: bool = False) -> None:
+    """Mark the run in progress (flag 1) unless dry; raises JobHeld when an operator holds it.
+    `local`: checked by this process (`run`), so a later run may tell it died (contract §13)."""
     if plan.dry_run:
         statusfile.check_not_held(settings.status_file)
     else:
@@ -56,8 +59,9 @@ def begin(settings: Settings, plan: Plan, *, pid: int | None = None) -> None:
     history.record_run(settings.status_file, {
         "run_id": plan.run_id, "day": plan.day.isoformat(), "trigger": plan.trigger,
         "started": settings.now().strftime("%Y-%m-%d %H:%M:%S"), "ended": None,
+        "started_ts": round(time.time(), 3),
         "outcome": Outcome.RUNNING, "groups": len(plan.groups), "host": socket.gethostname(),
-        "pid": pid or os.getpid()})
+        "pid": pid or os.getpid(), **({"executor": LOCAL} if local else {})})
     log.info("run %s: started checking %s (%d groups, trigger %s%s)", plan.run_id, plan.day,
              len(plan.groups), plan.trigger, ", dry run" if plan.dry_run else "")
 
@@ -115,6 +119,19 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
     return outcome
 
 
+def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
+    """A run stopped by SIGTERM or SIGINT (contract §13): no reports (the previous ones stay),
+    no report email; the status file as for a failure, with the ticket by the episode rule;
+    its end recorded as `interrupted`."""
+    outcome = RunOutcome(plan.run_id, plan.day.isoformat(), Outcome.INTERRUPTED, EXIT_FAILED,
+                         errors=[f"{reason}; no reports were written"])
+    log.error("run %s: %s", plan.run_id, outcome.errors[0])
+    if not plan.dry_run:
+        _record_status(settings, plan, outcome, MemoryJournal())
+    end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
+    return outcome
+
+
 def _outcome_of(settings: Settings, outcome: RunOutcome) -> Outcome:
     """The first that applies (contract §7): failed, incomplete, no_input, success."""
     if outcome.errors:
@@ -147,7 +164,7 @@ def _send_report(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) 
 
 
 def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) -> None:
-    if outcome.errors:
+    if outcome.errors and outcome.outcome != Outcome.INTERRUPTED:
         outcome.outcome = Outcome.FAILED  # e.g. the email could not be delivered
     if outcome.outcome == Outcome.SUCCESS:
         statusfile.record_success(settings.status_file, settings.now().strftime("%Y-%m-%d %H:%M:%S"))

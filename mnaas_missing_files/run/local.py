@@ -13,9 +13,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from mnaas_missing_files.checking.check import check_group_with_retries
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import RunInterrupted
 from mnaas_missing_files.core.model import GroupResult, Plan
-from mnaas_missing_files.run.finalize import begin, finalize
+from mnaas_missing_files.run.finalize import begin, end_interrupted, finalize
+from mnaas_missing_files.run.interrupt import Interruption
+from mnaas_missing_files.run.lost import mark_dead_runs_lost
 from mnaas_missing_files.run.outcome import RunOutcome
+from mnaas_missing_files.state.liveness import LOCAL
 from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock, RunLock
 from mnaas_missing_files.warehouse.base import open_warehouse
 
@@ -32,30 +36,43 @@ def run_lock_for(settings: Settings) -> RunLock:
     return FileRunLock.for_status_file(settings.status_file)
 
 
-def lock_holder(settings: Settings, plan: Plan) -> dict:
+def lock_holder(settings: Settings, plan: Plan, *, local: bool = False) -> dict:
+    """The lock's record of its holder. `local`: this process checks the run itself, so the
+    run is dead when it is (contract §13); a submitted run outlives its client."""
     return {"run_id": plan.run_id, "day": plan.day.isoformat(), "trigger": plan.trigger,
             "host": socket.gethostname(), "pid": os.getpid(),
-            "started": settings.now().strftime("%Y-%m-%d %H:%M:%S")}
+            "started": settings.now().strftime("%Y-%m-%d %H:%M:%S"),
+            **({"executor": LOCAL} if local else {})}
 
 
 def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress | None = None,
-                         on_group_done: Callable[[], object] | None = None) -> dict[str, GroupResult]:
-    """Check every group of the plan in `local_workers` threads, one warehouse connection each."""
+                         on_group_done: Callable[[], object] | None = None,
+                         interruption: Interruption | None = None) -> dict[str, GroupResult]:
+    """Check every group of the plan in `local_workers` threads, one warehouse connection each.
+    Once `interruption` is set, queries in flight are cancelled, retries stop waiting and
+    the groups not yet checked come back failed at once."""
     results: dict[str, GroupResult] = {}
     workers = max(1, min(settings.local_workers, len(plan.groups)))
     local = threading.local()
     opened: list = []
+    stop = interruption or Interruption()
 
     def warehouse():
         if getattr(local, "warehouse", None) is None:
             local.warehouse = open_warehouse(settings.warehouse_url)
             opened.append(local.warehouse)
+            stop.watch(local.warehouse)
         return local.warehouse
 
     def check(group):
-        # Compressed in the thread that found them: a run holds every group's names until the
-        # reports are written, and a large day has a million of them.
-        return check_group_with_retries(warehouse, settings, group, run_id=plan.run_id).compact()
+        try:
+            stop.check()
+            # Compressed in the thread that found them: a run holds every group's names until
+            # the reports are written, and a large day has a million of them.
+            return check_group_with_retries(warehouse, settings, group, run_id=plan.run_id,
+                                            sleep=stop.sleep).compact()
+        except RunInterrupted as exc:
+            return GroupResult.failed(group.group_id, str(exc))
 
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="group") as pool:
@@ -81,20 +98,26 @@ def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress |
 
 
 def run_local(settings: Settings, *, dry_run: bool = False, trigger: str = "run",
-              progress: Progress | None = None) -> RunOutcome:
+              progress: Progress | None = None, interruption: Interruption | None = None) -> RunOutcome:
     """Take the lock, mark the status file, check every group, finalize. Raises LockHeld (3),
-    JobHeld (4) or LockUnavailable before changing anything."""
+    JobHeld (4) or LockUnavailable before changing anything. A set `interruption` (SIGTERM,
+    SIGINT) ends the run as interrupted, without reports."""
     plan = make_plan(settings, dry_run=dry_run, trigger=trigger)
     lock = run_lock_for(settings)
-    token = lock.acquire(lock_holder(settings, plan))
+    token = lock.acquire(lock_holder(settings, plan, local=True))
     started = time.monotonic()
+    stop = interruption or Interruption()
     try:
-        begin(settings, plan)
-        results = check_groups_locally(settings, plan, progress=progress,
+        mark_dead_runs_lost(settings, found_by=f"run {plan.run_id}")
+        begin(settings, plan, local=True)
+        results = check_groups_locally(settings, plan, progress=progress, interruption=stop,
                                        on_group_done=lambda: lock.extend(token))
-        # A Redis lock that expired or was taken over means another run owns the job now:
-        # extend() raises LockLost and this run writes nothing more.
-        outcome = finalize(settings, plan, results, before_write=lambda: lock.extend(token))
+        if stop.is_set():
+            outcome = end_interrupted(settings, plan, stop.reason)
+        else:
+            # A Redis lock that expired or was taken over means another run owns the job now:
+            # extend() raises LockLost and this run writes nothing more.
+            outcome = finalize(settings, plan, results, before_write=lambda: lock.extend(token))
     finally:
         lock.release(token)
     log.info("run %s: took %.1f s", plan.run_id, time.monotonic() - started)

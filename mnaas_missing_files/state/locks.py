@@ -26,6 +26,7 @@ import redis
 
 from mnaas_missing_files.core.errors import LockHeld, LockLost, LockUnavailable
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.state.liveness import dead_local_run
 from mnaas_missing_files.state.redisconn import (
     REDIS_TIMEOUT,
     acknowledge_by_replica,
@@ -79,6 +80,15 @@ _RELEASE = _OWNER + """
 if owned_by(redis.call('get', KEYS[1]), ARGV[1]) then
   redis.call('del', KEYS[2])
   return redis.call('del', KEYS[1])
+end
+return 0
+"""
+# A holder found dead (a `run` of this host whose pid is gone) is removed only if the lock
+# still holds exactly that record, so two runs finding it dead cannot both remove a live one.
+_TAKE_OVER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('del', KEYS[1])
+  return 1
 end
 return 0
 """
@@ -247,6 +257,7 @@ class RedisRunLock:
         self._acquire = self._client.register_script(_ACQUIRE)
         self._extend = self._client.register_script(_EXTEND)
         self._release = self._client.register_script(_RELEASE)
+        self._take_over = self._client.register_script(_TAKE_OVER)
 
     @contextlib.contextmanager
     def _talking(self, action: str):
@@ -283,6 +294,8 @@ class RedisRunLock:
             if taken == -1:
                 raise LockLost(f"another run has held the lock {self.key} since the run "
                                f"that lapsed; that run's outcome is no longer this job's")
+            if self._took_over_dead_holder():
+                continue
             current = self.holder()
             if current is not None:
                 raise LockHeld(
@@ -291,6 +304,26 @@ class RedisRunLock:
                     holder=current,
                 )
         raise LockUnavailable(f"the run lock {self.key} keeps changing hands; try again")
+
+    def _took_over_dead_holder(self) -> bool:
+        """Remove the lock of a `run` of this host whose process is gone (contract §13): it
+        would otherwise refuse every run for the rest of its TTL."""
+        with self._talking("read"):
+            raw = self._client.get(self.key)
+        if not isinstance(raw, (bytes, str)):
+            return False
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            return False
+        if not isinstance(record, dict) or not dead_local_run(record):
+            return False
+        with self._talking("take over"):
+            removed = self._take_over(keys=[self.key], args=[raw])
+        if removed:
+            log.warning("the run lock %s was held by %s, whose process is gone (this host); "
+                        "taking it over", self.key, _describe(record))
+        return bool(removed)
 
     def extend(self, token: str, ttl_seconds: int | None = None) -> bool:
         """Push the expiry `ttl_seconds` (default: the lock's TTL) ahead; LockLost if not ours.

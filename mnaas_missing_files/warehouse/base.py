@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 class Warehouse(Protocol):
     def query(self, sql: str, params: Sequence) -> list[tuple]: ...
 
+    def interrupt(self) -> None:
+        """From any thread: cancel the query in flight, if any (a stopped run, contract §13)."""
+
     def close(self) -> None: ...
 
 
@@ -60,6 +63,11 @@ class DuckDBWarehouse:
             raise TransientWarehouseError(f"DuckDB I/O error: {exc}") from exc
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB query failed: {exc}") from exc
+
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            conn.interrupt()  # DuckDB's own cancel, made to be called from another thread
 
     def close(self) -> None:
         if self._conn is not None:

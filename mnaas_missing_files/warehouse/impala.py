@@ -22,6 +22,7 @@ import logging
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -54,6 +55,9 @@ class ImpalaWarehouse:
         self.target = target
         self._conn: Any = None  # impala.hiveserver2.HiveServer2Connection once opened
         self._cursor = None
+        # Set from another thread by interrupt(); the polling loop below cancels the query
+        # itself, since a thrift connection must not be used from two threads at once.
+        self._cancel = threading.Event()
 
     def __repr__(self) -> str:
         return f"ImpalaWarehouse({self.target.safe_url()!r})"
@@ -70,6 +74,9 @@ class ImpalaWarehouse:
             return self._attempt(sql, params)
         except _StaleConnection as stale:
             raise stale.error from stale.error.__cause__
+
+    def interrupt(self) -> None:
+        self._cancel.set()
 
     def close(self) -> None:
         cursor, conn, self._cursor, self._conn = self._cursor, self._conn, None, None
@@ -90,6 +97,8 @@ class ImpalaWarehouse:
             cursor.execute_async(sql, list(params), configuration={"paramstyle": "qmark"})
             pause = 0.01
             while cursor.is_executing():  # HiveServer2 may long-poll here (Hive: up to 5 s)
+                if self._cancel.is_set():
+                    self._cancelled(cursor)
                 if time.monotonic() > deadline:
                     self._give_up(cursor)
                 time.sleep(pause)
@@ -97,6 +106,8 @@ class ImpalaWarehouse:
             rows: list[tuple] = []
             while batch := cursor.fetchmany(_FETCH_BATCH):
                 rows.extend(tuple(row) for row in batch)
+                if self._cancel.is_set():
+                    self._cancelled(cursor)
                 if time.monotonic() > deadline:
                     self._give_up(cursor)
             return rows
@@ -134,6 +145,14 @@ class ImpalaWarehouse:
             self.close()
             raise
         return self._cursor
+
+    def _cancelled(self, cursor) -> None:
+        try:
+            cursor.cancel_operation()
+        except Exception:
+            self.close()
+        raise WarehouseError(f"Impala {self.target.host}:{self.target.port}: query cancelled "
+                             "(the run was interrupted)")
 
     def _give_up(self, cursor) -> None:
         try:
