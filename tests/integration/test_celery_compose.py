@@ -41,6 +41,11 @@ def test_compose_declares_redis_the_workers_one_beat_flower_and_a_mail_catcher(c
     flower = services["flower"]
     assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH")
     assert not any("auth" in str(part) for part in flower["command"])  # never on a command line
+    # /metrics and /healthcheck answer without auth: published on the host's loopback only;
+    # the day's tasks survive a restart on a volume of their own
+    assert flower["ports"] == ["127.0.0.1:5555:5555"]
+    assert flower["environment"]["FLOWER_DB"] == "/var/lib/flower/flower.db"
+    assert "flower-data:/var/lib/flower" in flower["volumes"] and "flower-data" in compose["volumes"]
     for name in CELERY_SERVICES:
         env = services[name]["environment"]
         assert env["MNAAS_BROKER_URL"].startswith("redis://redis:")
@@ -114,11 +119,13 @@ def test_compose_commands_run_as_plain_processes_and_make_a_working_cluster(comp
             assert client.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
 
             job = CeleryJob.build(tmp_path / "job")
+            (tmp_path / "flower").mkdir()  # the compose volume of Flower's database
             replacements = {
                 "redis://redis:6379": f"redis://127.0.0.1:{redis_port}",
                 "smtp://mailcatcher:1025": smtp.url(),
                 "/tmp/celerybeat-schedule": str(tmp_path / "celerybeat-schedule"),
                 "127.0.0.1:5555": f"127.0.0.1:{flower_port}",
+                "/var/lib/flower": str(tmp_path / "flower"),
             }
             fake = type("R", (), {"url": staticmethod(lambda db=0: f"redis://127.0.0.1:{redis_port}/{db}")})
             base = celery_env(fake, job.config, HOSTNAME=socket.gethostname())

@@ -137,7 +137,7 @@ def test_flower_lists_the_run_tasks_with_readable_arguments_behind_basic_auth(cl
     port = free_port()
     password = "flower-test-secret"
     env = {**c.env, "FLOWER_BASIC_AUTH": f"ops:{password}", "FLOWER_PORT": str(port),
-           "FLOWER_ADDRESS": "127.0.0.1"}
+           "FLOWER_ADDRESS": "127.0.0.1", "FLOWER_DB": str(c.root / "flower-api.db")}
     flower = Proc("flower", ["bash", "workers/flower.sh"], env, c.root / "logs").start()
     try:
         base = f"http://127.0.0.1:{port}"
