@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from mnaas_missing_files import __version__
 from mnaas_missing_files.config.settings import Settings, config_path_from, load_settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MnaasError, UsageError
+from mnaas_missing_files.core.fsio import os_error
 from mnaas_missing_files.core.runlog import attach_log_file, configure_stderr
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.run.summary import print_outcome
@@ -71,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MnaasError as exc:
         print(f"mnaas-missing-files {args.command}: {mask_secrets(exc)}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file the run needed that no step turned into its own error
+        where = f"{exc.filename}: " if exc.filename else ""
+        message = mask_secrets(where + os_error(exc))
+        log.error("%s", message)
+        print(f"mnaas-missing-files {args.command}: {message}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_FAILED

@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 DIR_MODE = 0o750
 
 
+def os_error(exc: OSError) -> str:
+    """An OSError in operators' words with its errno name, e.g. `Read-only file system
+    (EROFS)`: what every "cannot write <path>" message says after the path."""
+    name = errno.errorcode.get(exc.errno or 0)
+    text = exc.strerror or str(exc)
+    return f"{text} ({name})" if name else text
+
+
 def ensure_dir(path: Path, mode: int = DIR_MODE) -> None:
     """Create `path` and its missing parents with exactly `mode` (the umask cannot widen it);
     directories that already exist are left as they are."""

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 from mnaas_missing_files.config.smtp_url import SmtpTarget, parse_smtp_url
 from mnaas_missing_files.core.errors import ConfigError, MailError, TransientMailError
-from mnaas_missing_files.core.fsio import atomic_write
+from mnaas_missing_files.core.fsio import atomic_write, os_error
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting import mailbody
@@ -166,11 +166,42 @@ def deliver(settings: Any, msg: EmailMessage, *, kind: str, run_id: str,
 
 
 def save_to_outbox(settings: Any, msg: EmailMessage, *, kind: str, run_id: str) -> Path:
-    """One `<day>_<run_id>_<kind>.eml` file, written atomically, never world-writable."""
+    """One `<day>_<run_id>_<kind>.eml` file, written atomically, never world-writable. When
+    it cannot be written the message goes whole into the log (it must not be lost) and
+    MailError names the path and the error."""
     day = msg.get("X-MNAAS-Day") or str(settings.day)
     name = "_".join(_safe_name_part(part) for part in (day, run_id, kind)) + ".eml"
     mode = getattr(settings, "report_mode", 0o640)
-    return atomic_write(Path(settings.outbox_dir) / name, msg.as_bytes(), check_file_mode(mode))
+    path = Path(settings.outbox_dir) / name
+    try:
+        return atomic_write(path, msg.as_bytes(), check_file_mode(mode))
+    except OSError as exc:
+        problem = f"cannot save the {kind} email to the outbox {path}: {os_error(exc)}"
+        log_whole_message(msg, f"run {run_id}: {problem}")
+        raise MailError(problem) from None
+
+
+# An attachment larger than this is left out of the log: it is one of the run's reports,
+# which are on disk (or were not written, and then the message says why).
+WHOLE_IN_LOG_MAX = 256 * 1024
+
+
+def log_whole_message(msg: EmailMessage, why: str) -> None:
+    """The email as it would have been sent, readable, in the log: the last place it can be
+    kept. Headers, then every part decoded (no quoted-printable or base64 to undo)."""
+    lines = [f"{name}: {value}" for name, value in msg.items()]
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        name = part.get_filename()
+        lines.append(f"--- {part.get_content_type()}" + (f" attachment {name}" if name else "") + " ---")
+        content = part.get_content()
+        if isinstance(content, bytes):
+            content = content.decode("utf-8", errors="replace")
+        if len(content) > WHOLE_IN_LOG_MAX:
+            content = f"[{len(content)} characters left out of the log]"
+        lines.append(content.rstrip("\n"))
+    log.error("%s; the message follows whole, so it is not lost:\n%s", why, "\n".join(lines))
 
 
 def envelope_recipients(msg: EmailMessage) -> list[str]:
@@ -189,7 +220,7 @@ def _fail_to_outbox(settings: Any, msg: EmailMessage, kind: str, run_id: str,
                     problem: str) -> NoReturn:
     try:
         path = save_to_outbox(settings, msg, kind=kind, run_id=run_id)
-    except Exception as exc:
+    except MailError as exc:  # logged whole by save_to_outbox
         raise MailError(f"{problem}; the outbox copy failed too: {exc}") from None
     log.error("%s; a copy was saved to %s", problem, path)
     raise MailError(f"{problem}; a copy was saved to {path}", saved_to=str(path))

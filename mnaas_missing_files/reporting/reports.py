@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnaas_missing_files.core.errors import ReportError
-from mnaas_missing_files.core.fsio import create_temp_beside, remove_quietly, replace_all
+from mnaas_missing_files.core.fsio import create_temp_beside, os_error, remove_quietly, replace_all
 from mnaas_missing_files.core.model import OutstandingRow, PairRow
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,8 @@ def write_reports(rows: Iterable[PairRow], csv_path: str | os.PathLike,
         replace_all(moves)
         temps.clear()
     except Exception as exc:
-        raise ReportError(f"could not write the report {stage}: {exc}; "
+        detail = os_error(exc) if isinstance(exc, OSError) else exc
+        raise ReportError(f"could not write the report {stage}: {detail}; "
                           "the previous reports are unchanged") from exc
     finally:
         for temp in temps:

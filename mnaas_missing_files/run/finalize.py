@@ -112,11 +112,24 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
         outcome.outcome = _outcome_of(settings, outcome)
         _send_report(settings, plan, outcome, journal)
         guard()
-        _record_status(settings, plan, outcome, journal)
+        _record_status_or_say_why(settings, plan, outcome, journal)
         if lost:
             outcome.outcome = Outcome.LOST
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
+
+
+def _record_status_or_say_why(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) -> None:
+    """The status file update; one that cannot be written fails the run with the path and
+    the error, and the run still ends through the boundary (history, log)."""
+    try:
+        _record_status(settings, plan, outcome, journal)
+    except StatusFileError as exc:
+        outcome.errors.append(str(exc))
+        if outcome.outcome != Outcome.INTERRUPTED:
+            outcome.outcome = Outcome.FAILED
+        outcome.exit_code = EXIT_FAILED
+        log.error("run %s: %s", plan.run_id, exc)
 
 
 def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
@@ -127,7 +140,7 @@ def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
                          errors=[f"{reason}; no reports were written"])
     log.error("run %s: %s", plan.run_id, outcome.errors[0])
     if not plan.dry_run:
-        _record_status(settings, plan, outcome, MemoryJournal())
+        _record_status_or_say_why(settings, plan, outcome, MemoryJournal())
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
 
@@ -187,9 +200,10 @@ def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal
 
     try:
         outcome.ticket_raised = statusfile.record_failure(settings.status_file, raise_ticket)
-    except MailError as exc:
+    except MailError as exc:  # not raised: the next failure tries again (flag stays No)
         outcome.errors.append(f"SDP ticket not delivered: {mask_secrets(exc)}")
         log.error("run %s: %s", plan.run_id, outcome.errors[-1])
+        return
     if outcome.ticket_raised:
         log.warning("run %s: service-desk ticket raised to %s", plan.run_id, ", ".join(settings.sdp_to))
     else:

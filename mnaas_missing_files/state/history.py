@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mnaas_missing_files.core.errors import StatusFileError
-from mnaas_missing_files.core.fsio import atomic_write
+from mnaas_missing_files.core.fsio import atomic_write, os_error
 from mnaas_missing_files.state.statusfile import status_lock
 
 KEEP_RUNS = 200
@@ -71,7 +71,7 @@ def record_run(status_file: str | os.PathLike, entry: dict[str, Any]) -> None:
                 kept = [old for old in _complete(lines) if old.strip()]
                 _rewrite(path, (kept + [line])[-KEEP_RUNS:])
     except OSError as exc:
-        raise StatusFileError(f"cannot record the run in {path}: {exc.strerror}") from exc
+        raise StatusFileError(f"cannot record the run in {path}: {os_error(exc)}") from exc
 
 
 def _append(path: Path, line: str) -> None:
@@ -104,7 +104,7 @@ def update_run(status_file: str | os.PathLike, run_id: str, **fields: Any) -> bo
             _rewrite(path, lines[-KEEP_RUNS:])
             return False
     except OSError as exc:
-        raise StatusFileError(f"cannot update run {run_id} in {path}: {exc.strerror}") from exc
+        raise StatusFileError(f"cannot update run {run_id} in {path}: {os_error(exc)}") from exc
 
 
 def recent_runs(status_file: str | os.PathLike, limit: int = 10) -> list[dict]:
@@ -113,7 +113,7 @@ def recent_runs(status_file: str | os.PathLike, limit: int = 10) -> list[dict]:
     try:
         lines = _read_lines(path)
     except OSError as exc:
-        raise StatusFileError(f"cannot read the run history {path}: {exc.strerror}") from exc
+        raise StatusFileError(f"cannot read the run history {path}: {os_error(exc)}") from exc
     runs: list[dict] = []
     for line in reversed(lines):
         if len(runs) >= limit:

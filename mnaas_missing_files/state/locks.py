@@ -25,6 +25,7 @@ from typing import Protocol
 import redis
 
 from mnaas_missing_files.core.errors import LockHeld, LockLost, LockUnavailable
+from mnaas_missing_files.core.fsio import os_error
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.state.liveness import dead_local_run
 from mnaas_missing_files.state.redisconn import (
@@ -162,7 +163,7 @@ class FileRunLock:
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, LOCK_FILE_MODE)
         except OSError as exc:
-            raise LockUnavailable(f"cannot open the run lock {self.lock_path}: {exc.strerror}") from None
+            raise LockUnavailable(f"cannot open the run lock {self.lock_path}: {os_error(exc)}") from None
         if not self._flock_within_grace(fd):
             os.close(fd)
             current = self.read_holder() or {}

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from mnaas_missing_files.core.errors import FileChanged, JobHeld, StatusFileError
-from mnaas_missing_files.core.fsio import atomic_write, atomic_write_if_unchanged
+from mnaas_missing_files.core.fsio import atomic_write, atomic_write_if_unchanged, os_error
 
 FLAG = "MNAAS_Daily_ProcessStatusFlag"
 PROCESS_NAME = "MNAAS_Daily_ProcessName"
@@ -65,7 +65,7 @@ def status_lock(path: str | os.PathLike) -> Iterator[None]:
     try:
         fd = os.open(target, os.O_RDWR | os.O_CREAT, STATUS_FILE_MODE)
     except OSError as exc:
-        raise StatusFileError(f"cannot open the status lock {target}: {exc.strerror}") from exc
+        raise StatusFileError(f"cannot open the status lock {target}: {os_error(exc)}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -90,7 +90,7 @@ def _read_lines(path: Path) -> list[str]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise StatusFileError(f"cannot read the status file {path}: {exc.strerror}") from exc
+        raise StatusFileError(f"cannot read the status file {path}: {os_error(exc)}") from exc
 
 
 def _parse(lines: list[str]) -> dict[str, str]:
@@ -144,7 +144,7 @@ def _current(path: Path) -> tuple[int, ...] | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StatusFileError(f"cannot read the status file {path}: {exc.strerror}") from exc
+        raise StatusFileError(f"cannot read the status file {path}: {os_error(exc)}") from exc
 
 
 def _is(seen: tuple[int, ...] | None, old: os.stat_result | None) -> bool:
@@ -168,7 +168,7 @@ def _replace_unless_changed(path: Path, updates: Mapping[str, str]) -> tuple[dic
         except FileChanged:
             continue
         except OSError as exc:
-            raise StatusFileError(f"cannot write the status file {path}: {exc.strerror}") from exc
+            raise StatusFileError(f"cannot write the status file {path}: {os_error(exc)}") from exc
     # Another writer rewrites it faster than we can edit it: write anyway, so the run's own
     # record is not lost, and say that one of their writes may be.
     log.warning("the status file %s changed under every one of %d edits; wrote it anyway "
@@ -178,7 +178,7 @@ def _replace_unless_changed(path: Path, updates: Mapping[str, str]) -> tuple[dic
         atomic_write(path, "".join(_apply(lines, updates)).encode(_ENCODING, _ERRORS), STATUS_FILE_MODE,
                      keep_existing=True)
     except OSError as exc:
-        raise StatusFileError(f"cannot write the status file {path}: {exc.strerror}") from exc
+        raise StatusFileError(f"cannot write the status file {path}: {os_error(exc)}") from exc
     return _parse(lines), _current(path)
 
 

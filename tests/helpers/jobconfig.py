@@ -63,3 +63,15 @@ def make_job(root: Path, settings: dict[str, str] | None = None) -> Job:
     status = conf_dir / "MNAAS_Missing_Customer_Files_ProcessStatusFile"
     status.write_text((EXAMPLES / "MNAAS_Missing_Customer_Files_ProcessStatusFile").read_text())
     return Job(root, config, common, conf_dir, status)
+
+
+def small_duckdb_job(tmp_path: Path, day: dt.date, settings: dict[str, str] | None = None) -> Job:
+    """The example job over a small generated DuckDB day (28 pairs, a few missing files): for
+    the fault tests, which need a real run that takes about a second, not its data."""
+    from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
+
+    data = generate(DataSpec(days=[day], processes=PROCESSES, customers=CUSTOMERS + INFONOVA,
+                             files_per_pair=3, missing_fraction=0.1))
+    write_duckdb(tmp_path / "wh.duckdb", data)
+    return make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
+                                       **(settings or {})})

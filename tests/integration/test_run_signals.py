@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
-from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
+from tests.helpers.jobconfig import small_duckdb_job
 
 DAY = dt.date(2026, 11, 24)
 CLI = [sys.executable, "-m", "mnaas_missing_files.cli.main"]
@@ -29,10 +28,7 @@ RETRYING = {"MNAAS_RETRY_BACKOFF": "4", "MNAAS_QUERY_ATTEMPTS": "8"}
 
 @pytest.fixture
 def job(tmp_path):
-    data = generate(DataSpec(days=[DAY], processes=PROCESSES, customers=CUSTOMERS + INFONOVA,
-                             files_per_pair=3, missing_fraction=0.1))
-    write_duckdb(tmp_path / "wh.duckdb", data)
-    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb"})
+    job = small_duckdb_job(tmp_path, DAY)
     job.warehouse = tmp_path / "wh.duckdb"
     return job
 

@@ -16,8 +16,7 @@ import time
 
 import pytest
 
-from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
-from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
+from tests.helpers.jobconfig import small_duckdb_job
 
 DAY = dt.date(2026, 11, 24)
 RUNS = 25
@@ -39,10 +38,7 @@ echo "$k"
 
 @pytest.fixture
 def job(tmp_path):
-    data = generate(DataSpec(days=[DAY], processes=PROCESSES, customers=CUSTOMERS + INFONOVA,
-                             files_per_pair=3, missing_fraction=0.1))
-    write_duckdb(tmp_path / "wh.duckdb", data)
-    return make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb"})
+    return small_duckdb_job(tmp_path, DAY)
 
 
 def own_keys(text: str) -> dict[str, str]:
