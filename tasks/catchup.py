@@ -82,7 +82,12 @@ def catch_up_pass(task_id: str, settings: Settings, tick_day: dt.date | None = N
     for day in sorted(due):
         run_id = f"{day:%Y%m%d}-{task_id.replace('-', '')[:8]}"
         owner = str(client.get(scheduled_key(job, day)) or "")
-        if owner and owner != run_id and not _claim_is_stale(client, job, day, owner, ttl):
+        trigger = "schedule" if pending_tick(client, job, day, ttl=ttl) else "catchup"
+        if owner == run_id:  # this pass, redelivered: go on with the day it claimed
+            if RunState(client, run_id).read().get("state") in (None, Stage.QUEUED, Stage.STARTING):
+                return _start_day(settings_for(day), client, job, day, run_id, trigger, None, ttl)
+            continue
+        if owner and not _claim_is_stale(client, job, day, owner, ttl):
             if day == tick_day:
                 log.info("scheduled run for %s already started as run %s; not starting another",
                          day, owner)
@@ -91,7 +96,6 @@ def catch_up_pass(task_id: str, settings: Settings, tick_day: dt.date | None = N
         if busy:
             log.info("catch-up: %s waits for %s", day, busy)
             return {"waiting": day.isoformat(), "for": busy}
-        trigger = "schedule" if pending_tick(client, job, day, ttl=ttl) else "catchup"
         return _start_day(settings_for(day), client, job, day, run_id, trigger, owner or None, ttl)
     return {"started": None}
 

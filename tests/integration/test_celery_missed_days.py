@@ -15,7 +15,8 @@ import re
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tasks import SWEEP_LOST_RUNS
+from tasks import CATCH_UP, SWEEP_LOST_RUNS
+from tasks.runstate import SCHEDULED_TTL, redis_client, scheduled_key
 from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401
 from tests.helpers.celeryproc import Proc, start_worker, wait_until
 
@@ -117,6 +118,36 @@ def test_no_catch_up_with_catchup_days_0(job):
     assert c.job.history() == [] and c.job.emails() == []
 
 
+def send_pass(c, task_id: str) -> None:
+    c.control_app().send_task(CATCH_UP, task_id=task_id, queue=CONTROL, exchange=CONTROL,
+                              routing_key=CONTROL)
+
+
+def test_a_redelivered_pass_goes_on_with_the_day_it_claimed_and_a_dead_claim_is_taken_over(job):
+    c = job
+    c.job.configure(MNAAS_CATCHUP_DAYS="2", MNAAS_SCHEDULE=MIDNIGHT, MNAAS_EMPTY_INPUT="warn")
+    older, newer = today() - dt.timedelta(days=2), today() - dt.timedelta(days=1)
+    client, key = redis_client(c.redis.url(2)), c.lock().key
+    # A pass (task id 7e57...) claimed `older` and took the lock, then its worker died before
+    # the run started: its redelivery (same task id) must go on with it, not wait for itself.
+    task_id = "7e570000-0000-4000-8000-000000000001"
+    run_id = f"{older:%Y%m%d}-7e570000"
+    client.set(scheduled_key(key, older), run_id, ex=SCHEDULED_TTL)
+    token = c.lock().acquire({"run_id": run_id, "day": older.isoformat(), "trigger": "catchup"})
+    c.state(run_id).create(day=older, trigger="catchup", dry_run=False, total=1, job=key,
+                           state="starting", token=token)
+    # `newer` was claimed an hour ago (claims live SCHEDULED_TTL here) by a pass that never got
+    # as far as a run state.
+    client.set(scheduled_key(key, newer), f"{newer:%Y%m%d}-deadbeef", ex=SCHEDULED_TTL - 3600)
+    send_pass(c, task_id)
+    wait_until(lambda: len([e for e in c.job.history() if e.get("ended")]) == 2, timeout=60,
+               what="both days to run")
+    assert [(e["run_id"], e["trigger"], e["outcome"]) for e in c.job.history()] == [
+        (run_id, "catchup", "success"), (c.job.history()[1]["run_id"], "catchup", "success")]
+    assert c.job.history()[1]["day"] == newer.isoformat()
+    assert not c.job.history()[1]["run_id"].endswith("deadbeef")
+
+
 def test_one_not_delivered_alert_and_one_ticket_per_day_across_sweeps_and_sweepers(job, tmp_path):
     c = job
     metrics = tmp_path / "mnaas.prom"
@@ -140,6 +171,7 @@ def test_one_not_delivered_alert_and_one_ticket_per_day_across_sweeps_and_sweepe
     assert len(c.job.emails("sdp-ticket")) == 1
     assert c.job.status()["MNAAS_email_sdp_created"] == "Yes"
     assert _gauge(metrics, "mnaas_missing_files_deadline_missed") == 1.0
+    assert f"deadline MISSED: {day} has no successful run by 00:00" in c.cli("status").stdout
 
     # the day runs and succeeds: the metric clears, and no sweep alerts for it again
     assert c.run(day).returncode == 0
