@@ -101,6 +101,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("MNAAS_OUTSTANDING_REPORT", "outstanding_path", "path", "CSV of the outstanding files (default beside the CSV: Missing_Customer_Files_Outstanding_D.csv); in the file it takes the $(date ...) forms, from the environment it is taken literally.",
            default=_d(lambda s: s["csv_path"].parent / f"Missing_Customer_Files_Outstanding_{s['day']:%Y-%m-%d}.csv"), env=True),
     Option("MNAAS_MAIL_NAMES_PER_PAIR", "mail_names_per_pair", "int", "File names the report email lists under one pair before '... and N more'.", default=10, env=True, minimum=0),
+    Option("MNAAS_MAIL_PAIRS", "mail_pairs", "int", "Pairs the report email lists in each of its sections (what needs action, recovered), most severe first; the rest are counted by label, and are in the attached reports.", default=300, env=True, minimum=1),
     Option("MNAAS_MAIL_NAMES_TOTAL", "mail_names_total", "int", "File names the report email lists in all (what needs action and recovered share it).", default=200, env=True, minimum=0),
     Option("MNAAS_VISIBILITY_TIMEOUT", "visibility_timeout", "int", "Redis broker visibility timeout in seconds; must exceed MNAAS_GROUP_TIME_LIMIT.", default=3600, env=True, minimum=10),
     Option("MNAAS_CATCHUP_DAYS", "catchup_days", "int", "Days before the latest scheduled run's day that beat runs first when they never ran (oldest first, one at a time, contract §10); 0 turns catch-up off.", default=3, env=True, minimum=0),

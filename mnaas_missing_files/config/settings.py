@@ -81,6 +81,7 @@ class Settings:
     deadline: str | None  # HH:MM in the job's zone, or None (off)
     metrics_file: Path | None
     metrics_max_customers: int
+    mail_pairs: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default
     warnings: tuple[str, ...] = field(default=(), compare=False)
     # Every file the parser read (the config, then what it sourced): a cache of these

@@ -89,9 +89,10 @@ def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome
     """Everything both templates show, in the order they show it."""
     budget = [settings.mail_names_total]  # one budget for "needs action" and "recovered"
     cap = settings.mail_names_per_pair
+    limit = getattr(settings, "mail_pairs", 300)
     action_pairs: list[PairStatus] = sorted((p for p in analysis.pairs if p.needs_action), key=severity)
     action = []
-    for p in action_pairs:
+    for p in action_pairs[:limit]:
         names, more = _budgeted(p.names, p.missing + p.outstanding, budget, cap)
         action.append(Line(action_label(p), p.process, p.customer, {
             "received": _show(p.received), "generated": _show(p.generated),
@@ -100,16 +101,15 @@ def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome
             "outstanding": UNKNOWN if p.received is None else str(p.outstanding),
             "oldest": "" if p.oldest_age is None else str(p.oldest_age)}, names, more))
     recovered = []
-    for p in analysis.pairs:
-        if not p.recovered:
-            continue
+    recovered_pairs = [p for p in analysis.pairs if p.recovered]
+    for p in recovered_pairs[:limit]:
         resolved = p.change is Change.RESOLVED
         names, more = _budgeted(p.recovered_names, p.recovered, budget, cap)
         recovered.append(Line("RESOLVED" if resolved else "RECOVERED", p.process, p.customer,
                               {"count": str(p.recovered)}, names, more))
     note = files_note(files, attached, too_large)
-    where = ("in the attached reports" if attached is not None else
-             "in the reports at " + ", ".join(str(f) for f in files))
+    # Once, at the end, the reports' paths; not under each of thousands of pairs.
+    where = "in the attached reports" if attached is not None else "in the reports at the paths below"
     widths = {key: max([len(title)] + [len(line.cells[key]) for line in action])
               for key, title in ACTION_COLUMNS}
     widths["label"] = max([len("label")] + [len(line.label) for line in action])
@@ -121,13 +121,24 @@ def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome
         "recovered": analysis.recovered, "left_window": analysis.left_window,
         "lookback_days": analysis.lookback_days, "without_input": analysis.without_input,
         "empty_input": settings.empty_input, "memory_problem": analysis.memory_problem,
-        "action": action, "recovered_lines": recovered, "columns": ACTION_COLUMNS, "widths": widths,
+        "action": action, "recovered_lines": recovered, "action_total": len(action_pairs),
+        "recovered_total": len(recovered_pairs),
+        "action_more": _more_by_label(action_pairs[limit:]),
+        "recovered_more": len(recovered_pairs[limit:]), "columns": ACTION_COLUMNS, "widths": widths,
         "where": where, "colours": COLOURS, "unknown": UNKNOWN,
         "processes": [{"name": name, **{k: str(v) for k, v in t.to_json().items() if k != "verdicts"}}
                       for name, t in analysis.processes.items()],
         "failures": {group: mask_secrets(error) for group, error in failed_groups.items()},
         "files_note": note, "signature": f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}",
     }
+
+
+def _more_by_label(pairs: list[PairStatus]) -> str:
+    """"PERSISTING 7,700, OUTSTANDING 3": the pairs a section had no room for, by label."""
+    counts: dict[str, int] = {}
+    for p in pairs:
+        counts[action_label(p)] = counts.get(action_label(p), 0) + 1
+    return ", ".join(f"{label} {count:,}" for label, count in counts.items())
 
 
 def render(context: dict) -> tuple[str, str]:

@@ -222,3 +222,16 @@ def test_an_unreadable_memory_is_a_warning_and_is_rewritten(job, tmp_path):
     assert "the memory of listed files" in result.stderr and "cannot be read" in result.stderr
     assert "recovered: 0" in result.stdout
     assert ListedMemory.load(job.status_file).days_of("traffic", "MyRep") == {"2026-11-24": ["MyRep_M1"]}
+
+
+def test_the_email_lists_at_most_mail_pairs_pairs_and_counts_the_rest(job, tmp_path):
+    cli(job, "run", "--date", D1.isoformat())
+    write_duckdb(tmp_path / "wh.duckdb", rows(PLAN + LATE))
+    job.config.write_text(job.config.read_text() + "MNAAS_MAIL_PAIRS=1\n")
+    cli(job, "run", "--date", D.isoformat())
+    text = last_report(job).get_body(("plain",)).get_content()
+    # by hand: three pairs need action (PERSISTING eLUX, NEW MyRep, OUTSTANDING Uber); one is listed
+    assert "NEEDS ACTION: 3 pair(s), most severe first (the first 1 here)" in text
+    assert labels(last_report(job)) == ["PERSISTING traffic / eLUX"]
+    assert "... and 2 more pairs (NEW 1, OUTSTANDING 1) in the attached reports" in text
+    assert "(the first 1 of 2 pairs)" in text and "... and 1 more pairs with recovered files" in text
