@@ -27,7 +27,7 @@ from mnaas_missing_files.warehouse.base import DuckDBWarehouse
 from mnaas_missing_files.warehouse.impala import ImpalaWarehouse
 from tests.helpers.celeryjob import CeleryJob
 from tests.helpers.celeryproc import celery_env, run_cli, start_worker
-from tests.helpers.expected import expected_reports
+from tests.helpers.expected import expected_outstanding, expected_reports
 from tests.helpers.hs2 import SparkThriftServer, free_port, make_tls_material
 from tests.helpers.jobconfig import CUSTOMERS as JOB_CUSTOMERS
 from tests.helpers.jobconfig import INFONOVA, PROCESSES, make_job
@@ -369,10 +369,18 @@ def test_shared_queries_give_the_same_rows_on_hs2_and_duckdb(hs2, duckdb_twin):
     kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, "sms", CUSTOMERS)
     missing = queries.missing_files("mnaas.telena_file_record_count", "mnaas.customers_files_records_count",
                                     DAY, "sms", CUSTOMERS)
+    window = queries.missing_files("mnaas.telena_file_record_count", "mnaas.customers_files_records_count",
+                                   DAY, "sms", CUSTOMERS, first_day=DAY - dt.timedelta(days=1))
+    probe = queries.any_received("mnaas.telena_file_record_count", DAY, "sms", ["beta", "zeta"])
+    nothing = queries.any_received("mnaas.telena_file_record_count", DAY, "nosuch", CUSTOMERS)
     try:
         for name, wh in backends.items():
             assert sorted(wh.query(*kpi)) == EXPECTED_KPI, name
-            assert sorted(wh.query(*missing)) == EXPECTED_MISSING, name
+            # each name with its own file_date; the day before holds none of these
+            assert sorted(wh.query(*missing)) == [(D, c, f) for c, f in EXPECTED_MISSING], name
+            assert sorted(wh.query(*window)) == [(D, c, f) for c, f in EXPECTED_MISSING], name
+            assert [tuple(r) for r in wh.query(*probe)] == [(1,)], name
+            assert [tuple(r) for r in wh.query(*nothing)] == [(0,)], name
     finally:
         for wh in backends.values():
             wh.close()
@@ -435,8 +443,13 @@ def test_run_reports_are_byte_identical_on_hs2_and_duckdb(hs2, duckdb_twin, tmp_
                                          "MNAAS_RETRY_BACKOFF": "0.05"})
         result = run_cli(job.config, env, "run", "--date", RUN_DAY.isoformat())
         assert result.returncode == 0, result.stderr
-        reports[name] = (job.csv(RUN_DAY).read_bytes(), job.txt(RUN_DAY).read_bytes())
+        reports[name] = (job.csv(RUN_DAY).read_bytes(), job.txt(RUN_DAY).read_bytes(),
+                         job.outstanding(RUN_DAY).read_bytes())
     assert reports["hs2"] == reports["duckdb"]
+    # the day before's missing files are outstanding, found by the same window query on both
+    outstanding = expected_outstanding(DEMO, RUN_DAY, 7, PROCESSES, JOB_CUSTOMERS, INFONOVA)
+    assert reports["hs2"][2] == outstanding.encode() and outstanding.count("\n") > 3
+    reports = {name: r[:2] for name, r in reports.items()}
     want_csv, want_txt = expected_reports(DEMO, RUN_DAY, PROCESSES, JOB_CUSTOMERS, INFONOVA)
     assert reports["hs2"] == (want_csv.encode(), want_txt.encode())
     assert want_txt.count("\n") > 5  # the day really has missing files
