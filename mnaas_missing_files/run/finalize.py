@@ -112,35 +112,37 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
         outcome.outcome = _outcome_of(settings, outcome)
         _send_report(settings, plan, outcome, journal)
         guard()
-        _record_status_or_say_why(settings, plan, outcome, journal)
+        _record_status(settings, plan, outcome, journal)
         if lost:
             outcome.outcome = Outcome.LOST
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
 
 
-def _record_status_or_say_why(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) -> None:
-    """The status file update; one that cannot be written fails the run with the path and
-    the error, and the run still ends through the boundary (history, log)."""
-    try:
-        _record_status(settings, plan, outcome, journal)
-    except StatusFileError as exc:
-        outcome.errors.append(str(exc))
-        if outcome.outcome != Outcome.INTERRUPTED:
-            outcome.outcome = Outcome.FAILED
-        outcome.exit_code = EXIT_FAILED
-        log.error("run %s: %s", plan.run_id, exc)
-
-
 def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
     """A run stopped by SIGTERM or SIGINT (contract §13): no reports (the previous ones stay),
     no report email; the status file as for a failure, with the ticket by the episode rule;
     its end recorded as `interrupted`."""
-    outcome = RunOutcome(plan.run_id, plan.day.isoformat(), Outcome.INTERRUPTED, EXIT_FAILED,
-                         errors=[f"{reason}; no reports were written"])
-    log.error("run %s: %s", plan.run_id, outcome.errors[0])
-    if not plan.dry_run:
-        _record_status_or_say_why(settings, plan, outcome, MemoryJournal())
+    return _end_early(settings, plan, Outcome.INTERRUPTED, f"{reason}; no reports were written")
+
+
+def end_failed(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
+    """A local run whose finalize could not write the status file (contract §13): it still
+    ends through the boundary, `failed`, naming the path and the error. (On the cluster the
+    same error reaches the chord's error handler, which frees the job.)"""
+    return _end_early(settings, plan, Outcome.FAILED, reason, record_status=False)
+
+
+def _end_early(settings: Settings, plan: Plan, kind: Outcome, reason: str, *,
+               record_status: bool = True) -> RunOutcome:
+    outcome = RunOutcome(plan.run_id, plan.day.isoformat(), kind, EXIT_FAILED, errors=[reason])
+    log.error("run %s: %s", plan.run_id, reason)
+    if record_status and not plan.dry_run:
+        try:
+            _record_status(settings, plan, outcome, MemoryJournal())
+        except StatusFileError as exc:
+            outcome.errors.append(str(exc))
+            log.error("run %s: %s", plan.run_id, exc)
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
 

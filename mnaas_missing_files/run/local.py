@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from mnaas_missing_files.checking.check import check_group_with_retries
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import RunInterrupted
+from mnaas_missing_files.core.errors import RunInterrupted, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan
-from mnaas_missing_files.run.finalize import begin, end_interrupted, finalize
+from mnaas_missing_files.run.finalize import begin, end_failed, end_interrupted, finalize
 from mnaas_missing_files.run.interrupt import Interruption
 from mnaas_missing_files.run.lost import mark_dead_runs_lost
 from mnaas_missing_files.run.outcome import RunOutcome
@@ -117,7 +117,10 @@ def run_local(settings: Settings, *, dry_run: bool = False, trigger: str = "run"
         else:
             # A Redis lock that expired or was taken over means another run owns the job now:
             # extend() raises LockLost and this run writes nothing more.
-            outcome = finalize(settings, plan, results, before_write=lambda: lock.extend(token))
+            try:
+                outcome = finalize(settings, plan, results, before_write=lambda: lock.extend(token))
+            except StatusFileError as exc:
+                outcome = end_failed(settings, plan, str(exc))
     finally:
         lock.release(token)
     log.info("run %s: took %.1f s", plan.run_id, time.monotonic() - started)

@@ -183,3 +183,27 @@ def test_sigkill_with_the_file_lock_the_next_run_marks_the_dead_run_lost(job):
     first, second = history(job)
     assert (first["outcome"], second["outcome"]) == ("lost", "success")
     assert f"found by run {second['run_id']}" in first["message"]
+
+
+@pytest.mark.timeout(120)
+def test_a_status_file_that_cannot_be_written_at_the_end_fails_the_run_with_one_message(job):
+    # Held in its retry wait, the run started fine; then the status file becomes a directory.
+    env = env_with({"MNAAS_RETRY_BACKOFF": "1", "MNAAS_QUERY_ATTEMPTS": "8"})
+    writer = WarehouseWriter(job.warehouse)
+    try:
+        run = start_run(job, env)
+        wait_for_log(job, "retrying in 1.0 s")
+        job.status_file.unlink()
+        job.status_file.mkdir()
+    finally:
+        writer.release()
+    try:
+        out, err = run.communicate(timeout=60)
+    finally:
+        job.status_file.rmdir()
+    assert run.returncode == 1, err
+    assert "Traceback" not in err
+    assert f"cannot read the status file {job.status_file}: Is a directory (EISDIR)" in err
+    [entry] = history(job)
+    assert entry["outcome"] == "failed" and entry["ended"]
+    assert f"FAILED for {DAY}" in log_text(job)
