@@ -1,4 +1,6 @@
-"""Warehouse access behind one small interface: `query(sql, params) -> rows` and `close()`.
+"""Warehouse access behind one small interface: `query(sql, params) -> rows` and `close()`,
+and `query_many(statements) -> [rows, ...]` for statements the warehouse may run side by side
+(`query_many()` below falls back to one `query` after another for a warehouse without it).
 
 Two implementations: DuckDB (embedded, opened read-only: a check never writes the warehouse
 and many processes may read it at once) and Impala over HiveServer2 (see impala.py).
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from mnaas_missing_files.config.settings import duckdb_path
@@ -27,6 +29,18 @@ class Warehouse(Protocol):
         """From any thread: cancel the query in flight, if any (a stopped run, contract §13)."""
 
     def close(self) -> None: ...
+
+
+_FETCH_BATCH = 10_000
+
+
+def query_many(warehouse: Warehouse, statements: Sequence[tuple[str, Sequence]]) -> list[Iterable[tuple]]:
+    """The rows of each statement, read in the order given, each to its end before the next:
+    the warehouse's own `query_many` (statements sent at once, rows streamed) when it has one."""
+    many = getattr(warehouse, "query_many", None)
+    if many is not None:
+        return many(statements)
+    return [warehouse.query(sql, params) for sql, params in statements]
 
 
 class DuckDBWarehouse:
@@ -51,13 +65,24 @@ class DuckDBWarehouse:
             raise TransientWarehouseError(f"cannot open DuckDB warehouse {self._path}: {exc}") from exc
 
     def query(self, sql: str, params: Sequence) -> list[tuple]:
+        return list(self._rows(sql, params))
+
+    def query_many(self, statements: Sequence[tuple[str, Sequence]]) -> list[Iterator[tuple]]:
+        """One after another (DuckDB already runs one query on every core): each statement runs
+        when its rows are first read, and they are fetched in batches, so a large result never
+        sits whole in Python. One connection holds one result: read them in the order given."""
+        return [self._rows(sql, params) for sql, params in statements]
+
+    def _rows(self, sql: str, params: Sequence) -> Iterator[tuple]:
         import duckdb
 
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
         try:
-            return conn.execute(sql, list(params)).fetchall()
+            result = conn.execute(sql, list(params))
+            while batch := result.fetchmany(_FETCH_BATCH):
+                yield from batch
         except (duckdb.IOException, duckdb.InterruptException) as exc:
             self.close()
             raise TransientWarehouseError(f"DuckDB I/O error: {exc}") from exc

@@ -24,7 +24,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from mnaas_missing_files.config.impala_url import ImpalaTarget
@@ -33,6 +34,9 @@ from mnaas_missing_files.core.errors import TransientWarehouseError, WarehouseEr
 log = logging.getLogger(__name__)
 
 _FETCH_BATCH = 10_000
+# Longest pause between two polls of a running query: a sub-second query (the usual one)
+# finishes at most this long before it is noticed.
+POLL_MAX_S = 0.05
 
 # Server replies that mean "this session is gone" (idle timeout, coordinator restart) or that
 # the cluster is briefly saturated: a fresh connection and a later attempt can succeed.
@@ -42,20 +46,27 @@ _TRANSIENT_SERVER_MESSAGES = re.compile(
 
 
 class ImpalaWarehouse:
-    """One HiveServer2 connection and session, opened on the first query and reused.
+    """One HiveServer2 connection, opened on the first query and reused, with one session
+    (cursor) per statement that `query_many` sends at once, each opened once and reused.
+
+    Round trips per query: ExecuteStatement, GetOperationStatus until it finished (polled
+    from 10 ms, at most every POLL_MAX_S), GetResultSetMetadata, one FetchResults per
+    _FETCH_BATCH rows, CloseOperation. Nothing is set per query (the session is the
+    connection's), and impyla's GetLog before each close is skipped (close_finished_queries
+    off; the operation is closed here once its rows are read).
 
     Not thread-safe: keep one object per thread (warehouse.shared_warehouse does). A
     connection that broke is dropped; the next query opens a new one. When a *reused*
-    connection turns out dead (server restarted, session expired), the query is sent once
-    more on a fresh connection at once: queries only read, and a stale connection says
+    connection turns out dead (server restarted, session expired), the statements are sent
+    once more on a fresh connection at once: queries only read, and a stale connection says
     nothing about the server's health. Every other failure is raised after one attempt.
     """
 
     def __init__(self, target: ImpalaTarget):
         self.target = target
         self._conn: Any = None  # impala.hiveserver2.HiveServer2Connection once opened
-        self._cursor = None
-        # Set from another thread by interrupt(); the polling loop below cancels the query
+        self._cursors: list[Any] = []
+        # Set from another thread by interrupt(); the polling loop below cancels the queries
         # itself, since a thrift connection must not be used from two threads at once.
         self._cancel = threading.Event()
 
@@ -63,15 +74,21 @@ class ImpalaWarehouse:
         return f"ImpalaWarehouse({self.target.safe_url()!r})"
 
     def query(self, sql: str, params: Sequence) -> list[tuple]:
-        reused = self._cursor is not None
+        return list(self.query_many([(sql, params)])[0])
+
+    def query_many(self, statements: Sequence[tuple[str, Sequence]]) -> list[Iterator[tuple]]:
+        """Send every statement at once, each in its own session, so that the server runs
+        them side by side; then the rows of each, read in the order given (one fetch batch
+        in memory at a time). The iterators are valid until the next call."""
+        reused = bool(self._cursors)
         try:
-            return self._attempt(sql, params)
+            return self._send(statements)
         except _StaleConnection as stale:
             if not reused:
                 raise stale.error from stale.error.__cause__
             log.info("reused Impala connection was dead (%s); reconnecting", stale.error)
         try:
-            return self._attempt(sql, params)
+            return self._send(statements)
         except _StaleConnection as stale:
             raise stale.error from stale.error.__cause__
 
@@ -79,8 +96,8 @@ class ImpalaWarehouse:
         self._cancel.set()
 
     def close(self) -> None:
-        cursor, conn, self._cursor, self._conn = self._cursor, self._conn, None, None
-        for closing in (cursor, conn):
+        cursors, conn, self._cursors, self._conn = self._cursors, self._conn, [], None
+        for closing in (*cursors, conn):
             if closing is not None:
                 try:
                     closing.close()
@@ -89,12 +106,17 @@ class ImpalaWarehouse:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _attempt(self, sql: str, params: Sequence) -> list[tuple]:
-        opening = self._cursor is None
-        try:
-            cursor = self._open()
+    def _send(self, statements: Sequence[tuple[str, Sequence]]) -> list[Iterator[tuple]]:
+        opening = not self._cursors
+        with self._classified(opening):
+            cursors = self._open(len(statements))
             deadline = time.monotonic() + self.target.query_timeout
-            cursor.execute_async(sql, list(params), configuration={"paramstyle": "qmark"})
+            for cursor, (sql, params) in zip(cursors, statements):
+                cursor.execute_async(sql, list(params), configuration={"paramstyle": "qmark"})
+        return [self._rows(cursor, deadline) for cursor in cursors]
+
+    def _rows(self, cursor, deadline: float) -> Iterator[tuple]:
+        with self._classified(False, stale_is_error=True):
             pause = 0.01
             while cursor.is_executing():  # HiveServer2 may long-poll here (Hive: up to 5 s)
                 if self._cancel.is_set():
@@ -102,15 +124,22 @@ class ImpalaWarehouse:
                 if time.monotonic() > deadline:
                     self._give_up(cursor)
                 time.sleep(pause)
-                pause = min(pause * 2, 0.5)
-            rows: list[tuple] = []
+                pause = min(pause * 2, POLL_MAX_S)
             while batch := cursor.fetchmany(_FETCH_BATCH):
-                rows.extend(tuple(row) for row in batch)
+                for row in batch:
+                    yield tuple(row)
                 if self._cancel.is_set():
                     self._cancelled(cursor)
                 if time.monotonic() > deadline:
                     self._give_up(cursor)
-            return rows
+            cursor.close_operation()
+
+    @contextmanager
+    def _classified(self, opening: bool, *, stale_is_error: bool = False):
+        """Raise what went wrong as WarehouseError or TransientWarehouseError (_StaleConnection
+        while statements are being sent, so that a dead reused connection is retried once)."""
+        try:
+            yield
         except WarehouseError:
             raise
         except Exception as exc:
@@ -121,34 +150,41 @@ class ImpalaWarehouse:
             error.__cause__ = None if self._leaks(exc) else exc
             if isinstance(error, TransientWarehouseError):
                 self.close()
-                raise _StaleConnection(error) from None
+                if not stale_is_error:
+                    raise _StaleConnection(error) from None
             raise error from error.__cause__
 
-    def _open(self):
-        if self._cursor is not None:
-            return self._cursor
+    def _open(self, sessions: int) -> list[Any]:
+        if len(self._cursors) >= sessions:
+            return self._cursors[:sessions]
         from impala.dbapi import connect
 
         t = self.target
         if t.auth_mechanism == "GSSAPI":
             _require_kerberos_module()
-        log.debug("opening Impala connection %s", t.safe_url())
         try:
-            self._conn = conn = connect(
-                host=t.host, port=t.port, database=t.database, timeout=t.timeout,
-                use_ssl=t.use_ssl, ca_cert=t.ca_cert, verify_cert=t.use_ssl and t.ssl_verify,
-                auth_mechanism=t.auth_mechanism, user=t.user, password=t.password,
-                kerberos_service_name=t.kerberos_service_name, krb_host=t.krb_host,
-                retries=1)  # one attempt per call: MNAAS_QUERY_ATTEMPTS is the retry policy
-            self._cursor = conn.cursor(user=t.user)
+            if self._conn is None:
+                log.debug("opening Impala connection %s", t.safe_url())
+                self._conn = connect(
+                    host=t.host, port=t.port, database=t.database, timeout=t.timeout,
+                    use_ssl=t.use_ssl, ca_cert=t.ca_cert, verify_cert=t.use_ssl and t.ssl_verify,
+                    auth_mechanism=t.auth_mechanism, user=t.user, password=t.password,
+                    kerberos_service_name=t.kerberos_service_name, krb_host=t.krb_host,
+                    retries=1)  # one attempt per call: MNAAS_QUERY_ATTEMPTS is the retry policy
+            while len(self._cursors) < sessions:
+                cursor = self._conn.cursor(user=t.user, close_finished_queries=False)
+                cursor.set_arraysize(_FETCH_BATCH)  # rows per FetchResults (impyla's default: 1,024)
+                self._cursors.append(cursor)
         except BaseException:
             self.close()
             raise
-        return self._cursor
+        return self._cursors[:sessions]
 
     def _cancelled(self, cursor) -> None:
+        # Every statement sent with this one is cancelled too: the run is ending.
         try:
-            cursor.cancel_operation()
+            for sent in [cursor, *(c for c in self._cursors if c is not cursor)]:
+                sent.cancel_operation()
         except Exception:
             self.close()
         raise WarehouseError(f"Impala {self.target.host}:{self.target.port}: query cancelled "

@@ -518,3 +518,54 @@ def test_hs2_restart_between_queries_and_between_runs_of_one_worker_process(hs2,
             assert "reused Impala connection was dead" in worker.log()
         finally:
             worker.stop()
+
+
+# -- round trips (contract: one connection per worker, the group's queries sent together) ---
+
+SLEEP_SQL = "SELECT ? AS tag, reflect('java.lang.Thread', 'sleep', CAST(? AS BIGINT)) AS slept"
+
+
+def test_query_many_sends_the_statements_together_so_the_server_overlaps_them(hs2):
+    """Two statements that each sleep 1.5 s on the server: sent one after another they take
+    3 s or more; sent together (query_many) the server runs them side by side."""
+    wh = warehouse(hs2.url())
+    try:
+        wh.query("SELECT 1", [])  # connect outside the timed part
+        began = time.monotonic()
+        first, second = wh.query_many([(SLEEP_SQL, ["a", 1500]), (SLEEP_SQL, ["b", 1500])])
+        assert [row[0] for row in first] == ["a"] and [row[0] for row in second] == ["b"]
+        assert time.monotonic() - began < 2.6
+    finally:
+        wh.close()
+
+
+def test_one_connection_and_one_session_per_statement_opened_once_and_reused(hs2, monkeypatch):
+    import impala.dbapi
+    import impala.hiveserver2
+
+    opened = {"connections": 0, "sessions": 0}
+    connect, cursor = impala.dbapi.connect, impala.hiveserver2.HiveServer2Connection.cursor
+
+    def counting_connect(*args, **kwargs):
+        opened["connections"] += 1
+        return connect(*args, **kwargs)
+
+    def counting_cursor(self, *args, **kwargs):
+        opened["sessions"] += 1
+        return cursor(self, *args, **kwargs)
+
+    monkeypatch.setattr(impala.dbapi, "connect", counting_connect)
+    monkeypatch.setattr(impala.hiveserver2.HiveServer2Connection, "cursor", counting_cursor)
+    wh = warehouse(hs2.url())
+    try:
+        kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, "sms", CUSTOMERS)
+        missing = queries.missing_files("mnaas.telena_file_record_count",
+                                        "mnaas.customers_files_records_count", DAY, "sms", CUSTOMERS)
+        for _ in range(3):  # three groups checked by one worker
+            kpi_rows, missing_rows = (sorted(rows) for rows in wh.query_many([kpi, missing]))
+            assert kpi_rows == EXPECTED_KPI
+            assert [(c, f) for _d, c, f in missing_rows] == EXPECTED_MISSING
+        assert wh.query("SELECT 1", []) == [(1,)]
+        assert opened == {"connections": 1, "sessions": 2}
+    finally:
+        wh.close()
