@@ -1,4 +1,4 @@
-"""`python -m bench [--profile quick|standard|large] [--warehouse duckdb|hs2] [--ways a,b]`"""
+"""`python -m bench [--profile quick|standard|large|scale] [--warehouse duckdb|hs2] [--ways a,b]`"""
 
 from __future__ import annotations
 
@@ -12,13 +12,20 @@ from .profiles import PROFILES
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--profile", default="standard", choices=sorted(PROFILES))
+    parser.add_argument("--profile", default="standard", choices=sorted(PROFILES) + ["scale"])
     parser.add_argument("--warehouse", default="duckdb", choices=["duckdb", "hs2"])
     parser.add_argument("--ways", help="comma-separated subset: baseline,run,submit_w1,submit_w2,submit_w4")
     parser.add_argument("--workdir", help="where warehouses, jobs and reports go (default var/bench/<profile>)")
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the workers, Redis and HiveServer2 it started are stopped.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if args.profile == "scale":  # the synthetic warehouse: --warehouse and --ways do not apply
+        from .scale import run_scale
+        from .scalereport import report as scale_report
+
+        doc = run_scale(workdir=args.workdir)
+        print(scale_report(doc))
+        return 0 if all(c["ok"] for c in doc["checks"]) else 1
     doc = run_profile(args.profile, warehouse=args.warehouse,
                       ways=args.ways.split(",") if args.ways else None, workdir=args.workdir)
     print(report(doc))

@@ -1,6 +1,8 @@
 """A throw-away Celery cluster for one way: a Redis broker, a separate Redis result backend
 (so that the bytes written into the backend can be read off its INFO counters) and W real
-`celery -A bench.workerapp worker` processes, one pool process each."""
+`celery -A bench.workerapp worker` processes, one pool process each — or, for the scale
+model, the worker processes `specs` lists (each its own extra arguments: queues, pool,
+concurrency)."""
 
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ READY_TIMEOUT = 60.0
 
 
 class Cluster:
-    def __init__(self, workers: int, workdir: Path, env: dict[str, str]):
-        self.workers = workers
+    def __init__(self, workers: int, workdir: Path, env: dict[str, str],
+                 specs: list[list[str]] | None = None):
+        self.specs = specs or [["--concurrency=1", "--prefetch-multiplier=1"]] * workers
+        self.workers = len(self.specs)
         self.workdir = workdir
         self.base_env = env
         self.broker = RedisServer()
@@ -37,11 +41,11 @@ class Cluster:
     def start(self) -> Cluster:
         self.broker.start()
         self.backend.start()
-        for n in range(1, self.workers + 1):
+        for n, spec in enumerate(self.specs, start=1):
             log = open(self.workdir / f"worker{n}.log", "w")
             self.processes.append(subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "bench.workerapp", "worker",
-                 "--concurrency=1", "--prefetch-multiplier=1", "-n", f"bench{n}@%h",
+                 *spec, "-n", f"bench{n}@%h",
                  f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
                  "--without-gossip", "--without-mingle"],
                 cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=log,

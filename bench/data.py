@@ -125,13 +125,23 @@ MNAAS_LOOKBACK_DAYS={lookback}
 
 def write_job(root: Path, way: str, profile: Profile, warehouse_url: str, lookback: int = 7) -> Path:
     """A fresh job directory for one way (its own status file, reports and outbox)."""
+    regular, infonova = customers(profile)
+    return write_job_of(root, way, processes(profile), regular, infonova, warehouse_url,
+                        group_size=profile.group_size, local_workers=profile.local_workers,
+                        lookback=lookback)
+
+
+def write_job_of(root: Path, way: str, process_names: list[str], regular: list[str],
+                 infonova: list[str], warehouse_url: str, *, group_size: int,
+                 local_workers: int, lookback: int = 7, extra: str = "") -> Path:
+    """The job directory of `write_job` for explicit lists (the scale model's), plus `extra`
+    properties lines."""
     (root / "conf").mkdir(parents=True, exist_ok=True)
     (root / "logs").mkdir(exist_ok=True)
-    regular, infonova = customers(profile)
     config = root / "job.properties"
-    config.write_text(JOB.format(way=way, root=root, processes=_bash_array(processes(profile)),
+    config.write_text(JOB.format(way=way, root=root, processes=_bash_array(process_names),
                                  regular=_bash_array(regular), infonova=_bash_array(infonova),
-                                 warehouse_url=warehouse_url, group_size=profile.group_size,
-                                 local_workers=profile.local_workers, lookback=lookback))
+                                 warehouse_url=warehouse_url, group_size=group_size,
+                                 local_workers=local_workers, lookback=lookback) + extra)
     (root / "conf" / "MNAAS_Missing_Customer_Files_ProcessStatusFile").write_text(DEMO_STATUS)
     return config

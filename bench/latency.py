@@ -38,6 +38,27 @@ class MeasuredWarehouse:
             if self.log_path:
                 record_query(self.log_path, params, time.monotonic() - started)
 
+    def query_many(self, statements: Sequence[tuple[str, Sequence]]) -> list:
+        """The statements go out together, so they pay the injected latency once, side by
+        side; each is logged with the time from the previous one's end to its own (the
+        group's queries then add up to its wall time)."""
+        from mnaas_missing_files.warehouse.base import query_many
+
+        clock = [time.monotonic()]
+        if self.latency_s > 0:
+            time.sleep(self.latency_s)
+        return [self._timed(rows, params, clock)
+                for rows, (_sql, params) in zip(query_many(self.inner, statements), statements)]
+
+    def _timed(self, rows, params: Sequence, clock: list[float]):
+        try:
+            yield from rows
+        finally:
+            now = time.monotonic()
+            if self.log_path:
+                record_query(self.log_path, params, now - clock[0])
+            clock[0] = now
+
     def close(self) -> None:
         self.inner.close()
 
@@ -53,9 +74,10 @@ def record_query(log_path: str | os.PathLike, params: Sequence, seconds: float) 
         os.close(fd)
 
 
-def install() -> None:
+def install(factory=None) -> None:
     """Wrap every warehouse this process opens (idempotent). Patches `open_warehouse` where
-    the product looks it up, so DuckDB and Impala alike are measured."""
+    the product looks it up, so DuckDB and Impala alike are measured. `factory(url)`, when
+    given, replaces the product's warehouse (the scale model's synthetic one)."""
     from mnaas_missing_files.warehouse import base as warehouse
 
     if getattr(warehouse.open_warehouse, "_bench_measured", False):
@@ -63,9 +85,10 @@ def install() -> None:
     latency = float(os.environ.get(LATENCY_ENV) or 0)
     log_path = os.environ.get(LOG_ENV) or None
     original = warehouse.open_warehouse
+    opener = factory or original
 
     def measured_open_warehouse(url: str):
-        return MeasuredWarehouse(original(url), latency, log_path)
+        return MeasuredWarehouse(opener(url), latency, log_path)
 
     measured_open_warehouse._bench_measured = True
     import sys

@@ -87,6 +87,10 @@ def main(argv=None) -> int:
         import mnaas_missing_files.run.local  # noqa: F401 - imported before install() patches it
 
         latency.install()
+    else:
+        from bench import messages
+
+        messages.install()  # start_run's message is the client's (BENCH_MESSAGES_FILE)
     settings = load_settings(args.config, day=args.date)
     started = time.monotonic()
     exit_code = WAYS[args.way](settings)

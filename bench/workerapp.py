@@ -1,7 +1,9 @@
 """The product's Celery app as the benchmark runs it: `celery -A bench.workerapp worker`.
 
 Same app, same tasks, same configuration (MNAAS_CONFIG and the environment), plus two
-measurements: bench.latency's wrapper under every warehouse the worker opens, and the peak
+measurements: bench.latency's wrapper under every warehouse the worker opens (serving the
+scale model's synthetic warehouse when BENCH_SYNTHETIC is set), message sizes
+(bench.messages, when BENCH_MESSAGES_FILE is set), and the peak
 resident memory (VmHWM) of the process that ran the run's callback — the process that writes
 the reports — appended to BENCH_RSS_FILE as `task name <TAB> pid <TAB> MB`.
 """
@@ -10,9 +12,10 @@ from __future__ import annotations
 
 import os
 
-from bench import latency
+from bench import latency, messages, synthetic
 from bench.way import peak_rss_mb
 
+synthetic.install()  # the scale model's warehouse, when BENCH_SYNTHETIC names one
 latency.install()  # before the app imports the tasks, so every later import sees the wrapper
 
 from celery.signals import task_postrun  # noqa: E402
@@ -21,6 +24,7 @@ from tasks import FINALIZE_RUN, RUN_FAILED  # noqa: E402
 from workers.app import app  # noqa: E402,F401
 
 latency.install()  # and again for modules the app imported by name just now
+messages.install()
 
 RSS_ENV = "BENCH_RSS_FILE"
 
