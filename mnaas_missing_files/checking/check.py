@@ -1,59 +1,114 @@
-"""Check one group: one KPI query and one missing-files query for the whole group.
+"""Check one batch (one group task: processes x customers, core/plan.py) with one KPI query
+and one missing-files query, sent together; its results come back per group.
 
-The missing-files query covers the lookback window D-L .. D (contract §8), so a group still
-costs two queries whatever L is. The first group of a process that finds no input at all also
-asks whether the whole process received anything on D (contract §7): at most one more query
-per process and day, and none on an ordinary day.
+The missing-files query covers the lookback window D-L .. D (contract §8), so a batch still
+costs two queries whatever L is. Its names stream from the warehouse's rows into each group's
+compressed result, one pair and day at a time: a large day's million names are never a list
+in Python. The first group of a process that finds no input at all also asks whether the whole
+process received anything on D (contract §7): at most one more query per process and day, and
+none on an ordinary day.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mnaas_missing_files.checking.planning import configured_customers
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import WarehouseError
-from mnaas_missing_files.core.model import REGULAR, Group, GroupResult
+from mnaas_missing_files.core.model import REGULAR, Batch, Group, GroupResult, NamesPacker
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.warehouse import queries
-from mnaas_missing_files.warehouse.base import Warehouse
+from mnaas_missing_files.warehouse.base import Warehouse, query_many
 
 log = logging.getLogger(__name__)
 
 
-def check_group(warehouse: Warehouse, settings: Settings, group: Group) -> GroupResult:
-    """One attempt. Raises TransientWarehouseError or WarehouseError; the caller retries."""
+def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[GroupResult]:
+    """One attempt: every group of the batch, ok. Raises TransientWarehouseError or
+    WarehouseError; the caller retries."""
     started = time.monotonic()
-    customers = list(group.customers)
-    sql, params = queries.kpi_counts(settings.kpi_table, settings.day, group.process, customers)
-    counts = {c: [0, 0] for c in customers}  # absent KPI rows count 0
-    for customer, received, generated in warehouse.query(sql, params):
-        if customer in counts:
-            counts[customer] = [int(received or 0), int(generated or 0)]
-    sql, params = queries.missing_files(settings.received_table, settings.generated_table,
-                                        settings.day, group.process, customers,
-                                        first_day=settings.window_start)
+    groups = batch.groups()
+    customers = list(batch.customers)
+    kpi = queries.kpi_counts(settings.kpi_table, settings.day, batch.processes, customers)
+    missing = queries.missing_files(settings.received_table, settings.generated_table, settings.day,
+                                    batch.processes, customers, first_day=settings.window_start)
+    kpi_rows, missing_rows = query_many(warehouse, [kpi, missing])
+    of_pair = {(g.process, c): g for g in groups for c in g.customers}
+    counts: dict[str, dict[str, list[int]]] = {g.group_id: {c: [0, 0] for c in g.customers} for g in groups}
+    for process, customer, received, generated in kpi_rows:  # absent KPI rows count 0
+        if (group := of_pair.get((process, customer))) is not None:
+            counts[group.group_id][customer] = [int(received or 0), int(generated or 0)]
+    packed = _pack_names(missing_rows, of_pair, settings.delimiter)
     day = settings.day.isoformat()
-    # file_date -> customer -> names; D's own names are the CSV/TXT's, the others outstanding
-    by_day: dict[str, dict[str, set[str]]] = {}
-    for file_date, customer, filename in warehouse.query(sql, params):
-        if customer in counts:
-            names = by_day.setdefault(str(file_date), {}).setdefault(customer, set())
-            names.add(f"{customer}{settings.delimiter}{filename}")
-    missing = {c: sorted(n) for c, n in by_day.pop(day, {}).items()}
-    outstanding = {d: {c: sorted(n) for c, n in per_customer.items()}
-                   for d, per_customer in sorted(by_day.items())}
-    result = GroupResult(group_id=group.group_id, ok=True, counts=counts, missing=missing,
-                         outstanding=outstanding, queries=2)
-    if not missing and _probes_input(settings, group) and all(r == 0 for r, _ in counts.values()):
-        result.process_has_input = _process_received_anything(warehouse, settings, group.process)
-        result.queries += 1
-    result.elapsed_s = time.monotonic() - started
-    return result
+    results = []
+    for group in groups:
+        by_day = packed.get(group.group_id, {})
+        results.append(GroupResult(group_id=group.group_id, ok=True, counts=counts[group.group_id],
+                                   packed=by_day.pop(day, ""), outstanding_packed=dict(sorted(by_day.items())),
+                                   queries=0))
+    results[0].queries = 2  # the batch's two queries, counted once
+    for group, result in zip(groups, results):
+        if not result.packed and _probes_input(settings, group) and \
+                all(r == 0 for r, _ in result.counts.values()):
+            result.process_has_input = _process_received_anything(warehouse, settings, group.process)
+            result.queries += 1
+    elapsed = time.monotonic() - started
+    for result in results:
+        result.elapsed_s = elapsed
+    return results
+
+
+def _pack_names(rows: Iterable[tuple], of_pair: dict[tuple[str, str], Group],
+                delimiter: str) -> dict[str, dict[str, str]]:
+    """group id -> file_date -> packed names, from rows ordered by process, file_date, customer
+    (queries.missing_files): one pair-day's names in Python at a time, one packer per group
+    and day open until its (process, day) is past."""
+    packed: dict[str, dict[str, str]] = {}
+    open_packers: dict[tuple[str, str], NamesPacker] = {}
+    done: set[tuple[str, str, str]] = set()
+    current: tuple[str, str, str] | None = None
+    names: set[str] = set()
+
+    def flush() -> None:
+        if current is None or not names:
+            return
+        process, file_date, customer = current
+        group_id = of_pair[(process, customer)].group_id
+        if file_date in packed.get(group_id, {}):
+            raise WarehouseError(f"the missing-files rows of {process} and {file_date} came back "
+                                 "out of order; the query asks for ORDER BY")
+        open_packers.setdefault((group_id, file_date), NamesPacker()).add(customer, sorted(names))
+        names.clear()
+
+    def close_packers() -> None:
+        for (group_id, file_date), packer in open_packers.items():
+            packed.setdefault(group_id, {})[file_date] = packer.finish()
+        open_packers.clear()
+        done.clear()  # a later return to these pairs and day is caught by flush()
+
+    for process, file_date, customer, filename in rows:
+        if (process, customer) not in of_pair:
+            continue
+        key = (process, str(file_date), customer)
+        if key != current:
+            flush()
+            if key in done:
+                raise WarehouseError(f"the missing-files rows of {customer} ({process}, {file_date}) "
+                                     "came back out of order; the query asks for ORDER BY")
+            if current is not None and current[:2] != key[:2]:
+                close_packers()  # that process and day are past
+            if current is not None:
+                done.add(current)
+            current = key
+        names.add(f"{customer}{delimiter}{filename}")
+    flush()
+    close_packers()
+    return packed
 
 
 def probing_group_id(settings: Settings, process: str) -> str:
@@ -93,39 +148,46 @@ def query_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(settings.query_attempts, settings.retry_backoff)
 
 
-def check_attempt(warehouse: Callable[[], Warehouse], settings: Settings, group: Group, *,
-                  attempt: int, run_id: str = "-") -> GroupResult | RetryLater:
-    """Attempt number `attempt` of one group under the retry policy, logged in operators'
-    words: the group's result (ok, or failed for good), or RetryLater. Never raises a
+def check_attempt(warehouse: Callable[[], Warehouse], settings: Settings, batch: Batch, *,
+                  attempt: int, run_id: str = "-") -> list[GroupResult] | RetryLater:
+    """Attempt number `attempt` of one batch under the retry policy, logged in operators'
+    words: its groups' results (ok, or failed for good), or RetryLater. Never raises a
     warehouse error. `run` sleeps and loops; the Celery task hands RetryLater to task.retry."""
     policy = query_policy(settings)
     try:
-        result = check_group(warehouse(), settings, group)
+        results = check_batch(warehouse(), settings, batch)
     except WarehouseError as exc:
         error = describe_error(exc)
+        where = f"run {run_id} group {batch.batch_id} ({batch.describe()})"
         if policy.retries(exc, attempt):
             delay = policy.delay(attempt)
-            log.warning("run %s group %s: attempt %d of %d failed (%s); retrying in %.1f s",
-                        run_id, group.group_id, attempt, policy.attempts, error, delay)
+            log.warning("%s: attempt %d of %d failed (%s); retrying in %.1f s",
+                        where, attempt, policy.attempts, error, delay)
             return RetryLater(delay, error)
         if policy.is_transient(exc):
-            log.error("run %s group %s: giving up after %d attempts: %s", run_id, group.group_id, attempt, error)
+            log.error("%s: giving up after %d attempts: %s", where, attempt, error)
         else:
-            log.error("run %s group %s: failed, not retrying (retrying cannot fix it): %s",
-                      run_id, group.group_id, error)
-        return GroupResult.failed(group.group_id, error, attempts=attempt)
-    result.attempts = attempt
-    return result
+            log.error("%s: failed, not retrying (retrying cannot fix it): %s", where, error)
+        return failed_results(batch, error, attempts=attempt)
+    for result in results:
+        result.attempts = attempt
+    return results
 
 
-def check_group_with_retries(warehouse: Callable[[], Warehouse], settings: Settings, group: Group, *,
-                             run_id: str = "-", sleep: Callable[[float], None] = time.sleep) -> GroupResult:
-    """Every attempt the policy allows, in this thread. A group that still fails comes back as
-    a failed GroupResult, so the run can report what it knows (its pairs are unknown, not zero)."""
+def failed_results(batch: Batch, error: str, attempts: int = 1) -> list[GroupResult]:
+    """Every group of a batch that could not be checked: its pairs are unknown, not zero."""
+    return [GroupResult.failed(g.group_id, error, attempts=attempts) for g in batch.groups()]
+
+
+def check_batch_with_retries(warehouse: Callable[[], Warehouse], settings: Settings, batch: Batch, *,
+                             run_id: str = "-", sleep: Callable[[float], None] = time.sleep
+                             ) -> list[GroupResult]:
+    """Every attempt the policy allows, in this thread. A batch that still fails comes back as
+    failed GroupResults, so the run can report what it knows (its pairs are unknown, not zero)."""
     attempt = 1
     while True:
-        outcome = check_attempt(warehouse, settings, group, attempt=attempt, run_id=run_id)
-        if isinstance(outcome, GroupResult):
+        outcome = check_attempt(warehouse, settings, batch, attempt=attempt, run_id=run_id)
+        if not isinstance(outcome, RetryLater):
             return outcome
         sleep(outcome.delay)
         attempt += 1

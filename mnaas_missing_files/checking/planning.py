@@ -1,4 +1,12 @@
-"""Split a day's work into groups: process x customer type x chunks of MNAAS_GROUP_SIZE."""
+"""Split a day's work into batches (group tasks) sized for the workers that run them.
+
+A batch is every configured process x a slice of the customers (regular, then InfONova: a
+slice may hold both), so a run costs 2 x batches queries however many processes and customer
+types there are. There are as many batches as workers (`run`: MNAAS_LOCAL_WORKERS; `submit`
+and the schedule: MNAAS_GROUP_WORKERS), or a multiple of that when MNAAS_GROUP_SIZE (the most
+customers one query names: the warehouse's IN-list) needs more, so every worker gets the same
+number; never more batches than customers.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,8 @@ import uuid
 
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import UsageError
-from mnaas_missing_files.core.model import INFONOVA, REGULAR, Group, Plan
+from mnaas_missing_files.core.model import Batch, Group, Plan
+from mnaas_missing_files.core.plan import groups_in_report_order
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +47,40 @@ def configured_processes(settings: Settings) -> tuple[list[str], list[str]]:
     return _unique(settings.processes, set(), "process_list", warnings), warnings
 
 
-def plan_groups(settings: Settings) -> list[Group]:
-    """Groups in report order: process order, regular before infonova, customers in order."""
+def batch_count(customers: int, workers: int, cap: int) -> int:
+    """Batches for `customers` on `workers` with at most `cap` customers each."""
+    if customers == 0:
+        return 0
+    needed = -(-customers // cap)
+    return min(customers, workers * -(-needed // workers))
+
+
+def plan_batches(settings: Settings, workers: int) -> list[Batch]:
+    """The run's batches, in report order of their customers."""
     regular, infonova, warnings = configured_customers(settings)
     processes, process_warnings = configured_processes(settings)
     for warning in warnings + process_warnings:
         log.warning("configuration: %s", warning)
-    size = settings.group_size
-    groups: list[Group] = []
-    for process in processes:
-        for customer_type, customers in ((REGULAR, regular), (INFONOVA, infonova)):
-            for start in range(0, len(customers), size):
-                chunk = tuple(customers[start:start + size])
-                number = start // size + 1
-                groups.append(Group(f"{process}/{customer_type}/{number}", process, customer_type, chunk))
-    return groups
+    customers = regular + infonova
+    count = batch_count(len(customers) if processes else 0, max(1, workers), settings.group_size)
+    batches: list[Batch] = []
+    start, numbers = 0, [1, 1]
+    for n in range(count):
+        end = start + (len(customers) - start) // (count - n)  # near-equal consecutive slices
+        slice_regular = tuple(customers[start:min(end, len(regular))])
+        slice_infonova = tuple(customers[max(start, len(regular)):end])
+        batches.append(Batch(f"{n + 1}/{count}", tuple(processes), slice_regular, slice_infonova,
+                             (numbers[0], numbers[1])))
+        numbers[0] += bool(slice_regular)
+        numbers[1] += bool(slice_infonova)
+        start = end
+    return batches
+
+
+def plan_groups(settings: Settings, workers: int | None = None) -> list[Group]:
+    """The groups in report order: process order, regular before infonova, customers in
+    order (for `workers`, default MNAAS_LOCAL_WORKERS)."""
+    return groups_in_report_order(plan_batches(settings, workers or settings.local_workers))
 
 
 def new_run_id(day: dt.date) -> str:
@@ -73,9 +101,10 @@ def refuse_future_day(settings: Settings, day: dt.date | None = None) -> None:
                     "reported missing", day)
 
 
-def make_plan(settings: Settings, *, dry_run: bool = False, trigger: str = "run",
+def make_plan(settings: Settings, *, workers: int, dry_run: bool = False, trigger: str = "run",
               run_id: str | None = None) -> Plan:
-    """The run's plan; refuses a day after today before anything is touched."""
+    """The run's plan for `workers` workers; refuses a day after today before anything is
+    touched."""
     refuse_future_day(settings)
     return Plan(run_id=run_id or new_run_id(settings.day), day=settings.day,
-                groups=plan_groups(settings), dry_run=dry_run, trigger=trigger)
+                batches=plan_batches(settings, workers), dry_run=dry_run, trigger=trigger)

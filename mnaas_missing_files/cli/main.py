@@ -118,16 +118,17 @@ def cmd_backfill(args) -> int:
 
 
 def cmd_check_config(args) -> int:
-    from mnaas_missing_files.checking.planning import plan_groups
+    from mnaas_missing_files.checking.planning import plan_batches
 
     settings = _settings(args, args.date)
     print(f"configuration {settings.config_path} is valid for day {settings.day}")
     width = max(len(k) for k, *_ in settings.describe())
     for key, value, source, _help in settings.describe():
         print(f"  {key:<{width}} = {value}    [{source}]")
-    groups = plan_groups(settings)
+    local, cluster = (plan_batches(settings, n) for n in (settings.local_workers, settings.group_workers))
     print(f"{len(settings.processes)} processes x {len(settings.customers)} regular + "
-          f"{len(settings.infonova_customers)} infonova customers -> {len(groups)} groups")
+          f"{len(settings.infonova_customers)} infonova customers -> {len(local)} group tasks for "
+          f"run, {len(cluster)} for submit (2 queries each)")
     for warning in settings.warnings:
         print(f"warning: {warning}")
     return EXIT_OK

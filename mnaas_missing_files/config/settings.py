@@ -56,6 +56,7 @@ class Settings:
     mail_max_bytes: int
     group_size: int
     local_workers: int
+    group_workers: int
     schedule: str
     timezone: str | None
     kpi_table: str

@@ -15,65 +15,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-REGULAR = "regular"
-INFONOVA = "infonova"
-
-
-@dataclass(frozen=True)
-class Group:
-    """One query task: one process, one customer type, up to MNAAS_GROUP_SIZE customers."""
-
-    group_id: str  # e.g. "traffic/regular/1"; stable within a plan, readable in Flower
-    process: str
-    customer_type: str
-    customers: tuple[str, ...]
-
-    def to_json(self) -> dict:
-        return {
-            "group_id": self.group_id,
-            "process": self.process,
-            "customer_type": self.customer_type,
-            "customers": list(self.customers),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Group:
-        return cls(
-            group_id=data["group_id"],
-            process=data["process"],
-            customer_type=data["customer_type"],
-            customers=tuple(data["customers"]),
-        )
-
-
-@dataclass
-class Plan:
-    """What one run checks: the day, its id and its groups, in report order."""
-
-    run_id: str
-    day: dt.date
-    groups: list[Group]
-    dry_run: bool = False
-    trigger: str = "run"  # run | submit | schedule | backfill
-
-    def to_json(self) -> dict:
-        return {
-            "run_id": self.run_id,
-            "day": self.day.isoformat(),
-            "groups": [g.to_json() for g in self.groups],
-            "dry_run": self.dry_run,
-            "trigger": self.trigger,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Plan:
-        return cls(
-            run_id=data["run_id"],
-            day=dt.date.fromisoformat(data["day"]),
-            groups=[Group.from_json(g) for g in data["groups"]],
-            dry_run=bool(data.get("dry_run", False)),
-            trigger=data.get("trigger", "run"),
-        )
+# Re-exported: the plan's types live in plan.py, every other module imports them from here.
+from mnaas_missing_files.core.plan import INFONOVA, REGULAR, Batch, Group, Plan  # noqa: F401
 
 
 def pack_names(missing: dict[str, list[str]]) -> str:
@@ -84,6 +27,31 @@ def pack_names(missing: dict[str, list[str]]) -> str:
     raw = json.dumps([[customer, names] for customer, names in missing.items()],
                      separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+class NamesPacker:
+    """pack_names, one customer at a time: the same text, without holding a group's names.
+    A large day's names go from the warehouse's rows to this compressor, one customer's names
+    (a pair's, at most its files of the day) in Python at a time."""
+
+    def __init__(self) -> None:
+        self._zlib = zlib.compressobj(6)
+        self._parts: list[bytes] = []
+        self.customers = 0
+        self.names = 0
+
+    def add(self, customer: str, names: list[str]) -> None:
+        """One customer's names, sorted and each once; each customer at most once."""
+        piece = json.dumps([customer, names], separators=(",", ":"), ensure_ascii=False)
+        self._parts.append(self._zlib.compress((("," if self.customers else "[") + piece).encode("utf-8")))
+        self.customers += 1
+        self.names += len(names)
+
+    def finish(self) -> str:
+        if not self.customers:
+            return ""
+        self._parts.append(self._zlib.compress(b"]") + self._zlib.flush())
+        return base64.b64encode(b"".join(self._parts)).decode("ascii")
 
 
 def unpack_names(packed: str) -> dict[str, list[str]]:

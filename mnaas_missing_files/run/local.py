@@ -1,4 +1,4 @@
-"""The local executor: `run` checks the groups in parallel threads on this machine."""
+"""The local executor: `run` checks the plan's batches in parallel threads on this machine."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from mnaas_missing_files.checking.check import check_group_with_retries
+from mnaas_missing_files.checking.check import check_batch_with_retries, failed_results
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import RunInterrupted, StatusFileError
@@ -48,11 +48,11 @@ def lock_holder(settings: Settings, plan: Plan, *, local: bool = False) -> dict:
 def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress | None = None,
                          on_group_done: Callable[[], object] | None = None,
                          interruption: Interruption | None = None) -> dict[str, GroupResult]:
-    """Check every group of the plan in `local_workers` threads, one warehouse connection each.
-    Once `interruption` is set, queries in flight are cancelled, retries stop waiting and
-    the groups not yet checked come back failed at once."""
+    """Check every batch of the plan in `local_workers` threads, one warehouse connection
+    each; the results per group. Once `interruption` is set, queries in flight are
+    cancelled, retries stop waiting and the batches not yet checked come back failed at once."""
     results: dict[str, GroupResult] = {}
-    workers = max(1, min(settings.local_workers, len(plan.groups)))
+    workers = max(1, min(settings.local_workers, len(plan.batches)))
     local = threading.local()
     opened: list = []
     stop = interruption or Interruption()
@@ -64,33 +64,35 @@ def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress |
             stop.watch(local.warehouse)
         return local.warehouse
 
-    def check(group):
+    def check(batch):
         try:
             stop.check()
             # Compressed in the thread that found them: a run holds every group's names until
             # the reports are written, and a large day has a million of them.
-            return check_group_with_retries(warehouse, settings, group, run_id=plan.run_id,
-                                            sleep=stop.sleep).compact()
+            return [r.compact() for r in check_batch_with_retries(warehouse, settings, batch,
+                                                                  run_id=plan.run_id, sleep=stop.sleep)]
         except RunInterrupted as exc:
-            return GroupResult.failed(group.group_id, str(exc))
+            return failed_results(batch, str(exc))
 
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="group") as pool:
-            futures = {pool.submit(check, g): g for g in plan.groups}
+            futures = {pool.submit(check, b): b for b in plan.batches}
             for future in as_completed(futures):
-                group = futures.pop(future)  # a finished future holds its result: let it go
+                batch = futures.pop(future)  # a finished future holds its result: let it go
                 try:
-                    result = future.result()
-                except Exception as exc:  # a bug must not lose the run: report the group as failed
-                    log.exception("run %s group %s: unexpected error", plan.run_id, group.group_id)
-                    result = GroupResult.failed(group.group_id, f"{type(exc).__name__}: {exc}")
-                results[group.group_id] = result
-                state = "ok" if result.ok else f"FAILED ({result.error})"
-                log.info("run %s group %s: %s", plan.run_id, group.group_id, state)
+                    done = future.result()
+                except Exception as exc:  # a bug must not lose the run: report the batch as failed
+                    log.exception("run %s group %s: unexpected error", plan.run_id, batch.batch_id)
+                    done = failed_results(batch, f"{type(exc).__name__}: {exc}")
+                failed = next((r.error for r in done if not r.ok), None)
+                log.info("run %s group %s (%s): %s", plan.run_id, batch.batch_id, batch.describe(),
+                         "ok" if failed is None else f"FAILED ({failed})")
+                for result in done:
+                    results[result.group_id] = result
+                    if progress:
+                        progress(len(results), len(plan.groups), result)
                 if on_group_done:
                     on_group_done()
-                if progress:
-                    progress(len(results), len(plan.groups), result)
     finally:
         for wh in opened:
             wh.close()
@@ -102,7 +104,7 @@ def run_local(settings: Settings, *, dry_run: bool = False, trigger: str = "run"
     """Take the lock, mark the status file, check every group, finalize. Raises LockHeld (3),
     JobHeld (4) or LockUnavailable before changing anything. A set `interruption` (SIGTERM,
     SIGINT) ends the run as interrupted, without reports."""
-    plan = make_plan(settings, dry_run=dry_run, trigger=trigger)
+    plan = make_plan(settings, workers=settings.local_workers, dry_run=dry_run, trigger=trigger)
     lock = run_lock_for(settings)
     token = lock.acquire(lock_holder(settings, plan, local=True))
     started = time.monotonic()

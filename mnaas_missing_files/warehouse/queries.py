@@ -10,16 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+# A group task asks for a set of processes x a set of customers (core/plan.py: a batch), so
+# one query answers every pair of both: the rows say which pair they are.
 _KPI_SQL = """
-SELECT customer_name,
+SELECT process_name, customer_name,
        SUM(CASE WHEN kpi_name = 'File Received' THEN kpi_value ELSE 0 END) AS file_received,
        SUM(CASE WHEN kpi_name = 'File Generated' THEN kpi_value ELSE 0 END) AS file_generated
 FROM {kpi_table}
 WHERE kpi_date = ?
-  AND process_name = ?
+  AND process_name IN ({process_marks})
   AND kpi_name IN ('File Received', 'File Generated')
   AND customer_name IN ({customer_marks})
-GROUP BY customer_name
+GROUP BY process_name, customer_name
 """
 
 # A received (file, customer) pair is missing when no generated row exists for the same day,
@@ -30,25 +32,27 @@ GROUP BY customer_name
 # prune the generated table's date partitions without relying on runtime filters.
 # One query covers the whole lookback window D-L .. D (contract §8): a date range, never one
 # query per day, and file_date comes back so each name is filed under its own day. With L = 0
-# the range is the single day D.
+# the range is the single day D. ORDER BY: the names of one pair and day arrive together, so
+# the check packs them as they stream in (checking/check.py) instead of holding them all.
 _MISSING_SQL = """
-SELECT DISTINCT r.file_date, r.customer_name, r.filename
+SELECT DISTINCT r.process_name, r.file_date, r.customer_name, r.filename
 FROM {received_table} r
 WHERE r.file_date BETWEEN ? AND ?
-  AND r.process_name = ?
+  AND r.process_name IN ({process_marks})
   AND r.customer_name IN ({customer_marks})
   AND r.filename IS NOT NULL
   AND NOT EXISTS (
       SELECT 1
       FROM {generated_table} g
       WHERE g.file_date BETWEEN ? AND ?
-        AND g.process_name = ?
+        AND g.process_name IN ({process_marks})
         AND g.customer_name IN ({customer_marks})
         AND g.file_date = r.file_date
         AND g.process_name = r.process_name
         AND g.customer_name = r.customer_name
         AND g.source_filename = r.filename
   )
+ORDER BY process_name, file_date, customer_name, filename
 """
 
 # Whether a process received anything on D for any configured customer (contract §7): asked
@@ -66,29 +70,38 @@ SELECT COUNT(*) FROM (
 """
 
 
-def _marks(count: int) -> str:
+def _marks(count: int, what: str = "customer") -> str:
     if count < 1:
-        raise ValueError("a query needs at least one customer")
+        raise ValueError(f"a query needs at least one {what}")
     return ", ".join("?" for _ in range(count))
 
 
-def kpi_counts(kpi_table: str, day: dt.date, process: str,
+def _listed(processes: Sequence[str]) -> None:
+    if isinstance(processes, str):  # a str is a Sequence[str] too: one name, not its letters
+        raise TypeError("processes must be a list of names, not one string")
+
+
+def kpi_counts(kpi_table: str, day: dt.date, processes: Sequence[str],
                customers: Sequence[str]) -> tuple[str, list]:
-    """Per customer of one process and day: summed File Received and File Generated KPIs."""
-    sql = _KPI_SQL.format(kpi_table=kpi_table, customer_marks=_marks(len(customers)))
-    return sql, [day.isoformat(), process, *customers]
+    """Per (process, customer) of the day: summed File Received and File Generated KPIs."""
+    _listed(processes)
+    sql = _KPI_SQL.format(kpi_table=kpi_table, process_marks=_marks(len(processes), "process"),
+                          customer_marks=_marks(len(customers)))
+    return sql, [day.isoformat(), *processes, *customers]
 
 
-def missing_files(received_table: str, generated_table: str, day: dt.date, process: str,
+def missing_files(received_table: str, generated_table: str, day: dt.date, processes: Sequence[str],
                   customers: Sequence[str], first_day: dt.date | None = None) -> tuple[str, list]:
-    """Distinct (file_date, customer, received filename) of the days first_day .. day (default:
-    day alone) with no generated customer file of the same file_date."""
+    """Distinct (process, file_date, customer, received filename) of the days first_day .. day
+    (default: day alone) with no generated customer file of the same file_date, in that order."""
+    _listed(processes)
     first = first_day or day
     if first > day:
         raise ValueError(f"the window's first day {first} is after its last day {day}")
     sql = _MISSING_SQL.format(received_table=received_table, generated_table=generated_table,
+                              process_marks=_marks(len(processes), "process"),
                               customer_marks=_marks(len(customers)))
-    group = [first.isoformat(), day.isoformat(), process, *customers]
+    group = [first.isoformat(), day.isoformat(), *processes, *customers]
     return sql, group + group
 
 

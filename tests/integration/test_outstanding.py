@@ -14,11 +14,10 @@ from email import policy
 
 import pytest
 
-from mnaas_missing_files.checking.check import check_group
+from mnaas_missing_files.checking.check import check_batch, failed_results
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.cli.demo_data import Rows, write_duckdb
 from mnaas_missing_files.config.settings import load_settings
-from mnaas_missing_files.core.model import GroupResult
 from mnaas_missing_files.run.finalize import finalize
 from mnaas_missing_files.state.listed import ListedMemory, memory_path
 from mnaas_missing_files.warehouse.base import DuckDBWarehouse
@@ -144,12 +143,12 @@ def test_a_failed_group_has_no_outstanding_rows_and_keeps_its_memory(job, tmp_pa
     cli(job, "run", "--date", D1.isoformat())
     write_duckdb(tmp_path / "wh.duckdb", rows(PLAN + LATE))
     settings = load_settings(job.config, day=D, environ={})
-    plan = make_plan(settings)
+    plan = make_plan(settings, workers=1)  # at most 2 customers a task: (eLUX, JLR), (MyRep, Uber)
     warehouse = DuckDBWarehouse(settings.warehouse_url)
-    try:  # the group of eLUX and JLR fails; the other is checked for real
-        results = {g.group_id: (GroupResult.failed(g.group_id, "TransientWarehouseError: refused")
-                                if "eLUX" in g.customers else check_group(warehouse, settings, g).compact())
-                   for g in plan.groups}
+    try:  # the task of eLUX and JLR fails; the other is checked for real
+        results = {r.group_id: r.compact() for b in plan.batches
+                   for r in (failed_results(b, "TransientWarehouseError: refused") if "eLUX" in b.customers
+                             else check_batch(warehouse, settings, b))}
     finally:
         warehouse.close()
     outcome = finalize(settings, plan, results)

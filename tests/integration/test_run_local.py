@@ -140,7 +140,8 @@ def test_unreachable_impala_retries_then_fails_with_one_ticket(tmp_path):
                                       "MNAAS_GROUP_SIZE": "10"})
     result = cli(job, "run", "--date", DAY.isoformat())
     assert result.returncode == 1, result.stderr
-    assert result.stderr.count("retrying in") == 8 * 2  # 8 groups x (3 attempts - 1)
+    # 7 customers, 4 local workers: 4 group tasks (each every process) x (3 attempts - 1)
+    assert result.stderr.count("retrying in") == 4 * 2
     status = status_of(job.status_file)
     assert status["MNAAS_Daily_ProcessStatusFlag"] == "1"
     assert status["MNAAS_job_status"] == "Failure"

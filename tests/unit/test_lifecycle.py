@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from mnaas_missing_files.checking.check import RetryLater, check_attempt, check_group_with_retries
+from mnaas_missing_files.checking.check import RetryLater, check_attempt, check_batch_with_retries
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import (
@@ -46,7 +46,7 @@ def ok_result(plan, missing=None):
 
 
 def started(settings, **kwargs):
-    plan = make_plan(settings, trigger="run", run_id="20261124-life0001", **kwargs)
+    plan = make_plan(settings, workers=1, trigger="run", run_id="20261124-life0001", **kwargs)
     begin(settings, plan, pid=4242)
     return plan
 
@@ -209,35 +209,36 @@ class FlakyWarehouse:
 
 
 def test_a_transient_failure_with_attempts_left_is_retry_later(settings):
-    group = make_plan(settings).groups[0]
+    batch = make_plan(settings, workers=1).batches[0]
     wh = FlakyWarehouse(TransientWarehouseError("connection reset"))
-    outcome = check_attempt(lambda: wh, settings, group, attempt=1)
+    outcome = check_attempt(lambda: wh, settings, batch, attempt=1)
     assert outcome == RetryLater(settings.retry_backoff, "TransientWarehouseError: connection reset")
 
 
 def test_a_permanent_failure_is_a_failed_result_at_once(settings):
-    group = make_plan(settings).groups[0]
-    outcome = check_attempt(lambda: FlakyWarehouse(WarehouseError("no such table")), settings, group, attempt=1)
-    assert isinstance(outcome, GroupResult) and not outcome.ok and outcome.attempts == 1
-    assert outcome.error == "WarehouseError: no such table"
+    batch = make_plan(settings, workers=1).batches[0]
+    outcome = check_attempt(lambda: FlakyWarehouse(WarehouseError("no such table")), settings, batch, attempt=1)
+    assert isinstance(outcome, list) and [r.group_id for r in outcome] == [g.group_id for g in batch.groups()]
+    assert all(isinstance(r, GroupResult) and not r.ok and r.attempts == 1 for r in outcome)
+    assert {r.error for r in outcome} == {"WarehouseError: no such table"}
 
 
 def test_the_local_loop_sleeps_by_the_policy_then_succeeds(settings, monkeypatch):
     settings = Settings.for_tests(conf_path=settings.conf_path, day=DAY, query_attempts=3, retry_backoff=0.5)
-    group = make_plan(settings).groups[0]
+    batch = make_plan(settings, workers=1).batches[0]
     wh = FlakyWarehouse(TransientWarehouseError("a"), TransientWarehouseError("b"))
     sleeps = []
-    result = check_group_with_retries(lambda: wh, settings, group, sleep=sleeps.append)
-    assert result.ok and result.attempts == 3 and sleeps == [0.5, 1.0]
+    results = check_batch_with_retries(lambda: wh, settings, batch, sleep=sleeps.append)
+    assert all(r.ok and r.attempts == 3 for r in results) and sleeps == [0.5, 1.0]
 
 
 def test_the_local_loop_gives_up_after_the_last_attempt(settings):
     settings = Settings.for_tests(conf_path=settings.conf_path, day=DAY, query_attempts=2, retry_backoff=0.5)
-    group = make_plan(settings).groups[0]
+    batch = make_plan(settings, workers=1).batches[0]
     wh = FlakyWarehouse(*[TransientWarehouseError("down")] * 5)
     sleeps = []
-    result = check_group_with_retries(lambda: wh, settings, group, sleep=sleeps.append)
-    assert not result.ok and result.attempts == 2 and sleeps == [0.5] and wh.calls == 2
+    results = check_batch_with_retries(lambda: wh, settings, batch, sleep=sleeps.append)
+    assert all(not r.ok and r.attempts == 2 for r in results) and sleeps == [0.5] and wh.calls == 2
 
 
 # --- the local runner and its lock ------------------------------------------------------------

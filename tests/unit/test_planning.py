@@ -1,13 +1,20 @@
 import datetime as dt
 
-from mnaas_missing_files.checking.planning import make_plan, plan_groups
+from mnaas_missing_files.checking.planning import batch_count, make_plan, plan_batches, plan_groups
 from mnaas_missing_files.config.settings import Settings
 
 
-def test_groups_follow_report_order_and_chunk_by_group_size():
+def test_one_worker_gets_as_few_batches_as_the_cap_allows_and_groups_keep_report_order():
     s = Settings.for_tests(processes=("traffic", "actives"), customers=("a", "b", "c"),
                            infonova_customers=("I1",), group_size=2)
-    groups = [(g.group_id, g.customers) for g in plan_groups(s)]
+    # 4 customers, at most 2 per batch: 2 batches, each every process; the second holds the
+    # last regular customer and the InfONova one.
+    batches = plan_batches(s, workers=1)
+    assert [(b.batch_id, b.processes, b.regular, b.infonova) for b in batches] == [
+        ("1/2", ("traffic", "actives"), ("a", "b"), ()),
+        ("2/2", ("traffic", "actives"), ("c",), ("I1",)),
+    ]
+    groups = [(g.group_id, g.customers) for g in plan_groups(s, workers=1)]
     assert groups == [
         ("traffic/regular/1", ("a", "b")), ("traffic/regular/2", ("c",)),
         ("traffic/infonova/1", ("I1",)),
@@ -16,9 +23,26 @@ def test_groups_follow_report_order_and_chunk_by_group_size():
     ]
 
 
+def test_batches_match_the_workers_in_near_equal_slices():
+    s = Settings.for_tests(processes=("p",), customers=("a", "b", "c"), infonova_customers=("I1",),
+                           group_size=10)
+    assert [b.customers for b in plan_batches(s, workers=3)] == [("a",), ("b",), ("c", "I1")]
+    assert [g.group_id for g in plan_groups(s, workers=3)] == ["p/regular/1", "p/regular/2",
+                                                                "p/regular/3", "p/infonova/1"]
+
+
+def test_batch_count_is_the_workers_or_a_multiple_of_them_the_cap_needs():
+    assert batch_count(100_000, 50, 1000) == 100  # the cap needs 100: two per worker
+    assert batch_count(100_000, 30, 1000) == 120  # needs 100: four per worker, none idle
+    assert batch_count(880, 4, 1000) == 4  # the cap needs 1: one per worker
+    assert batch_count(3, 50, 1000) == 3  # never more batches than customers
+    assert batch_count(4, 3, 1) == 4
+    assert batch_count(0, 4, 10) == 0
+
+
 def test_a_customer_listed_twice_is_checked_once_with_a_warning(caplog):
     s = Settings.for_tests(customers=("a", "b", "a"), infonova_customers=("b", "I1"), group_size=10)
-    groups = plan_groups(s)
+    groups = plan_groups(s, workers=1)
     assert [g.customers for g in groups] == [("a", "b"), ("I1",)]
     assert sum("listed more than once" in r.getMessage() for r in caplog.records) == 2
 
@@ -30,7 +54,19 @@ def test_no_infonova_customers_means_no_infonova_group():
 
 def test_plan_round_trips_through_json():
     s = Settings.for_tests(day=dt.date(2026, 1, 2))
-    plan = make_plan(s, dry_run=True, trigger="submit")
+    plan = make_plan(s, workers=2, dry_run=True, trigger="submit")
     assert plan.run_id.startswith("20260102-")
     from mnaas_missing_files.core.model import Plan
     assert Plan.from_json(plan.to_json()) == plan
+    assert "groups" not in plan.to_json()  # the batches only: each customer once
+
+
+def test_a_plan_or_group_message_of_the_version_before_batches_still_reads():
+    from mnaas_missing_files.core.model import Batch, Group, Plan
+
+    old_group = {"group_id": "sms/infonova/2", "process": "sms", "customer_type": "infonova",
+                 "customers": ["I3", "I4"]}
+    batch = Batch.from_json(old_group)
+    assert batch.groups() == [Group("sms/infonova/2", "sms", "infonova", ("I3", "I4"))]
+    plan = Plan.from_json({"run_id": "r", "day": "2026-01-02", "groups": [old_group]})
+    assert plan.groups == [Group.from_json(old_group)] and len(plan.batches) == 1

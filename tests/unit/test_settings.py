@@ -45,7 +45,7 @@ def test_examples_load_with_legacy_values(tmp_path, duckdb_file):
     assert s.csv_path == job.conf_dir / "Missing_Customer_Files" / "Missing_Customer_Files_Report_2026-11-24.csv"
     assert s.outbox_dir == job.conf_dir / "Missing_Customer_Files" / "outbox"
     assert s.status_file == job.status_file
-    assert (s.query_attempts, s.retry_backoff, s.group_size, s.report_mode) == (4, 2.0, 50, 0o640)
+    assert (s.query_attempts, s.retry_backoff, s.group_size, s.report_mode) == (4, 2.0, 1000, 0o640)
     assert [s.retry_delay(n) for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
 
 
@@ -111,7 +111,8 @@ def test_check_config_prints_settings_with_secrets_masked(tmp_path, duckdb_file)
     assert "S3cretPw" not in result.stdout + result.stderr
     assert "R3disPw" not in result.stdout + result.stderr
     assert "smtp://relay:***@mail.example.net:25" in result.stdout
-    assert "8 groups" in result.stdout
+    # 4 processes x 7 customers, 4 workers, at most 1,000 customers a batch: 4 batches.
+    assert "-> 4 group tasks for run, 4 for submit (2 queries each)" in result.stdout
     assert "MNAAS_SMTP_URL" in result.stdout and "[environment]" in result.stdout
 
 
