@@ -56,7 +56,7 @@ def submit_run(settings: Settings, wait: bool = False, dry_run: bool = False,
     """Lock, enqueue start_run, print the run id; with `wait`, follow it and return its exit
     code. Raises LockHeld (3) or JobHeld (4) having changed nothing."""
     out, err = out or sys.stdout, err or sys.stderr
-    plan = make_plan(settings, dry_run=dry_run, trigger=trigger)
+    plan = make_plan(settings, workers=settings.group_workers, dry_run=dry_run, trigger=trigger)
     lock = run_lock(settings)
     token = lock.acquire(lock_holder(settings, plan))
     state = run_state(settings, plan.run_id)

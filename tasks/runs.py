@@ -16,7 +16,7 @@ from celery import chord
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 
-from mnaas_missing_files.checking.check import RetryLater, check_attempt, describe_error
+from mnaas_missing_files.checking.check import RetryLater, check_attempt, describe_error, failed_results
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import (
@@ -25,7 +25,7 @@ from mnaas_missing_files.core.errors import (
     LockLost,
     TransientWarehouseError,
 )
-from mnaas_missing_files.core.model import Group, GroupResult, Plan
+from mnaas_missing_files.core.model import Batch, GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.run.finalize import begin
@@ -92,7 +92,8 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
     if delivery > settings.max_deliveries:
         return abandon_run(settings, state, token, f"start_run was delivered {delivery} times "
                         f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
-    plan = make_plan(settings, dry_run=dry_run, trigger=trigger, run_id=run_id)
+    plan = make_plan(settings, workers=settings.group_workers, dry_run=dry_run, trigger=trigger,
+                     run_id=run_id)
     if token is None:
         token = _claim_scheduled_run(settings, plan, state)
         if token is None:
@@ -155,70 +156,73 @@ def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str
 
 def _launch_chord(plan: Plan, token: str) -> None:
     day = plan.day.isoformat()
+    # Flower shows kwargsrepr: the batch's size and span, not its thousand customers again.
     header = [
-        check_group.s(run_id=plan.run_id, day=day, group=g.to_json(), token=token).set(  # type: ignore[call-arg]
-            kwargsrepr=_shown(run_id=plan.run_id, day=day, group=g.group_id, process=g.process,
-                              customer_type=g.customer_type, customers=", ".join(g.customers)))
-        for g in plan.groups
+        check_group.s(run_id=plan.run_id, day=day, group=b.to_json(), token=token).set(  # type: ignore[call-arg]
+            kwargsrepr=_shown(run_id=plan.run_id, day=day, group=b.batch_id, checks=b.describe(),
+                              groups=[g.group_id for g in b.groups()][:4] + (["…"] if len(b.groups()) > 4 else [])))
+        for b in plan.batches
     ]
-    summary = _shown(run_id=plan.run_id, day=day, groups=len(plan.groups), dry_run=plan.dry_run)
+    summary = _shown(run_id=plan.run_id, day=day, groups=len(plan.batches), dry_run=plan.dry_run)
     # Celery copies the callback (and its error handler) into every group task's message: it
     # names the run, whose plan start_run saved in the run state, instead of carrying it.
     run = {"run_id": plan.run_id, "day": day, "token": token}
-    # kwargsrepr is a message option Celery honours (Flower shows it); celery-types lacks it.
-    body = finalize_run.s(**run).set(kwargsrepr=summary)  # type: ignore[call-arg]
+    # Immutable (si): the callback's message does not carry the group tasks' returns — the
+    # results are in the run state, where each group task put its own — so no message grows
+    # with the day. kwargsrepr is a message option Celery honours; celery-types lacks it.
+    body = finalize_run.si(**run).set(kwargsrepr=summary)  # type: ignore[call-arg]
     body.link_error(run_failed.s(**run).set(kwargsrepr=summary))  # type: ignore[call-arg]
     chord(header)(body)
-    log.info("run %s: %d group tasks sent", plan.run_id, len(plan.groups))
+    log.info("run %s: %d group tasks sent", plan.run_id, len(plan.batches))
 
 
 # --- one group -----------------------------------------------------------------------------
 
-# A group's result reaches the callback through the chord's join (Redis backend: Celery joins
-# the returned value even when the task's own result is not stored) and the run state (for
-# run_failed, and for finalize_run should the join lack a group); storing it a third time,
-# as the task's result, which nobody reads, wrote ~8 MB (key and pub/sub message) into the
-# backend on a 1,000,000-name day.
+# A group task's results reach the callback through the run state only, one hash field per
+# group (each bounded by MNAAS_GROUP_SIZE customers): the chord's join gets a few bytes per
+# task, and the immutable callback reads the run state. (Returning the results too stored
+# them twice in the backend and put all of them in the callback's one message.)
 @app.task(name=CHECK_GROUP, bind=True, max_retries=None, ignore_result=True)
 def check_group(self, run_id: str, day: str, group: dict, token: str | None = None) -> dict:
-    """One group's queries. Transient errors are retried (countdown MNAAS_RETRY_BACKOFF,
-    doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails comes back as a failed result, so
-    the chord callback always runs."""
+    """One batch's queries (core/plan.py; `group` is its JSON, or one group's from a message
+    of the version before batches). Transient errors are retried (countdown
+    MNAAS_RETRY_BACKOFF, doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails comes back as
+    failed results, so the chord callback always runs."""
     settings = settings_for(day)
-    group_ = Group.from_json(group)
+    batch = Batch.from_json(group)
     state = _state(settings, run_id)
     attempt = self.request.retries + 1
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
         error = (f"the worker checking this group was lost {delivery - 1} times; not trying again "
                  f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries})")
-        log.error("run %s group %s: %s", run_id, group_.group_id, error)
-        result = GroupResult.failed(group_.group_id, error, attempts=attempt)
+        log.error("run %s group %s: %s", run_id, batch.batch_id, error)
+        results = failed_results(batch, error, attempts=attempt)
     else:
-        state.group_started(group_.group_id)
+        state.group_started(batch.batch_id)
         _wait_at_test_gate(delivery, attempt)
-        result = _check_once(self, settings, group_, run_id, attempt)
-    state.group_done(result)
+        results = _check_once(self, settings, batch, run_id, attempt)
+    state.batch_done(batch.batch_id, results)
     _extend(settings, token, run_id)
-    return result.to_json()
+    return {"group": batch.batch_id, "groups": len(results), "failed": sum(not r.ok for r in results)}
 
 
-def _check_once(task, settings: Settings, group: Group, run_id: str, attempt: int) -> GroupResult:
+def _check_once(task, settings: Settings, batch: Batch, run_id: str, attempt: int) -> list[GroupResult]:
     try:
-        outcome = check_attempt(lambda: shared_warehouse(settings.warehouse_url), settings, group,
+        outcome = check_attempt(lambda: shared_warehouse(settings.warehouse_url), settings, batch,
                                 attempt=attempt, run_id=run_id)
     except SoftTimeLimitExceeded:
         close_shared_warehouses()  # the interrupted connection may be mid-query
         error = f"timed out after {task.app.conf.task_soft_time_limit} s (MNAAS_GROUP_TIME_LIMIT)"
-        log.error("run %s group %s: %s", run_id, group.group_id, error)
-        return GroupResult.failed(group.group_id, error, attempts=attempt)
-    except Exception as exc:  # a bug must not lose the run: the group is reported as failed
-        log.exception("run %s group %s: unexpected error", run_id, group.group_id)
-        return GroupResult.failed(group.group_id, describe_error(exc), attempts=attempt)
+        log.error("run %s group %s: %s", run_id, batch.batch_id, error)
+        return failed_results(batch, error, attempts=attempt)
+    except Exception as exc:  # a bug must not lose the run: the batch is reported as failed
+        log.exception("run %s group %s: unexpected error", run_id, batch.batch_id)
+        return failed_results(batch, describe_error(exc), attempts=attempt)
     if isinstance(outcome, RetryLater):  # the policy said: another attempt, after outcome.delay
         raise task.retry(countdown=outcome.delay, exc=TransientWarehouseError(outcome.error))
-    if outcome.ok:
-        log.info("run %s group %s: ok (attempt %d)", run_id, group.group_id, attempt)
+    if all(r.ok for r in outcome):
+        log.info("run %s group %s (%s): ok (attempt %d)", run_id, batch.batch_id, batch.describe(), attempt)
     return outcome
 
 
@@ -244,7 +248,7 @@ def _extend(settings: Settings, token: str | None, run_id: str) -> None:
 # Not stored either: with result_extended the stored result repeats the task's arguments, i.e.
 # every group's result again; the run's outcome is kept in its run state.
 @app.task(name=FINALIZE_RUN, bind=True, ignore_result=True)
-def finalize_run(self, results: list, run_id: str | None = None, day: str | None = None,
+def finalize_run(self, results: list | None = None, run_id: str | None = None, day: str | None = None,
                  token: str | None = None, plan: dict | None = None) -> dict:
     """Chord callback: the run's outcome, exactly as `run` reports it, written only while the
     run still owns the lock (a late duplicate never overwrites a newer run), one email.
@@ -259,7 +263,8 @@ def finalize_run(self, results: list, run_id: str | None = None, day: str | None
         return abandon_run(settings, state, token, PLAN_GONE)
     if token is None:
         return abandon_run(settings, state, None, NO_TOKEN)
-    by_group = state.results()  # fills in a group whose chord result went missing
+    by_group = state.results()
+    # A message of the version whose callback got the groups' results: they count too.
     by_group.update({r["group_id"]: GroupResult.from_json(r) for r in results or []
                      if isinstance(r, dict) and r.get("group_id")})
     if state.read().get("state") not in TERMINAL_STAGES:

@@ -6,11 +6,12 @@ Keys (all expire after STATE_TTL, far above the longest run):
     mnaas-missing-files:run:<run_id>            hash: run_id day trigger dry_run state total done
                                                 failed exit_code outcome message created updated
     mnaas-missing-files:run:<run_id>:failed     hash: group id -> error
-    mnaas-missing-files:run:<run_id>:results    hash: group id -> GroupResult JSON
+    mnaas-missing-files:run:<run_id>:result:<group id>   one group's GroupResult JSON: a key per
+                                                group, so no key holds the whole day's results
     mnaas-missing-files:run:<run_id>:done       set of group ids counted in `done`
-    mnaas-missing-files:run:<run_id>:active     hash: group id -> who is checking it (host, pid)
+    mnaas-missing-files:run:<run_id>:active     hash: group task (batch) id -> who is checking it (host, pid)
     mnaas-missing-files:run:<run_id>:sent       set: emails sent for the run (DeliveryJournal)
-    mnaas-missing-files:run:<run_id>:plan       the run's Plan JSON, read by its callback
+    mnaas-missing-files:run:<run_id>:plan       the run's Plan JSON (its batches), read by its callback
     mnaas-missing-files:open:<job>              set: ids of the job's runs not yet ended (sweeper)
     mnaas-missing-files:scheduled:<job>:<day>   the run id of the day's scheduled or catch-up run
     mnaas-missing-files:tick:<job>:<day>        a tick for the day came (its run: trigger schedule)
@@ -37,11 +38,12 @@ STATE_TTL = 7 * 24 * 3600
 SCHEDULED_TTL = 8 * 24 * 3600  # longer than any day can be "yesterday" for a late tick
 DELIVERY_TTL = 2 * 24 * 3600
 REDIS_TIMEOUT = 5.0
+RESULTS_CHUNK = 200  # group results per MGET: a few MB at most per reply
 
 # Count a group once however often its task is delivered, so `done` never exceeds `total`.
 _GROUP_DONE = """
 local first = redis.call('sadd', KEYS[2], ARGV[1])
-redis.call('hset', KEYS[3], ARGV[1], ARGV[4])
+redis.call('set', KEYS[3], ARGV[4])
 redis.call('hdel', KEYS[5], ARGV[1])
 if first == 1 then
   redis.call('hincrby', KEYS[1], 'done', 1)
@@ -111,9 +113,12 @@ class RunState:
         self.run_id = run_id
         self.key = run_key(run_id)
 
-    def _keys(self) -> list[str]:
-        return [self.key, f"{self.key}:done", f"{self.key}:results", f"{self.key}:failed",
+    def _keys(self, group_id: str) -> list[str]:
+        return [self.key, f"{self.key}:done", self.result_key(group_id), f"{self.key}:failed",
                 f"{self.key}:active", self.plan_key]
+
+    def result_key(self, group_id: str) -> str:
+        return f"{self.key}:result:{group_id}"
 
     @property
     def plan_key(self) -> str:
@@ -193,13 +198,26 @@ class RunState:
     def group_done(self, result: GroupResult) -> bool:
         """Record a group's result; False when it had been counted already (a redelivery)."""
         script = self.client.register_script(_GROUP_DONE)
-        first = script(keys=self._keys(), args=[result.group_id, int(result.ok), result.error or "",
+        first = script(keys=self._keys(result.group_id), args=[result.group_id, int(result.ok), result.error or "",
                                                 json.dumps(result.to_json()), STATE_TTL, _now()])
         return bool(first)
 
+    def batch_done(self, batch_id: str, results: list[GroupResult]) -> None:
+        """Record every group's result of one group task (a batch); then it is not active."""
+        for result in results:
+            self.group_done(result)
+        self.client.hdel(f"{self.key}:active", batch_id)
+
     def results(self) -> dict[str, GroupResult]:
-        raw = self.client.hgetall(f"{self.key}:results")
-        return {_str(gid): GroupResult.from_json(json.loads(value)) for gid, value in raw.items()}
+        """Every recorded group's result (the groups counted in `done`), read in chunks."""
+        group_ids = sorted(_str(g) for g in self.client.smembers(f"{self.key}:done"))
+        found: dict[str, GroupResult] = {}
+        for start in range(0, len(group_ids), RESULTS_CHUNK):
+            chunk = group_ids[start:start + RESULTS_CHUNK]
+            for group_id, raw in zip(chunk, self.client.mget([self.result_key(g) for g in chunk])):
+                if raw is not None:
+                    found[group_id] = GroupResult.from_json(json.loads(raw))
+        return found
 
     def finish(self, *, state: Stage, exit_code: int, outcome: dict | None = None,
                message: str = "", only_if_open: bool = False, if_updated: str | None = None) -> bool:

@@ -137,7 +137,8 @@ def _report_lost_run(job: Settings, state: RunState, record: dict, reporter: str
         attach_job_log(settings)
         stored = state.plan()
         plan = (Plan.from_json(stored) if stored else
-                make_plan(settings, dry_run=record["dry_run"], trigger=record["trigger"], run_id=state.run_id))
+                make_plan(settings, workers=settings.group_workers, dry_run=record["dry_run"],
+                          trigger=record["trigger"], run_id=state.run_id))
         reason = (f"lost: no result came back before the run's lock lapsed ({settings.lock_ttl} s "
                   "without progress, MNAAS_LOCK_TTL): were its workers stopped or its messages lost?")
         results = state.results()

@@ -24,6 +24,7 @@ import pytest
 from celery import Celery
 
 from mnaas_missing_files.config.settings import load_settings
+from mnaas_missing_files.core.model import Batch, Plan
 from mnaas_missing_files.state.locks import RedisRunLock, lock_key
 from tasks.runstate import RunState, redis_client
 from tests.helpers.celeryjob import DAY, CeleryJob
@@ -129,14 +130,15 @@ def cluster_ready(cluster):
     cluster.gate.unlink(missing_ok=True)
 
 
-def hold_one_group(c: Cluster, run_id: str) -> tuple[str, int]:
-    """Wait until a pool process holds a group of the run (at the gate); (group id, pid)."""
+def hold_one_group(c: Cluster, run_id: str) -> tuple[Batch, int]:
+    """Wait until a pool process holds a group task of the run (at the gate); (its batch, pid)."""
     state = c.state(run_id)
-    active = wait_until(state.active, timeout=30, what="a pool process to take a group")
-    group_id, holder = sorted(active.items())[0]
+    active = wait_until(state.active, timeout=30, what="a pool process to take a group task")
+    batch_id, holder = sorted(active.items())[0]
     pid = int(holder.rsplit(" ", 1)[1])
     assert pid in c.pool_pids()
-    return group_id, pid
+    [batch] = [b for b in Plan.from_json(state.plan() or {}).batches if b.batch_id == batch_id]
+    return batch, pid
 
 
 def http_get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:

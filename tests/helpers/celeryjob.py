@@ -20,7 +20,11 @@ from tests.helpers.expected import expected_outstanding, expected_reports
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, Job, make_job
 
 DAY = dt.date(2026, 11, 24)
-GROUPS = 16  # 4 processes x (5 regular customers in groups of 2 -> 3, + 1 infonova group of 2)
+# By hand: 7 customers (5 regular, 2 InfONova), at most 2 a group task (MNAAS_GROUP_SIZE), 4
+# group workers (MNAAS_GROUP_WORKERS' default): 4 tasks, (eLUX) (MyRep JLR) (Uber_soft_SIM
+# "Sky Roam") (both InfONova), each every process: 4 x 4 = 16 groups (process x type parts).
+TASKS = 4
+GROUPS = 16
 BASE_SETTINGS = {
     "MNAAS_GROUP_SIZE": "2",
     "MNAAS_QUERY_ATTEMPTS": "3",

@@ -2,7 +2,8 @@
 
 Timings are not asserted (this machine is shared); what must hold on any machine is: every
 way writes reports byte-identical to the legacy-shaped baseline, and `run` and `submit` issue
-two queries per group, never one per customer.
+two queries per group task, as many tasks as their workers (MNAAS_GROUP_SIZE permitting),
+never one per customer, process or customer type.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from bench.harness import report, run_profile
 from bench.profiles import PROFILES
 
 QUICK = PROFILES["quick"]
-# By hand: 2 processes x (6 regular in groups of 4 -> 2 groups, 2 InfONova -> 1 group) = 6
-# groups; the baseline asks twice per pair: 2 x 2 processes x 8 customers.
-GROUPS = 6
+# By hand: 8 customers, at most 4 per group task (MNAAS_GROUP_SIZE), each task every process:
+# at least 2 tasks; `run` has 4 workers -> 4 tasks, submit_w1 and submit_w2 -> 2 tasks. The
+# baseline asks twice per pair: 2 x 2 processes x 8 customers.
+GROUPS = {"run": 4, "run_l0": 4, "submit_w1": 2, "submit_w2": 2}
 PAIRS = 16
 
 
 def test_quick_profile_every_way_identical_and_two_queries_per_group(tmp_path):
-    assert (QUICK.groups, QUICK.pairs) == (GROUPS, PAIRS)
+    assert (QUICK.groups, QUICK.pairs) == (GROUPS["run"], PAIRS)
     doc = run_profile("quick", workdir=tmp_path, write_results=False)
     ways = doc["ways"]
     assert set(ways) == {"baseline", "run", "submit_w1", "submit_w2", "run_l0"}, doc["notes"]
@@ -31,7 +33,7 @@ def test_quick_profile_every_way_identical_and_two_queries_per_group(tmp_path):
         assert way["peak_rss_mb"] > 10, name  # measured, not a placeholder
     assert ways["baseline"]["queries"] == 2 * PAIRS
     for name in ("run", "submit_w1", "submit_w2", "run_l0"):
-        assert ways[name]["queries"] == 2 * GROUPS, name  # the window costs no query more
+        assert ways[name]["queries"] == 2 * GROUPS[name], name  # the window costs no query more
     # 7 days of history: their never-generated files are outstanding, in the same report
     # for `run` and `submit` (compared by `identical`), and none with L = 0
     assert doc["shape"]["outstanding_files"] > 0

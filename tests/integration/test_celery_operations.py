@@ -14,7 +14,7 @@ from mnaas_missing_files.checking.planning import make_plan, plan_groups
 from tasks import FINALIZE_RUN, START_RUN
 from tasks.runstate import redis_client
 from tests.helpers.celerycluster import cluster, cluster_ready, first_line, http_get, submitted_run_id  # noqa: F401
-from tests.helpers.celeryjob import DAY, GROUPS
+from tests.helpers.celeryjob import DAY, GROUPS, TASKS
 from tests.helpers.celeryproc import Proc, wait_until
 from tests.helpers.redisproc import free_port
 
@@ -100,7 +100,7 @@ def test_a_callback_whose_run_state_lost_the_plan_fails_the_run_and_frees_the_jo
 
 def test_a_callback_queued_with_the_whole_plan_by_the_previous_version_still_reports(cluster_ready):
     c = cluster_ready
-    plan = make_plan(c.settings(), dry_run=True, trigger="submit")
+    plan = make_plan(c.settings(), workers=4, dry_run=True, trigger="submit")
     token = c.lock().acquire({"run_id": plan.run_id, "day": str(DAY), "trigger": "submit"})
     c.state(plan.run_id).create(day=DAY, trigger="submit", dry_run=True, total=GROUPS,
                                 job=c.lock().key, state="running")
@@ -155,18 +155,19 @@ def test_flower_lists_the_run_tasks_with_readable_arguments_behind_basic_auth(cl
             assert code == 200
             tasks = [t for t in json.loads(body).values() if run_id in (t.get("kwargs") or "")]
             done = [t for t in tasks if t["state"] == "SUCCESS"]
-            return tasks if len(done) == GROUPS + 2 else None
+            return tasks if len(done) == TASKS + 2 else None
 
         tasks = wait_until(run_tasks, timeout=20, what="Flower to see every task of the run")
     finally:
         flower.stop()
     names = sorted(t["name"] for t in tasks)
-    assert names == ["mnaas.check_group"] * GROUPS + ["mnaas.finalize_run", "mnaas.start_run"]
-    first = next(t for t in tasks if "'group': 'traffic/regular/1'" in t["kwargs"])
+    assert names == ["mnaas.check_group"] * TASKS + ["mnaas.finalize_run", "mnaas.start_run"]
+    # The first of 4 group tasks: every process, one customer (eLUX); its groups by id.
+    first = next(t for t in tasks if "'group': '1/4'" in t["kwargs"])
     assert first["name"] == "mnaas.check_group"
-    assert "'process': 'traffic'" in first["kwargs"]
-    assert "'customer_type': 'regular'" in first["kwargs"]
-    assert "'customers': 'eLUX, MyRep'" in first["kwargs"]
+    assert "'checks': '4 process(es) (traffic … tolling) x 1 customer(s) (eLUX)'" in first["kwargs"]
+    assert ("'groups': ['traffic/regular/1', 'actives/regular/1', 'activations/regular/1', "
+            "'tolling/regular/1']") in first["kwargs"]
     assert first["routing_key"] == "mnaas-groups"
     assert all("token" not in t["kwargs"] for t in tasks)
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.helpers.celeryjob import DAY, GROUPS, CeleryJob
+from tests.helpers.celeryjob import DAY, TASKS, CeleryJob
 from tests.helpers.celeryproc import celery_env, run_cli, start_worker
 from tests.helpers.redisproc import RedisServer
 
@@ -56,7 +56,7 @@ def test_a_submitted_run_completes_with_rabbitmq_as_the_broker(tmp_path, vhost):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "amqp://guest:**@127.0.0.1:5672" in worker.log()  # the banner names the broker...
     assert "guest:guest" not in worker.log() + result.stdout + result.stderr  # ...without its password
-    assert worker.log().count("Task mnaas.check_group[") >= GROUPS
+    assert worker.log().count("Task mnaas.check_group[") >= TASKS
     want_csv, want_txt = job.expected()
     assert job.reports() == (want_csv.encode(), want_txt.encode())
     assert len(job.emails()) == 1

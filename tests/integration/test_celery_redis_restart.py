@@ -9,7 +9,7 @@ import pytest
 
 from tasks.runstate import redis_client
 from tests.helpers.celerycluster import running_cluster, submitted_run_id
-from tests.helpers.celeryjob import DAY, GROUPS
+from tests.helpers.celeryjob import DAY, GROUPS, TASKS
 from tests.helpers.celeryproc import start_cli, wait_until
 
 REDIS_DOWN_SECONDS = 3
@@ -62,4 +62,4 @@ def test_a_redis_restart_mid_run_loses_nothing_and_the_run_completes(one_worker)
     assert c.redis.client(0).hlen("unacked") == 0
     deliveries = redis_client(c.redis.url(2))
     counts = [int(deliveries.get(k)) for k in deliveries.keys("mnaas-missing-files:deliveries:*")]
-    assert sorted(counts) == [1] * (GROUPS + 2)  # 16 groups + start_run + finalize_run
+    assert sorted(counts) == [1] * (TASKS + 2)  # 4 group tasks + start_run + finalize_run

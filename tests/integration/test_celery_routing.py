@@ -7,7 +7,7 @@ import json
 import re
 
 from tasks.runstate import RunState, redis_client
-from tests.helpers.celeryjob import DAY, GROUPS, CeleryJob
+from tests.helpers.celeryjob import DAY, GROUPS, TASKS, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, wait_until
 from tests.helpers.redisproc import RedisServer
 
@@ -30,7 +30,7 @@ def test_group_tasks_wait_in_the_groups_queue_and_never_reach_the_control_worker
 
             # start_run ran; every group task waits in the groups queue, none in control
             queued = [json.loads(m) for m in broker.lrange("mnaas-groups", 0, -1)]
-            assert [m["headers"]["task"] for m in queued] == ["mnaas.check_group"] * GROUPS
+            assert [m["headers"]["task"] for m in queued] == ["mnaas.check_group"] * TASKS
             assert broker.llen("mnaas-control") == 0
             assert {m["properties"]["delivery_info"]["routing_key"] for m in queued} == {"mnaas-groups"}
 
@@ -47,6 +47,6 @@ def test_group_tasks_wait_in_the_groups_queue_and_never_reach_the_control_worker
         assert job.reports() == (want_csv.encode(), want_txt.encode())
         assert "mnaas.check_group[" not in control.log()
         assert "Task mnaas.start_run[" in control.log() and "Task mnaas.finalize_run[" in control.log()
-        assert groups.log().count("Task mnaas.check_group[") >= GROUPS
+        assert groups.log().count("Task mnaas.check_group[") >= TASKS
         assert "mnaas.start_run[" not in groups.log() and "mnaas.finalize_run[" not in groups.log()
         assert "groups@" in groups.log() and "control@" in control.log()

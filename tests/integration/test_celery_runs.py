@@ -13,7 +13,7 @@ from mnaas_missing_files.core.errors import EXIT_HELD
 from tasks import CHECK_GROUP, FINALIZE_RUN, START_RUN
 from tasks.runstate import redis_client
 from tests.helpers.celerycluster import cluster, cluster_ready, first_line, hold_one_group, submitted_run_id  # noqa: F401
-from tests.helpers.celeryjob import DAY, GROUPS
+from tests.helpers.celeryjob import DAY, GROUPS, TASKS
 from tests.helpers.celeryproc import start_cli, wait_until
 
 
@@ -75,10 +75,12 @@ def test_submitted_run_on_two_workers_matches_run_one_email_and_the_status_file(
         assert f"run {run_id} group " in worker.log(), f"{worker.name} checked no group"
     assert c.lock().holder() is None
     assert c.state(run_id).read()["done"] == GROUPS
-    # Each group's result is kept twice, in the chord's join and the run state; the result
-    # backend does not also store it as the group task's result, nor (as the callback's
-    # arguments) every result again as the callback's.
+    # Each group's result is kept once, in the run state, one key per group (no key holds the
+    # day's results); the result backend does not also store it as the group task's result,
+    # nor (as the callback's arguments) every result again as the callback's.
     assert len(c.state(run_id).results()) == GROUPS
+    state_keys = redis_client(c.redis.url(2)).keys(f"mnaas-missing-files:run:{run_id}:result*")
+    assert len(state_keys) == GROUPS and all(":result:" in k for k in state_keys)
     backend = c.redis.client(1)
     stored = [json.loads(backend.get(key))["name"] for key in backend.keys("celery-task-meta-*")]
     assert START_RUN in stored and CHECK_GROUP not in stored and FINALIZE_RUN not in stored
@@ -117,24 +119,25 @@ def submit_and_kill_a_group_holder(c):
     c.gate.touch()
     submit = c.start_submit("--wait")
     run_id = submitted_run_id(first_line(submit))
-    group_id, pid = hold_one_group(c, run_id)
+    batch, pid = hold_one_group(c, run_id)
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: any("signal 9 (SIGKILL)" in w.log() for w in c.workers), what="the loss")
     c.gate.unlink()
     code = submit.wait(60)
     out, err = submit.communicate()
-    return run_id, group_id, code, out, err
+    return run_id, batch, code, out, err
 
 
 def test_sigkill_of_the_process_holding_a_group_loses_nothing_and_sends_one_email(cluster_ready):
     c = cluster_ready
-    run_id, group_id, code, out, err = submit_and_kill_a_group_holder(c)
+    run_id, batch, code, out, err = submit_and_kill_a_group_holder(c)
 
     assert code == 0, out + err
     deliveries = redis_client(c.redis.url(2))
     counts = sorted(int(deliveries.get(k)) for k in deliveries.keys("mnaas-missing-files:deliveries:*"))
-    assert counts == [1] * (GROUPS + 2 - 1) + [2]  # 16 groups + start + finalize; one delivered twice
-    assert c.state(run_id).results()[group_id].ok
+    assert counts == [1] * (TASKS + 2 - 1) + [2]  # 4 group tasks + start + finalize; one delivered twice
+    results = c.state(run_id).results()
+    assert all(results[g.group_id].ok for g in batch.groups())
     assert len(c.job.emails()) == 1
     want_csv, want_txt = c.job.expected()
     assert c.job.reports() == (want_csv.encode(), want_txt.encode())
@@ -144,12 +147,12 @@ def test_sigkill_of_the_process_holding_a_group_loses_nothing_and_sends_one_emai
 def test_a_group_whose_worker_dies_more_than_max_deliveries_counts_as_failed(cluster_ready):
     c = cluster_ready
     c.job.configure(MNAAS_MAX_DELIVERIES="1")
-    run_id, group_id, code, out, err = submit_and_kill_a_group_holder(c)
+    run_id, batch, code, out, err = submit_and_kill_a_group_holder(c)
 
     assert code == 1, out + err
-    assert f"failed group {group_id}: the worker checking this group was lost 1 times" in out
-    group = next(g for g in plan_groups(c.settings()) if g.group_id == group_id)
-    unknown = {(group.process, customer) for customer in group.customers}
+    for group in batch.groups():  # every group of the lost task
+        assert f"failed group {group.group_id}: the worker checking this group was lost 1 times" in out
+    unknown = {(g.process, customer) for g in batch.groups() for customer in g.customers}
     want_csv, want_txt = c.job.expected(unknown=unknown)
     assert c.job.reports() == (want_csv.encode(), want_txt.encode())
     [report] = c.job.emails("report")

@@ -19,7 +19,7 @@ DAY = dt.date(2026, 11, 24)
 @pytest.fixture
 def job(redis_server, tmp_path):
     settings = Settings.for_tests(conf_path=tmp_path, day=DAY, lock_url=redis_server.url(4))
-    plan = make_plan(settings, trigger="submit", run_id="20261124-late0001")
+    plan = make_plan(settings, workers=settings.group_workers, trigger="submit", run_id="20261124-late0001")
     state = RunState(redis_client(settings.lock_url), plan.run_id)
     lock = run_lock(settings)
     lost = lock.acquire({"run_id": plan.run_id})

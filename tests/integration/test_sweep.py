@@ -29,7 +29,7 @@ def lapsed_run(redis_server, tmp_path, monkeypatch):
         monkeypatch.delenv(key)
     monkeypatch.setenv("MNAAS_CONFIG", str(job.config))
     settings = settings_for(DAY)
-    plan = make_plan(settings, trigger="submit", run_id="20261124-lost0001")
+    plan = make_plan(settings, workers=settings.group_workers, trigger="submit", run_id="20261124-lost0001")
     lock, state = run_lock(settings), run_state(settings, plan.run_id)
     token = lock.acquire({"run_id": plan.run_id, "day": DAY.isoformat()})
     state.create(day=DAY, trigger="submit", dry_run=False, total=len(plan.groups), job=lock.key,
