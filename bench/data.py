@@ -117,6 +117,7 @@ infonova_customer_names=({infonova})
 MNAAS_WAREHOUSE_URL={warehouse_url}
 MNAAS_GROUP_SIZE={group_size}
 MNAAS_LOCAL_WORKERS={local_workers}
+MNAAS_GROUP_WORKERS={group_workers}
 MNAAS_RETRY_BACKOFF=0.2
 MNAAS_LOOKBACK_DAYS={lookback}
 """
@@ -128,12 +129,12 @@ def write_job(root: Path, way: str, profile: Profile, warehouse_url: str, lookba
     regular, infonova = customers(profile)
     return write_job_of(root, way, processes(profile), regular, infonova, warehouse_url,
                         group_size=profile.group_size, local_workers=profile.local_workers,
-                        lookback=lookback)
+                        lookback=lookback, group_workers=profile.workers_of(way))
 
 
 def write_job_of(root: Path, way: str, process_names: list[str], regular: list[str],
                  infonova: list[str], warehouse_url: str, *, group_size: int,
-                 local_workers: int, lookback: int = 7, extra: str = "") -> Path:
+                 local_workers: int, group_workers: int, lookback: int = 7, extra: str = "") -> Path:
     """The job directory of `write_job` for explicit lists (the scale model's), plus `extra`
     properties lines."""
     (root / "conf").mkdir(parents=True, exist_ok=True)
@@ -142,6 +143,7 @@ def write_job_of(root: Path, way: str, process_names: list[str], regular: list[s
     config.write_text(JOB.format(way=way, root=root, processes=_bash_array(process_names),
                                  regular=_bash_array(regular), infonova=_bash_array(infonova),
                                  warehouse_url=warehouse_url, group_size=group_size,
-                                 local_workers=local_workers, lookback=lookback) + extra)
+                                 local_workers=local_workers, group_workers=group_workers,
+                                 lookback=lookback) + extra)
     (root / "conf" / "MNAAS_Missing_Customer_Files_ProcessStatusFile").write_text(DEMO_STATUS)
     return config

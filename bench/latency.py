@@ -13,12 +13,14 @@ Environment: BENCH_LATENCY_S (default 0), BENCH_QUERY_LOG (no log when unset).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 LATENCY_ENV = "BENCH_LATENCY_S"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 LOG_ENV = "BENCH_QUERY_LOG"
 
 
@@ -64,8 +66,10 @@ class MeasuredWarehouse:
 
 
 def record_query(log_path: str | os.PathLike, params: Sequence, seconds: float) -> None:
-    # The product binds (day, process, customers...): process + first customer names the group.
-    key = f"{params[1]}/{params[2]}" if len(params) > 2 else "?"
+    # The product binds dates, processes, then customers: the first process and the last
+    # customer name the group task (the baseline's: its one pair).
+    names = [str(p) for p in params if not _DATE.match(str(p))]
+    key = f"{names[0]}/{names[-1]}" if names else "?"
     line = f"{os.getpid()}\t{key}\t{seconds:.6f}\n".encode()
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:

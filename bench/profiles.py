@@ -20,7 +20,7 @@ class Profile:
     missing_in: int
     missing_of: int
     latency_s: float  # injected per query: a remote Impala's planning and admission cost
-    group_size: int = 50
+    group_size: int = 1000  # MNAAS_GROUP_SIZE: the most customers one group task names
     local_workers: int = 4
     # Days of history before DAY (contract §8's window with the default L = 7): each day's
     # missing files follow the same rule, and all but 1 in `never_of` of an earlier day's were
@@ -46,8 +46,20 @@ class Profile:
 
     @property
     def groups(self) -> int:
-        per_type = [-(-n // self.group_size) for n in (self.regular, self.infonova) if n]
-        return self.processes * sum(per_type)
+        """Group tasks of `run` (planning's rule, worked out here by hand)."""
+        return self.groups_for(self.local_workers)
+
+    def groups_for(self, workers: int) -> int:
+        """As many as workers, or the multiple of them MNAAS_GROUP_SIZE needs; at most one per
+        customer: every task checks every process."""
+        needed = -(-self.customers // self.group_size)
+        return min(self.customers, workers * -(-needed // workers))
+
+    def workers_of(self, way: str) -> int:
+        """The workers a way's plan is sized for: submit_wN's (and submit_wN_l0's) N, else
+        MNAAS_LOCAL_WORKERS."""
+        way = way.removesuffix("_l0")
+        return int(way[len("submit_w"):]) if way.startswith("submit_w") else self.local_workers
 
 
 PROFILES = {

@@ -48,7 +48,8 @@ WORKERS = (1, 5, 10, 50)
 # The model's per-query cost and admission slots are FULL's: 0.25 s + 25 ns per scanned
 # received row, 16 queries at once.
 CONFIGS = [Config(f"w{n}", FULL, n) for n in WORKERS] + [Config("w50_half_day", HALF, 50)]
-GROUP_SIZE = 2000  # MNAAS_GROUP_SIZE of the model's job
+GROUP_SIZE = 1000  # MNAAS_GROUP_SIZE of the model's job (the default)
+LOOKBACK_DAYS = 7  # MNAAS_LOOKBACK_DAYS (the default)
 
 
 class RedisSampler(threading.Thread):
@@ -107,7 +108,8 @@ def one_config(config: Config, work: Path) -> dict:
     model = config.model
     regular, infonova = model.customer_names()
     job = data.write_job_of(root, config.label, model.process_names(), regular, infonova,
-                            "duckdb:///:memory:", group_size=GROUP_SIZE, local_workers=config.workers)
+                            "duckdb:///:memory:", group_size=GROUP_SIZE, local_workers=config.workers,
+                            group_workers=config.workers)
     profile = Profile("scale", model.processes, model.regular, model.infonova, model.files,
                       1, model.period, 0.0, group_size=GROUP_SIZE, local_workers=config.workers)
     env = way_env(job, profile, root / "queries.log")
@@ -129,24 +131,28 @@ def one_config(config: Config, work: Path) -> dict:
     rss = root / "writer_rss.tsv"
     peaks = [float(line.split("\t")[2]) for line in rss.read_text().splitlines()] if rss.is_file() else []
     out["peak_rss_mb"] = max(peaks) if peaks else None
-    out["groups"] = expected_groups(model)
+    out["groups"] = expected_groups(model, config.workers)
     out["pairs"] = model.processes * (model.regular + model.infonova)
     out["identical"] = _identical(root, model)
     return out
 
 
-def expected_groups(model: DayModel) -> int:
-    """By hand, from planning's rule: one group per process, customer type and GROUP_SIZE."""
-    return model.processes * (-(-model.regular // GROUP_SIZE) + -(-model.infonova // GROUP_SIZE))
+def expected_groups(model: DayModel, workers: int) -> int:
+    """By hand: every task checks every process; as many tasks as workers, or the multiple of
+    them that keeps each within GROUP_SIZE customers; never more than customers."""
+    customers = model.regular + model.infonova
+    needed = -(-customers // GROUP_SIZE)
+    return min(customers, workers * -(-needed // workers))
 
 
 def _identical(root: Path, model: DayModel) -> bool:
-    csv, txt = expected_reports(model, DAY)
+    """The CSV, TXT and outstanding report byte for byte as the model's (lookback: the default
+    MNAAS_LOOKBACK_DAYS, 7)."""
+    wanted = expected_reports(model, DAY, LOOKBACK_DAYS)
     reports = root / "conf" / "Missing_Customer_Files"
-    got_csv = reports / f"Missing_Customer_Files_Report_{DAY}.csv"
-    got_txt = reports / f"Missing_Customer_Files_{DAY}.txt"
-    return got_csv.is_file() and got_txt.is_file() and \
-        got_csv.read_bytes() == csv and got_txt.read_bytes() == txt
+    got = [reports / f"Missing_Customer_Files_Report_{DAY}.csv", reports / f"Missing_Customer_Files_{DAY}.txt",
+           reports / f"Missing_Customer_Files_Outstanding_{DAY}.csv"]
+    return all(path.is_file() and path.read_bytes() == want for path, want in zip(got, wanted))
 
 
 def run_scale(workdir: Path | None = None, configs: list[Config] | None = None,

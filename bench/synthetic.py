@@ -217,10 +217,26 @@ def _columns(sql: str) -> list[str]:
     return names
 
 
-def expected_reports(model: DayModel, day: dt.date) -> tuple[bytes, bytes]:
-    """The day's CSV and TXT bytes worked out from the model alone (contract §3's format and
-    order), to compare the product's reports with."""
+def expected_reports(model: DayModel, day: dt.date, lookback: int) -> tuple[bytes, bytes, bytes]:
+    """The day's CSV, TXT and outstanding report worked out from the model alone (contract §3
+    and §8: format and order), to compare the product's reports with. In the model a missing
+    file stays missing, so each earlier day of the window lists its own as outstanding."""
     regular, infonova = model.customer_names()
+    csv, txt = _day_reports(model, day, regular, infonova)
+    outstanding = ["file_date,process_name,customer_type,customer_name,customer_filename,age_days"]
+    for age in range(lookback, 0, -1):  # oldest file_date first
+        earlier = day - dt.timedelta(days=age)
+        for p, process in enumerate(model.process_names()):
+            for offset, kind, names in ((0, "regular", regular), (model.regular, "infonova", infonova)):
+                for i, customer in enumerate(names):
+                    n = model.missing_file(p, offset + i, earlier)
+                    if n is not None:
+                        outstanding.append(f"{earlier},{process},{kind},{customer},"
+                                           f"{customer}_{model.filename(process, earlier, n)},{age}")
+    return csv, txt, ("\n".join(outstanding) + "\n").encode()
+
+
+def _day_reports(model: DayModel, day: dt.date, regular: list[str], infonova: list[str]) -> tuple[bytes, bytes]:
     csv = ["file_date,process_name,customer_type,customer_name,file_received,file_generated,"
            "difference,missing_files_listed"]
     txt = []
