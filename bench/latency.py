@@ -61,6 +61,11 @@ class MeasuredWarehouse:
                 record_query(self.log_path, params, now - clock[0])
             clock[0] = now
 
+    def interrupt(self) -> None:
+        interrupt = getattr(self.inner, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
+
     def close(self) -> None:
         self.inner.close()
 

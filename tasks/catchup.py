@@ -132,7 +132,8 @@ def _start_day(settings: Settings, client, job: str, day: dt.date, run_id: str, 
                  "scheduled" if trigger == "schedule" else "catch-up", day,
                  client.get(scheduled_key(job, day)))
         return {"run_id": run_id, "state": "claimed by another pass"}
-    plan = make_plan(settings, dry_run=False, trigger=trigger, run_id=run_id)
+    plan = make_plan(settings, workers=settings.group_workers, dry_run=False, trigger=trigger,
+                     run_id=run_id)
     token = state.token()
     if token is None:
         try:

@@ -270,8 +270,8 @@ def test_a_run_with_a_wrong_password_fails_every_group_at_once_with_one_ticket(h
     elapsed = time.monotonic() - started
 
     assert result.returncode == 1, result.stderr
-    groups = 4 * 2  # 4 processes x (5 regular customers in one group + the InfONova group)
-    assert result.stderr.count("failed, not retrying (retrying cannot fix it)") == groups
+    tasks = 4  # 7 customers, at most 5 a task, 4 local workers: 4 group tasks, each every process
+    assert result.stderr.count("failed, not retrying (retrying cannot fix it)") == tasks
     assert "attempt 1 of 4 failed" not in result.stderr and elapsed < 5 * 4  # no backoff waited
     assert "Error validating the login" in result.stderr
     status = job.status_file.read_text()
@@ -366,19 +366,24 @@ def test_query_timeout_cancels_and_keeps_the_connection(hs2):
 def test_shared_queries_give_the_same_rows_on_hs2_and_duckdb(hs2, duckdb_twin):
     """The product's own SQL (queries.py), unchanged, on both backends over the same rows."""
     backends = {"hs2": warehouse(hs2.url()), "duckdb": DuckDBWarehouse(f"duckdb:///{duckdb_twin}")}
-    kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, "sms", CUSTOMERS)
+    kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, ["sms"], CUSTOMERS)
     missing = queries.missing_files("mnaas.telena_file_record_count", "mnaas.customers_files_records_count",
-                                    DAY, "sms", CUSTOMERS)
+                                    DAY, ["sms"], CUSTOMERS)
     window = queries.missing_files("mnaas.telena_file_record_count", "mnaas.customers_files_records_count",
-                                   DAY, "sms", CUSTOMERS, first_day=DAY - dt.timedelta(days=1))
+                                   DAY, ["sms"], CUSTOMERS, first_day=DAY - dt.timedelta(days=1))
+    # One batch of two processes: voice adds acme's 9 received (by hand from ROWS), no names.
+    both = queries.kpi_counts("mnaas.kpi_measurement", DAY, ["sms", "voice"], CUSTOMERS)
     probe = queries.any_received("mnaas.telena_file_record_count", DAY, "sms", ["beta", "zeta"])
     nothing = queries.any_received("mnaas.telena_file_record_count", DAY, "nosuch", CUSTOMERS)
     try:
         for name, wh in backends.items():
-            assert sorted(wh.query(*kpi)) == EXPECTED_KPI, name
-            # each name with its own file_date; the day before holds none of these
-            assert sorted(wh.query(*missing)) == [(D, c, f) for c, f in EXPECTED_MISSING], name
-            assert sorted(wh.query(*window)) == [(D, c, f) for c, f in EXPECTED_MISSING], name
+            assert sorted(wh.query(*kpi)) == [("sms", *row) for row in EXPECTED_KPI], name
+            assert sorted(wh.query(*both)) == sorted([("sms", *row) for row in EXPECTED_KPI]
+                                                     + [("voice", "acme", 9, 0)]), name
+            # each name with its own file_date, in the order the check streams them (no sort
+            # here); the day before holds none of these
+            assert wh.query(*missing) == [("sms", D, c, f) for c, f in EXPECTED_MISSING], name
+            assert wh.query(*window) == [("sms", D, c, f) for c, f in EXPECTED_MISSING], name
             assert [tuple(r) for r in wh.query(*probe)] == [(1,)], name
             assert [tuple(r) for r in wh.query(*nothing)] == [(0,)], name
     finally:
@@ -558,13 +563,13 @@ def test_one_connection_and_one_session_per_statement_opened_once_and_reused(hs2
     monkeypatch.setattr(impala.hiveserver2.HiveServer2Connection, "cursor", counting_cursor)
     wh = warehouse(hs2.url())
     try:
-        kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, "sms", CUSTOMERS)
+        kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, ["sms"], CUSTOMERS)
         missing = queries.missing_files("mnaas.telena_file_record_count",
-                                        "mnaas.customers_files_records_count", DAY, "sms", CUSTOMERS)
+                                        "mnaas.customers_files_records_count", DAY, ["sms"], CUSTOMERS)
         for _ in range(3):  # three groups checked by one worker
             kpi_rows, missing_rows = (sorted(rows) for rows in wh.query_many([kpi, missing]))
-            assert kpi_rows == EXPECTED_KPI
-            assert [(c, f) for _d, c, f in missing_rows] == EXPECTED_MISSING
+            assert kpi_rows == [("sms", *row) for row in EXPECTED_KPI]
+            assert [(c, f) for _p, _d, c, f in missing_rows] == EXPECTED_MISSING
         assert wh.query("SELECT 1", []) == [(1,)]
         assert opened == {"connections": 1, "sessions": 2}
     finally:

@@ -3,6 +3,7 @@ DuckDB warehouse, run by the real CLI; expectations worked out by hand from the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import json
@@ -143,7 +144,8 @@ def test_a_failed_group_has_no_outstanding_rows_and_keeps_its_memory(job, tmp_pa
     cli(job, "run", "--date", D1.isoformat())
     write_duckdb(tmp_path / "wh.duckdb", rows(PLAN + LATE))
     settings = load_settings(job.config, day=D, environ={})
-    plan = make_plan(settings, workers=1)  # at most 2 customers a task: (eLUX, JLR), (MyRep, Uber)
+    # One worker, at most 3 customers a task: (eLUX, JLR) and (MyRep, Uber, Scania).
+    plan = make_plan(dataclasses.replace(settings, group_size=3), workers=1)
     warehouse = DuckDBWarehouse(settings.warehouse_url)
     try:  # the task of eLUX and JLR fails; the other is checked for real
         results = {r.group_id: r.compact() for b in plan.batches
