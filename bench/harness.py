@@ -120,7 +120,7 @@ def identical(way: dict, reference: dict, outstanding_reference: dict | None = N
 
 
 def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None = None,
-                workdir: Path | None = None, write_results: bool = True) -> dict:
+                workdir: Path | None = None, write_results: bool = True, tag: str | None = None) -> dict:
     profile = PROFILES[name]
     if warehouse == "hs2":  # the query cost is real there: inject none
         profile = dataclasses.replace(profile, latency_s=0.0)
@@ -173,7 +173,7 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
     doc["checks"] = checks(doc, profile)
     if write_results:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        suffix = "" if warehouse == "duckdb" else f"-{warehouse}"
+        suffix = ("" if warehouse == "duckdb" else f"-{warehouse}") + (f"-{tag}" if tag else "")
         (RESULTS / f"{name}{suffix}.json").write_text(json.dumps(doc, indent=2) + "\n")
     return doc
 

@@ -26,7 +26,7 @@ class Profile:
     # missing files follow the same rule, and all but 1 in `never_of` of an earlier day's were
     # generated late (what a real warehouse looks like a week on); those stay outstanding.
     history_days: int = 7
-    never_of: int = 20
+    never_of: int = 100
     baseline: bool = True
     submit_workers: tuple[int, ...] = (1, 2, 4)
     # Ways also measured with MNAAS_LOOKBACK_DAYS=0 (as `<way>_l0`), to compare with L = 7
@@ -66,7 +66,7 @@ PROFILES = {
     # In `make test`: keeps the harness working; a few seconds.
     "quick": Profile("quick", processes=2, regular=6, infonova=2, files_per_pair=8,
                      missing_in=1, missing_of=5, latency_s=0.01, group_size=4,
-                     submit_workers=(1, 2), l0_ways=("run",)),
+                     submit_workers=(1, 2), l0_ways=("run",), never_of=3),
     # The standard day: 4 × (200 + 20) customers × 20 files, 1 % missing, 0.05 s/query.
     "standard": Profile("standard", processes=4, regular=200, infonova=20, files_per_pair=20,
                         missing_in=1, missing_of=100, latency_s=0.05),
