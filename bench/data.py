@@ -61,12 +61,13 @@ def build_warehouse(path: Path, profile: Profile) -> dict:
             SELECT day, process, customer, filename, 100 + n FROM files
             UNION ALL
             SELECT day, process, customer, filename, 100 + n FROM files WHERE n % 50 = 7""")
-        # An earlier day's missing file was generated late unless it is 1 in `never_of`: its
-        # generated row carries its own file_date (contract §2), so only those stay outstanding.
+        # An earlier day's missing file was generated late unless it is 1 in `never_of` (by a
+        # rule unlike the missing one, so that the never-generated are spread over the pairs):
+        # its generated row carries its own file_date (contract §2); the others stay outstanding.
         conn.execute("""
             INSERT INTO mnaas.customers_files_records_count
             SELECT day, process, customer, filename, customer || '_' || filename, 100 + n
-            FROM files WHERE NOT missing OR (day < ? AND (n + cidx) % ? <> 0)""",
+            FROM files WHERE NOT missing OR (day < ? AND (31 * n + 17 * cidx + 7 * pidx) % ? <> 0)""",
                      [DAY.isoformat(), profile.never_of])
         # File Received split over two rows for every third customer: the check must sum them.
         conn.execute("""
@@ -84,7 +85,7 @@ def build_warehouse(path: Path, profile: Profile) -> dict:
         configured = conn.execute("""
             SELECT count(*) FILTER (WHERE day = ?),
                    count(*) FILTER (WHERE day = ? AND missing),
-                   count(*) FILTER (WHERE day < ? AND missing AND (n + cidx) % ? = 0)
+                   count(*) FILTER (WHERE day < ? AND missing AND (31 * n + 17 * cidx + 7 * pidx) % ? = 0)
             FROM files WHERE process <> ? AND customer <> ?""",
                                   [DAY.isoformat(), DAY.isoformat(), DAY.isoformat(),
                                    profile.never_of, EXTRA_PROCESS, EXTRA_CUSTOMER]).fetchone()

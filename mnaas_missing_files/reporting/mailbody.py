@@ -31,6 +31,14 @@ _ENV = Environment(loader=PackageLoader("mnaas_missing_files.reporting", "templa
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
+def _grouped(value: Any) -> str:
+    """1000000 -> 1,000,000: a large day's counts read at a glance (the CSV keeps plain digits)."""
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+_ENV.filters["n"] = _grouped
+
+
 @dataclass
 class Line:
     """One pair in a section of the body, with the names shown under it."""
@@ -70,7 +78,7 @@ def subject(settings: Any, day: dt.date, analysis, failed_groups: dict[str, str]
 
 
 def _show(value: int | None) -> str:
-    return UNKNOWN if value is None else str(value)
+    return UNKNOWN if value is None else f"{value:,}"
 
 
 def _note(age: int | None) -> str:
@@ -97,8 +105,8 @@ def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome
         action.append(Line(action_label(p), p.process, p.customer, {
             "received": _show(p.received), "generated": _show(p.generated),
             "difference": _show(p.difference),
-            "missing": UNKNOWN if p.received is None else str(p.missing),
-            "outstanding": UNKNOWN if p.received is None else str(p.outstanding),
+            "missing": UNKNOWN if p.received is None else f"{p.missing:,}",
+            "outstanding": UNKNOWN if p.received is None else f"{p.outstanding:,}",
             "oldest": "" if p.oldest_age is None else str(p.oldest_age)}, names, more))
     recovered = []
     recovered_pairs = [p for p in analysis.pairs if p.recovered]
@@ -106,7 +114,7 @@ def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome
         resolved = p.change is Change.RESOLVED
         names, more = _budgeted(p.recovered_names, p.recovered, budget, cap)
         recovered.append(Line("RESOLVED" if resolved else "RECOVERED", p.process, p.customer,
-                              {"count": str(p.recovered)}, names, more))
+                              {"count": f"{p.recovered:,}"}, names, more))
     note = files_note(files, attached, too_large)
     # Once, at the end, the reports' paths; not under each of thousands of pairs.
     where = "in the attached reports" if attached is not None else "in the reports at the paths below"
@@ -126,7 +134,7 @@ def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome
         "action_more": _more_by_label(action_pairs[limit:]),
         "recovered_more": len(recovered_pairs[limit:]), "columns": ACTION_COLUMNS, "widths": widths,
         "where": where, "colours": COLOURS, "unknown": UNKNOWN,
-        "processes": [{"name": name, **{k: str(v) for k, v in t.to_json().items() if k != "verdicts"}}
+        "processes": [{"name": name, **{k: v for k, v in t.to_json().items() if k != "verdicts"}}
                       for name, t in analysis.processes.items()],
         "failures": {group: mask_secrets(error) for group, error in failed_groups.items()},
         "files_note": note, "signature": f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}",

@@ -76,5 +76,5 @@ def test_a_message_above_the_relay_limit_names_the_paths_instead(tmp_path):
     assert "NOT attached" in page and str(summary.txt_path) in page
     # the summary is still there: the pair needing action with its counts (the ok JLR is in
     # the CSV only), and its names beyond the cap point at the reports' paths
-    assert "3000" in body and "eLUX" in body and "JLR" not in body
-    assert "... and 2990 more in the reports at the paths below" in body  # named once, below
+    assert "3,000" in body and "eLUX" in body and "JLR" not in body
+    assert "... and 2,990 more in the reports at the paths below" in body  # named once, below

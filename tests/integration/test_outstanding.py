@@ -192,7 +192,8 @@ def test_the_email_leads_with_what_needs_action_under_its_name_caps(job, tmp_pat
     action = text[text.index("NEEDS ACTION"):text.index("RECOVERED SINCE")]
     assert "eLUX_E1" in action and "eLUX_A2" not in action and "MyRep_M1" in action
     assert "Uber_U1" not in action
-    assert action.count("... and 1 more in the attached reports") == 2  # eLUX and Uber
+    assert action.count("... and 1 more in the attached reports") == 1  # eLUX
+    assert "1 files in the attached reports (the email's budget of names is spent)" in action  # Uber
     recovered = text[text.index("RECOVERED SINCE"):text.index("TOTALS PER PROCESS")]
     assert "eLUX_C1" not in recovered and recovered.count("... and 1 more") == 2
     assert "&hellip; and 1 more in the attached reports" in page
@@ -236,3 +237,16 @@ def test_the_email_lists_at_most_mail_pairs_pairs_and_counts_the_rest(job, tmp_p
     assert labels(last_report(job)) == ["PERSISTING traffic / eLUX"]
     assert "... and 2 more pairs (NEW 1, OUTSTANDING 1) in the attached reports" in text
     assert "(the first 1 of 2 pairs)" in text and "... and 1 more pairs with recovered files" in text
+
+
+def test_a_listed_file_that_leaves_the_window_still_missing_is_counted_once(job):
+    cli(job, "run", "--date", D2.isoformat())  # lists eLUX_A2 on its own day, D-2
+    job.config.write_text(job.config.read_text() + "MNAAS_LOOKBACK_DAYS=1\n")
+    first = cli(job, "run", "--date", D.isoformat())  # window D-1 .. D: D-2 has left it
+    text = last_report(job).get_body(("plain",)).get_content()
+    assert "Left the window:        1 still missing" in text
+    assert "left the window still missing: 1" in first.stdout
+    memory = ListedMemory.load(job.status_file)  # D-2 is dropped: older than D minus L
+    assert memory.days_of("traffic", "eLUX") == {"2026-11-23": ["eLUX_C1"], "2026-11-24": ["eLUX_E1"]}
+    cli(job, "run", "--date", D.isoformat())
+    assert "Left the window:        0 still missing" in last_report(job).get_body(("plain",)).get_content()
