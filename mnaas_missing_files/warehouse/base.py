@@ -22,9 +22,6 @@ from mnaas_missing_files.core.secrets import mask_secrets
 log = logging.getLogger(__name__)
 
 
-
-DUCKDB_MEMORY_LIMIT = "64MB"  # the embedded warehouse's block cache, per connection
-
 class Warehouse(Protocol):
     def query(self, sql: str, params: Sequence) -> list[tuple]: ...
 
@@ -62,11 +59,7 @@ class DuckDBWarehouse:
         try:
             if self._path is None:
                 return duckdb.connect(":memory:")
-            # A check reads each block of the window once; DuckDB's default cache (80 % of the
-            # RAM) kept every block read: with the 8-day window of contract §8 a large day's
-            # queries alone peaked at 183 MB, with this bound at 136 MB (bench, PROFILE=large).
-            return duckdb.connect(str(self._path), read_only=True,
-                                  config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+            return duckdb.connect(str(self._path), read_only=True)
         except duckdb.IOException as exc:
             # Another process holds the file for writing (e.g. a loader): worth retrying.
             raise TransientWarehouseError(f"cannot open DuckDB warehouse {self._path}: {exc}") from exc
