@@ -55,28 +55,11 @@ def unwritable_status_file(state, job) -> None:
     job.status_file.mkdir()
 
 
-def test_a_lost_run_whose_status_file_cannot_be_written_is_reported_lost_naming_it(lapsed_run):
-    # The status file is one output among others (contract §13): the reports, the email and
-    # the history still say the run was lost, and the outcome names the status file.
-    settings, state, lock, job = lapsed_run
-    state.lapse_seen(done=0, now=time.time() - settings.group_time_limit - 1)
-    unwritable_status_file(state, job)
-    try:
-        assert sweep(settings)["reported"] == [state.run_id]
-    finally:
-        job.status_file.rmdir()
-    record = state.read()
-    assert (record["state"], record["exit_code"]) == ("done", 1)
-    assert record["outcome"]["outcome"] == "lost"
-    assert any(str(job.status_file) in e for e in record["outcome"]["errors"]), record["outcome"]
-    assert lock.holder() is None
-
-
 def unreadable_plan(state, job) -> None:
     state.client.set(state.plan_key, '{"written by": "something else"}')
 
 
-@pytest.mark.parametrize("break_it", [unreadable_plan])
+@pytest.mark.parametrize("break_it", [unwritable_status_file, unreadable_plan])
 def test_a_lost_run_that_cannot_be_reported_is_marked_failed_and_frees_the_job(lapsed_run, break_it):
     settings, state, lock, job = lapsed_run
     state.lapse_seen(done=0, now=time.time() - settings.group_time_limit - 1)  # lapsed long enough
