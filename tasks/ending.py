@@ -43,12 +43,16 @@ def finish_run(settings: Settings, plan: Plan, results: dict[str, GroupResult], 
             end_run(RunEnd(settings, plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED,
                            message=mask_secrets(exc), trigger=plan.trigger))
         return {"run_id": plan.run_id, "outcome": "lock lost"}
-    # The lock goes first: whoever sees the run done may start the next one at once.
+    # The outcome's JSON is built before the lock goes (on a 1,000,000-pair day that took
+    # longer than `submit --wait` gives an ownerless run, LOST_GRACE_SECONDS): between the
+    # release and the record there is one Redis write. The lock goes first: whoever sees the
+    # run done may start the next one at once.
+    done = outcome.to_json()
     lock.release(token)
-    state.finish(state=Stage.DONE, exit_code=outcome.exit_code, outcome=outcome.to_json(), message=message)
+    state.finish(state=Stage.DONE, exit_code=outcome.exit_code, outcome=done, message=message)
     if plan.trigger in ("catchup", "schedule"):
         _ask_for_the_next_day()
-    return outcome.to_json()
+    return done
 
 
 def _ask_for_the_next_day() -> None:
