@@ -180,7 +180,8 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
 
 def summarise(out: dict) -> dict:
     keep = ("wall_s", "queries", "peak_rss_mb", "result_bytes", "identical", "exit_code",
-            "longest_group_s", "query_s", "busiest_process_query_s", "broker_bytes", "lookback_days")
+            "longest_group_s", "query_s", "busiest_process_query_s", "broker_bytes", "lookback_days",
+            "cold_s")
     summary = {k: (round(out[k], 3) if isinstance(out.get(k), float) else out.get(k)) for k in keep}
     return summary
 
