@@ -63,7 +63,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("query_output1", "txt_path", "path", "TXT list of missing customer files of the day.",
            default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_{s['day']:%Y-%m-%d}.txt")),
     Option("MNAAS_WAREHOUSE_URL", "warehouse_url", "url",
-           "duckdb:///relative.duckdb, duckdb:////absolute.duckdb, or impala://[user[:password]@]host:port[/db]?auth_mechanism=NOSASL|PLAIN|LDAP|GSSAPI&use_ssl=1&ca_cert=PATH&kerberos_service_name=impala&timeout=S&query_timeout=S&password_env=VAR.",
+           "duckdb:///relative.duckdb or duckdb:////absolute.duckdb [?memory_limit=200MB&threads=N: bound the embedded engine; above the limit it spills to a temporary directory], or impala://[user[:password]@]host:port[/db]?auth_mechanism=NOSASL|PLAIN|LDAP|GSSAPI&use_ssl=1&ca_cert=PATH&kerberos_service_name=impala&timeout=S&query_timeout=S&password_env=VAR.",
            default=_d(lambda s: f"impala://{s['impala_host']}:{s['impala_port']}" if s.get("impala_host") else None),
            env=True, secret=True, required=True),
     Option("MNAAS_BROKER_URL", "broker_url", "url", "Celery broker (redis://, amqp://, or Redis sentinels: sentinel://host:port/db;sentinel://…); default redis://127.0.0.1:6379/0.", env=True, secret=True),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
 from mnaas_missing_files.config.options import OPTIONS, OPTIONS_BY_KEY, Option, convert
 from mnaas_missing_files.config.properties import parse_properties
 from mnaas_missing_files.config.redis_url import SENTINEL_SCHEME, check_sentinel_settings
@@ -288,7 +289,10 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
             raise ConfigError(str(exc), key="MNAAS_WAREHOUSE_URL",
                               where=sources.get("MNAAS_WAREHOUSE_URL", where_file)) from None
     if url.startswith("duckdb:") and url != "duckdb:///:memory:":
-        db = duckdb_path(url)
+        try:  # its options (memory_limit, threads) too
+            db = duckdb_path(url)
+        except ConfigError as exc:
+            raise fail("MNAAS_WAREHOUSE_URL", str(exc)) from None
         if not db.is_file():
             raise fail("MNAAS_WAREHOUSE_URL", f"DuckDB file {db} does not exist")
 
@@ -310,12 +314,12 @@ def _check_url(url: str, schemes: tuple[str, ...], key: str, fail) -> None:
 
 
 def duckdb_path(url: str) -> Path:
-    """duckdb:///relative/file.duckdb or duckdb:////absolute/file.duckdb, as in SQLAlchemy."""
-    rest = url[len("duckdb:///"):] if url.startswith("duckdb:///") else ""
-    if not rest:
-        raise ConfigError(f"malformed DuckDB URL {url!r}: expected duckdb:///relative or duckdb:////absolute",
-                          key="MNAAS_WAREHOUSE_URL")
-    return Path(rest).absolute()
+    """duckdb:///relative/file.duckdb or duckdb:////absolute/file.duckdb, as in SQLAlchemy
+    (options after `?`: config/duckdb_url.py)."""
+    path = parse_duckdb_url(url).path
+    if path is None:
+        raise ConfigError(f"the DuckDB URL {url!r} names no file", key="MNAAS_WAREHOUSE_URL")
+    return path
 
 
 __all__ = ["Settings", "load_settings", "config_path_from", "default_day",

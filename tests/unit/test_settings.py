@@ -49,6 +49,12 @@ def test_examples_load_with_legacy_values(tmp_path, duckdb_file):
     assert [s.retry_delay(n) for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
 
 
+def test_a_duckdb_url_may_bound_the_engine(tmp_path, duckdb_file):
+    job = make_job(tmp_path, {"MNAAS_WAREHOUSE_URL": f"'duckdb:///{duckdb_file}?memory_limit=200MB&threads=2'"})
+    s = load_settings(job.config, day=DAY, environ={})
+    assert s.warehouse_url == f"duckdb:///{duckdb_file}?memory_limit=200MB&threads=2"
+
+
 def test_default_warehouse_is_impala_from_legacy_host_and_port(tmp_path):
     job = make_job(tmp_path)
     s = load_settings(job.config, day=DAY, environ={})
@@ -85,6 +91,7 @@ def test_a_lock_ttl_not_above_the_group_time_limit_is_warned_about(tmp_path, duc
     ("process_list=()", "process_list"),
     ("MNAAS_WAREHOUSE_URL=duckdb:////nonexistent/wh.duckdb", "MNAAS_WAREHOUSE_URL"),
     ("MNAAS_WAREHOUSE_URL=postgres://x", "MNAAS_WAREHOUSE_URL"),
+    ("MNAAS_WAREHOUSE_URL='duckdb:////tmp/wh.duckdb?memory_limit=plenty'", "MNAAS_WAREHOUSE_URL"),
 ])
 def test_invalid_values_are_rejected_naming_key_and_file_line(tmp_path, line, key):
     job = make_job(tmp_path)

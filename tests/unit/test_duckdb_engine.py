@@ -1,0 +1,144 @@
+"""The embedded warehouse's engine: one DuckDB instance per file and process, one statement at a
+time, and the URL's memory_limit and threads options (config/duckdb_url.py)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import duckdb
+import pytest
+
+from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
+from mnaas_missing_files.core.errors import ConfigError, TransientWarehouseError
+from mnaas_missing_files.warehouse import base
+from mnaas_missing_files.warehouse.base import DuckDBWarehouse
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "wh.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE TABLE t AS SELECT range AS n FROM range(50000)")
+    conn.close()
+    return path
+
+
+def test_warehouses_of_one_file_share_one_instance_until_the_last_closes(db):
+    first, second = DuckDBWarehouse(f"duckdb:///{db}"), DuckDBWarehouse(f"duckdb:///{db}")
+    assert first.query("SELECT count(*) FROM t", []) == [(50000,)]
+    assert second.query("SELECT max(n) FROM t", []) == [(49999,)]
+    assert list(base._databases) == [str(db.resolve())]
+    first.close()
+    assert list(base._databases) == [str(db.resolve())]  # still used by the second
+    second.close()
+    assert base._databases == {}
+    # Closed for real: the same process may now open the file for writing.
+    writer = duckdb.connect(str(db))
+    writer.execute("INSERT INTO t VALUES (50000)")
+    writer.close()
+
+
+def test_a_second_statement_waits_until_the_first_is_read_to_its_end(db):
+    reading, waiting = DuckDBWarehouse(f"duckdb:///{db}"), DuckDBWarehouse(f"duckdb:///{db}")
+    try:
+        rows = reading.query_many([("SELECT n FROM t ORDER BY n", [])])[0]
+        assert next(iter(rows)) == (0,)  # executed, and being read
+        done = threading.Event()
+        answer: list = []
+
+        def other():
+            answer.extend(waiting.query("SELECT count(*) FROM t", []))
+            done.set()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert not done.wait(0.5)  # its turn has not come
+        assert sum(1 for _ in rows) == 49999  # the rest of the first result
+        assert done.wait(10) and answer == [(50000,)]
+        thread.join()
+    finally:
+        reading.close()
+        waiting.close()
+
+
+def test_a_half_read_result_closed_gives_the_turn_back(db):
+    reading, other = DuckDBWarehouse(f"duckdb:///{db}"), DuckDBWarehouse(f"duckdb:///{db}")
+    try:
+        rows = reading.query_many([("SELECT n FROM t", [])])[0]
+        next(iter(rows))
+        rows.close()  # what check_batch does when it stops reading (an error, say)
+        result: list = []
+        thread = threading.Thread(target=lambda: result.extend(other.query("SELECT 1", [])))
+        thread.start()
+        thread.join(5)
+        assert result == [(1,)]
+    finally:
+        reading.close()
+        other.close()
+
+
+def test_an_interrupt_while_waiting_for_the_turn_ends_the_wait(db):
+    holder, waiter = DuckDBWarehouse(f"duckdb:///{db}"), DuckDBWarehouse(f"duckdb:///{db}")
+    try:
+        rows = holder.query_many([("SELECT n FROM t", [])])[0]
+        next(iter(rows))
+        caught: list[BaseException] = []
+
+        def wait():
+            try:
+                waiter.query("SELECT 1", [])
+            except BaseException as exc:
+                caught.append(exc)
+
+        thread = threading.Thread(target=wait)
+        thread.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        waiter.interrupt()
+        thread.join(5)
+        assert not thread.is_alive() and time.monotonic() - started < 2
+        assert isinstance(caught[0], TransientWarehouseError)
+        assert "cancelled before it started" in str(caught[0])
+        rows.close()
+        assert waiter.query("SELECT 2", []) == [(2,)]  # the next query is not cancelled
+    finally:
+        holder.close()
+        waiter.close()
+
+
+def test_memory_limit_and_threads_reach_duckdb_and_the_spill_directory_goes_with_it(db):
+    warehouse = DuckDBWarehouse(f"duckdb:///{db}?memory_limit=64MB&threads=1")
+    try:
+        [(limit, threads, spill)] = warehouse.query(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), "
+            "current_setting('temp_directory')", [])
+        # DuckDB reports 64 MB (decimal) in binary units: 61.0 MiB
+        assert limit == "61.0 MiB" and threads == 1
+        assert os.path.isdir(spill) and os.path.basename(spill).startswith("mnaas-duckdb-spill-")
+        # A sort far larger than the limit spills and still completes
+        assert warehouse.query("SELECT count(*) FROM (SELECT range::VARCHAR || 'x' AS s FROM "
+                               "range(3000000) ORDER BY s)", []) == [(3000000,)]
+    finally:
+        warehouse.close()
+    assert not os.path.exists(spill)
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("duckdb:///wh.duckdb?memory_limit=lots", "memory_limit='lots': expected a size"),
+    ("duckdb:///wh.duckdb?threads=0", "threads='0': expected a whole number"),
+    ("duckdb:///wh.duckdb?access_mode=read_write", "unknown DuckDB URL option 'access_mode'"),
+    ("duckdb:///?threads=2", "malformed DuckDB URL"),
+])
+def test_a_bad_option_names_what_is_wrong(url, problem):
+    with pytest.raises(ConfigError, match=problem.replace("(", r"\(").replace("?", r"\?")) as caught:
+        parse_duckdb_url(url)
+    assert caught.value.key == "MNAAS_WAREHOUSE_URL"
+
+
+def test_the_options_are_parsed_and_the_path_keeps_no_query():
+    target = parse_duckdb_url("duckdb:////srv/wh.duckdb?memory_limit=1.5GB&threads=4")
+    assert str(target.path) == "/srv/wh.duckdb"
+    assert target.config == {"memory_limit": "1.5GB", "threads": "4"}
+    assert parse_duckdb_url("duckdb:///:memory:").path is None
