@@ -54,6 +54,7 @@ class ListedMemory:
         self._pairs = pairs or {}
         self.newest = newest
         self.problem = problem  # why it could not be read; nothing is then recovered
+        self._oldest_put: dict[str, str] = {}  # key -> its oldest day, for the entries `put` wrote
 
     @classmethod
     def load(cls, status_file: str | os.PathLike) -> ListedMemory:
@@ -96,16 +97,21 @@ class ListedMemory:
 
     def put(self, process: str, customer: str, days: DayNames) -> None:
         kept = {d: names for d, names in sorted(days.items()) if names}
+        key = _key(process, customer)
         if kept:
-            self._pairs[_key(process, customer)] = pack_names(kept)
+            self._pairs[key] = pack_names(kept)
+            self._oldest_put[key] = min(kept)
         else:
-            self._pairs.pop(_key(process, customer), None)
+            self._pairs.pop(key, None)
+            self._oldest_put.pop(key, None)
 
     def save(self, day: dt.date, lookback_days: int, mode: int = MEMORY_MODE) -> Path:
         """Drop the days older than the newest remembered day minus L, then replace the file."""
         newest = max(day, self.newest) if self.newest else day
         oldest_kept = (newest - dt.timedelta(days=lookback_days)).isoformat()
         for key in list(self._pairs):
+            if self._oldest_put.get(key, "") >= oldest_kept:
+                continue  # written by this run, nothing in it to drop: not unpacked again
             process, _, customer = key.partition("\t")
             days = self.days_of(process, customer)
             if any(d < oldest_kept for d in days):
