@@ -31,6 +31,8 @@ class Profile:
     submit_workers: tuple[int, ...] = (1, 2, 4)
     # Ways also measured with MNAAS_LOOKBACK_DAYS=0 (as `<way>_l0`), to compare with L = 7
     l0_ways: tuple[str, ...] = ("run", "submit_w1", "submit_w2", "submit_w4")
+    # Ways also measured with DuckDB's memory bounded (`<way>_bounded`, harness.BOUNDED_LIMIT)
+    bounded_ways: tuple[str, ...] = ()
 
     @property
     def customers(self) -> int:
@@ -73,5 +75,6 @@ PROFILES = {
     # 4 × 2,000 customers × 150 files = 1.2 million received pairs, 1,000,000 of them missing
     # (125 of every pair's 150 files).
     "large": Profile("large", processes=4, regular=1800, infonova=200, files_per_pair=150,
-                     missing_in=5, missing_of=6, latency_s=0.0),
+                     missing_in=5, missing_of=6, latency_s=0.0,
+                     bounded_ways=("run_bounded", "run_bounded_l0")),
 }
