@@ -19,6 +19,7 @@ from mnaas_missing_files.checking.verdicts import (
     age_days,
     pair_verdict,
     processes_without_input,
+    severity,
     verdict_counts,
 )
 from mnaas_missing_files.config.settings import Settings
@@ -77,10 +78,14 @@ class DayAnalysis:
                    "outstanding_files", "oldest_outstanding_age_days", "recovered_files")
 
     def to_json(self) -> dict:
-        """The outcome's `analysis` (documented in the README, read by the metrics):
-        verdict -> pair count, totals, per process its totals and verdict counts, and every
-        pair that is not `ok`, or has outstanding or recovered files (the `ok` rest is the
-        CSV), as rows of `pair_fields` (compact: a large day has 8,000 such pairs)."""
+        """The outcome's `analysis` (documented in the README): verdict -> pair count, totals,
+        per process its totals and verdict counts, and the pairs that are not `ok`, or have
+        outstanding or recovered files, as rows of `pair_fields`: at most OUTCOME_PAIRS of
+        them, most severe first (the email's order), and `pairs_not_listed` the rest. The
+        outcome is kept in the Redis run record and in every history line, and must not grow
+        with the day: a 100,000-customer day has over 100,000 such pairs, all in the CSV."""
+        listed = [p for p in self.pairs if p.needs_action or p.recovered]
+        shown = sorted(listed, key=severity)[:OUTCOME_PAIRS]
         return {
             "verdicts": self.verdicts, "missing_files": self.missing, "new_files": self.new,
             "outstanding_files": self.outstanding, "recovered_files": self.recovered,
@@ -91,8 +96,13 @@ class DayAnalysis:
             "pairs": [[p.process, p.customer_type, p.customer, p.verdict.value,
                        p.change.value if p.change else None, p.missing, p.outstanding,
                        p.oldest_age, p.recovered]
-                      for p in self.pairs if p.needs_action or p.recovered],
+                      for p in shown],
+            "pairs_not_listed": len(listed) - len(shown),
         }
+
+
+# The most pairs an outcome lists: about 100 KB of JSON, the bound on the run record's size.
+OUTCOME_PAIRS = 1000
 
 
 def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult],

@@ -67,3 +67,20 @@ def test_subject_prefixes_in_order_and_without_the_window():
         "[dev] INCOMPLETE - NO INPUT - Missing customer files 2026-11-24: 1 missing (0 new), 3 outstanding"
     analysis.without_input, analysis.lookback_days = [], 0
     assert subject(Settings.for_tests(), D, analysis, {}) == "Missing customer files 2026-11-24: 1 missing"
+
+
+def test_the_outcome_lists_at_most_a_thousand_pairs_most_severe_first():
+    """1,200 missing pairs, 3 unknown ones at the end, 50 ok pairs (one of them with recovered
+    files): the outcome keeps 1,000 rows, the unknown first, and counts the 204 it leaves out."""
+    missing = [PairStatus("traffic", "regular", f"C{i:04d}", Verdict.MISSING, 5, 4, 1) for i in range(1200)]
+    unknown = [PairStatus("traffic", "regular", f"U{i}", Verdict.UNKNOWN) for i in range(3)]
+    ok = [PairStatus("actives", "regular", f"K{i:02d}", Verdict.OK, 2, 2) for i in range(50)]
+    ok[7].recovered = 2
+    analysis = DayAnalysis(D, 7, missing + unknown + ok, [], {})
+    found = analysis.to_json()
+    assert len(found["pairs"]) == 1000 and found["pairs_not_listed"] == 1204 - 1000
+    assert [row[2] for row in found["pairs"][:3]] == ["U0", "U1", "U2"]
+    assert {row[3] for row in found["pairs"][3:]} == {"missing"}
+    assert found["verdicts"]["missing"] == 1200 and found["missing_files"] == 1200  # totals: every pair
+    small = DayAnalysis(D, 7, missing[:2] + ok, [], {}).to_json()
+    assert [row[2] for row in small["pairs"]] == ["C0000", "C0001", "K07"] and small["pairs_not_listed"] == 0
