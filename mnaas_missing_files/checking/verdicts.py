@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.core.model import GroupResult, Plan, kpi_difference
 
 
 class Verdict(StrEnum):
@@ -67,9 +67,7 @@ class PairStatus:
 
     @property
     def difference(self) -> int | None:
-        if self.received is None or self.generated is None:
-            return None
-        return self.received - self.generated
+        return kpi_difference(self.received, self.generated)
 
     @property
     def change(self) -> Change | None:

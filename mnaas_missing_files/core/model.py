@@ -13,8 +13,8 @@ import datetime as dt
 import json
 import zlib
 from collections.abc import Iterator
-from typing import NamedTuple
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 # Re-exported: the plan's types live in plan.py, every other module imports them from here.
 from mnaas_missing_files.core.plan import INFONOVA, REGULAR, Batch, Group, Plan  # noqa: F401
@@ -180,13 +180,18 @@ class PairRow:
 
     @property
     def difference(self) -> int | None:
-        if self.received is None or self.generated is None:
-            return None
-        return self.received - self.generated
+        return kpi_difference(self.received, self.generated)
 
     @property
     def missing_count(self) -> int | None:
         return None if self.missing is None else len(self.missing)
+
+
+def kpi_difference(received: int | None, generated: int | None) -> int | None:
+    """File Received minus File Generated; unknown (None) when either is."""
+    if received is None or generated is None:
+        return None
+    return received - generated
 
 
 def iter_rows(plan: Plan, results: dict[str, GroupResult]) -> Iterator[PairRow]:
