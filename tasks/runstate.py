@@ -11,7 +11,8 @@ Keys (all expire after STATE_TTL, far above the longest run):
     mnaas-missing-files:run:<run_id>:done       set of group ids counted in `done`
     mnaas-missing-files:run:<run_id>:active     hash: group task (batch) id -> who is checking it (host, pid)
     mnaas-missing-files:run:<run_id>:sent       set: emails sent for the run (DeliveryJournal)
-    mnaas-missing-files:run:<run_id>:plan       the run's Plan JSON (its batches), read by its callback
+    mnaas-missing-files:run:<run_id>:plan       the run's Plan JSON but its batches, read by its callback
+    mnaas-missing-files:run:<run_id>:plan:<n>   the plan's batch n (one group task's customers)
     mnaas-missing-files:open:<job>              set: ids of the job's runs not yet ended (sweeper)
     mnaas-missing-files:scheduled:<job>:<day>   the run id of the day's scheduled or catch-up run
     mnaas-missing-files:tick:<job>:<day>        a tick for the day came (its run: trigger schedule)
@@ -180,12 +181,33 @@ class RunState:
 
     def save_plan(self, plan: dict) -> None:
         """Keep the run's plan once, for its callback: the chord's callback signature rides in
-        every group task's message, so it carries only the run id and day."""
-        self.client.set(self.plan_key, json.dumps(plan), ex=STATE_TTL)
+        every group task's message, so it carries only the run id and day. A key per batch
+        (`:plan:<n>`, the size of one group task's message) under a small header, so that no
+        key grows with the day: 100,000 customers made a 1.5 MB plan."""
+        if "batches" not in plan:  # groups only (a plan of the version before batches)
+            self.client.set(self.plan_key, json.dumps(plan), ex=STATE_TTL)
+            return
+        batches = plan["batches"]
+        header = {k: v for k, v in plan.items() if k != "batches"} | {"batch_keys": len(batches)}
+        pipe = self.client.pipeline()
+        for n, batch in enumerate(batches):
+            pipe.set(f"{self.plan_key}:{n}", json.dumps(batch), ex=STATE_TTL)
+        pipe.set(self.plan_key, json.dumps(header), ex=STATE_TTL)  # last: whole once seen
+        pipe.execute()
 
     def plan(self) -> dict | None:
         raw = self.client.get(self.plan_key)
-        return json.loads(raw) if raw else None
+        if not raw:
+            return None
+        plan = json.loads(raw)
+        count = plan.pop("batch_keys", None)
+        if count is None:  # a plan kept whole, by the version before
+            return plan
+        parts = self.client.mget([f"{self.plan_key}:{n}" for n in range(count)]) if count else []
+        if any(part is None for part in parts):
+            return None  # partly expired: as good as gone
+        plan["batches"] = [json.loads(part) for part in parts]
+        return plan
 
     def group_started(self, group_id: str) -> None:
         self.client.hset(f"{self.key}:active", group_id, f"{socket.gethostname()} pid {os.getpid()}")

@@ -4,6 +4,7 @@ real redis-server."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -125,3 +126,26 @@ def test_the_plan_is_kept_once_per_run_and_lives_as_long_as_the_run_state(client
     assert state.plan_key == "mnaas-missing-files:run:20261124-eeee:plan"
     assert client.ttl(state.plan_key) > 6 * 24 * 3600  # refreshed with the run's other keys
     assert RunState(client, "20261124-ffff").plan() is None
+
+
+def test_the_plan_is_kept_a_batch_per_key_so_no_key_grows_with_the_day(client):
+    state = RunState(client, "20261124-gggg")
+    batches = [{"batch_id": f"{n + 1}/3", "processes": ["traffic", "actives"],
+                "regular": [f"Cust_{n}_{i:05d}" for i in range(1000)], "infonova": [], "numbers": [n + 1, 1]}
+               for n in range(3)]
+    plan = {"run_id": "20261124-gggg", "day": str(DAY), "dry_run": False, "trigger": "submit",
+            "batches": batches}
+    state.save_plan(plan)
+
+    assert state.plan() == plan
+    header = json.loads(client.get(state.plan_key))
+    assert header == {"run_id": "20261124-gggg", "day": str(DAY), "dry_run": False,
+                      "trigger": "submit", "batch_keys": 3}
+    parts = [json.loads(client.get(f"{state.plan_key}:{n}")) for n in range(3)]
+    assert parts == batches
+    # 3,000 customers: the whole plan is ~50 KB, no key above one batch's ~17 KB
+    assert max(client.memory_usage(k) for k in [state.plan_key] + [f"{state.plan_key}:{n}" for n in range(3)]) \
+        < len(json.dumps(batches[0])) + 1024
+    assert all(client.ttl(f"{state.plan_key}:{n}") > 6 * 24 * 3600 for n in range(3))
+    client.delete(f"{state.plan_key}:1")
+    assert state.plan() is None  # partly gone is gone: the callback then says the plan is lost
