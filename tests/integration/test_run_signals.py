@@ -207,3 +207,31 @@ def test_a_status_file_that_cannot_be_written_at_the_end_fails_the_run_with_one_
     [entry] = history(job)
     assert entry["outcome"] == "failed" and entry["ended"]
     assert f"FAILED for {DAY}" in log_text(job)
+
+
+@pytest.mark.timeout(180)
+def test_a_signal_stops_a_backfill_after_the_day_in_hand(job):
+    """SIGTERM while the first of three days waits to retry: that day ends interrupted, the
+    other two never start, and the table says so."""
+    first = DAY - dt.timedelta(days=2)
+    writer = WarehouseWriter(job.warehouse)
+    try:
+        backfill = subprocess.Popen([*CLI, "backfill", "--from", first.isoformat(), "--to", DAY.isoformat(),
+                                     "--config", str(job.config)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env=env_with(RETRYING))
+        wait_for_log(job, "retrying in 4.0 s")
+        backfill.send_signal(signal.SIGTERM)
+        stdout, stderr = backfill.communicate(timeout=30)
+    finally:
+        writer.release()
+
+    assert backfill.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    rows = {line.split()[0]: line.split(None, 3)[1:] for line in stdout.splitlines()[1:]}
+    assert rows[first.isoformat()][:2] == ["interrupted", "1"]
+    for later in (first + dt.timedelta(days=1), DAY):
+        assert rows[later.isoformat()] == ["not", "run", "1  backfill stopped (interrupted by SIGTERM)"]
+    [entry] = history(job)  # only the first day ever started
+    assert entry["outcome"] == "interrupted" and entry["day"] == first.isoformat()
+    assert not any(job.csv(d).exists() for d in (first, first + dt.timedelta(days=1), DAY))
