@@ -2,10 +2,11 @@
 50 simulated workers, against the synthetic warehouse of synthetic.py, through the real
 product: `submit --wait`, a real Redis broker and result backend, real Celery workers.
 
-The simulated workers are the threads of one group worker (`-Q mnaas-groups --pool threads
---concurrency N`): a query's cost is a sleep, so threads stand for workers without needing
-N processes on a 2-core machine. Start and the callback run in a separate control worker
-(`-Q mnaas-control`, one prefork pool process), so the callback's peak RSS is its own.
+The simulated workers are the threads of two group workers (`-Q mnaas-groups --pool threads
+--concurrency N/2`, one per core of this machine): a query's cost is a sleep, so threads stand
+for workers without needing N processes on a 2-core machine. Start and the callback run in a
+separate control worker (`-Q mnaas-control`, one prefork pool process), so the callback's peak
+RSS is its own.
 
 Each configuration runs on a fresh cluster; while it runs, a sampler reads both Redis
 servers every SAMPLE_S: every key's MEMORY USAGE and the server's used_memory.
@@ -49,6 +50,7 @@ WORKERS = (1, 5, 10, 50)
 # received row, 16 queries at once.
 CONFIGS = [Config(f"w{n}", FULL, n) for n in WORKERS] + [Config("w50_half_day", HALF, 50)]
 GROUP_SIZE = 1000  # MNAAS_GROUP_SIZE of the model's job (the default)
+GROUP_PROCESSES = 2  # group worker processes: this machine's cores
 LOOKBACK_DAYS = 7  # MNAAS_LOOKBACK_DAYS (the default)
 
 
@@ -115,9 +117,9 @@ def one_config(config: Config, work: Path) -> dict:
     env = way_env(job, profile, root / "queries.log")
     env.update({MODEL_ENV: model.to_env(), MESSAGES_ENV: str(root / "messages.tsv"),
                 "BENCH_RSS_FILE": str(root / "writer_rss.tsv")})
-    specs = [["-Q", "mnaas-control", "--concurrency=1", "--prefetch-multiplier=1"],
-             ["-Q", "mnaas-groups", "--pool=threads", f"--concurrency={config.workers}",
-              "--prefetch-multiplier=1"]]
+    specs = [["-Q", "mnaas-control", "--concurrency=1", "--prefetch-multiplier=1"]] + [
+        ["-Q", "mnaas-groups", "--pool=threads", f"--concurrency={threads}", "--prefetch-multiplier=1"]
+        for threads in group_worker_threads(config.workers)]
     with Cluster(0, root, env, specs=specs) as cluster:
         backend, broker = cluster.backend.client(), cluster.broker.client()
         before = {"backend": cluster.backend_bytes_in(), "broker": cluster.broker_bytes_in()}
@@ -129,12 +131,24 @@ def one_config(config: Config, work: Path) -> dict:
     out.update(read_log(root / "queries.log"))
     out.update(read_messages(root / "messages.tsv"))
     rss = root / "writer_rss.tsv"
-    peaks = [float(line.split("\t")[2]) for line in rss.read_text().splitlines()] if rss.is_file() else []
-    out["peak_rss_mb"] = max(peaks) if peaks else None
+    lines = [line.split("\t") for line in rss.read_text().splitlines()] if rss.is_file() else []
+    out["peak_rss_mb"] = max(float(f[2]) for f in lines) if lines else None
+    # The callback's own time: what more workers cannot shorten. The rest of the wall is the
+    # fan-out: enqueueing, the group tasks, the chord noticing the last one.
+    out["callback_s"] = sum(float(f[3]) for f in lines if len(f) > 3) if lines else None
+    out["fanout_phase_s"] = out["wall_s"] - out["callback_s"] if out["callback_s"] is not None else None
     out["groups"] = expected_groups(model, config.workers)
     out["pairs"] = model.processes * (model.regular + model.infonova)
     out["identical"] = _identical(root, model)
     return out
+
+
+def group_worker_threads(workers: int) -> list[int]:
+    """The simulated workers as threads of GROUP_PROCESSES group worker processes (fewer when
+    there are fewer workers): the tasks' own Python work (packing names, the synthetic
+    warehouse's rows) needs the host's cores, and one process's threads share one."""
+    processes = min(workers, GROUP_PROCESSES)
+    return [workers // processes + (1 if n < workers % processes else 0) for n in range(processes)]
 
 
 def expected_groups(model: DayModel, workers: int) -> int:

@@ -12,18 +12,24 @@ def message_bound(cap: int, longest_customer: int, processes_bytes: int) -> int:
     return ENVELOPE_BYTES + 2 * cap * (longest_customer + 4) + 2 * processes_bytes
 
 
+# The largest key of a run's state is its record, whose outcome lists at most 1,000 pairs
+# (run/analysis.py OUTCOME_PAIRS) of ~80 bytes each, plus the per-process totals: 128 KiB.
+KEY_BOUND_BYTES = 128 * 1024
+
+
 def table(doc: dict) -> str:
     head = (f"{'config':<14}{'pairs':>9}{'groups':>7}{'tasks':>7}{'queries':>8}{'wall_s':>8}"
             f"{'max_msg_B':>10}{'max_res_B':>10}{'broker_B':>11}{'backend_B':>11}"
-            f"{'state_B':>10}{'max_key_B':>10}{'cb_rss_MB':>10}{'ok':>5}")
+            f"{'state_B':>10}{'max_key_B':>10}{'cb_rss_MB':>10}{'cb_s':>7}{'ok':>5}")
     lines = [head, "-" * len(head)]
     for label, c in doc["configs"].items():
         backend = c["redis"]["backend"]
         rss = "-" if c["peak_rss_mb"] is None else f"{c['peak_rss_mb']:.0f}"
+        cb = "-" if c.get("callback_s") is None else f"{c['callback_s']:.1f}"
         lines.append(f"{label:<14}{c['pairs']:>9}{c['groups']:>7}{c['tasks']:>7}{c['queries']:>8}"
                      f"{c['wall_s']:>8.2f}{c['biggest_message_bytes']:>10}{c['biggest_result_bytes']:>10}"
                      f"{c['broker_bytes']:>11}{c['result_bytes']:>11}{backend['state_bytes']:>10}"
-                     f"{backend['largest_key_bytes']:>10}{rss:>10}{str(c['identical']):>5}")
+                     f"{backend['largest_key_bytes']:>10}{rss:>10}{cb:>7}{str(c['identical']):>5}")
     return "\n".join(lines)
 
 
@@ -47,8 +53,11 @@ def checks(doc: dict) -> list[dict]:
     if full and half:
         # Doubling the day must not grow the largest message or key past the bound; the run
         # state as a whole is the day's results, so it may grow, but per pair it must not.
-        add("w50: largest Redis key <= bound", full["redis"]["backend"]["largest_key_bytes"],
-            full["redis"]["backend"]["largest_key_bytes"] <= bound)
+        largest, half_largest = (c["redis"]["backend"]["largest_key_bytes"] for c in (full, half))
+        add(f"w50: largest Redis key <= {KEY_BOUND_BYTES} B (the run record's bound)", largest,
+            largest <= KEY_BOUND_BYTES)
+        add("largest Redis key: full day <= 1.05 x half day (it does not grow with the day)",
+            f"{largest} vs {half_largest}", largest <= 1.05 * half_largest)
         per_full = full["redis"]["backend"]["state_bytes"] / full["pairs"]
         per_half = half["redis"]["backend"]["state_bytes"] / half["pairs"]
         add("run state bytes per pair: full day <= 1.25 x half day",
@@ -57,6 +66,12 @@ def checks(doc: dict) -> list[dict]:
     for (a, wa), (b, wb) in zip(walls, walls[1:]):
         if b != "w50":
             add(f"{b} shorter than {a}", f"{wb:.2f} s vs {wa:.2f} s", wb < wa)
+    # What workers can shorten: the fan-out, the wall less the callback's own time (one
+    # process writes the reports whatever the workers).
+    fans = [(label, configs[label].get("fanout_phase_s")) for label in ("w1", "w5", "w10") if label in configs]
+    for (a, fa), (b, fb) in zip(fans, fans[1:]):
+        if fa is not None and fb is not None:
+            add(f"{b}: fan-out phase shorter than {a}'s", f"{fb:.2f} s vs {fa:.2f} s", fb < fa)
     if "w10" in configs and "w50" in configs:
         gain = configs["w10"]["wall_s"] / configs["w50"]["wall_s"]
         add(f"w50 vs w10: gain below 5x (the warehouse's {doc['model']['slots']} slots saturate)",
@@ -74,7 +89,7 @@ def report(doc: dict) -> str:
            "max_msg_B = biggest task message (JSON, before base64); max_res_B = biggest group "
            "result; broker_B / backend_B = bytes written into each Redis during the run; "
            "state_B = peak MEMORY USAGE of the product's keys in the backend; max_key_B = its "
-           "largest key; cb_rss_MB = VmHWM of the callback's process", ""]
+           "largest key; cb_rss_MB = VmHWM of the callback's process; cb_s = the callback's own time", ""]
     for c in doc["checks"]:
         out.append(f"[{'ok' if c['ok'] else 'MISSED'}] {c['target']}: {c['value']}")
     return "\n".join(out)
