@@ -125,19 +125,11 @@ class Settings:
         return rows
 
     @classmethod
-    def for_tests(cls, **overrides: Any) -> Settings:
-        """A complete Settings without a properties file, rooted at overrides['conf_path']."""
-        conf = Path(overrides.pop("conf_path", "/tmp/mnaas-test"))
-        day = overrides.pop("day", dt.date(2026, 11, 24))
-        base: dict[str, Any] = {"conf_path": conf, "day": day, "config_path": conf / "test.properties",
-                                "log_path": conf / "test.log", "status_file": conf / "status",
-                                "script_name": "MNAAS_Missing_Customer_Files.sh",
-                                "processes": ("traffic",), "customers": ("eLUX",),
-                                "mail_to": ("ops@example.com",), "mail_from": "hdfs@example.com",
-                                "sdp_to": ("sdp@example.com",), "warehouse_url": "duckdb:///:memory:"}
-        base.update(overrides)
-        resolved = _resolve({}, {}, base, day)
-        return cls(config_path=base["config_path"], day=day, **resolved)
+    def from_values(cls, values: dict[str, Any], *, day: dt.date, config_path: Path) -> Settings:
+        """Settings from already-typed values (attribute names, not keys) without a properties
+        file: every option not given takes its default, as in load_settings."""
+        resolved = _resolve({}, {}, dict(values, day=day), day)
+        return cls(config_path=config_path, day=day, **resolved)
 
 
 def config_path_from(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:

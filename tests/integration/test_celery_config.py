@@ -11,11 +11,11 @@ import pytest
 from celery import Celery
 
 import celeryconfig
-from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import ConfigError
 from tasks import CATCH_UP, CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN, SWEEP_LOST_RUNS, TASK_NAMES
 from tests.helpers.celeryproc import CELERY, REPO
 from tests.helpers.jobconfig import make_job
+from tests.helpers.settings import settings_for_tests
 
 
 def _app(conf: dict) -> Celery:
@@ -25,7 +25,7 @@ def _app(conf: dict) -> Celery:
 
 
 def test_json_only_late_acks_bounded_prefetch_and_limits_below_the_visibility_timeout(tmp_path):
-    conf = celeryconfig.celery_settings(Settings.for_tests(conf_path=tmp_path, group_time_limit=100,
+    conf = celeryconfig.celery_settings(settings_for_tests(conf_path=tmp_path, group_time_limit=100,
                                                            visibility_timeout=500))
     assert conf["task_serializer"] == conf["result_serializer"] == conf["event_serializer"] == "json"
     assert conf["accept_content"] == conf["result_accept_content"] == ["json"]
@@ -38,7 +38,7 @@ def test_json_only_late_acks_bounded_prefetch_and_limits_below_the_visibility_ti
 
 
 def test_group_tasks_route_only_to_the_groups_queue_and_the_rest_to_control(tmp_path):
-    app = _app(celeryconfig.celery_settings(Settings.for_tests(conf_path=tmp_path)))
+    app = _app(celeryconfig.celery_settings(settings_for_tests(conf_path=tmp_path)))
     route = app.amqp.router.route
     assert route({}, CHECK_GROUP)["queue"].name == "mnaas-groups"
     for name in (START_RUN, FINALIZE_RUN, RUN_FAILED, SWEEP_LOST_RUNS, CATCH_UP, "celery.chord_unlock"):
@@ -71,7 +71,7 @@ def test_a_visibility_timeout_not_above_the_time_limit_is_refused():
 
 
 def test_beat_runs_the_daily_schedule_in_the_job_zone_across_a_dst_change(tmp_path):
-    settings = Settings.for_tests(conf_path=tmp_path, schedule="30 6 * * *", timezone="Europe/Berlin")
+    settings = settings_for_tests(conf_path=tmp_path, schedule="30 6 * * *", timezone="Europe/Berlin")
     conf = celeryconfig.celery_settings(settings)
     entry = conf["beat_schedule"][celeryconfig.DAILY_ENTRY]
     assert (entry["task"], entry["kwargs"], entry["options"]["queue"]) == (CATCH_UP, {"tick": True}, "mnaas-control")
@@ -89,7 +89,7 @@ def test_beat_runs_the_daily_schedule_in_the_job_zone_across_a_dst_change(tmp_pa
 
 
 def test_beat_sends_the_sweep_for_lost_runs_every_sweep_interval_to_the_control_queue(tmp_path):
-    conf = celeryconfig.celery_settings(Settings.for_tests(conf_path=tmp_path, sweep_interval=45))
+    conf = celeryconfig.celery_settings(settings_for_tests(conf_path=tmp_path, sweep_interval=45))
     entry = conf["beat_schedule"][celeryconfig.SWEEP_ENTRY]
     assert (entry["task"], entry["schedule"], entry["options"]) == (
         SWEEP_LOST_RUNS, 45.0, {"queue": "mnaas-control", "expires": 45.0})

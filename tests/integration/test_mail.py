@@ -15,12 +15,12 @@ from urllib.parse import quote
 
 import pytest
 
-from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import MailError
 from mnaas_missing_files.core.model import PairRow
 from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
 from mnaas_missing_files.reporting.reports import write_reports
 from tests.helpers.analysis import analysis_of
+from tests.helpers.settings import settings_for_tests
 from tests.helpers.smtpd import SmtpServer, free_port, make_tls_files
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -74,7 +74,7 @@ def make_settings(tmp_path, **overrides):
         sdp_from="mnaas-alerts@edge1.example.net", env_mode="PROD", smtp_url=None,
         outbox_dir=tmp_path / "outbox", mail_attempts=3, retry_backoff=2.0, report_mode=0o640)
     values.update(overrides)
-    return Settings.for_tests(**values)
+    return settings_for_tests(**values)
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 
-from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.model import PairRow
 from mnaas_missing_files.reporting.mail import build_report_message, deliver
 from mnaas_missing_files.reporting.reports import write_reports
 from tests.helpers.analysis import analysis_of
+from tests.helpers.settings import settings_for_tests
 from tests.helpers.smtpd import SmtpServer
 
 DAY = dt.date(2026, 11, 24)
@@ -21,7 +21,7 @@ ROWS = [PairRow(DAY, "traffic", "regular", "eLUX", 3000, 0, NAMES),
 
 
 def settings_for(tmp_path, server, **overrides):
-    return Settings.for_tests(conf_path=tmp_path, day=DAY, smtp_url=server.url(),
+    return settings_for_tests(conf_path=tmp_path, day=DAY, smtp_url=server.url(),
                               mail_to=("ops@ops.example",), mail_from="hdfs@edge1.example.net",
                               outbox_dir=tmp_path / "outbox", **overrides)
 

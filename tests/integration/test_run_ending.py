@@ -8,17 +8,17 @@ import datetime as dt
 import pytest
 
 from mnaas_missing_files.checking.planning import make_plan
-from mnaas_missing_files.config.settings import Settings
 from tasks.context import job_lock_key, run_lock
 from tasks.ending import finish_run
 from tasks.runstate import RunState, redis_client
+from tests.helpers.settings import settings_for_tests
 
 DAY = dt.date(2026, 11, 24)
 
 
 @pytest.fixture
 def job(redis_server, tmp_path):
-    settings = Settings.for_tests(conf_path=tmp_path, day=DAY, lock_url=redis_server.url(4))
+    settings = settings_for_tests(conf_path=tmp_path, day=DAY, lock_url=redis_server.url(4))
     plan = make_plan(settings, workers=settings.group_workers, trigger="submit", run_id="20261124-late0001")
     state = RunState(redis_client(settings.lock_url), plan.run_id)
     lock = run_lock(settings)

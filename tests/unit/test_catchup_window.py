@@ -12,6 +12,7 @@ from mnaas_missing_files.config.cron import Cron, latest_scheduled_day
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.run.deadline import overdue_day, what_is_known
 from mnaas_missing_files.state.catchup import days_not_run, only_missing, window
+from tests.helpers.settings import settings_for_tests
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
@@ -38,7 +39,7 @@ def test_the_scheduled_day_is_the_day_before_the_latest_tick():
 
 
 def settings_for(tmp_path, **overrides) -> Settings:
-    return Settings.for_tests(conf_path=tmp_path, timezone="Europe/Berlin", **overrides)
+    return settings_for_tests(conf_path=tmp_path, timezone="Europe/Berlin", **overrides)
 
 
 def test_the_window_skips_days_with_an_ended_run_that_counts(tmp_path):

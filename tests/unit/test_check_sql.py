@@ -6,10 +6,10 @@ import pytest
 
 from mnaas_missing_files.checking.check import _pack_names, check_batch
 from mnaas_missing_files.cli.demo_data import Rows, write_duckdb
-from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import WarehouseError
 from mnaas_missing_files.core.model import Batch, Group, unpack_names
 from mnaas_missing_files.warehouse.base import DuckDBWarehouse
+from tests.helpers.settings import settings_for_tests
 
 D = "2026-11-24"
 OTHER_DAY = "2026-11-23"
@@ -58,7 +58,7 @@ def warehouse(tmp_path):
 
 
 def settings(**kw):
-    return Settings.for_tests(day=dt.date(2026, 11, 24), **kw)
+    return settings_for_tests(day=dt.date(2026, 11, 24), **kw)
 
 
 def one_group(customers, process="traffic"):

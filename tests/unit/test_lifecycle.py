@@ -29,6 +29,7 @@ from mnaas_missing_files.run.ending import RunEnd, end_run
 from mnaas_missing_files.run.finalize import MemoryJournal, begin, finalize
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.locks import FileRunLock
+from tests.helpers.settings import settings_for_tests
 
 DAY = dt.date(2026, 11, 24)
 
@@ -36,7 +37,7 @@ DAY = dt.date(2026, 11, 24)
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     # Two customers of one process: one group, two pairs.
-    return Settings.for_tests(conf_path=tmp_path, day=DAY, customers=("eLUX", "JLR"))
+    return settings_for_tests(conf_path=tmp_path, day=DAY, customers=("eLUX", "JLR"))
 
 
 def ok_result(plan, missing=None):
@@ -127,7 +128,7 @@ def test_unwritable_reports_fail_the_run_and_send_no_report(settings, tmp_path):
     plan = started(settings)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    settings = Settings.for_tests(conf_path=tmp_path, day=DAY, customers=("eLUX", "JLR"),
+    settings = settings_for_tests(conf_path=tmp_path, day=DAY, customers=("eLUX", "JLR"),
                                   csv_path=blocker / "r.csv", txt_path=blocker / "r.txt")
     outcome = finalize(settings, plan, ok_result(plan))
     assert outcome.exit_code == EXIT_FAILED and outcome.summary is None
@@ -224,7 +225,7 @@ def test_a_permanent_failure_is_a_failed_result_at_once(settings):
 
 
 def test_the_local_loop_sleeps_by_the_policy_then_succeeds(settings, monkeypatch):
-    settings = Settings.for_tests(conf_path=settings.conf_path, day=DAY, query_attempts=3, retry_backoff=0.5)
+    settings = settings_for_tests(conf_path=settings.conf_path, day=DAY, query_attempts=3, retry_backoff=0.5)
     batch = make_plan(settings, workers=1).batches[0]
     wh = FlakyWarehouse(TransientWarehouseError("a"), TransientWarehouseError("b"))
     sleeps = []
@@ -233,7 +234,7 @@ def test_the_local_loop_sleeps_by_the_policy_then_succeeds(settings, monkeypatch
 
 
 def test_the_local_loop_gives_up_after_the_last_attempt(settings):
-    settings = Settings.for_tests(conf_path=settings.conf_path, day=DAY, query_attempts=2, retry_backoff=0.5)
+    settings = settings_for_tests(conf_path=settings.conf_path, day=DAY, query_attempts=2, retry_backoff=0.5)
     batch = make_plan(settings, workers=1).batches[0]
     wh = FlakyWarehouse(*[TransientWarehouseError("down")] * 5)
     sleeps = []

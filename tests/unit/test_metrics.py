@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.run.metrics import PairFacts, RunMetrics, write_metrics, write_metrics_quietly
 from mnaas_missing_files.state import history
+from tests.helpers.settings import settings_for_tests
 
 NOW = dt.datetime(2026, 11, 25, 8, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
 WEIRD = 'We"ird\\Cust'  # a quote and a backslash: both must be escaped in the label
@@ -24,7 +25,7 @@ JOB = "MNAAS_Missing_Customer_Files.sh"
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings.for_tests(conf_path=tmp_path, metrics_file=tmp_path / "prom" / "mnaas.prom",
+    return settings_for_tests(conf_path=tmp_path, metrics_file=tmp_path / "prom" / "mnaas.prom",
                               processes=("traffic", "actives"), customers=("eLUX", WEIRD, "JLR"),
                               timezone="Europe/Berlin", metrics_max_customers=3, catchup_days=0)
 
@@ -127,7 +128,7 @@ def test_a_dry_run_leaves_the_file_alone_and_a_deadline_write_keeps_the_last_run
     before = settings.metrics_file.read_bytes()
     write_metrics(settings, RunMetrics("dry-run", [], 0, "r4"), now=NOW)
     assert settings.metrics_file.read_bytes() == before
-    missed = Settings.for_tests(**{**_fields(settings), "deadline": "07:00"})
+    missed = settings_for_tests(**{**_fields(settings), "deadline": "07:00"})
     write_metrics(missed, None, now=NOW)  # 08:00 on the 25th: the 24th has no success
     found = samples(missed)
     assert value(found, "deadline_missed") == 1

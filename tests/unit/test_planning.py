@@ -1,11 +1,11 @@
 import datetime as dt
 
 from mnaas_missing_files.checking.planning import batch_count, make_plan, plan_batches, plan_groups
-from mnaas_missing_files.config.settings import Settings
+from tests.helpers.settings import settings_for_tests
 
 
 def test_one_worker_gets_as_few_batches_as_the_cap_allows_and_groups_keep_report_order():
-    s = Settings.for_tests(processes=("traffic", "actives"), customers=("a", "b", "c"),
+    s = settings_for_tests(processes=("traffic", "actives"), customers=("a", "b", "c"),
                            infonova_customers=("I1",), group_size=2)
     # 4 customers, at most 2 per batch: 2 batches, each every process; the second holds the
     # last regular customer and the InfONova one.
@@ -24,7 +24,7 @@ def test_one_worker_gets_as_few_batches_as_the_cap_allows_and_groups_keep_report
 
 
 def test_batches_match_the_workers_in_near_equal_slices():
-    s = Settings.for_tests(processes=("p",), customers=("a", "b", "c"), infonova_customers=("I1",),
+    s = settings_for_tests(processes=("p",), customers=("a", "b", "c"), infonova_customers=("I1",),
                            group_size=10)
     assert [b.customers for b in plan_batches(s, workers=3)] == [("a",), ("b",), ("c", "I1")]
     assert [g.group_id for g in plan_groups(s, workers=3)] == ["p/regular/1", "p/regular/2",
@@ -41,19 +41,19 @@ def test_batch_count_is_the_workers_or_a_multiple_of_them_the_cap_needs():
 
 
 def test_a_customer_listed_twice_is_checked_once_with_a_warning(caplog):
-    s = Settings.for_tests(customers=("a", "b", "a"), infonova_customers=("b", "I1"), group_size=10)
+    s = settings_for_tests(customers=("a", "b", "a"), infonova_customers=("b", "I1"), group_size=10)
     groups = plan_groups(s, workers=1)
     assert [g.customers for g in groups] == [("a", "b"), ("I1",)]
     assert sum("listed more than once" in r.getMessage() for r in caplog.records) == 2
 
 
 def test_no_infonova_customers_means_no_infonova_group():
-    s = Settings.for_tests(customers=("a",), infonova_customers=())
+    s = settings_for_tests(customers=("a",), infonova_customers=())
     assert [g.group_id for g in plan_groups(s)] == ["traffic/regular/1"]
 
 
 def test_plan_round_trips_through_json():
-    s = Settings.for_tests(day=dt.date(2026, 1, 2))
+    s = settings_for_tests(day=dt.date(2026, 1, 2))
     plan = make_plan(s, workers=2, dry_run=True, trigger="submit")
     assert plan.run_id.startswith("20260102-")
     from mnaas_missing_files.core.model import Plan

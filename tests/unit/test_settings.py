@@ -8,10 +8,11 @@ import sys
 import pytest
 
 from mnaas_missing_files.config.options import OPTIONS_BY_KEY, convert
-from mnaas_missing_files.config.settings import Settings, default_day, load_settings
+from mnaas_missing_files.config.settings import default_day, load_settings
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.secrets import mask_secrets
 from tests.helpers.jobconfig import make_job
+from tests.helpers.settings import settings_for_tests
 
 DAY = dt.date(2026, 11, 24)
 
@@ -151,7 +152,7 @@ def test_default_day_is_yesterday_in_the_job_zone():
 
 
 def test_for_tests_builds_a_complete_settings():
-    s = Settings.for_tests(group_size=3)
+    s = settings_for_tests(group_size=3)
     assert s.group_size == 3 and s.kpi_table == "mnaas.kpi_measurement"
 
 

@@ -13,10 +13,10 @@ from mnaas_missing_files.checking.verdicts import (
     processes_without_input,
     severity,
 )
-from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.model import Group, GroupResult, Plan
 from mnaas_missing_files.reporting.mailbody import subject
 from mnaas_missing_files.run.analysis import DayAnalysis
+from tests.helpers.settings import settings_for_tests
 
 D = dt.date(2026, 11, 24)
 
@@ -61,12 +61,12 @@ def test_no_input_needs_every_group_checked_and_empty():
 
 
 def test_subject_prefixes_in_order_and_without_the_window():
-    settings = Settings.for_tests(env_mode="dev")
+    settings = settings_for_tests(env_mode="dev")
     analysis = DayAnalysis(D, 7, [PairStatus("a", "regular", "x", Verdict.MISSING, 2, 1, 1, 3)], ["b"], {})
     assert subject(settings, D, analysis, {"g": "boom"}) == \
         "[dev] INCOMPLETE - NO INPUT - Missing customer files 2026-11-24: 1 missing (0 new), 3 outstanding"
     analysis.without_input, analysis.lookback_days = [], 0
-    assert subject(Settings.for_tests(), D, analysis, {}) == "Missing customer files 2026-11-24: 1 missing"
+    assert subject(settings_for_tests(), D, analysis, {}) == "Missing customer files 2026-11-24: 1 missing"
 
 
 def test_the_outcome_lists_at_most_a_thousand_pairs_most_severe_first():
