@@ -17,8 +17,8 @@ import redis
 from mnaas_missing_files.config.settings import Settings, config_path_from, load_settings
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.runlog import attach_log_file
-from mnaas_missing_files.state.locks import RedisRunLock, lock_key
 from mnaas_missing_files.state.redisconn import sentinel_options
+from mnaas_missing_files.state.redislock import RedisRunLock, lock_key
 
 from .runstate import RunState, redis_client
 

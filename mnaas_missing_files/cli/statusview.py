@@ -89,7 +89,7 @@ def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
         from tasks.runstate import RunState, open_runs
     except ImportError:  # installed without the Celery side
         return
-    from mnaas_missing_files.state.locks import lock_key
+    from mnaas_missing_files.state.redislock import lock_key
 
     if not settings.lock_url:  # only the cluster's Redis lock has submitted runs to list
         return

@@ -20,7 +20,8 @@ from mnaas_missing_files.run.interrupt import Interruption
 from mnaas_missing_files.run.lost import mark_dead_runs_lost
 from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state.liveness import LOCAL
-from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock, RunLock
+from mnaas_missing_files.state.locks import FileRunLock, RunLock
+from mnaas_missing_files.state.redislock import RedisRunLock
 from mnaas_missing_files.warehouse.base import open_warehouse
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from celery import Celery
 
 from mnaas_missing_files.config.settings import load_settings
 from mnaas_missing_files.core.model import Batch, Plan
-from mnaas_missing_files.state.locks import RedisRunLock, lock_key
+from mnaas_missing_files.state.redislock import RedisRunLock, lock_key
 from tasks.runstate import RunState, redis_client
 from tests.helpers.celeryjob import DAY, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, start_cli, start_workers, stop_all, wait_until

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mnaas_missing_files.core.errors import LockHeld, LockLost, LockUnavailable
-from mnaas_missing_files.state.locks import FileRunLock, RedisRunLock, lock_key
+from mnaas_missing_files.state.locks import FileRunLock
+from mnaas_missing_files.state.redislock import RedisRunLock, lock_key
 from tests.helpers.redisproc import RedisServer
 
 RACERS = 8

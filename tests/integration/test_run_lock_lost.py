@@ -10,7 +10,7 @@ from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
 from mnaas_missing_files.config.settings import load_settings
 from mnaas_missing_files.core.errors import LockLost
 from mnaas_missing_files.run import local as runner
-from mnaas_missing_files.state.locks import lock_key
+from mnaas_missing_files.state.redislock import lock_key
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
 
 DAY = dt.date(2026, 11, 24)
