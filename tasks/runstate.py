@@ -206,7 +206,7 @@ class RunState:
         parts = self.client.mget([f"{self.plan_key}:{n}" for n in range(count)]) if count else []
         if any(part is None for part in parts):
             return None  # partly expired: as good as gone
-        plan["batches"] = [json.loads(part) for part in parts]
+        plan["batches"] = [json.loads(part) for part in parts if part is not None]
         return plan
 
     def group_started(self, group_id: str) -> None:
