@@ -204,10 +204,8 @@ class RunState:
         if count is None:  # a plan kept whole, by the version before
             return plan
         parts = self.client.mget([f"{self.plan_key}:{n}" for n in range(count)]) if count else []
-        if any(part is None for part in parts):
-            return None  # partly expired: as good as gone
         plan["batches"] = [json.loads(part) for part in parts if part is not None]
-        return plan
+        return plan if len(plan["batches"]) == count else None  # partly expired: as good as gone
 
     def group_started(self, group_id: str) -> None:
         self.client.hset(f"{self.key}:active", group_id, f"{socket.gethostname()} pid {os.getpid()}")

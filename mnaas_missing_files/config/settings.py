@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mnaas_missing_files.config.duckdb_url import MEMORY as DUCKDB_MEMORY
 from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
 from mnaas_missing_files.config.options import OPTIONS, OPTIONS_BY_KEY, Option, convert
 from mnaas_missing_files.config.properties import parse_properties
@@ -280,7 +281,7 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
         except ConfigError as exc:
             raise ConfigError(str(exc), key="MNAAS_WAREHOUSE_URL",
                               where=sources.get("MNAAS_WAREHOUSE_URL", where_file)) from None
-    if url.startswith("duckdb:") and url != "duckdb:///:memory:":
+    if url.startswith("duckdb:") and url != DUCKDB_MEMORY:
         try:  # its options (memory_limit, threads) too
             db = duckdb_path(url)
         except ConfigError as exc:

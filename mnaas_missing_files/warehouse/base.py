@@ -55,7 +55,8 @@ class _SharedDatabase:
     (config/duckdb_url.py) what does not fit spills to `spill_dir`, made for this instance
     and removed with it."""
 
-    def __init__(self, conn: Any, spill_dir: str | None):
+    def __init__(self, key: str, conn: Any, spill_dir: str | None):
+        self.key = key  # its file's resolved path, under which _databases holds it
         self.conn = conn
         self.spill_dir = spill_dir
         self.turn = threading.RLock()
@@ -106,12 +107,12 @@ class DuckDBWarehouse:
         return [self._rows(sql, params) for sql, params in statements]
 
     def _take_turn(self) -> None:
-        while not self._turn.acquire(timeout=_TURN_POLL_S):
-            if self._cancel.is_set():
-                raise TransientWarehouseError("DuckDB query cancelled before it started")
-        if self._cancel.is_set():
-            self._turn.release()
-            raise TransientWarehouseError("DuckDB query cancelled before it started")
+        while not self._cancel.is_set():
+            if self._turn.acquire(timeout=_TURN_POLL_S):
+                if not self._cancel.is_set():
+                    return
+                self._turn.release()
+        raise TransientWarehouseError("DuckDB query cancelled before it started")
 
     def _rows(self, sql: str, params: Sequence) -> Iterator[tuple]:
         import duckdb
@@ -161,7 +162,7 @@ def _open_database(path: str, options: dict[str, str]) -> _SharedDatabase:
         spill = tempfile.mkdtemp(prefix="mnaas-duckdb-spill-")
         config["temp_directory"] = spill
     try:
-        return _SharedDatabase(duckdb.connect(path, read_only=True, config=config), spill)
+        return _SharedDatabase(path, duckdb.connect(path, read_only=True, config=config), spill)
     except duckdb.IOException as exc:
         _remove_spill(spill)
         # Another process holds the file for writing (e.g. a loader): worth retrying.
@@ -181,9 +182,7 @@ def _release_database(shared: _SharedDatabase) -> None:
         shared.users -= 1
         if shared.users > 0:
             return
-        for key, value in list(_databases.items()):
-            if value is shared:
-                del _databases[key]
+        del _databases[shared.key]
     try:
         shared.conn.close()
     finally:

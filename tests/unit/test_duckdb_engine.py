@@ -40,72 +40,72 @@ def test_warehouses_of_one_file_share_one_instance_until_the_last_closes(db):
     writer.close()
 
 
-def test_a_second_statement_waits_until_the_first_is_read_to_its_end(db):
-    reading, waiting = DuckDBWarehouse(f"duckdb:///{db}"), DuckDBWarehouse(f"duckdb:///{db}")
-    try:
-        rows = reading.query_many([("SELECT n FROM t ORDER BY n", [])])[0]
-        assert next(iter(rows)) == (0,)  # executed, and being read
-        done = threading.Event()
-        answer: list = []
-
-        def other():
-            answer.extend(waiting.query("SELECT count(*) FROM t", []))
-            done.set()
-
-        thread = threading.Thread(target=other)
-        thread.start()
-        assert not done.wait(0.5)  # its turn has not come
-        assert sum(1 for _ in rows) == 49999  # the rest of the first result
-        assert done.wait(10) and answer == [(50000,)]
-        thread.join()
-    finally:
-        reading.close()
-        waiting.close()
+@pytest.fixture
+def two(db):
+    """Two warehouses of the same file (one instance, one turn)."""
+    first, second = DuckDBWarehouse(f"duckdb:///{db}"), DuckDBWarehouse(f"duckdb:///{db}")
+    yield first, second
+    first.close()
+    second.close()
 
 
-def test_a_half_read_result_closed_gives_the_turn_back(db):
-    reading, other = DuckDBWarehouse(f"duckdb:///{db}"), DuckDBWarehouse(f"duckdb:///{db}")
-    try:
-        rows = reading.query_many([("SELECT n FROM t", [])])[0]
-        next(iter(rows))
-        rows.close()  # what check_batch does when it stops reading (an error, say)
-        result: list = []
-        thread = threading.Thread(target=lambda: result.extend(other.query("SELECT 1", [])))
-        thread.start()
-        thread.join(5)
-        assert result == [(1,)]
-    finally:
-        reading.close()
-        other.close()
+def started(warehouse: DuckDBWarehouse, sql: str):
+    """`sql` executed and read up to its first row: it holds the turn. (rows, first row)"""
+    rows = warehouse.query_many([(sql, [])])[0]
+    return rows, next(iter(rows))
 
 
-def test_an_interrupt_while_waiting_for_the_turn_ends_the_wait(db):
-    holder, waiter = DuckDBWarehouse(f"duckdb:///{db}"), DuckDBWarehouse(f"duckdb:///{db}")
-    try:
-        rows = holder.query_many([("SELECT n FROM t", [])])[0]
-        next(iter(rows))
-        caught: list[BaseException] = []
+class InThread(threading.Thread):
+    """`query` of a warehouse in a thread of its own; its rows, or what it raised."""
 
-        def wait():
-            try:
-                waiter.query("SELECT 1", [])
-            except BaseException as exc:
-                caught.append(exc)
+    def __init__(self, warehouse: DuckDBWarehouse, sql: str):
+        super().__init__()
+        self.warehouse, self.sql = warehouse, sql
+        self.rows: list | None = None
+        self.error: BaseException | None = None
+        self.start()
 
-        thread = threading.Thread(target=wait)
-        thread.start()
-        time.sleep(0.3)
-        started = time.monotonic()
-        waiter.interrupt()
-        thread.join(5)
-        assert not thread.is_alive() and time.monotonic() - started < 2
-        assert isinstance(caught[0], TransientWarehouseError)
-        assert "cancelled before it started" in str(caught[0])
-        rows.close()
-        assert waiter.query("SELECT 2", []) == [(2,)]  # the next query is not cancelled
-    finally:
-        holder.close()
-        waiter.close()
+    def run(self) -> None:
+        try:
+            self.rows = self.warehouse.query(self.sql, [])
+        except BaseException as exc:
+            self.error = exc
+
+
+def test_a_second_statement_waits_until_the_first_is_read_to_its_end(two):
+    reading, waiting = two
+    rows, first = started(reading, "SELECT n FROM t ORDER BY n")
+    assert first == (0,)  # executed, and being read
+    other = InThread(waiting, "SELECT count(*) FROM t")
+    other.join(0.5)
+    assert other.is_alive()  # its turn has not come
+    assert sum(1 for _ in rows) == 49999  # the rest of the first result
+    other.join(10)
+    assert not other.is_alive() and other.rows == [(50000,)]
+
+
+def test_a_half_read_result_closed_gives_the_turn_back(two):
+    reading, other = two
+    rows, _ = started(reading, "SELECT n FROM t")
+    rows.close()  # what check_batch does when it stops reading (an error, say)
+    query = InThread(other, "SELECT 1")
+    query.join(5)
+    assert query.rows == [(1,)]
+
+
+def test_an_interrupt_while_waiting_for_the_turn_ends_the_wait(two):
+    holder, waiter = two
+    rows, _ = started(holder, "SELECT n FROM t")
+    waiting = InThread(waiter, "SELECT 1")
+    time.sleep(0.3)
+    interrupted = time.monotonic()
+    waiter.interrupt()
+    waiting.join(5)
+    assert not waiting.is_alive() and time.monotonic() - interrupted < 2
+    assert isinstance(waiting.error, TransientWarehouseError)
+    assert "cancelled before it started" in str(waiting.error)
+    rows.close()
+    assert waiter.query("SELECT 2", []) == [(2,)]  # the next query is not cancelled
 
 
 def test_memory_limit_and_threads_reach_duckdb_and_the_spill_directory_goes_with_it(db):
