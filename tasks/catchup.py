@@ -30,10 +30,8 @@ from workers.app import app
 
 from . import CATCH_UP
 from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_client
-from .runs import launch_run
-from .runstate import (
+from .jobkeys import (
     SCHEDULED_TTL,
-    RunState,
     claim_age,
     claim_day,
     open_runs,
@@ -41,6 +39,8 @@ from .runstate import (
     release_scheduled_day,
     scheduled_key,
 )
+from .runs import launch_run
+from .runstate import RunState
 
 log = get_task_logger(__name__)
 

@@ -36,12 +36,8 @@ from workers.app import app
 from . import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
 from .context import attach_job_log, job_lock_key, run_lock, run_state, settings_for, state_client
 from .ending import abandon_run, finish_run
-from .runstate import (
-    RunState,
-    claim_scheduled_day,
-    count_delivery,
-    release_scheduled_day,
-)
+from .jobkeys import claim_scheduled_day, count_delivery, release_scheduled_day
+from .runstate import RunState
 
 log = get_task_logger(__name__)
 

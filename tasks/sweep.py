@@ -37,7 +37,8 @@ from .catchup import catch_up_pass
 from .context import attach_job_log, job_lock_key, run_lock, settings_for, state_client
 from .deadline import check_deadline
 from .ending import abandon_run, finish_run
-from .runstate import RunState, forget_open_run, open_runs
+from .jobkeys import forget_open_run, open_runs
+from .runstate import RunState
 
 log = get_task_logger(__name__)
 

@@ -86,7 +86,8 @@ def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
     """Submitted runs that have not ended but do not hold the lock: the sweeper's to report."""
     try:
         from tasks.context import state_client
-        from tasks.runstate import RunState, open_runs
+        from tasks.jobkeys import open_runs
+        from tasks.runstate import RunState
     except ImportError:  # installed without the Celery side
         return
     from mnaas_missing_files.state.redislock import lock_key

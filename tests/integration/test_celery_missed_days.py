@@ -16,7 +16,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tasks import CATCH_UP, SWEEP_LOST_RUNS
-from tasks.runstate import SCHEDULED_TTL, redis_client, scheduled_key
+from tasks.jobkeys import SCHEDULED_TTL, scheduled_key
+from tasks.runstate import redis_client
 from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401
 from tests.helpers.celeryproc import Proc, start_worker, wait_until
 
