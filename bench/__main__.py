@@ -6,8 +6,9 @@ import argparse
 import signal
 import sys
 
-from .harness import report, run_profile
+from .harness import run_profile
 from .profiles import PROFILES
+from .report import report
 
 
 def main(argv=None) -> int:

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 DAY = dt.date(2026, 11, 24)
+# `<way>_bounded`: the way with MNAAS_WAREHOUSE_URL's DuckDB memory_limit set to this
+BOUNDED, BOUNDED_LIMIT = "_bounded", "64MB"
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Profile:
     submit_workers: tuple[int, ...] = (1, 2, 4)
     # Ways also measured with MNAAS_LOOKBACK_DAYS=0 (as `<way>_l0`), to compare with L = 7
     l0_ways: tuple[str, ...] = ("run", "submit_w1", "submit_w2", "submit_w4")
-    # Ways also measured with DuckDB's memory bounded (`<way>_bounded`, harness.BOUNDED_LIMIT)
+    # Ways also measured with DuckDB's memory bounded (`<way>_bounded`, BOUNDED_LIMIT)
     bounded_ways: tuple[str, ...] = ()
 
     @property

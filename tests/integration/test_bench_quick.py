@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 
-from bench.harness import report, run_profile
+from bench.harness import run_profile
 from bench.profiles import PROFILES
+from bench.report import report
 
 QUICK = PROFILES["quick"]
 # By hand: 8 customers, at most 4 per group task (MNAAS_GROUP_SIZE), each task every process:
