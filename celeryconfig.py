@@ -68,8 +68,9 @@ def crontab_of(cron: str):
     from celery.schedules import crontab
 
     minute, hour, day_of_month, month_of_year, day_of_week = cron.split()
-    return crontab(minute=minute, hour=hour, day_of_month=day_of_month,
-                   month_of_year=month_of_year, day_of_week=day_of_week)
+    return crontab(
+        minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week
+    )
 
 
 def celery_settings(settings: Settings | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -82,17 +83,20 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
     time_limit = int(value("MNAAS_GROUP_TIME_LIMIT"))
     visibility = int(value("MNAAS_VISIBILITY_TIMEOUT"))
     if visibility <= time_limit:
-        raise ConfigError(f"MNAAS_VISIBILITY_TIMEOUT ({visibility} s) must exceed MNAAS_GROUP_TIME_LIMIT "
-                          f"({time_limit} s), or a slow task would be delivered twice",
-                          key="MNAAS_VISIBILITY_TIMEOUT")
+        raise ConfigError(
+            f"MNAAS_VISIBILITY_TIMEOUT ({visibility} s) must exceed MNAAS_GROUP_TIME_LIMIT "
+            f"({time_limit} s), or a slow task would be delivered twice",
+            key="MNAAS_VISIBILITY_TIMEOUT",
+        )
     timezone = value("MNAAS_TIMEZONE")
     sweep = int(value("MNAAS_SWEEP_INTERVAL"))
     control = Exchange(CONTROL_QUEUE, type="direct")
     groups = Exchange(GROUPS_QUEUE, type="direct")
     broker_url = value("MNAAS_BROKER_URL") or DEFAULT_BROKER_URL
     result_backend = value("MNAAS_RESULT_BACKEND") or DEFAULT_RESULT_BACKEND
-    sentinel = _sentinel_options(broker_url, result_backend, value("MNAAS_SENTINEL_MASTER"),
-                                 value("MNAAS_SENTINEL_PASSWORD"))
+    sentinel = _sentinel_options(
+        broker_url, result_backend, value("MNAAS_SENTINEL_MASTER"), value("MNAAS_SENTINEL_PASSWORD")
+    )
     conf: dict[str, Any] = {
         "broker_url": broker_url,
         "result_backend": result_backend,
@@ -121,8 +125,10 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         # it must exceed every task's hard limit (and retry countdowns, at most 30 s).
         # With sentinel:// URLs, kombu asks the sentinels for the master of that name on every
         # (re)connect, so the queues follow a failover (contract §12).
-        "broker_transport_options": {"visibility_timeout": visibility,
-                                     **(sentinel if is_sentinel_url(broker_url) else {})},
+        "broker_transport_options": {
+            "visibility_timeout": visibility,
+            **(sentinel if is_sentinel_url(broker_url) else {}),
+        },
         # The same for the results: the chord joins on the master of the moment.
         "result_backend_transport_options": sentinel if is_sentinel_url(result_backend) else {},
         # Far above the longest run, so the chord callback and Flower find every result.
@@ -143,8 +149,12 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         # A task a worker sends (the chord's callback, a retry) while the broker is away for a
         # failover or a restart is retried for about 30 s instead of Celery's default 0.6 s, so
         # the run goes on once a master answers again (contract §12).
-        "task_publish_retry_policy": {"max_retries": 30, "interval_start": 0,
-                                      "interval_step": 0.5, "interval_max": 1.0},
+        "task_publish_retry_policy": {
+            "max_retries": 30,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1.0,
+        },
         # Workers started before the broker keep trying instead of exiting.
         "broker_connection_retry_on_startup": True,
         # A lost pool process is declared lost (and its task requeued) after this many
@@ -152,8 +162,10 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         "worker_lost_wait": 2.0,
         # Two queues, each with its own exchange and routing key: a group task can only ever
         # be routed to GROUPS_QUEUE. A worker started without -Q consumes both.
-        "task_queues": (Queue(CONTROL_QUEUE, control, routing_key=CONTROL_QUEUE),
-                        Queue(GROUPS_QUEUE, groups, routing_key=GROUPS_QUEUE)),
+        "task_queues": (
+            Queue(CONTROL_QUEUE, control, routing_key=CONTROL_QUEUE),
+            Queue(GROUPS_QUEUE, groups, routing_key=GROUPS_QUEUE),
+        ),
         "task_routes": {
             CHECK_GROUP: {"queue": GROUPS_QUEUE, "exchange": GROUPS_QUEUE, "routing_key": GROUPS_QUEUE},
             START_RUN: {"queue": CONTROL_QUEUE, "exchange": CONTROL_QUEUE, "routing_key": CONTROL_QUEUE},
@@ -192,17 +204,14 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
     return conf
 
 
-def _sentinel_options(broker_url: str, result_backend: str, master: str | None,
-                      password: str | None) -> dict[str, Any]:
+def _sentinel_options(broker_url: str, result_backend: str, master: str | None, password: str | None) -> dict[str, Any]:
     """kombu's and Celery's Sentinel transport options: the master's name and how to talk to the
     sentinels themselves (their own password; the Redis password is in the first URL)."""
     if not (is_sentinel_url(broker_url) or is_sentinel_url(result_backend)):
         return {}
     # Flower reads only the environment: its sentinel URLs are checked here, not by Settings.
-    check_sentinel_settings({"MNAAS_BROKER_URL": broker_url, "MNAAS_RESULT_BACKEND": result_backend},
-                            master)
-    sentinel_kwargs: dict[str, Any] = {"socket_timeout": SENTINEL_TIMEOUT,
-                                       "socket_connect_timeout": SENTINEL_TIMEOUT}
+    check_sentinel_settings({"MNAAS_BROKER_URL": broker_url, "MNAAS_RESULT_BACKEND": result_backend}, master)
+    sentinel_kwargs: dict[str, Any] = {"socket_timeout": SENTINEL_TIMEOUT, "socket_connect_timeout": SENTINEL_TIMEOUT}
     if password:
         sentinel_kwargs["password"] = password
     return {"master_name": master, "sentinel_kwargs": sentinel_kwargs}
@@ -213,9 +222,12 @@ def _load_module_settings() -> dict[str, Any]:
     try:
         settings = job_settings()
         if settings is not None and not settings.lock_url:
-            raise ConfigError("the cluster needs MNAAS_LOCK_URL or a redis:// MNAAS_RESULT_BACKEND in the "
-                              "job's configuration, so that `run` and `submit` share one lock",
-                              key="MNAAS_LOCK_URL", where=str(settings.config_path))
+            raise ConfigError(
+                "the cluster needs MNAAS_LOCK_URL or a redis:// MNAAS_RESULT_BACKEND in the "
+                "job's configuration, so that `run` and `submit` share one lock",
+                key="MNAAS_LOCK_URL",
+                where=str(settings.config_path),
+            )
         return celery_settings(settings)
     except ConfigError as exc:
         from mnaas_missing_files.core.secrets import mask_secrets

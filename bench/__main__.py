@@ -17,8 +17,10 @@ def main(argv=None) -> int:
     parser.add_argument("--warehouse", default="duckdb", choices=["duckdb", "hs2"])
     parser.add_argument("--ways", help="comma-separated subset: baseline,run,submit_w1,submit_w2,submit_w4")
     parser.add_argument("--workdir", help="where warehouses, jobs and reports go (default var/bench/<profile>)")
-    parser.add_argument("--tag", help="results go to bench/results/<profile>[-hs2]-<tag>.json (a subset of ways "
-                                      "measured apart, e.g. lookback)")
+    parser.add_argument(
+        "--tag",
+        help="results go to bench/results/<profile>[-hs2]-<tag>.json (a subset of ways measured apart, e.g. lookback)",
+    )
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the workers, Redis and HiveServer2 it started are stopped.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -29,8 +31,13 @@ def main(argv=None) -> int:
         doc = run_scale(workdir=args.workdir)
         print(scale_report(doc))
         return 0 if all(c["ok"] for c in doc["checks"]) else 1
-    doc = run_profile(args.profile, warehouse=args.warehouse,
-                      ways=args.ways.split(",") if args.ways else None, workdir=args.workdir, tag=args.tag)
+    doc = run_profile(
+        args.profile,
+        warehouse=args.warehouse,
+        ways=args.ways.split(",") if args.ways else None,
+        workdir=args.workdir,
+        tag=args.tag,
+    )
     print(report(doc))
     return 0 if all(c["ok"] for c in doc["checks"]) else 1
 

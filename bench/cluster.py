@@ -20,8 +20,7 @@ READY_TIMEOUT = 60.0
 
 
 class Cluster:
-    def __init__(self, workers: int, workdir: Path, env: dict[str, str],
-                 specs: list[list[str]] | None = None):
+    def __init__(self, workers: int, workdir: Path, env: dict[str, str], specs: list[list[str]] | None = None):
         self.specs = specs or [["--concurrency=1", "--prefetch-multiplier=1"]] * workers
         self.workers = len(self.specs)
         self.workdir = workdir
@@ -33,9 +32,13 @@ class Cluster:
     @property
     def env(self) -> dict[str, str]:
         env = dict(self.base_env)
-        env.update({"MNAAS_BROKER_URL": self.broker.url(0),
-                    "MNAAS_RESULT_BACKEND": self.backend.url(0),
-                    "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))})
+        env.update(
+            {
+                "MNAAS_BROKER_URL": self.broker.url(0),
+                "MNAAS_RESULT_BACKEND": self.backend.url(0),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+            }
+        )
         return env
 
     def start(self) -> Cluster:
@@ -43,13 +46,30 @@ class Cluster:
         self.backend.start()
         for n, spec in enumerate(self.specs, start=1):
             log = open(self.workdir / f"worker{n}.log", "w")
-            self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "bench.workerapp", "worker",
-                 *spec, "-n", f"bench{n}@%h",
-                 f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
-                 "--without-gossip", "--without-mingle"],
-                cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True))
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "bench.workerapp",
+                        "worker",
+                        *spec,
+                        "-n",
+                        f"bench{n}@%h",
+                        f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    cwd=REPO,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         self._wait_ready()
         return self
 
@@ -62,8 +82,7 @@ class Cluster:
             while time.monotonic() < deadline:
                 for proc in self.processes:
                     if proc.poll() is not None:
-                        raise RuntimeError(f"a worker exited with {proc.returncode}; see "
-                                           f"{self.workdir}/worker*.log")
+                        raise RuntimeError(f"a worker exited with {proc.returncode}; see {self.workdir}/worker*.log")
                 if len(probe.control.ping(timeout=0.5) or []) >= self.workers:
                     return
             raise RuntimeError(f"{self.workers} workers not ready after {READY_TIMEOUT:.0f} s")

@@ -25,23 +25,33 @@ WAY_TIMEOUT = 3600
 
 
 def submit_available() -> bool:
-    return importlib.util.find_spec("tasks.client") is not None and \
-        importlib.util.find_spec("workers.app") is not None
+    return importlib.util.find_spec("tasks.client") is not None and importlib.util.find_spec("workers.app") is not None
 
 
 def way_env(config: Path, profile: Profile, query_log: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MNAAS_", "BENCH_"))}
-    env.update({"MNAAS_CONFIG": str(config), LATENCY_ENV: str(profile.latency_s),
-                LOG_ENV: str(query_log),
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))})
+    env.update(
+        {
+            "MNAAS_CONFIG": str(config),
+            LATENCY_ENV: str(profile.latency_s),
+            LOG_ENV: str(query_log),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        }
+    )
     return env
 
 
 def run_child(way: str, config: Path, env: dict[str, str], log: Path) -> dict:
     with open(log, "w") as stderr:
-        done = subprocess.run([sys.executable, "-m", "bench.way", way, "--config", str(config),
-                               "--date", DAY.isoformat()], cwd=REPO, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=stderr, timeout=WAY_TIMEOUT)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.way", way, "--config", str(config), "--date", DAY.isoformat()],
+            cwd=REPO,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            timeout=WAY_TIMEOUT,
+        )
     lines = done.stdout.strip().splitlines()
     if not lines:
         raise RuntimeError(f"{way} printed nothing (exit {done.returncode}); see {log}")
@@ -64,7 +74,7 @@ def one_way(way: str, profile: Profile, work: Path, warehouse_url: str, *, root_
     query_log = root / "queries.log"
     env = way_env(config, profile, query_log)
     if way.startswith("submit_w"):
-        workers = int(way[len("submit_w"):])
+        workers = int(way[len("submit_w") :])
         rss_file = root / "writer_rss.tsv"
         env["BENCH_RSS_FILE"] = str(rss_file)
         with Cluster(workers, root, env) as cluster:
@@ -72,15 +82,17 @@ def one_way(way: str, profile: Profile, work: Path, warehouse_url: str, *, root_
             out = run_child("submit", config, cluster.env, root / "way.log")
             out["result_bytes"] = cluster.backend_bytes_in() - before
             out["broker_bytes"] = cluster.broker_bytes_in() - broker_before
-        peaks = [float(line.split("\t")[2]) for line in rss_file.read_text().splitlines()] \
-            if rss_file.is_file() else []
+        peaks = [float(line.split("\t")[2]) for line in rss_file.read_text().splitlines()] if rss_file.is_file() else []
         out["peak_rss_mb"] = max(peaks) if peaks else None
     else:
         out = run_child(way, config, env, root / "way.log")
         out["result_bytes"] = 0  # nothing crosses a result backend
     out.update(read_log(query_log))
-    reports = sorted(p for p in (root / "conf" / "Missing_Customer_Files").glob("Missing_Customer_Files_*")
-                     if "_Outstanding_" not in p.name)
+    reports = sorted(
+        p
+        for p in (root / "conf" / "Missing_Customer_Files").glob("Missing_Customer_Files_*")
+        if "_Outstanding_" not in p.name
+    )
     out["reports"] = [str(p) for p in reports]  # the day's CSV and TXT (contract §3)
     outstanding = list((root / "conf" / "Missing_Customer_Files").glob("*_Outstanding_*.csv"))
     out["outstanding"] = str(outstanding[0]) if outstanding else None
@@ -119,18 +131,27 @@ def identical(way: dict, reference: dict, outstanding_reference: dict | None = N
     report to `run`'s (the legacy baseline has none), and with L = 0 no outstanding report."""
     if not reference or not way.get("reports") or len(way["reports"]) != len(reference["reports"]):
         return None if not reference else False
-    same = all(Path(a).read_bytes() == Path(b).read_bytes()
-               for a, b in zip(way["reports"], reference["reports"]))
+    same = all(Path(a).read_bytes() == Path(b).read_bytes() for a, b in zip(way["reports"], reference["reports"]))
     if way.get("lookback_days") == 0:
         return same and way.get("outstanding") is None
     if outstanding_reference and outstanding_reference.get("outstanding") and way is not outstanding_reference:
-        same = same and way.get("outstanding") is not None and \
-            Path(way["outstanding"]).read_bytes() == Path(outstanding_reference["outstanding"]).read_bytes()
+        same = (
+            same
+            and way.get("outstanding") is not None
+            and Path(way["outstanding"]).read_bytes() == Path(outstanding_reference["outstanding"]).read_bytes()
+        )
     return same
 
 
-def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None = None,
-                workdir: Path | None = None, write_results: bool = True, tag: str | None = None) -> dict:
+def run_profile(
+    name: str,
+    *,
+    warehouse: str = "duckdb",
+    ways: list[str] | None = None,
+    workdir: Path | None = None,
+    write_results: bool = True,
+    tag: str | None = None,
+) -> dict:
     profile = PROFILES[name]
     if warehouse == "hs2":  # the query cost is real there: inject none
         profile = dataclasses.replace(profile, latency_s=0.0)
@@ -139,17 +160,20 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
     started = time.monotonic()
     if warehouse == "hs2":
         from .hs2 import hs2_warehouse  # the HiveServer2 fixture of the Impala tests
+
         warehouse_url, cleanup, sizes = hs2_warehouse(profile, work)
     else:
         db = work / "warehouse.duckdb"
         sizes = data.build_warehouse(db, profile)
         warehouse_url, cleanup = f"duckdb:///{db}", None
     build_s = time.monotonic() - started
-    wanted = ways or ((["floor"] if warehouse == "hs2" else []) + ["baseline", "run"]
-                      + [f"submit_w{w}" for w in profile.submit_workers]
-                      + [f"{w}_l0" for w in ("run", *(f"submit_w{n}" for n in profile.submit_workers))
-                         if w in profile.l0_ways]
-                      + (list(profile.bounded_ways) if warehouse == "duckdb" else []))
+    wanted = ways or (
+        (["floor"] if warehouse == "hs2" else [])
+        + ["baseline", "run"]
+        + [f"submit_w{w}" for w in profile.submit_workers]
+        + [f"{w}_l0" for w in ("run", *(f"submit_w{n}" for n in profile.submit_workers)) if w in profile.l0_ways]
+        + (list(profile.bounded_ways) if warehouse == "duckdb" else [])
+    )
     if not profile.baseline and "baseline" in wanted and ways is None:
         wanted.remove("baseline")
     results: dict[str, dict] = {}
@@ -177,20 +201,31 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
             out["identical"] = None
             continue
         out["identical"] = identical(out, reference, results.get("run")) if way != "baseline" else True
-    doc = {"profile": name, "warehouse": warehouse,
-           "shape": {"processes": profile.processes, "regular": profile.regular,
-                     "infonova": profile.infonova, "files_per_pair": profile.files_per_pair,
-                     "pairs": profile.pairs, "groups": profile.groups,
-                     "latency_s": profile.latency_s, "group_size": profile.group_size,
-                     "local_workers": profile.local_workers},
-           "build_s": round(build_s, 2), "notes": notes,
-           **({"warmup_s": round(warmup_s, 3)} if warmup_s is not None else {}),
-           "ways": {way: summarise(out) for way, out in results.items()}}
+    doc = {
+        "profile": name,
+        "warehouse": warehouse,
+        "shape": {
+            "processes": profile.processes,
+            "regular": profile.regular,
+            "infonova": profile.infonova,
+            "files_per_pair": profile.files_per_pair,
+            "pairs": profile.pairs,
+            "groups": profile.groups,
+            "latency_s": profile.latency_s,
+            "group_size": profile.group_size,
+            "local_workers": profile.local_workers,
+        },
+        "build_s": round(build_s, 2),
+        "notes": notes,
+        **({"warmup_s": round(warmup_s, 3)} if warmup_s is not None else {}),
+        "ways": {way: summarise(out) for way, out in results.items()},
+    }
     doc["shape"].update(sizes)
     if warehouse == "duckdb":
         doc["reference_anti_join_s"] = round(reference_anti_join(db, work / "reference.csv"), 3)
         doc["reference_window_anti_join_s"] = round(
-            reference_anti_join(db, work / "reference-window.csv", lookback=7), 3)
+            reference_anti_join(db, work / "reference-window.csv", lookback=7), 3
+        )
     doc["checks"] = checks(doc, profile)
     if write_results:
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -200,8 +235,19 @@ def run_profile(name: str, *, warehouse: str = "duckdb", ways: list[str] | None 
 
 
 def summarise(out: dict) -> dict:
-    keep = ("wall_s", "queries", "peak_rss_mb", "result_bytes", "identical", "exit_code",
-            "longest_group_s", "query_s", "busiest_process_query_s", "broker_bytes", "lookback_days",
-            "cold_s")
+    keep = (
+        "wall_s",
+        "queries",
+        "peak_rss_mb",
+        "result_bytes",
+        "identical",
+        "exit_code",
+        "longest_group_s",
+        "query_s",
+        "busiest_process_query_s",
+        "broker_bytes",
+        "lookback_days",
+        "cold_s",
+    )
     summary = {k: (round(out[k], 3) if isinstance(out.get(k), float) else out.get(k)) for k in keep}
     return summary

@@ -29,8 +29,7 @@ def hs2_warehouse(profile: Profile, work: Path) -> tuple[str, Callable[[], None]
             target.mkdir(parents=True, exist_ok=True)
             for stale in target.glob("*.parquet"):
                 stale.unlink()
-            conn.execute(f"COPY (SELECT * FROM mnaas.{table}) TO '{target / 'part-0.parquet'}' "
-                         "(FORMAT parquet)")
+            conn.execute(f"COPY (SELECT * FROM mnaas.{table}) TO '{target / 'part-0.parquet'}' (FORMAT parquet)")
     finally:
         conn.close()
     server = SparkThriftServer(work / "hs2")
@@ -42,8 +41,7 @@ def hs2_warehouse(profile: Profile, work: Path) -> tuple[str, Callable[[], None]
             cursor.execute("CREATE DATABASE IF NOT EXISTS mnaas")
             for table in TABLES:
                 cursor.execute(f"DROP TABLE IF EXISTS mnaas.{table}")
-                cursor.execute(f"CREATE TABLE mnaas.{table} USING parquet "
-                               f"LOCATION '{work / 'parquet' / table}'")
+                cursor.execute(f"CREATE TABLE mnaas.{table} USING parquet LOCATION '{work / 'parquet' / table}'")
             cursor.close()
         finally:
             conn.close()

@@ -49,8 +49,10 @@ class MeasuredWarehouse:
         clock = [time.monotonic()]
         if self.latency_s > 0:
             time.sleep(self.latency_s)
-        return [self._timed(rows, params, clock)
-                for rows, (_sql, params) in zip(query_many(self.inner, statements), statements)]
+        return [
+            self._timed(rows, params, clock)
+            for rows, (_sql, params) in zip(query_many(self.inner, statements), statements)
+        ]
 
     def _timed(self, rows, params: Sequence, clock: list[float]):
         try:
@@ -103,8 +105,10 @@ def install(factory=None) -> None:
     import sys
 
     for name, module in list(sys.modules.items()):
-        if name.split(".")[0] in ("mnaas_missing_files", "tasks", "workers") and \
-                getattr(module, "open_warehouse", None) is original:
+        if (
+            name.split(".")[0] in ("mnaas_missing_files", "tasks", "workers")
+            and getattr(module, "open_warehouse", None) is original
+        ):
             module.open_warehouse = measured_open_warehouse
 
 
@@ -122,6 +126,9 @@ def read_log(log_path: Path) -> dict:
             count += 1
     # With W single-process workers, the busiest process's query time is the least wall time
     # any scheduler could reach: what the fan-out adds is measured above it.
-    return {"queries": count, "longest_group_s": max(per_group.values(), default=0.0),
-            "query_s": sum(per_group.values()),
-            "busiest_process_query_s": max(per_process.values(), default=0.0)}
+    return {
+        "queries": count,
+        "longest_group_s": max(per_group.values(), default=0.0),
+        "query_s": sum(per_group.values()),
+        "busiest_process_query_s": max(per_process.values(), default=0.0),
+    }

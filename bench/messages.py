@@ -58,6 +58,10 @@ def read_messages(path: Path) -> dict:
             if kind == "publish":
                 sent[name] += 1
             biggest[kind] = max(biggest[kind], (int(size), name))
-    return {"tasks": sum(sent.values()), "tasks_by_name": dict(sent),
-            "biggest_message_bytes": biggest["publish"][0], "biggest_message_task": biggest["publish"][1],
-            "biggest_result_bytes": biggest["result"][0]}
+    return {
+        "tasks": sum(sent.values()),
+        "tasks_by_name": dict(sent),
+        "biggest_message_bytes": biggest["publish"][0],
+        "biggest_message_task": biggest["publish"][1],
+        "biggest_result_bytes": biggest["result"][0],
+    }

@@ -63,20 +63,47 @@ class Profile:
         """The workers a way's plan is sized for: submit_wN's (and submit_wN_l0's) N, else
         MNAAS_LOCAL_WORKERS."""
         way = way.removesuffix("_l0")
-        return int(way[len("submit_w"):]) if way.startswith("submit_w") else self.local_workers
+        return int(way[len("submit_w") :]) if way.startswith("submit_w") else self.local_workers
 
 
 PROFILES = {
     # In `make test`: keeps the harness working; a few seconds.
-    "quick": Profile("quick", processes=2, regular=6, infonova=2, files_per_pair=8,
-                     missing_in=1, missing_of=5, latency_s=0.01, group_size=4,
-                     submit_workers=(1, 2), l0_ways=("run",), never_of=3),
+    "quick": Profile(
+        "quick",
+        processes=2,
+        regular=6,
+        infonova=2,
+        files_per_pair=8,
+        missing_in=1,
+        missing_of=5,
+        latency_s=0.01,
+        group_size=4,
+        submit_workers=(1, 2),
+        l0_ways=("run",),
+        never_of=3,
+    ),
     # The issue's standard day: 4 × (200 + 20) customers × 20 files, 1 % missing, 0.05 s/query.
-    "standard": Profile("standard", processes=4, regular=200, infonova=20, files_per_pair=20,
-                        missing_in=1, missing_of=100, latency_s=0.05),
+    "standard": Profile(
+        "standard",
+        processes=4,
+        regular=200,
+        infonova=20,
+        files_per_pair=20,
+        missing_in=1,
+        missing_of=100,
+        latency_s=0.05,
+    ),
     # 4 × 2,000 customers × 150 files = 1.2 million received pairs, 1,000,000 of them missing
     # (125 of every pair's 150 files).
-    "large": Profile("large", processes=4, regular=1800, infonova=200, files_per_pair=150,
-                     missing_in=5, missing_of=6, latency_s=0.0,
-                     bounded_ways=("run_bounded", "run_bounded_l0")),
+    "large": Profile(
+        "large",
+        processes=4,
+        regular=1800,
+        infonova=200,
+        files_per_pair=150,
+        missing_in=5,
+        missing_of=6,
+        latency_s=0.0,
+        bounded_ways=("run_bounded", "run_bounded_l0"),
+    ),
 }

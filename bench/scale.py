@@ -61,9 +61,10 @@ class RedisSampler(threading.Thread):
         super().__init__(daemon=True)
         self.servers = servers
         self.stop = threading.Event()
-        self.peaks: dict[str, dict] = {name: {"state_bytes": 0, "largest_key_bytes": 0, "largest_key": "",
-                                              "used_memory_over_start": 0}
-                                       for name in servers}
+        self.peaks: dict[str, dict] = {
+            name: {"state_bytes": 0, "largest_key_bytes": 0, "largest_key": "", "used_memory_over_start": 0}
+            for name in servers
+        }
         self.start_memory = {name: int(c.info("memory")["used_memory"]) for name, c in servers.items()}
 
     def run(self) -> None:
@@ -109,17 +110,41 @@ def one_config(config: Config, work: Path) -> dict:
     root.mkdir(parents=True)
     model = config.model
     regular, infonova = model.customer_names()
-    job = data.write_job_of(root, config.label, model.process_names(), regular, infonova,
-                            "duckdb:///:memory:", group_size=GROUP_SIZE, local_workers=config.workers,
-                            group_workers=config.workers)
-    profile = Profile("scale", model.processes, model.regular, model.infonova, model.files,
-                      1, model.period, 0.0, group_size=GROUP_SIZE, local_workers=config.workers)
+    job = data.write_job_of(
+        root,
+        config.label,
+        model.process_names(),
+        regular,
+        infonova,
+        "duckdb:///:memory:",
+        group_size=GROUP_SIZE,
+        local_workers=config.workers,
+        group_workers=config.workers,
+    )
+    profile = Profile(
+        "scale",
+        model.processes,
+        model.regular,
+        model.infonova,
+        model.files,
+        1,
+        model.period,
+        0.0,
+        group_size=GROUP_SIZE,
+        local_workers=config.workers,
+    )
     env = way_env(job, profile, root / "queries.log")
-    env.update({MODEL_ENV: model.to_env(), MESSAGES_ENV: str(root / "messages.tsv"),
-                "BENCH_RSS_FILE": str(root / "writer_rss.tsv")})
+    env.update(
+        {
+            MODEL_ENV: model.to_env(),
+            MESSAGES_ENV: str(root / "messages.tsv"),
+            "BENCH_RSS_FILE": str(root / "writer_rss.tsv"),
+        }
+    )
     specs = [["-Q", "mnaas-control", "--concurrency=1", "--prefetch-multiplier=1"]] + [
         ["-Q", "mnaas-groups", "--pool=threads", f"--concurrency={threads}", "--prefetch-multiplier=1"]
-        for threads in group_worker_threads(config.workers)]
+        for threads in group_worker_threads(config.workers)
+    ]
     with Cluster(0, root, env, specs=specs) as cluster:
         backend, broker = cluster.backend.client(), cluster.broker.client()
         before = {"backend": cluster.backend_bytes_in(), "broker": cluster.broker_bytes_in()}
@@ -164,13 +189,15 @@ def _identical(root: Path, model: DayModel) -> bool:
     MNAAS_LOOKBACK_DAYS, 7)."""
     wanted = expected_reports(model, DAY, LOOKBACK_DAYS)
     reports = root / "conf" / "Missing_Customer_Files"
-    got = [reports / f"Missing_Customer_Files_Report_{DAY}.csv", reports / f"Missing_Customer_Files_{DAY}.txt",
-           reports / f"Missing_Customer_Files_Outstanding_{DAY}.csv"]
+    got = [
+        reports / f"Missing_Customer_Files_Report_{DAY}.csv",
+        reports / f"Missing_Customer_Files_{DAY}.txt",
+        reports / f"Missing_Customer_Files_Outstanding_{DAY}.csv",
+    ]
     return all(path.is_file() and path.read_bytes() == want for path, want in zip(got, wanted))
 
 
-def run_scale(workdir: Path | None = None, configs: list[Config] | None = None,
-              write_results: bool = True) -> dict:
+def run_scale(workdir: Path | None = None, configs: list[Config] | None = None, write_results: bool = True) -> dict:
     work = Path(workdir or REPO / "var" / "bench" / "scale").absolute()
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -181,11 +208,16 @@ def run_scale(workdir: Path | None = None, configs: list[Config] | None = None,
         results[config.label] = one_config(config, work)
     regular, infonova = FULL.customer_names()
     longest = max(len(n) for n in regular + infonova)
-    doc = {"profile": "scale", "warehouse": "synthetic", "model": asdict(FULL),
-           "group_size": GROUP_SIZE, "load": " ".join(f"{v:.2f}" for v in load),
-           "message_bound_bytes": message_bound(GROUP_SIZE, longest,
-                                                len(" ".join(FULL.process_names()))),
-           "configs": results, "took_s": round(time.monotonic() - started, 1)}
+    doc = {
+        "profile": "scale",
+        "warehouse": "synthetic",
+        "model": asdict(FULL),
+        "group_size": GROUP_SIZE,
+        "load": " ".join(f"{v:.2f}" for v in load),
+        "message_bound_bytes": message_bound(GROUP_SIZE, longest, len(" ".join(FULL.process_names()))),
+        "configs": results,
+        "took_s": round(time.monotonic() - started, 1),
+    }
     doc["checks"] = checks(doc)
     if write_results:
         RESULTS.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,7 @@ from mnaas_missing_files.core.errors import WarehouseError
 MODEL_ENV = "BENCH_SYNTHETIC"  # "processes,regular,infonova,files,period,base_s,per_row_s,slots"
 REGULAR_PREFIX = "Cust_"
 INFONOVA_PREFIX = "INFONOVA_"
-PROCESS_NAMES = ("traffic", "actives", "activations", "tolling", "sms", "data", "voice",
-                 "roaming", "esim", "iot")
+PROCESS_NAMES = ("traffic", "actives", "activations", "tolling", "sms", "data", "voice", "roaming", "esim", "iot")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SELECT = re.compile(r"SELECT\s+(?:DISTINCT\s+)?(.*?)\s+FROM\s", re.S | re.I)
 _KEYS = {"customer_name", "process_name", "file_date", "kpi_date", "filename"}
@@ -58,8 +57,19 @@ class DayModel:
     slots: int = 16
 
     def to_env(self) -> str:
-        return ",".join(str(v) for v in (self.processes, self.regular, self.infonova, self.files,
-                                         self.period, self.base_s, self.per_row_s, self.slots))
+        return ",".join(
+            str(v)
+            for v in (
+                self.processes,
+                self.regular,
+                self.infonova,
+                self.files,
+                self.period,
+                self.base_s,
+                self.per_row_s,
+                self.slots,
+            )
+        )
 
     @classmethod
     def from_env(cls, text: str) -> DayModel:
@@ -69,18 +79,22 @@ class DayModel:
     def process_names(self) -> list[str]:
         if self.processes > len(PROCESS_NAMES):
             raise ValueError(f"the model names at most {len(PROCESS_NAMES)} processes")
-        return list(PROCESS_NAMES[:self.processes])
+        return list(PROCESS_NAMES[: self.processes])
 
     def customer_names(self) -> tuple[list[str], list[str]]:
-        return ([f"{REGULAR_PREFIX}{n:06d}" for n in range(self.regular)],
-                [f"{INFONOVA_PREFIX}{n:05d}" for n in range(self.infonova)])
+        return (
+            [f"{REGULAR_PREFIX}{n:06d}" for n in range(self.regular)],
+            [f"{INFONOVA_PREFIX}{n:05d}" for n in range(self.infonova)],
+        )
 
     def customer_index(self, name: str) -> int | None:
         """The customer's place in the day (regular first), or None: not a model customer."""
-        for prefix, offset, count in ((REGULAR_PREFIX, 0, self.regular),
-                                      (INFONOVA_PREFIX, self.regular, self.infonova)):
-            if name.startswith(prefix) and name[len(prefix):].isdigit():
-                n = int(name[len(prefix):])
+        for prefix, offset, count in (
+            (REGULAR_PREFIX, 0, self.regular),
+            (INFONOVA_PREFIX, self.regular, self.infonova),
+        ):
+            if name.startswith(prefix) and name[len(prefix) :].isdigit():
+                n = int(name[len(prefix) :])
                 return offset + n if n < count else None
         return None
 
@@ -143,12 +157,14 @@ class SyntheticWarehouse:
     def _answer(self, sql: str, params: Sequence) -> tuple[list[tuple], float]:
         days, processes, customers = self._scope(params)
         columns = _columns(sql)
-        rows = self._kpi(columns, days, processes, customers) if _KPIS & set(columns) \
+        rows = (
+            self._kpi(columns, days, processes, customers)
+            if _KPIS & set(columns)
             else self._missing(columns, days, processes, customers)
+        )
         if "ORDER BY" in sql.upper():
             rows.sort()
-        cost = self.model.base_s + self.model.per_row_s * self.model.files * \
-            len(days) * len(processes) * len(customers)
+        cost = self.model.base_s + self.model.per_row_s * self.model.files * len(days) * len(processes) * len(customers)
         return rows, cost
 
     def close(self) -> None:
@@ -179,9 +195,14 @@ class SyntheticWarehouse:
             for p, process in processes:
                 for c, customer in customers:
                     missing = self.model.missing_file(p, c, day) is not None
-                    values = {"customer_name": customer, "process_name": process,
-                              "kpi_date": day.isoformat(), "file_date": day.isoformat(),
-                              "file_received": files, "file_generated": files - missing}
+                    values = {
+                        "customer_name": customer,
+                        "process_name": process,
+                        "kpi_date": day.isoformat(),
+                        "file_date": day.isoformat(),
+                        "file_received": files,
+                        "file_generated": files - missing,
+                    }
                     rows.append(tuple(values[col] for col in columns))
         return rows
 
@@ -193,8 +214,12 @@ class SyntheticWarehouse:
                     n = self.model.missing_file(p, c, day)
                     if n is None:
                         continue
-                    values = {"customer_name": customer, "process_name": process,
-                              "file_date": day.isoformat(), "filename": self.model.filename(process, day, n)}
+                    values = {
+                        "customer_name": customer,
+                        "process_name": process,
+                        "file_date": day.isoformat(),
+                        "filename": self.model.filename(process, day, n),
+                    }
                     rows.append(tuple(values[col] for col in columns))
         return rows
 
@@ -231,22 +256,25 @@ def expected_reports(model: DayModel, day: dt.date, lookback: int) -> tuple[byte
                 for i, customer in enumerate(names):
                     n = model.missing_file(p, offset + i, earlier)
                     if n is not None:
-                        outstanding.append(f"{earlier},{process},{kind},{customer},"
-                                           f"{customer}_{model.filename(process, earlier, n)},{age}")
+                        outstanding.append(
+                            f"{earlier},{process},{kind},{customer},"
+                            f"{customer}_{model.filename(process, earlier, n)},{age}"
+                        )
     return csv, txt, ("\n".join(outstanding) + "\n").encode()
 
 
 def _day_reports(model: DayModel, day: dt.date, regular: list[str], infonova: list[str]) -> tuple[bytes, bytes]:
-    csv = ["file_date,process_name,customer_type,customer_name,file_received,file_generated,"
-           "difference,missing_files_listed"]
+    csv = [
+        "file_date,process_name,customer_type,customer_name,file_received,file_generated,"
+        "difference,missing_files_listed"
+    ]
     txt = []
     for p, process in enumerate(model.process_names()):
         for offset, kind, names in ((0, "regular", regular), (model.regular, "infonova", infonova)):
             for i, customer in enumerate(names):
                 n = model.missing_file(p, offset + i, day)
                 gone = 0 if n is None else 1
-                csv.append(f"{day},{process},{kind},{customer},{model.files},{model.files - gone},"
-                           f"{gone},{gone}")
+                csv.append(f"{day},{process},{kind},{customer},{model.files},{model.files - gone},{gone},{gone}")
                 if n is not None:
                     txt.append(f"{customer}_{model.filename(process, day, n)}")
     return ("\n".join(csv) + "\n").encode(), ("\n".join(txt) + "\n" if txt else "").encode()

@@ -46,12 +46,16 @@ def baseline(settings) -> int:
                     sql, params = queries.kpi_counts(settings.kpi_table, settings.day, [process], [customer])
                     found = warehouse.query(sql, params)
                     received, generated = (int(found[0][2] or 0), int(found[0][3] or 0)) if found else (0, 0)
-                    sql, params = queries.missing_files(settings.received_table, settings.generated_table,
-                                                        settings.day, [process], [customer])
-                    names = sorted({f"{customer}{settings.delimiter}{filename}"
-                                    for _p, _d, _c, filename in warehouse.query(sql, params)})
-                    rows.append(PairRow(settings.day, process, customer_type, customer,
-                                        received, generated, names))
+                    sql, params = queries.missing_files(
+                        settings.received_table, settings.generated_table, settings.day, [process], [customer]
+                    )
+                    names = sorted(
+                        {
+                            f"{customer}{settings.delimiter}{filename}"
+                            for _p, _d, _c, filename in warehouse.query(sql, params)
+                        }
+                    )
+                    rows.append(PairRow(settings.day, process, customer_type, customer, received, generated, names))
     finally:
         warehouse.close()
     write_reports(rows, settings.csv_path, settings.txt_path, settings.report_mode)
@@ -73,9 +77,17 @@ def floor(settings) -> dict:
     regular, infonova, _ = configured_customers(settings)
     processes, _ = configured_processes(settings)
     warehouse = open_warehouse(settings.warehouse_url)
-    statements = [queries.kpi_counts(settings.kpi_table, settings.day, processes, regular + infonova),
-                  queries.missing_files(settings.received_table, settings.generated_table, settings.day,
-                                        processes, regular + infonova, first_day=settings.window_start)]
+    statements = [
+        queries.kpi_counts(settings.kpi_table, settings.day, processes, regular + infonova),
+        queries.missing_files(
+            settings.received_table,
+            settings.generated_table,
+            settings.day,
+            processes,
+            regular + infonova,
+            first_day=settings.window_start,
+        ),
+    ]
     try:
         warehouse.query("SELECT 1", [])  # the connection (and session) is open before the clock starts
         # Twice: the first pass warms the server (a fresh Spark compiles its plans); the floor
@@ -91,8 +103,12 @@ def floor(settings) -> dict:
                     record_query(os.environ[LOG_ENV], params, time.monotonic() - began)
             if not warm:
                 cold_s = time.monotonic() - started
-        return {"wall_s": round(time.monotonic() - started, 3), "cold_s": round(cold_s, 3),
-                "exit_code": 0, "rows": rows}
+        return {
+            "wall_s": round(time.monotonic() - started, 3),
+            "cold_s": round(cold_s, 3),
+            "exit_code": 0,
+            "rows": rows,
+        }
     finally:
         warehouse.close()
 

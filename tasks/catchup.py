@@ -89,8 +89,7 @@ def catch_up_pass(task_id: str, settings: Settings, tick_day: dt.date | None = N
             continue
         if owner and not _claim_is_stale(client, job, day, owner, ttl):
             if day == tick_day:
-                log.info("scheduled run for %s already started as run %s; not starting another",
-                         day, owner)
+                log.info("scheduled run for %s already started as run %s; not starting another", day, owner)
             continue
         busy = _busy(client, job, settings)
         if busy:
@@ -121,19 +120,22 @@ def _busy(client, job: str, settings: Settings) -> str | None:
     return None
 
 
-def _start_day(settings: Settings, client, job: str, day: dt.date, run_id: str, trigger: str,
-               stale_owner: str | None, ttl: int) -> dict:
+def _start_day(
+    settings: Settings, client, job: str, day: dt.date, run_id: str, trigger: str, stale_owner: str | None, ttl: int
+) -> dict:
     state = RunState(client, run_id)
     if state.read().get("state") not in (None, Stage.QUEUED, Stage.STARTING):
         return {"run_id": run_id, "state": "already started"}
     if not claim_day(client, job, day, run_id, ttl=ttl, replacing=stale_owner):
         # Another pass (another beat's tick, a sweep) claimed it a moment ago.
-        log.info("%s run for %s already started as run %s; not starting another",
-                 "scheduled" if trigger == "schedule" else "catch-up", day,
-                 client.get(scheduled_key(job, day)))
+        log.info(
+            "%s run for %s already started as run %s; not starting another",
+            "scheduled" if trigger == "schedule" else "catch-up",
+            day,
+            client.get(scheduled_key(job, day)),
+        )
         return {"run_id": run_id, "state": "claimed by another pass"}
-    plan = make_plan(settings, workers=settings.group_workers, dry_run=False, trigger=trigger,
-                     run_id=run_id)
+    plan = make_plan(settings, workers=settings.group_workers, dry_run=False, trigger=trigger, run_id=run_id)
     token = state.token()
     if token is None:
         try:
@@ -142,8 +144,8 @@ def _start_day(settings: Settings, client, job: str, day: dt.date, run_id: str, 
             release_scheduled_day(client, job, day, run_id)
             log.info("catch-up: %s waits: %s", day, mask_secrets(exc))
             return {"waiting": day.isoformat()}
-        state.create(day=day, trigger=trigger, dry_run=False, total=len(plan.groups), job=job,
-                     state=Stage.STARTING, token=token)
+        state.create(
+            day=day, trigger=trigger, dry_run=False, total=len(plan.groups), job=job, state=Stage.STARTING, token=token
+        )
     log.info("run %s: starting %s (trigger %s)", run_id, day, trigger)
     return launch_run(settings, plan, state, token)
-

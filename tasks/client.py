@@ -51,8 +51,14 @@ def celery_client(settings: Settings):
     return app
 
 
-def submit_run(settings: Settings, wait: bool = False, dry_run: bool = False,
-               trigger: str = "submit", out: TextIO | None = None, err: TextIO | None = None) -> int:
+def submit_run(
+    settings: Settings,
+    wait: bool = False,
+    dry_run: bool = False,
+    trigger: str = "submit",
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """Lock, enqueue start_run, print the run id; with `wait`, follow it and return its exit
     code. Raises LockHeld (3) or JobHeld (4) having changed nothing."""
     out, err = out or sys.stdout, err or sys.stderr
@@ -63,40 +69,52 @@ def submit_run(settings: Settings, wait: bool = False, dry_run: bool = False,
     try:
         # The status file is checked here when this host has it; otherwise start_run refuses.
         statusfile.check_not_held(settings.status_file)
-        state.create(day=plan.day, trigger=trigger, dry_run=dry_run, total=len(plan.groups),
-                     job=lock.key, token=token)
+        state.create(day=plan.day, trigger=trigger, dry_run=dry_run, total=len(plan.groups), job=lock.key, token=token)
         _send_start(settings, plan, token)
     except BaseException:
         lock.release(token)
         state.client.delete(state.key)
         raise
-    print(f"submitted run {plan.run_id} for {plan.day} ({len(plan.groups)} groups"
-          f"{', dry run' if dry_run else ''})", file=out, flush=True)
+    print(
+        f"submitted run {plan.run_id} for {plan.day} ({len(plan.groups)} groups{', dry run' if dry_run else ''})",
+        file=out,
+        flush=True,
+    )
     if not wait:
         print(f"follow it with: mnaas-missing-files status --config {settings.config_path}", file=err)
         return EXIT_OK
-    return wait_for_run(state, lock, token, out=out, err=err,
-                        sweep_wait=settings.group_time_limit + 2 * settings.sweep_interval)
+    return wait_for_run(
+        state, lock, token, out=out, err=err, sweep_wait=settings.group_time_limit + 2 * settings.sweep_interval
+    )
 
 
 def _send_start(settings: Settings, plan, token: str) -> None:
     app = celery_client(settings)
-    kwargs = {"day": plan.day.isoformat(), "dry_run": plan.dry_run, "trigger": plan.trigger,
-              "run_id": plan.run_id, "token": token}
+    kwargs = {
+        "day": plan.day.isoformat(),
+        "dry_run": plan.dry_run,
+        "trigger": plan.trigger,
+        "run_id": plan.run_id,
+        "token": token,
+    }
     shown = {k: v for k, v in kwargs.items() if k != "token"}
     try:
-        app.send_task(START_RUN, kwargs=kwargs, kwargsrepr=repr(shown),
-                      retry=True, retry_policy={"max_retries": 3, "interval_start": 0.5,
-                                                "interval_step": 1.0, "interval_max": 2.0})
+        app.send_task(
+            START_RUN,
+            kwargs=kwargs,
+            kwargsrepr=repr(shown),
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.5, "interval_step": 1.0, "interval_max": 2.0},
+        )
     except Exception as exc:  # kombu's connection errors vary by transport
-        raise MnaasError(f"cannot enqueue the run on the broker {mask_secrets(app.conf.broker_url)}: "
-                         f"{mask_secrets(exc)}") from None
+        raise MnaasError(
+            f"cannot enqueue the run on the broker {mask_secrets(app.conf.broker_url)}: {mask_secrets(exc)}"
+        ) from None
     finally:
         app.close()
 
 
-def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
-                 sweep_wait: float = 1500) -> int:
+def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO, sweep_wait: float = 1500) -> int:
     """Show progress until the run ends; its exit code."""
     printer = ProgressPrinter(err)
     shown = None
@@ -113,11 +131,18 @@ def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
         except REDIS_DOWN as exc:
             if unreachable_since is None:
                 unreachable_since = time.monotonic()
-                print(f"run {state.run_id}: Redis unreachable ({mask_secrets(exc)}); waiting for it "
-                      f"(up to {lock.ttl_seconds} s)", file=err, flush=True)
+                print(
+                    f"run {state.run_id}: Redis unreachable ({mask_secrets(exc)}); waiting for it "
+                    f"(up to {lock.ttl_seconds} s)",
+                    file=err,
+                    flush=True,
+                )
             elif time.monotonic() - unreachable_since > lock.ttl_seconds:
-                print(f"run {state.run_id}: lost track: Redis unreachable for over {lock.ttl_seconds} s; "
-                      "the run may still finish: follow it with `status`", file=err)
+                print(
+                    f"run {state.run_id}: lost track: Redis unreachable for over {lock.ttl_seconds} s; "
+                    "the run may still finish: follow it with `status`",
+                    file=err,
+                )
                 return EXIT_FAILED
             ownerless_since = None
             time.sleep(POLL_SECONDS)
@@ -137,12 +162,17 @@ def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO,
             limit = LOST_GRACE_SECONDS + (sweep_wait if resumable else 0)
             if resumable and not lapse_told and time.monotonic() - ownerless_since > LOST_GRACE_SECONDS:
                 lapse_told = True
-                print(f"run {state.run_id}: its lock lapsed (no progress for MNAAS_LOCK_TTL); waiting "
-                      f"up to {limit:.0f} s for it to move again or for the sweeper to report it",
-                      file=err, flush=True)
+                print(
+                    f"run {state.run_id}: its lock lapsed (no progress for MNAAS_LOCK_TTL); waiting "
+                    f"up to {limit:.0f} s for it to move again or for the sweeper to report it",
+                    file=err,
+                    flush=True,
+                )
             if time.monotonic() - ownerless_since > limit:
-                print(f"run {state.run_id}: lost: its lock expired and no outcome was recorded "
-                      "(did every worker die?)", file=err)
+                print(
+                    f"run {state.run_id}: lost: its lock expired and no outcome was recorded (did every worker die?)",
+                    file=err,
+                )
                 return EXIT_FAILED
         time.sleep(POLL_SECONDS)
 
@@ -152,8 +182,11 @@ def _report(record: dict, out: TextIO, err: TextIO) -> int:
     code = EXIT_FAILED if code is None else code
     outcome = record.get("outcome") or {}
     if record["state"] != Stage.DONE:
-        print(f"run {record['run_id']} for {record.get('day')}: {record['state'].upper()}: "
-              f"{record.get('message') or 'no detail'}", file=err)
+        print(
+            f"run {record['run_id']} for {record.get('day')}: {record['state'].upper()}: "
+            f"{record.get('message') or 'no detail'}",
+            file=err,
+        )
         return code
     print_outcome(outcome, out)
     return code

@@ -31,8 +31,9 @@ def settings_for(day: dt.date | str | None = None) -> Settings:
     if isinstance(day, str):
         day = dt.date.fromisoformat(day)
     environ = dict(os.environ)
-    return _settings_cache.get(config_path_from(None, environ), day=day, environ=environ,
-                               now=dt.datetime.now().astimezone())
+    return _settings_cache.get(
+        config_path_from(None, environ), day=day, environ=environ, now=dt.datetime.now().astimezone()
+    )
 
 
 class SettingsCache:
@@ -53,8 +54,7 @@ class SettingsCache:
         self._entries: dict[tuple[str, dt.date | None], _Entry] = {}
         self._lock = threading.Lock()
 
-    def get(self, path: Path, *, day: dt.date | None, environ: dict[str, str],
-            now: dt.datetime) -> Settings:
+    def get(self, path: Path, *, day: dt.date | None, environ: dict[str, str], now: dt.datetime) -> Settings:
         key = (str(path), day)
         with self._lock:
             entry = self._entries.get(key)
@@ -66,12 +66,10 @@ class SettingsCache:
         settled_before = started_ns - self.settle_ns
         with self._lock:
             self._entries.pop(key, None)
-            if signature is not None and all(max(f.mtime_ns, f.ctime_ns) < settled_before
-                                             for f in signature):
+            if signature is not None and all(max(f.mtime_ns, f.ctime_ns) < settled_before for f in signature):
                 while len(self._entries) >= self.max_entries:
                     self._entries.pop(next(iter(self._entries)))
-                self._entries[key] = _Entry(settings, dict(environ), signature,
-                                            now.astimezone(settings.tzinfo).date())
+                self._entries[key] = _Entry(settings, dict(environ), signature, now.astimezone(settings.tzinfo).date())
         return settings
 
     def clear(self) -> None:
@@ -87,9 +85,11 @@ class _Entry:
     today: dt.date  # in the job's zone, when the file was parsed
 
     def still_valid(self, environ: dict[str, str], now: dt.datetime) -> bool:
-        return (environ == self.environ
-                and now.astimezone(self.settings.tzinfo).date() == self.today
-                and _signature(self.settings.files) == self.signature)
+        return (
+            environ == self.environ
+            and now.astimezone(self.settings.tzinfo).date() == self.today
+            and _signature(self.settings.files) == self.signature
+        )
 
 
 class _FileStamp(NamedTuple):
@@ -103,8 +103,9 @@ class _FileStamp(NamedTuple):
 def _signature(files: tuple[str, ...]) -> tuple[_FileStamp, ...] | None:
     """What identifies each file's content without reading it; None if one is gone."""
     try:
-        return tuple(_FileStamp(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-                     for st in map(os.stat, files))
+        return tuple(
+            _FileStamp(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for st in map(os.stat, files)
+        )
     except OSError:
         return None
 
@@ -112,8 +113,10 @@ def _signature(files: tuple[str, ...]) -> tuple[_FileStamp, ...] | None:
 _settings_cache = SettingsCache()
 
 
-NO_SHARED_LOCK = ("the cluster needs MNAAS_LOCK_URL or a redis:// MNAAS_RESULT_BACKEND in the job's "
-                  "configuration (file or environment), so that `run` and `submit` share one lock")
+NO_SHARED_LOCK = (
+    "the cluster needs MNAAS_LOCK_URL or a redis:// MNAAS_RESULT_BACKEND in the job's "
+    "configuration (file or environment), so that `run` and `submit` share one lock"
+)
 
 
 def state_url(settings: Settings) -> str:
@@ -141,8 +144,14 @@ def run_lock(settings: Settings) -> RedisRunLock:
     """The job's one lock, the same key `run` takes when it points at the same Redis; one
     object (one connection pool) per process."""
     state_url(settings)  # no lock URL: the cluster's configuration error, not a file lock
-    key = (os.getpid(), settings.lock_url, job_lock_key(settings), settings.lock_ttl,
-           settings.sentinel_master, settings.sentinel_password)
+    key = (
+        os.getpid(),
+        settings.lock_url,
+        job_lock_key(settings),
+        settings.lock_ttl,
+        settings.sentinel_master,
+        settings.sentinel_password,
+    )
     if key not in _locks:
         _locks[key] = RedisRunLock.for_job(settings)
     return _locks[key]

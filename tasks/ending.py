@@ -22,8 +22,15 @@ from .runstate import RedisJournal, RunState
 log = get_task_logger(__name__)
 
 
-def finish_run(settings: Settings, plan: Plan, results: dict[str, GroupResult], token: str,
-               state: RunState, message: str = "", lost: bool = False) -> dict:
+def finish_run(
+    settings: Settings,
+    plan: Plan,
+    results: dict[str, GroupResult],
+    token: str,
+    state: RunState,
+    message: str = "",
+    lost: bool = False,
+) -> dict:
     """Reports, one email, the status file, written only while `token` holds the job (a
     lapsed lock is taken back if nobody held the job meanwhile); the outcome as JSON."""
     lock = run_lock(settings)
@@ -33,15 +40,25 @@ def finish_run(settings: Settings, plan: Plan, results: dict[str, GroupResult], 
 
     try:
         still_owner()
-        outcome = finalize(settings, plan, results, journal=RedisJournal(state.client),
-                           before_write=still_owner, lost=lost)
+        outcome = finalize(
+            settings, plan, results, journal=RedisJournal(state.client), before_write=still_owner, lost=lost
+        )
     except LockLost as exc:
         log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
         if (lock.holder() or {}).get("run_id") == plan.run_id:
             log.info("run %s: the sweeper is reporting it; leaving the outcome to the sweeper", plan.run_id)
         elif state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True):
-            end_run(RunEnd(settings, plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED,
-                           message=mask_secrets(exc), trigger=plan.trigger))
+            end_run(
+                RunEnd(
+                    settings,
+                    plan.run_id,
+                    plan.day.isoformat(),
+                    Outcome.FAILED,
+                    EXIT_FAILED,
+                    message=mask_secrets(exc),
+                    trigger=plan.trigger,
+                )
+            )
         return {"run_id": plan.run_id, "outcome": "lock lost"}
     # The outcome's JSON is built before the lock goes (on a 1,000,000-pair day that took
     # longer than `submit --wait` gives an ownerless run, LOST_GRACE_SECONDS): between the
@@ -61,8 +78,7 @@ def _ask_for_the_next_day() -> None:
     try:
         app.send_task(CATCH_UP)
     except Exception as exc:  # kombu's connection errors vary; the run's outcome stands
-        log.warning("catch-up: could not ask for the next pass now (%s); the next sweep makes it",
-                    mask_secrets(exc))
+        log.warning("catch-up: could not ask for the next pass now (%s); the next sweep makes it", mask_secrets(exc))
 
 
 def abandon_run(settings: Settings, state: RunState, token: str | None, message: str) -> dict:
@@ -71,8 +87,16 @@ def abandon_run(settings: Settings, state: RunState, token: str | None, message:
     if token:
         run_lock(settings).release(token)
     if state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, only_if_open=True):
-        end_run(RunEnd(settings, state.run_id, str(state.read().get("day") or settings.day), Outcome.FAILED,
-                       EXIT_FAILED, message=message))
+        end_run(
+            RunEnd(
+                settings,
+                state.run_id,
+                str(state.read().get("day") or settings.day),
+                Outcome.FAILED,
+                EXIT_FAILED,
+                message=message,
+            )
+        )
     else:
         log.error("run %s: %s (it had already ended)", state.run_id, message)
     return {"run_id": state.run_id, "state": "failed"}

@@ -58,8 +58,9 @@ def claim_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id
     return None if owner_id == run_id else (owner_id or "?")
 
 
-def claim_day(client: redis.Redis, lock_key: str, day: dt.date, run_id: str, *, ttl: int,
-              replacing: str | None = None) -> bool:
+def claim_day(
+    client: redis.Redis, lock_key: str, day: dt.date, run_id: str, *, ttl: int, replacing: str | None = None
+) -> bool:
     """Claim the day for `run_id` (True), or take over the claim of the stale run `replacing`;
     False when another run claimed it first."""
     key = scheduled_key(lock_key, day)

@@ -67,9 +67,16 @@ def _shown(**fields) -> str:
 
 # --- start ---------------------------------------------------------------------------------
 
+
 @app.task(name=START_RUN, bind=True)
-def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str = "schedule",
-              run_id: str | None = None, token: str | None = None) -> dict:
+def start_run(
+    self,
+    day: str | None = None,
+    dry_run: bool = False,
+    trigger: str = "schedule",
+    run_id: str | None = None,
+    token: str | None = None,
+) -> dict:
     """Take (or verify) the lock, mark the status file, plan, and launch the chord.
 
     `submit` passes the run id and the token of the lock it took; a caller that passes
@@ -86,10 +93,14 @@ def start_run(self, day: str | None = None, dry_run: bool = False, trigger: str 
     token = token or state.token()  # a redelivered scheduled run goes on with its own lock
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
-        return abandon_run(settings, state, token, f"start_run was delivered {delivery} times "
-                        f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
-    plan = make_plan(settings, workers=settings.group_workers, dry_run=dry_run, trigger=trigger,
-                     run_id=run_id)
+        return abandon_run(
+            settings,
+            state,
+            token,
+            f"start_run was delivered {delivery} times "
+            f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying",
+        )
+    plan = make_plan(settings, workers=settings.group_workers, dry_run=dry_run, trigger=trigger, run_id=run_id)
     if token is None:
         token = _claim_scheduled_run(settings, plan, state)
         if token is None:
@@ -127,26 +138,37 @@ def launch_run(settings: Settings, plan: Plan, state: RunState, token: str) -> d
     return {"run_id": run_id, "state": "running", "groups": len(plan.groups)}
 
 
-
 def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str | None:
     """Beat's path: claim the day, then the lock. None when this tick must not run."""
     client = state.client
     first = claim_scheduled_day(client, job_lock_key(settings), plan.day, plan.run_id)
     if first is not None:
-        log.info("scheduled run for %s already started as run %s; not starting another",
-                 plan.day, first)
+        log.info("scheduled run for %s already started as run %s; not starting another", plan.day, first)
         return None
     try:
         token = run_lock(settings).acquire(lock_holder(settings, plan))
     except LockHeld as exc:
         release_scheduled_day(client, job_lock_key(settings), plan.day, plan.run_id)
         log.warning("scheduled run %s for %s not started: %s", plan.run_id, plan.day, mask_secrets(exc))
-        state.create(day=plan.day, trigger=plan.trigger, dry_run=plan.dry_run,
-                     total=len(plan.groups), job=job_lock_key(settings), state=Stage.REFUSED)
+        state.create(
+            day=plan.day,
+            trigger=plan.trigger,
+            dry_run=plan.dry_run,
+            total=len(plan.groups),
+            job=job_lock_key(settings),
+            state=Stage.REFUSED,
+        )
         state.finish(state=Stage.REFUSED, exit_code=exc.exit_code, message=mask_secrets(exc))
         return None
-    state.create(day=plan.day, trigger=plan.trigger, dry_run=plan.dry_run, total=len(plan.groups),
-                 job=job_lock_key(settings), state=Stage.STARTING, token=token)
+    state.create(
+        day=plan.day,
+        trigger=plan.trigger,
+        dry_run=plan.dry_run,
+        total=len(plan.groups),
+        job=job_lock_key(settings),
+        state=Stage.STARTING,
+        token=token,
+    )
     return token
 
 
@@ -155,8 +177,14 @@ def _launch_chord(plan: Plan, token: str) -> None:
     # Flower shows kwargsrepr: the batch's size and span, not its thousand customers again.
     header = [
         check_group.s(run_id=plan.run_id, day=day, group=b.to_json(), token=token).set(  # type: ignore[call-arg]
-            kwargsrepr=_shown(run_id=plan.run_id, day=day, group=b.batch_id, checks=b.describe(),
-                              groups=[g.group_id for g in b.groups()][:4] + (["…"] if len(b.groups()) > 4 else [])))
+            kwargsrepr=_shown(
+                run_id=plan.run_id,
+                day=day,
+                group=b.batch_id,
+                checks=b.describe(),
+                groups=[g.group_id for g in b.groups()][:4] + (["…"] if len(b.groups()) > 4 else []),
+            )
+        )
         for b in plan.batches
     ]
     summary = _shown(run_id=plan.run_id, day=day, groups=len(plan.batches), dry_run=plan.dry_run)
@@ -174,6 +202,7 @@ def _launch_chord(plan: Plan, token: str) -> None:
 
 # --- one group -----------------------------------------------------------------------------
 
+
 # A group task's results reach the callback through the run state only, one hash field per
 # group (each bounded by MNAAS_GROUP_SIZE customers): the chord's join gets a few bytes per
 # task, and the immutable callback reads the run state. (Returning the results too stored
@@ -190,8 +219,10 @@ def check_group(self, run_id: str, day: str, group: dict, token: str | None = No
     attempt = self.request.retries + 1
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
-        error = (f"the worker checking this group was lost {delivery - 1} times; not trying again "
-                 f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries})")
+        error = (
+            f"the worker checking this group was lost {delivery - 1} times; not trying again "
+            f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries})"
+        )
         log.error("run %s group %s: %s", run_id, batch.batch_id, error)
         results = failed_results(batch, error, attempts=attempt)
     else:
@@ -205,8 +236,9 @@ def check_group(self, run_id: str, day: str, group: dict, token: str | None = No
 
 def _check_once(task, settings: Settings, batch: Batch, run_id: str, attempt: int) -> list[GroupResult]:
     try:
-        outcome = check_attempt(lambda: shared_warehouse(settings.warehouse_url), settings, batch,
-                                attempt=attempt, run_id=run_id)
+        outcome = check_attempt(
+            lambda: shared_warehouse(settings.warehouse_url), settings, batch, attempt=attempt, run_id=run_id
+        )
     except SoftTimeLimitExceeded:
         close_shared_warehouses()  # the interrupted connection may be mid-query
         error = f"timed out after {task.app.conf.task_soft_time_limit} s (MNAAS_GROUP_TIME_LIMIT)"
@@ -241,11 +273,18 @@ def _extend(settings: Settings, token: str | None, run_id: str) -> None:
 
 # --- the end -------------------------------------------------------------------------------
 
+
 # Not stored either: with result_extended the stored result repeats the task's arguments, i.e.
 # every group's result again; the run's outcome is kept in its run state.
 @app.task(name=FINALIZE_RUN, bind=True, ignore_result=True)
-def finalize_run(self, results: list | None = None, run_id: str | None = None, day: str | None = None,
-                 token: str | None = None, plan: dict | None = None) -> dict:
+def finalize_run(
+    self,
+    results: list | None = None,
+    run_id: str | None = None,
+    day: str | None = None,
+    token: str | None = None,
+    plan: dict | None = None,
+) -> dict:
     """Chord callback: the run's outcome, exactly as `run` reports it, written only while the
     run still owns the lock (a late duplicate never overwrites a newer run), one email.
     `plan` (the whole plan) comes only from messages queued by a version that sent it."""
@@ -253,30 +292,42 @@ def finalize_run(self, results: list | None = None, run_id: str | None = None, d
     attach_job_log(settings)
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
-        return abandon_run(settings, state, token, f"finalize_run was delivered {delivery} times "
-                        f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying")
+        return abandon_run(
+            settings,
+            state,
+            token,
+            f"finalize_run was delivered {delivery} times "
+            f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying",
+        )
     if plan_ is None:
         return abandon_run(settings, state, token, PLAN_GONE)
     if token is None:
         return abandon_run(settings, state, None, NO_TOKEN)
     by_group = state.results()
     # A message of the version whose callback got the groups' results: they count too.
-    by_group.update({r["group_id"]: GroupResult.from_json(r) for r in results or []
-                     if isinstance(r, dict) and r.get("group_id")})
+    by_group.update(
+        {r["group_id"]: GroupResult.from_json(r) for r in results or [] if isinstance(r, dict) and r.get("group_id")}
+    )
     if state.read().get("state") not in TERMINAL_STAGES:
         state.set(state=Stage.FINALIZING)
     return finish_run(settings, plan_, by_group, token, state)
 
 
 @app.task(name=RUN_FAILED, bind=True)
-def run_failed(self, task_id: str, *, run_id: str | None = None, day: str | None = None,
-               token: str | None = None, plan: dict | None = None) -> dict:
+def run_failed(
+    self,
+    task_id: str,
+    *,
+    run_id: str | None = None,
+    day: str | None = None,
+    token: str | None = None,
+    plan: dict | None = None,
+) -> dict:
     """Error handler of the chord (a task raised instead of returning a record, or the
     callback itself failed): report what is known, record the failure, free the lock."""
     settings, state, plan_ = _run_of(run_id, day, plan)
     attach_job_log(settings)
-    log.error("run %s: task %s failed; reporting the groups whose results are known",
-              state.run_id, task_id)
+    log.error("run %s: task %s failed; reporting the groups whose results are known", state.run_id, task_id)
     if plan_ is None:
         return abandon_run(settings, state, token, f"task {task_id} failed; {PLAN_GONE}")
     if token is None:
@@ -285,18 +336,16 @@ def run_failed(self, task_id: str, *, run_id: str | None = None, day: str | None
         return finish_run(settings, plan_, state.results(), token, state)
     except Exception as exc:
         log.exception("run %s: could not report the failed run", plan_.run_id)
-        return abandon_run(settings, state, token, f"task {task_id} failed and the run could not be "
-                        f"reported: {describe_error(exc)}")
+        return abandon_run(
+            settings, state, token, f"task {task_id} failed and the run could not be reported: {describe_error(exc)}"
+        )
 
 
-NO_TOKEN = ("the callback carries no lock token, so it cannot prove the run still holds the "
-            "job; nothing is written")
-PLAN_GONE = ("the run's plan is no longer in its run state (expired or deleted), so its "
-             "reports cannot be written")
+NO_TOKEN = "the callback carries no lock token, so it cannot prove the run still holds the job; nothing is written"
+PLAN_GONE = "the run's plan is no longer in its run state (expired or deleted), so its reports cannot be written"
 
 
-def _run_of(run_id: str | None, day: str | None, plan: dict | None
-            ) -> tuple[Settings, RunState, Plan | None]:
+def _run_of(run_id: str | None, day: str | None, plan: dict | None) -> tuple[Settings, RunState, Plan | None]:
     """A callback's settings, run state and plan (None when the run state lost it)."""
     if plan is not None:  # a message from the version that sent the whole plan
         run_id, day = plan["run_id"], plan["day"]

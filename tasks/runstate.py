@@ -58,8 +58,7 @@ _clients: dict[tuple, redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
-def redis_client(url: str, *, sentinel_master: str | None = None,
-                 sentinel_password: str | None = None) -> redis.Redis:
+def redis_client(url: str, *, sentinel_master: str | None = None, sentinel_password: str | None = None) -> redis.Redis:
     """One client per process and URL: a forked pool process never reuses its parent's sockets.
     A sentinel URL gives a client of the master its sentinels name, as the run lock's is."""
     key = (os.getpid(), url, sentinel_master, sentinel_password)
@@ -67,8 +66,12 @@ def redis_client(url: str, *, sentinel_master: str | None = None,
         client = _clients.get(key)
         if client is None:
             client = _clients[key] = connect_redis(
-                url, sentinel_master=sentinel_master, sentinel_password=sentinel_password,
-                decode_responses=True, timeout=REDIS_TIMEOUT)
+                url,
+                sentinel_master=sentinel_master,
+                sentinel_password=sentinel_password,
+                decode_responses=True,
+                timeout=REDIS_TIMEOUT,
+            )
         return client
 
 
@@ -98,8 +101,14 @@ class RunState:
         self.key = run_key(run_id)
 
     def _keys(self, group_id: str) -> list[str]:
-        return [self.key, f"{self.key}:done", self.result_key(group_id), f"{self.key}:failed",
-                f"{self.key}:active", self.plan_key]
+        return [
+            self.key,
+            f"{self.key}:done",
+            self.result_key(group_id),
+            f"{self.key}:failed",
+            f"{self.key}:active",
+            self.plan_key,
+        ]
 
     def result_key(self, group_id: str) -> str:
         return f"{self.key}:result:{group_id}"
@@ -108,14 +117,33 @@ class RunState:
     def plan_key(self) -> str:
         return f"{self.key}:plan"
 
-    def create(self, *, day: dt.date | str, trigger: str, dry_run: bool, total: int, job: str,
-               state: Stage = Stage.QUEUED, token: str | None = None) -> None:
+    def create(
+        self,
+        *,
+        day: dt.date | str,
+        trigger: str,
+        dry_run: bool,
+        total: int,
+        job: str,
+        state: Stage = Stage.QUEUED,
+        token: str | None = None,
+    ) -> None:
         """`job` is the job's lock key: the run is listed among the job's open runs until it
         ends. The token lets a redelivered scheduled start_run go on with its lock, and the
         sweeper tell whether the run still holds the job."""
-        fields = {"run_id": self.run_id, "day": str(day), "trigger": trigger,
-                  "dry_run": int(bool(dry_run)), "state": state, "total": int(total), "done": 0,
-                  "failed": 0, "created": _now(), "updated": _now(), "job": job}
+        fields = {
+            "run_id": self.run_id,
+            "day": str(day),
+            "trigger": trigger,
+            "dry_run": int(bool(dry_run)),
+            "state": state,
+            "total": int(total),
+            "done": 0,
+            "failed": 0,
+            "created": _now(),
+            "updated": _now(),
+            "job": job,
+        }
         if token:
             fields["token"] = token
         pipe = self.client.pipeline()
@@ -201,8 +229,10 @@ class RunState:
     def group_done(self, result: GroupResult) -> bool:
         """Record a group's result; False when it had been counted already (a redelivery)."""
         script = self.client.register_script(_GROUP_DONE)
-        first = script(keys=self._keys(result.group_id), args=[result.group_id, int(result.ok), result.error or "",
-                                                json.dumps(result.to_json()), STATE_TTL, _now()])
+        first = script(
+            keys=self._keys(result.group_id),
+            args=[result.group_id, int(result.ok), result.error or "", json.dumps(result.to_json()), STATE_TTL, _now()],
+        )
         return bool(first)
 
     def batch_done(self, batch_id: str, results: list[GroupResult]) -> None:
@@ -216,14 +246,22 @@ class RunState:
         group_ids = sorted(_str(g) for g in self.client.smembers(f"{self.key}:done"))
         found: dict[str, GroupResult] = {}
         for start in range(0, len(group_ids), RESULTS_CHUNK):
-            chunk = group_ids[start:start + RESULTS_CHUNK]
+            chunk = group_ids[start : start + RESULTS_CHUNK]
             for group_id, raw in zip(chunk, self.client.mget([self.result_key(g) for g in chunk])):
                 if raw is not None:
                     found[group_id] = GroupResult.from_json(json.loads(raw))
         return found
 
-    def finish(self, *, state: Stage, exit_code: int, outcome: dict | None = None,
-               message: str = "", only_if_open: bool = False, if_updated: str | None = None) -> bool:
+    def finish(
+        self,
+        *,
+        state: Stage,
+        exit_code: int,
+        outcome: dict | None = None,
+        message: str = "",
+        only_if_open: bool = False,
+        if_updated: str | None = None,
+    ) -> bool:
         """Record how the run ended. With only_if_open, an ended run is left as it is (a stale
         duplicate must not overwrite the real outcome); with if_updated, only a run whose
         record nobody touched since it read `updated` so. False when nothing was written."""

@@ -48,8 +48,10 @@ def sweep_lost_runs(self) -> dict:
     settings = settings_for(None)
     attach_job_log(settings)
     swept: dict = sweep(settings)
-    for name, step in (("deadline", lambda: check_deadline(settings)),
-                       ("catch-up", lambda: catch_up_pass(self.request.id, settings))):
+    for name, step in (
+        ("deadline", lambda: check_deadline(settings)),
+        ("catch-up", lambda: catch_up_pass(self.request.id, settings)),
+    ):
         try:  # one step that fails must not stop the other; both come again next sweep
             swept[name] = step()
         except Exception:
@@ -61,8 +63,7 @@ def sweep(settings: Settings) -> dict[str, list[str]]:
     """Look at every open run of the job; report the lost ones. What was done, by run id."""
     client = state_client(settings)
     job, lock = job_lock_key(settings), run_lock(settings)
-    swept: dict[str, list[str]] = {"reported": [], "unreportable": [], "superseded": [], "lapsed": [],
-                                   "running": []}
+    swept: dict[str, list[str]] = {"reported": [], "unreportable": [], "superseded": [], "lapsed": [], "running": []}
     for run_id in open_runs(client, job):
         try:
             verdict = _sweep_one(settings, RunState(client, run_id), lock)
@@ -88,8 +89,7 @@ def _sweep_one(settings: Settings, state: RunState, lock) -> str | None:
     if lock.resumable(token) and not _lapsed_long_enough(settings, state, record):
         return "lapsed"
     try:
-        reporter = lock.acquire({"run_id": state.run_id, "day": record["day"], "trigger": "sweeper"},
-                                after=token)
+        reporter = lock.acquire({"run_id": state.run_id, "day": record["day"], "trigger": "sweeper"}, after=token)
     except LockHeld:  # the run took its lock back a moment ago: it is moving again
         return "running"
     except LockLost:
@@ -113,12 +113,23 @@ def _mark_superseded(settings: Settings, state: RunState, record: dict, lock) ->
         return False  # it was touched lately: a finalize is ending it, or a sweeper reporting it
     holder = lock.holder()
     now = f"run {holder.get('run_id')} holds it now" if holder else "it is free now"
-    message = (f"lost: its lock lapsed ({settings.lock_ttl} s without progress, MNAAS_LOCK_TTL) "
-               f"and another run has held the job since ({now}); this run wrote nothing more")
+    message = (
+        f"lost: its lock lapsed ({settings.lock_ttl} s without progress, MNAAS_LOCK_TTL) "
+        f"and another run has held the job since ({now}); this run wrote nothing more"
+    )
     if not state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, if_updated=updated):
         return False
-    end_run(RunEnd(settings, state.run_id, record["day"], Outcome.FAILED, EXIT_FAILED, message=message,
-                   trigger=record.get("trigger")))
+    end_run(
+        RunEnd(
+            settings,
+            state.run_id,
+            record["day"],
+            Outcome.FAILED,
+            EXIT_FAILED,
+            message=message,
+            trigger=record.get("trigger"),
+        )
+    )
     return True
 
 
@@ -137,14 +148,30 @@ def _report_lost_run(job: Settings, state: RunState, record: dict, reporter: str
         settings = settings_for(record["day"])
         attach_job_log(settings)
         stored = state.plan()
-        plan = (Plan.from_json(stored) if stored else
-                make_plan(settings, workers=settings.group_workers, dry_run=record["dry_run"],
-                          trigger=record["trigger"], run_id=state.run_id))
-        reason = (f"lost: no result came back before the run's lock lapsed ({settings.lock_ttl} s "
-                  "without progress, MNAAS_LOCK_TTL): were its workers stopped or its messages lost?")
+        plan = (
+            Plan.from_json(stored)
+            if stored
+            else make_plan(
+                settings,
+                workers=settings.group_workers,
+                dry_run=record["dry_run"],
+                trigger=record["trigger"],
+                run_id=state.run_id,
+            )
+        )
+        reason = (
+            f"lost: no result came back before the run's lock lapsed ({settings.lock_ttl} s "
+            "without progress, MNAAS_LOCK_TTL): were its workers stopped or its messages lost?"
+        )
         results = state.results()
-        log.error("run %s for %s: lost while %s with %d of %d groups done; reporting what is known",
-                  state.run_id, plan.day, record["state"], len(results), len(plan.groups))
+        log.error(
+            "run %s for %s: lost while %s with %d of %d groups done; reporting what is known",
+            state.run_id,
+            plan.day,
+            record["state"],
+            len(results),
+            len(plan.groups),
+        )
         for group in plan.groups:
             results.setdefault(group.group_id, GroupResult.failed(group.group_id, reason, attempts=0))
         state.set(state=Stage.FINALIZING, message="lost; the sweeper is reporting it")

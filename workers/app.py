@@ -42,13 +42,19 @@ def _refuse_to_start_without_a_job(role: str) -> None:
 
 def _describe(role: str) -> None:
     conf = app.conf
-    log.info("%s of job %s: broker %s, result backend %s, queues %s, time limit %s s "
-             "(soft %s s), visibility timeout %s s, schedule %s",
-             role, os.environ.get(CONFIG_ENV), mask_secrets(conf.broker_url),
-             mask_secrets(conf.result_backend),
-             ", ".join(q.name for q in conf.task_queues), conf.task_time_limit,
-             conf.task_soft_time_limit, conf.broker_transport_options.get("visibility_timeout"),
-             conf.beat_schedule[celeryconfig.DAILY_ENTRY]["schedule"])
+    log.info(
+        "%s of job %s: broker %s, result backend %s, queues %s, time limit %s s "
+        "(soft %s s), visibility timeout %s s, schedule %s",
+        role,
+        os.environ.get(CONFIG_ENV),
+        mask_secrets(conf.broker_url),
+        mask_secrets(conf.result_backend),
+        ", ".join(q.name for q in conf.task_queues),
+        conf.task_time_limit,
+        conf.task_soft_time_limit,
+        conf.broker_transport_options.get("visibility_timeout"),
+        conf.beat_schedule[celeryconfig.DAILY_ENTRY]["schedule"],
+    )
 
 
 def _warn_about_sentinels(role: str) -> None:
@@ -60,13 +66,15 @@ def _warn_about_sentinels(role: str) -> None:
         settings = celeryconfig.job_settings()
         if settings is None:
             return
-        problems = check_sentinels([settings.broker_url, settings.result_backend, settings.lock_url],
-                                   settings.sentinel_master, settings.sentinel_password)
+        problems = check_sentinels(
+            [settings.broker_url, settings.result_backend, settings.lock_url],
+            settings.sentinel_master,
+            settings.sentinel_password,
+        )
     except Exception as exc:  # the look is advice: it never stops a worker or beat
         problems = [f"could not be checked: {mask_secrets(exc)}"]
     for problem in problems:
-        log.warning("%s of job %s: Redis Sentinel: %s", role, os.environ.get(CONFIG_ENV),
-                    mask_secrets(problem))
+        log.warning("%s of job %s: Redis Sentinel: %s", role, os.environ.get(CONFIG_ENV), mask_secrets(problem))
 
 
 @signals.worker_init.connect
@@ -96,8 +104,9 @@ def _catch_up_at_start() -> None:
         app.send_task(celeryconfig.CATCH_UP, retry=True, retry_policy={"max_retries": 3})
         log.info("beat: asked the control queue for the catch-up of missed days")
     except Exception as exc:  # kombu's connection errors vary by transport
-        log.warning("beat: could not ask for the catch-up of missed days now (%s); the next "
-                    "sweep does it", mask_secrets(exc))
+        log.warning(
+            "beat: could not ask for the catch-up of missed days now (%s); the next sweep does it", mask_secrets(exc)
+        )
 
 
 @signals.worker_process_shutdown.connect
@@ -108,6 +117,6 @@ def _close_warehouse_connections(**_kwargs) -> None:
 @signals.after_setup_logger.connect
 @signals.after_setup_task_logger.connect
 def _mask_secrets_in_logs(logger=None, **_kwargs) -> None:
-    for handler in (logger.handlers if logger else []):
+    for handler in logger.handlers if logger else []:
         if not any(isinstance(f, SecretFilter) for f in handler.filters):
             handler.addFilter(SecretFilter())

@@ -37,8 +37,14 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
     groups = batch.groups()
     customers = list(batch.customers)
     kpi = queries.kpi_counts(settings.kpi_table, settings.day, batch.processes, customers)
-    missing = queries.missing_files(settings.received_table, settings.generated_table, settings.day,
-                                    batch.processes, customers, first_day=settings.window_start)
+    missing = queries.missing_files(
+        settings.received_table,
+        settings.generated_table,
+        settings.day,
+        batch.processes,
+        customers,
+        first_day=settings.window_start,
+    )
     streams = query_many(warehouse, [kpi, missing])
     of_pair = {(g.process, c): g for g in groups for c in g.customers}
     counts: dict[str, dict[str, list[int]]] = {g.group_id: {c: [0, 0] for c in g.customers} for g in groups}
@@ -57,13 +63,19 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
     results = []
     for group in groups:
         by_day = packed.get(group.group_id, {})
-        results.append(GroupResult(group_id=group.group_id, ok=True, counts=counts[group.group_id],
-                                   packed=by_day.pop(day, ""), outstanding_packed=dict(sorted(by_day.items())),
-                                   queries=0))
+        results.append(
+            GroupResult(
+                group_id=group.group_id,
+                ok=True,
+                counts=counts[group.group_id],
+                packed=by_day.pop(day, ""),
+                outstanding_packed=dict(sorted(by_day.items())),
+                queries=0,
+            )
+        )
     results[0].queries = 2  # the batch's two queries, counted once
     for group, result in zip(groups, results):
-        if not result.packed and _probes_input(settings, group) and \
-                all(r == 0 for r, _ in result.counts.values()):
+        if not result.packed and _probes_input(settings, group) and all(r == 0 for r, _ in result.counts.values()):
             result.process_has_input = _process_received_anything(warehouse, settings, group.process)
             result.queries += 1
     elapsed = time.monotonic() - started
@@ -72,8 +84,9 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
     return results
 
 
-def _pack_names(rows: Iterable[tuple], of_pair: dict[tuple[str, str], Group],
-                delimiter: str) -> dict[str, dict[str, str]]:
+def _pack_names(
+    rows: Iterable[tuple], of_pair: dict[tuple[str, str], Group], delimiter: str
+) -> dict[str, dict[str, str]]:
     """group id -> file_date -> packed names, from rows ordered by process, file_date, customer
     (queries.missing_files): one pair-day's names in Python at a time, one packer per group
     and day open until its (process, day) is past. The rows of a pair-day are taken as one
@@ -99,11 +112,15 @@ def _pack_names(rows: Iterable[tuple], of_pair: dict[tuple[str, str], Group],
             close_packers()  # that process and day are past
             current_day = (process, file_date)
             if file_date in packed.get(group.group_id, {}):
-                raise WarehouseError(f"the missing-files rows of {process} and {file_date} came back "
-                                     "out of order; the query asks for ORDER BY")
+                raise WarehouseError(
+                    f"the missing-files rows of {process} and {file_date} came back "
+                    "out of order; the query asks for ORDER BY"
+                )
         if (process, file_date, customer) in seen:
-            raise WarehouseError(f"the missing-files rows of {customer} ({process}, {file_date}) "
-                                 "came back out of order; the query asks for ORDER BY")
+            raise WarehouseError(
+                f"the missing-files rows of {customer} ({process}, {file_date}) "
+                "came back out of order; the query asks for ORDER BY"
+            )
         seen.add((process, file_date, customer))
         filenames = set(map(_FILENAME, run))
         filenames.discard(None)
@@ -111,7 +128,8 @@ def _pack_names(rows: Iterable[tuple], of_pair: dict[tuple[str, str], Group],
             continue
         prefix = f"{customer}{delimiter}"
         open_packers.setdefault((group.group_id, file_date), NamesPacker()).add(
-            customer, [prefix + name for name in sorted(filenames)])
+            customer, [prefix + name for name in sorted(filenames)]
+        )
     close_packers()
     return packed
 
@@ -135,8 +153,7 @@ def _probes_input(settings: Settings, group: Group) -> bool:
 
 def _process_received_anything(warehouse: Warehouse, settings: Settings, process: str) -> bool:
     regular, infonova, _ = configured_customers(settings)
-    sql, params = queries.any_received(settings.received_table, settings.day, process,
-                                       regular + infonova)
+    sql, params = queries.any_received(settings.received_table, settings.day, process, regular + infonova)
     rows = list(warehouse.query(sql, params))
     return bool(rows and rows[0][0])
 
@@ -157,8 +174,9 @@ def query_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(settings.query_attempts, settings.retry_backoff)
 
 
-def check_attempt(warehouse: Callable[[], Warehouse], settings: Settings, batch: Batch, *,
-                  attempt: int, run_id: str = "-") -> list[GroupResult] | RetryLater:
+def check_attempt(
+    warehouse: Callable[[], Warehouse], settings: Settings, batch: Batch, *, attempt: int, run_id: str = "-"
+) -> list[GroupResult] | RetryLater:
     """Attempt number `attempt` of one batch under the retry policy, logged in operators'
     words: its groups' results (ok, or failed for good), or RetryLater. Never raises a
     warehouse error. `run` sleeps and loops; the Celery task hands RetryLater to task.retry."""
@@ -170,8 +188,9 @@ def check_attempt(warehouse: Callable[[], Warehouse], settings: Settings, batch:
         where = f"run {run_id} group {batch.batch_id} ({batch.describe()})"
         if policy.retries(exc, attempt):
             delay = policy.delay(attempt)
-            log.warning("%s: attempt %d of %d failed (%s); retrying in %.1f s",
-                        where, attempt, policy.attempts, error, delay)
+            log.warning(
+                "%s: attempt %d of %d failed (%s); retrying in %.1f s", where, attempt, policy.attempts, error, delay
+            )
             return RetryLater(delay, error)
         if policy.is_transient(exc):
             log.error("%s: giving up after %d attempts: %s", where, attempt, error)
@@ -188,9 +207,14 @@ def failed_results(batch: Batch, error: str, attempts: int = 1) -> list[GroupRes
     return [GroupResult.failed(g.group_id, error, attempts=attempts) for g in batch.groups()]
 
 
-def check_batch_with_retries(warehouse: Callable[[], Warehouse], settings: Settings, batch: Batch, *,
-                             run_id: str = "-", sleep: Callable[[float], None] = time.sleep
-                             ) -> list[GroupResult]:
+def check_batch_with_retries(
+    warehouse: Callable[[], Warehouse],
+    settings: Settings,
+    batch: Batch,
+    *,
+    run_id: str = "-",
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[GroupResult]:
     """Every attempt the policy allows, in this thread. A batch that still fails comes back as
     failed GroupResults, so the run can report what it knows (its pairs are unknown, not zero)."""
     attempt = 1

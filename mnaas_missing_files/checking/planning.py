@@ -67,10 +67,11 @@ def plan_batches(settings: Settings, workers: int) -> list[Batch]:
     start, numbers = 0, [1, 1]
     for n in range(count):
         end = start + (len(customers) - start) // (count - n)  # near-equal consecutive slices
-        slice_regular = tuple(customers[start:min(end, len(regular))])
-        slice_infonova = tuple(customers[max(start, len(regular)):end])
-        batches.append(Batch(f"{n + 1}/{count}", tuple(processes), slice_regular, slice_infonova,
-                             (numbers[0], numbers[1])))
+        slice_regular = tuple(customers[start : min(end, len(regular))])
+        slice_infonova = tuple(customers[max(start, len(regular)) : end])
+        batches.append(
+            Batch(f"{n + 1}/{count}", tuple(processes), slice_regular, slice_infonova, (numbers[0], numbers[1]))
+        )
         numbers[0] += bool(slice_regular)
         numbers[1] += bool(slice_infonova)
         start = end
@@ -94,17 +95,24 @@ def refuse_future_day(settings: Settings, day: dt.date | None = None) -> None:
     day = day or settings.day
     today = settings.now().date()
     if day > today:
-        raise UsageError(f"day {day} has not happened yet (today is {today} in "
-                         f"{settings.timezone or 'the system time zone'}); nothing was changed")
+        raise UsageError(
+            f"day {day} has not happened yet (today is {today} in "
+            f"{settings.timezone or 'the system time zone'}); nothing was changed"
+        )
     if day == today:
-        log.warning("day %s is today and not over yet: files still to arrive today are "
-                    "reported missing", day)
+        log.warning("day %s is today and not over yet: files still to arrive today are reported missing", day)
 
 
-def make_plan(settings: Settings, *, workers: int, dry_run: bool = False, trigger: str = "run",
-              run_id: str | None = None) -> Plan:
+def make_plan(
+    settings: Settings, *, workers: int, dry_run: bool = False, trigger: str = "run", run_id: str | None = None
+) -> Plan:
     """The run's plan for `workers` workers; refuses a day after today before anything is
     touched."""
     refuse_future_day(settings)
-    return Plan(run_id=run_id or new_run_id(settings.day), day=settings.day,
-                batches=plan_batches(settings, workers), dry_run=dry_run, trigger=trigger)
+    return Plan(
+        run_id=run_id or new_run_id(settings.day),
+        day=settings.day,
+        batches=plan_batches(settings, workers),
+        dry_run=dry_run,
+        trigger=trigger,
+    )

@@ -88,8 +88,14 @@ class PairStatus:
 
 
 # Most severe first (contract §9, 2): the verdict words, then the change words.
-_SEVERITY = {Verdict.UNKNOWN: 0, Verdict.NO_INPUT: 1, Verdict.MISMATCH: 2,
-             Change.PERSISTING: 3, Change.NEW: 4, Change.OUTSTANDING: 5}
+_SEVERITY = {
+    Verdict.UNKNOWN: 0,
+    Verdict.NO_INPUT: 1,
+    Verdict.MISMATCH: 2,
+    Change.PERSISTING: 3,
+    Change.NEW: 4,
+    Change.OUTSTANDING: 5,
+}
 
 
 def action_label(pair: PairStatus) -> str:
@@ -107,8 +113,7 @@ def severity(pair: PairStatus) -> int:
     return _SEVERITY.get(change, 6) if change is not None else 6
 
 
-def processes_without_input(plan: Plan, results: dict[str, GroupResult],
-                            allowed: Iterable[str] = ()) -> list[str]:
+def processes_without_input(plan: Plan, results: dict[str, GroupResult], allowed: Iterable[str] = ()) -> list[str]:
     """Processes, in plan order, that had no input on D (contract §7): every group checked,
     every customer's File Received KPI 0 or absent, no missing name of D, and the probing
     group found no received row for any configured customer."""
@@ -125,14 +130,12 @@ def processes_without_input(plan: Plan, results: dict[str, GroupResult],
             continue
         if any(r.packed or r.missing for r in done):
             continue
-        if any(r.process_has_input is False for r in done) and \
-                not any(r.process_has_input for r in done):
+        if any(r.process_has_input is False for r in done) and not any(r.process_has_input for r in done):
             empty.append(process)
     return empty
 
 
-def pair_verdict(received: int | None, generated: int | None, missing: int | None,
-                 no_input: bool) -> Verdict:
+def pair_verdict(received: int | None, generated: int | None, missing: int | None, no_input: bool) -> Verdict:
     if received is None or generated is None or missing is None:
         return Verdict.UNKNOWN
     if no_input:

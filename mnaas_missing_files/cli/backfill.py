@@ -21,8 +21,15 @@ def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def backfill(first: Settings, start: dt.date, end: dt.date, *, submit: bool = False,
-             dry_run: bool = False, only_missing: bool = False) -> int:
+def backfill(
+    first: Settings,
+    start: dt.date,
+    end: dt.date,
+    *,
+    submit: bool = False,
+    dry_run: bool = False,
+    only_missing: bool = False,
+) -> int:
     """Run each day (here, or on the cluster with `submit`) and print a per-day table;
     with `only_missing`, only the days that never ran (contract §10).
 
@@ -47,8 +54,15 @@ def backfill(first: Settings, start: dt.date, end: dt.date, *, submit: bool = Fa
     return worst
 
 
-def _each_day(first: Settings, days: list[dt.date], table: list[tuple[str, str, int, str]],
-              stop: Interruption, *, submit: bool, dry_run: bool) -> int:
+def _each_day(
+    first: Settings,
+    days: list[dt.date],
+    table: list[tuple[str, str, int, str]],
+    stop: Interruption,
+    *,
+    submit: bool,
+    dry_run: bool,
+) -> int:
     from mnaas_missing_files.run.local import run_local
     from mnaas_missing_files.run.progress import ProgressPrinter
 
@@ -68,11 +82,21 @@ def _each_day(first: Settings, days: list[dt.date], table: list[tuple[str, str, 
                 code = submit_run(settings, wait=True, dry_run=dry_run, trigger="backfill")
                 table.append((day.isoformat(), "completed" if code == 0 else "failed", code, "submitted"))
             else:
-                outcome = run_local(settings, dry_run=dry_run, trigger="backfill",
-                                    progress=ProgressPrinter(sys.stderr), interruption=stop)
+                outcome = run_local(
+                    settings,
+                    dry_run=dry_run,
+                    trigger="backfill",
+                    progress=ProgressPrinter(sys.stderr),
+                    interruption=stop,
+                )
                 code = outcome.exit_code
-                detail = (f"{outcome.summary.missing_files} missing" if outcome.summary else
-                          "; ".join(outcome.errors) if stop.is_set() else "no reports")
+                detail = (
+                    f"{outcome.summary.missing_files} missing"
+                    if outcome.summary
+                    else "; ".join(outcome.errors)
+                    if stop.is_set()
+                    else "no reports"
+                )
                 if outcome.failed_groups:
                     detail += f", {len(outcome.failed_groups)} failed groups"
                 table.append((day.isoformat(), outcome.outcome, code, detail))

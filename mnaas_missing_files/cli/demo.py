@@ -16,8 +16,18 @@ from mnaas_missing_files.core.errors import EXIT_OK
 from mnaas_missing_files.core.runlog import attach_log_file
 
 PROCESSES = ["traffic", "actives", "activations", "tolling"]
-CUSTOMERS = ["eLUX", "MyRep", "JLR", "Uber_soft_SIM", "Sky Roam", "Telia_IoT", "Volvo_Cars",
-             "O'Brien Logistics", "Maersk", "Scania"]
+CUSTOMERS = [
+    "eLUX",
+    "MyRep",
+    "JLR",
+    "Uber_soft_SIM",
+    "Sky Roam",
+    "Telia_IoT",
+    "Volvo_Cars",
+    "O'Brien Logistics",
+    "Maersk",
+    "Scania",
+]
 INFONOVA = ["INFONOVA_CHT", "INFONOVA_VF"]
 DAYS = 5
 EMPTY_PROCESS = "tolling"  # receives nothing yesterday: the upstream load did not run
@@ -84,14 +94,26 @@ def build_demo(root: Path, yesterday: dt.date, *, late: bool = True) -> Path:
     (root / "conf").mkdir(parents=True, exist_ok=True)
     (root / "MNAASConfigFiles").mkdir(exist_ok=True)
     days = [yesterday - dt.timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
-    spec = DataSpec(days=days, processes=PROCESSES, customers=CUSTOMERS + INFONOVA,
-                    files_per_pair=40, missing_fraction=0.02, duplicate_fraction=0.03)
+    spec = DataSpec(
+        days=days,
+        processes=PROCESSES,
+        customers=CUSTOMERS + INFONOVA,
+        files_per_pair=40,
+        missing_fraction=0.02,
+        duplicate_fraction=0.03,
+    )
     before, after = history_for_demo(generate(spec), yesterday, empty_process=EMPTY_PROCESS)
     write_duckdb(root / "warehouse.duckdb", after if late else before)
     (root / "conf" / "MNAAS_CommonProperties.properties").write_text(COMMON.format(root=root))
     job = root / "conf" / "MNAAS_Missing_Customer_Files.properties"
-    job.write_text(JOB.format(root=root, processes=_bash_array(PROCESSES),
-                              customers=_bash_array(CUSTOMERS), infonova=_bash_array(INFONOVA)))
+    job.write_text(
+        JOB.format(
+            root=root,
+            processes=_bash_array(PROCESSES),
+            customers=_bash_array(CUSTOMERS),
+            infonova=_bash_array(INFONOVA),
+        )
+    )
     status = root / "MNAASConfigFiles" / "MNAAS_Missing_Customer_Files_ProcessStatusFile"
     if not status.exists():
         status.write_text(STATUS)
@@ -105,8 +127,10 @@ def run_demo(directory: str) -> int:
 
     ignored = sorted(k for k in os.environ if k.startswith("MNAAS_"))
     if ignored:
-        print(f"demo: ignoring environment settings {', '.join(ignored)}; the demo uses only its own "
-              "configuration", file=sys.stderr)
+        print(
+            f"demo: ignoring environment settings {', '.join(ignored)}; the demo uses only its own configuration",
+            file=sys.stderr,
+        )
     yesterday = default_day(None)
     before = yesterday - dt.timedelta(days=1)
     # The day before first, on the warehouse as it stood then: its run lists the files that
@@ -118,16 +142,14 @@ def run_demo(directory: str) -> int:
     run_local(earlier, progress=ProgressPrinter(sys.stderr))
     build_demo(Path(directory), yesterday, late=True)
     settings = load_settings(job, day=yesterday, ignore_env=True)
-    print(f"demo: then the run of {yesterday}, after some of those files were generated late",
-          file=sys.stderr)
+    print(f"demo: then the run of {yesterday}, after some of those files were generated late", file=sys.stderr)
     outcome = run_local(settings, progress=ProgressPrinter(sys.stderr))
     print()
     print_summary_table(settings.csv_path)
     print()
     print_outcome(outcome.to_json())
     print(f"  status file: {settings.status_file}")
-    print("  the email lists what needs action first; open the .eml in a mail client, or its "
-          "HTML part in a browser")
+    print("  the email lists what needs action first; open the .eml in a mail client, or its HTML part in a browser")
     print(f"  log file: {settings.log_path}")
     print(f"  configuration: {job}")
     print(f"  try: .venv/bin/mnaas-missing-files status --config {job}")

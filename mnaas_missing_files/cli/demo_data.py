@@ -110,30 +110,39 @@ def load_csv(conn, table: str, data: Iterable[tuple], scratch: Path) -> None:
     columns = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall()]
     types = {r[0]: r[1] for r in conn.execute(f"DESCRIBE {table}").fetchall()}
     spec = ", ".join(f"'{c}': '{types[c]}'" for c in columns)
-    conn.execute(f"INSERT INTO {table} SELECT * FROM read_csv(?, header=false, columns={{{spec}}})",
-                 [str(scratch)])
+    conn.execute(f"INSERT INTO {table} SELECT * FROM read_csv(?, header=false, columns={{{spec}}})", [str(scratch)])
 
 
-def history_for_demo(rows: Rows, day: dt.date, *, empty_process: str, late_fraction: float = 0.6,
-                     seed: int = 20261124) -> tuple[Rows, Rows]:
+def history_for_demo(
+    rows: Rows, day: dt.date, *, empty_process: str, late_fraction: float = 0.6, seed: int = 20261124
+) -> tuple[Rows, Rows]:
     """The demo's warehouse as the run of the day before saw it, and as the run of `day` sees
     it (contract §7, §8): between the two, most missing files of the earlier days were
     generated late (recovered) and the rest never arrive (outstanding); `empty_process`
     received nothing on `day` (no input); the first pair of `day` with a missing file has a
     File Generated KPI that counts it as generated (a mismatch)."""
     d = day.isoformat()
-    before = Rows(kpi=[r for r in rows.kpi if not (r[0] == d and r[1] == empty_process)],
-                  received=[r for r in rows.received if not (r[0] == d and r[1] == empty_process)],
-                  generated=[r for r in rows.generated if not (r[0] == d and r[1] == empty_process)])
+    before = Rows(
+        kpi=[r for r in rows.kpi if not (r[0] == d and r[1] == empty_process)],
+        received=[r for r in rows.received if not (r[0] == d and r[1] == empty_process)],
+        generated=[r for r in rows.generated if not (r[0] == d and r[1] == empty_process)],
+    )
     generated = {(r[0], r[1], r[2], r[3]) for r in before.generated}
-    missing_today = sorted({(r[1], r[2]) for r in before.received
-                            if r[0] == d and (r[0], r[1], r[2], r[3]) not in generated})
+    missing_today = sorted(
+        {(r[1], r[2]) for r in before.received if r[0] == d and (r[0], r[1], r[2], r[3]) not in generated}
+    )
     if missing_today:
         process, customer = missing_today[0]
-        before.kpi = [(k[0], k[1], k[2], k[3], k[4] + 1)
-                      if (k[0], k[1], k[2], k[3]) == (d, process, customer, "File Generated") else k
-                      for k in before.kpi]
+        before.kpi = [
+            (k[0], k[1], k[2], k[3], k[4] + 1)
+            if (k[0], k[1], k[2], k[3]) == (d, process, customer, "File Generated")
+            else k
+            for k in before.kpi
+        ]
     rng = random.Random(f"{seed}-late")
-    late = [(r[0], r[1], r[2], r[3], f"{r[2]}_{r[3]}", r[4]) for r in dict.fromkeys(before.received)
-            if r[0] < d and (r[0], r[1], r[2], r[3]) not in generated and rng.random() < late_fraction]
+    late = [
+        (r[0], r[1], r[2], r[3], f"{r[2]}_{r[3]}", r[4])
+        for r in dict.fromkeys(before.received)
+        if r[0] < d and (r[0], r[1], r[2], r[3]) not in generated and rng.random() < late_fraction
+    ]
     return before, Rows(kpi=before.kpi, received=before.received, generated=before.generated + late)

@@ -27,8 +27,9 @@ def _day(text: str) -> dt.date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mnaas-missing-files",
-                                     description="Daily check that every received customer file was generated.")
+    parser = argparse.ArgumentParser(
+        prog="mnaas-missing-files", description="Daily check that every received customer file was generated."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="properties file (default: $MNAAS_CONFIG)")
@@ -48,8 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", type=_day, required=True, metavar="D1")
     p.add_argument("--to", dest="end", type=_day, required=True, metavar="D2")
     p.add_argument("--submit", action="store_true", help="run each day on the Celery cluster")
-    p.add_argument("--only-missing", action="store_true",
-                   help="only the days of the range with no ended non-dry run in the history")
+    p.add_argument(
+        "--only-missing",
+        action="store_true",
+        help="only the days of the range with no ended non-dry run in the history",
+    )
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
 
     p = sub.add_parser("check-config", parents=[common], help="validate and print the effective settings")
@@ -91,8 +95,9 @@ def cmd_run(args) -> int:
     settings = _settings(args, args.date)
     attach_log_file(settings.log_path)
     with signals_stop(Interruption()) as interruption:
-        outcome = run_local(settings, dry_run=args.dry_run, progress=ProgressPrinter(sys.stderr),
-                            interruption=interruption)
+        outcome = run_local(
+            settings, dry_run=args.dry_run, progress=ProgressPrinter(sys.stderr), interruption=interruption
+        )
     print_outcome(outcome.to_json())
     return outcome.exit_code
 
@@ -113,8 +118,9 @@ def cmd_backfill(args) -> int:
     from mnaas_missing_files.checking.planning import refuse_future_day
 
     refuse_future_day(first, args.end)  # before any day of the range runs
-    return backfill(first, args.start, args.end, submit=args.submit, dry_run=args.dry_run,
-                    only_missing=args.only_missing)
+    return backfill(
+        first, args.start, args.end, submit=args.submit, dry_run=args.dry_run, only_missing=args.only_missing
+    )
 
 
 def cmd_check_config(args) -> int:
@@ -126,9 +132,11 @@ def cmd_check_config(args) -> int:
     for key, value, source, _help in settings.describe():
         print(f"  {key:<{width}} = {value}    [{source}]")
     local, cluster = (plan_batches(settings, n) for n in (settings.local_workers, settings.group_workers))
-    print(f"{len(settings.processes)} processes x {len(settings.customers)} regular + "
-          f"{len(settings.infonova_customers)} infonova customers -> {len(local)} group tasks for "
-          f"run, {len(cluster)} for submit (2 queries each)")
+    print(
+        f"{len(settings.processes)} processes x {len(settings.customers)} regular + "
+        f"{len(settings.infonova_customers)} infonova customers -> {len(local)} group tasks for "
+        f"run, {len(cluster)} for submit (2 queries each)"
+    )
     for warning in settings.warnings:
         print(f"warning: {warning}")
     return EXIT_OK
@@ -148,8 +156,14 @@ def cmd_demo(args) -> int:
     return run_demo(args.dir)
 
 
-COMMANDS = {"run": cmd_run, "submit": cmd_submit, "backfill": cmd_backfill,
-            "check-config": cmd_check_config, "status": cmd_status, "demo": cmd_demo}
+COMMANDS = {
+    "run": cmd_run,
+    "submit": cmd_submit,
+    "backfill": cmd_backfill,
+    "check-config": cmd_check_config,
+    "status": cmd_status,
+    "demo": cmd_demo,
+}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -32,15 +32,19 @@ def print_status(settings: Settings) -> None:
         holder = None
     else:
         if holder and dead_local_run(holder):
-            print(f"lock: STALE: held by run {holder.get('run_id')} for {holder.get('day')}, whose "
-                  f"process (pid {holder.get('pid')} on this host) is gone; the next run takes it "
-                  "over at once")
+            print(
+                f"lock: STALE: held by run {holder.get('run_id')} for {holder.get('day')}, whose "
+                f"process (pid {holder.get('pid')} on this host) is gone; the next run takes it "
+                "over at once"
+            )
         elif holder:
             extra = f", age {holder['age']} s" if holder.get("age") is not None else ""
             extra += f", expires in {holder['ttl']} s" if holder.get("ttl") is not None else ""
-            print(f"lock: HELD by run {holder.get('run_id')} for {holder.get('day')} "
-                  f"(trigger {holder.get('trigger', '?')}, host {holder.get('host')}, pid {holder.get('pid')}, "
-                  f"since {holder.get('started')}{extra})")
+            print(
+                f"lock: HELD by run {holder.get('run_id')} for {holder.get('day')} "
+                f"(trigger {holder.get('trigger', '?')}, host {holder.get('host')}, pid {holder.get('pid')}, "
+                f"since {holder.get('started')}{extra})"
+            )
             if settings.lock_url and holder.get("run_id"):
                 print_run_progress(settings, str(holder["run_id"]))
         else:
@@ -54,10 +58,12 @@ def print_status(settings: Settings) -> None:
     print_last_findings(runs)
     print("recent runs:" if runs else "recent runs: none recorded")
     for r in runs:
-        print(f"  {r.get('run_id', '?'):<18} day {r.get('day', '?')}  {r.get('trigger', ''):<9} "
-              f"{r.get('started') or '':<19} -> {r.get('ended') or '':<19} {r.get('outcome', ''):<10} "
-              f"missing {r.get('missing_files') if r.get('missing_files') is not None else '?'}"
-              f", failed groups {r.get('failed_groups') or 0}")
+        print(
+            f"  {r.get('run_id', '?'):<18} day {r.get('day', '?')}  {r.get('trigger', ''):<9} "
+            f"{r.get('started') or '':<19} -> {r.get('ended') or '':<19} {r.get('outcome', ''):<10} "
+            f"missing {r.get('missing_files') if r.get('missing_files') is not None else '?'}"
+            f", failed groups {r.get('failed_groups') or 0}"
+        )
 
 
 def print_run_progress(settings: Settings, run_id: str) -> None:
@@ -76,8 +82,10 @@ def print_run_progress(settings: Settings, run_id: str) -> None:
     if not record:
         return
     failed = f", {record['failed']} failed" if record.get("failed") else ""
-    print(f"  progress: {record['done']}/{record['total']} groups done{failed} "
-          f"(state {record.get('state')}, updated {record.get('updated')})")
+    print(
+        f"  progress: {record['done']}/{record['total']} groups done{failed} "
+        f"(state {record.get('state')}, updated {record.get('updated')})"
+    )
     for group, error in sorted((record.get("failed_groups") or {}).items()):
         print(f"    failed group {group}: {mask_secrets(error)}")
 
@@ -96,18 +104,22 @@ def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
         return
     try:
         client = state_client(settings)
-        lapsed = [RunState(client, run_id).read()
-                  for run_id in open_runs(client, lock_key(settings.script_name, settings.status_file))
-                  if run_id != (holder or {}).get("run_id")]
+        lapsed = [
+            RunState(client, run_id).read()
+            for run_id in open_runs(client, lock_key(settings.script_name, settings.status_file))
+            if run_id != (holder or {}).get("run_id")
+        ]
     except Exception as exc:
         print(f"open runs: cannot be read: {mask_secrets(exc)}")
         return
     for record in filter(None, lapsed):
-        print(f"run {record['run_id']} for {record.get('day')}: NOT ENDED and its lock lapsed "
-              f"(state {record.get('state')}, {record['done']}/{record['total']} groups done, "
-              f"updated {record.get('updated')}); unless a group finishes, beat's sweeper "
-              f"reports it once it has stayed so for {settings.group_time_limit} s "
-              f"(MNAAS_GROUP_TIME_LIMIT; a sweep every {settings.sweep_interval} s)")
+        print(
+            f"run {record['run_id']} for {record.get('day')}: NOT ENDED and its lock lapsed "
+            f"(state {record.get('state')}, {record['done']}/{record['total']} groups done, "
+            f"updated {record.get('updated')}); unless a group finishes, beat's sweeper "
+            f"reports it once it has stayed so for {settings.group_time_limit} s "
+            f"(MNAAS_GROUP_TIME_LIMIT; a sweep every {settings.sweep_interval} s)"
+        )
 
 
 def print_last_findings(runs: list[dict]) -> None:
@@ -118,8 +130,10 @@ def print_last_findings(runs: list[dict]) -> None:
     verdicts = ", ".join(f"{name} {count}" for name, count in last["verdicts"].items())
     print(f"last run's findings ({last.get('run_id')} for {last.get('day')}, {last.get('outcome')}):")
     print(f"  verdicts: {verdicts}")
-    print(f"  missing {last.get('missing_files')}, outstanding {last.get('outstanding_files')}, "
-          f"recovered {last.get('recovered_files')}")
+    print(
+        f"  missing {last.get('missing_files')}, outstanding {last.get('outstanding_files')}, "
+        f"recovered {last.get('recovered_files')}"
+    )
     if last.get("no_input"):
         print(f"  NO INPUT: {', '.join(last['no_input'])}")
 
@@ -133,9 +147,13 @@ def print_missed_days(settings: Settings) -> None:
     days = window(settings)
     if days:
         missing = days_not_run(settings, entries=entries)
-        print(f"catch-up window {days[0]} .. {days[-1]} (MNAAS_CATCHUP_DAYS={settings.catchup_days}): "
-              f"days not run: {', '.join(map(str, missing)) if missing else 'none'}")
+        print(
+            f"catch-up window {days[0]} .. {days[-1]} (MNAAS_CATCHUP_DAYS={settings.catchup_days}): "
+            f"days not run: {', '.join(map(str, missing)) if missing else 'none'}"
+        )
     overdue = overdue_day(settings)
     if overdue is not None and not succeeded(entries, overdue):
-        print(f"deadline MISSED: {overdue} has no successful run by {settings.deadline} on "
-              f"{overdue + dt.timedelta(days=1)} (MNAAS_DEADLINE)")
+        print(
+            f"deadline MISSED: {overdue} has no successful run by {settings.deadline} on "
+            f"{overdue + dt.timedelta(days=1)} (MNAAS_DEADLINE)"
+        )

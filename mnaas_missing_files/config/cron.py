@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 
 _DAYS = {name: n for n, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
-_MONTHS = {name: n for n, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    name: n
+    for n, name in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
+}
 # A 29 February on a given weekday comes round within 28 years; nothing else takes longer.
 _SEARCH_DAYS = 366 * 28
 
@@ -45,8 +47,7 @@ class Cron:
         self.weekdays = _values(dow, 0, 6, _DAYS)
 
     def _day_matches(self, day: dt.date) -> bool:
-        return (day.month in self.months and day.day in self.days
-                and (day.isoweekday() % 7) in self.weekdays)
+        return day.month in self.months and day.day in self.days and (day.isoweekday() % 7) in self.weekdays
 
     def latest_tick(self, now: dt.datetime) -> dt.datetime | None:
         """The latest tick at or before `now`, as a wall-clock time in now's zone (None if

@@ -32,21 +32,22 @@ class DuckDBTarget:
 def parse_duckdb_url(url: str) -> DuckDBTarget:
     if url == MEMORY:
         return DuckDBTarget(None)
-    rest = url[len("duckdb:///"):] if url.startswith("duckdb:///") else ""
+    rest = url[len("duckdb:///") :] if url.startswith("duckdb:///") else ""
     rest, _, query = rest.partition("?")
     if not rest:
-        raise ConfigError(f"malformed DuckDB URL {url!r}: expected duckdb:///relative or duckdb:////absolute",
-                          key=KEY)
+        raise ConfigError(f"malformed DuckDB URL {url!r}: expected duckdb:///relative or duckdb:////absolute", key=KEY)
     config: dict[str, str] = {}
     for name, value in parse_qsl(query, keep_blank_values=True):
         if name == "memory_limit":
             if not _SIZE.fullmatch(value.strip()):
-                raise ConfigError(f"DuckDB URL option memory_limit={value!r}: expected a size such as "
-                                  "200MB or 1GB", key=KEY)
+                raise ConfigError(
+                    f"DuckDB URL option memory_limit={value!r}: expected a size such as 200MB or 1GB", key=KEY
+                )
         elif name == "threads":
             if not value.isdigit() or int(value) < 1:
-                raise ConfigError(f"DuckDB URL option threads={value!r}: expected a whole number of at "
-                                  "least 1", key=KEY)
+                raise ConfigError(
+                    f"DuckDB URL option threads={value!r}: expected a whole number of at least 1", key=KEY
+                )
         else:
             raise ConfigError(f"unknown DuckDB URL option {name!r} (known: memory_limit, threads)", key=KEY)
         config[name] = value.strip()

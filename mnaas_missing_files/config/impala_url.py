@@ -21,8 +21,18 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_QUERY_TIMEOUT = 600.0
 AUTH_MECHANISMS = ("NOSASL", "PLAIN", "LDAP", "GSSAPI")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PARAMS = {"auth_mechanism", "use_ssl", "ca_cert", "ssl_verify", "kerberos_service_name", "krb_host",
-           "timeout", "query_timeout", "database", "password_env"}
+_PARAMS = {
+    "auth_mechanism",
+    "use_ssl",
+    "ca_cert",
+    "ssl_verify",
+    "kerberos_service_name",
+    "krb_host",
+    "timeout",
+    "query_timeout",
+    "database",
+    "password_env",
+}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -48,14 +58,21 @@ class ImpalaTarget:
         cred = ""
         if self.user is not None:
             cred = quote(self.user, safe="") + (":***" if self.password and not self.password_env else "") + "@"
-        params = {"auth_mechanism": self.auth_mechanism, "timeout": f"{self.timeout:g}",
-                  "query_timeout": f"{self.query_timeout:g}", "use_ssl": "1" if self.use_ssl else None,
-                  "ca_cert": self.ca_cert, "ssl_verify": None if self.ssl_verify or not self.use_ssl else "0",
-                  "kerberos_service_name": self.kerberos_service_name if self.auth_mechanism == "GSSAPI" else None,
-                  "krb_host": self.krb_host, "password_env": self.password_env}
+        params = {
+            "auth_mechanism": self.auth_mechanism,
+            "timeout": f"{self.timeout:g}",
+            "query_timeout": f"{self.query_timeout:g}",
+            "use_ssl": "1" if self.use_ssl else None,
+            "ca_cert": self.ca_cert,
+            "ssl_verify": None if self.ssl_verify or not self.use_ssl else "0",
+            "kerberos_service_name": self.kerberos_service_name if self.auth_mechanism == "GSSAPI" else None,
+            "krb_host": self.krb_host,
+            "password_env": self.password_env,
+        }
         path = f"/{self.database}" if self.database else ""
-        return (f"impala://{cred}{self.host}:{self.port}{path}?"
-                + "&".join(f"{k}={v}" for k, v in params.items() if v is not None))
+        return f"impala://{cred}{self.host}:{self.port}{path}?" + "&".join(
+            f"{k}={v}" for k, v in params.items() if v is not None
+        )
 
     def __repr__(self) -> str:
         return f"ImpalaTarget({self.safe_url()!r})"
@@ -126,11 +143,21 @@ def parse_impala_url(url: str) -> ImpalaTarget:
             raise bad(f"ca_cert {ca_cert!r} is not a readable file")
     krb_host = params.get("krb_host") or None
     return ImpalaTarget(
-        host=host, port=port or DEFAULT_PORT, database=database, auth_mechanism=auth, user=user,
-        password=password, password_env=password_env, use_ssl=use_ssl, ca_cert=ca_cert,
-        ssl_verify=ssl_verify, kerberos_service_name=params.get("kerberos_service_name") or "impala",
-        krb_host=krb_host, timeout=_seconds(params, "timeout", DEFAULT_TIMEOUT, bad),
-        query_timeout=_seconds(params, "query_timeout", DEFAULT_QUERY_TIMEOUT, bad))
+        host=host,
+        port=port or DEFAULT_PORT,
+        database=database,
+        auth_mechanism=auth,
+        user=user,
+        password=password,
+        password_env=password_env,
+        use_ssl=use_ssl,
+        ca_cert=ca_cert,
+        ssl_verify=ssl_verify,
+        kerberos_service_name=params.get("kerberos_service_name") or "impala",
+        krb_host=krb_host,
+        timeout=_seconds(params, "timeout", DEFAULT_TIMEOUT, bad),
+        query_timeout=_seconds(params, "query_timeout", DEFAULT_QUERY_TIMEOUT, bad),
+    )
 
 
 def _one_database(path: str, param: str | None, bad) -> str | None:

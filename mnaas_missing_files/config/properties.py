@@ -35,8 +35,7 @@ class Properties:
     files: list[str] = field(default_factory=list)
 
 
-def parse_properties(path, *, environ: Mapping[str, str], run_day: datetime.date,
-                     now: datetime.datetime) -> Properties:
+def parse_properties(path, *, environ: Mapping[str, str], run_day: datetime.date, now: datetime.datetime) -> Properties:
     """Read `path` (and what it sources) the way bash would, without running anything.
 
     `now` is the real clock for `$(date +FMT)`; `$(date -d ...)` counts back from run_day + 1.
@@ -96,8 +95,11 @@ class _Reader:
             lx.end_statement(f"unexpected text after the array {key}", key, comment_may_touch=True)
         else:
             value = _join(self._expand(lx, lx.read_word(key)))
-            lx.end_statement(f"the value of {key} has an unquoted space followed by more words; "
-                             "bash would run them as a command (quote the value)", key)
+            lx.end_statement(
+                f"the value of {key} has an unquoted space followed by more words; "
+                "bash would run them as a command (quote the value)",
+                key,
+            )
         previous = self.result.values.get(key)
         if isinstance(previous, list) and isinstance(value, str):
             value = [value] + previous[1:]  # bash: a scalar assignment replaces element 0 only
@@ -149,12 +151,14 @@ class _Reader:
             if name.endswith("+"):
                 return lx.fail(f"'+=' is not supported (key {name[:-1][:40]!r})")
             return lx.fail(f"invalid key name {name[:40]!r}")
-        if word and re.match(r"[ \t]+=", lx.text[lx.pos:]):
+        if word and re.match(r"[ \t]+=", lx.text[lx.pos :]):
             return lx.fail(f"{shown}: no spaces are allowed around '='")
         if not word:
             return lx.fail(f"unexpected {lx.peek()!r}")
-        return lx.fail(f"{shown} is not an assignment, comment, export or source line "
-                       "(commands are not allowed in the configuration)")
+        return lx.fail(
+            f"{shown} is not an assignment, comment, export or source line "
+            "(commands are not allowed in the configuration)"
+        )
 
     def _expand(self, lx: Lexer, pieces: list[Piece]) -> list[tuple[str | None, bool]]:
         """Turn pieces into (text, may_split) chunks; text None marks a field boundary."""
@@ -193,9 +197,11 @@ class _Reader:
             return _date_command(cmd.source, self.run_day, self.now)
         except ValueError as exc:
             program = (cmd.source.split() or [""])[0][:30]
-            raise ConfigError(f"command substitution $({program} ...) is not allowed: {exc}; "
-                              "only $(date +FORMAT) and $(date -d SPEC +FORMAT) are understood",
-                              where=lx.where(cmd.pos)) from None
+            raise ConfigError(
+                f"command substitution $({program} ...) is not allowed: {exc}; "
+                "only $(date +FORMAT) and $(date -d SPEC +FORMAT) are understood",
+                where=lx.where(cmd.pos),
+            ) from None
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -205,12 +211,14 @@ def _decode(data: bytes, path: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-                          where=f"{path}:{line}") from None
+        raise ConfigError(
+            f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", where=f"{path}:{line}"
+        ) from None
     nul = text.find("\0")
     if nul >= 0:
-        raise ConfigError("a NUL byte is not allowed in the configuration",
-                          where=f"{path}:{text.count(chr(10), 0, nul) + 1}")
+        raise ConfigError(
+            "a NUL byte is not allowed in the configuration", where=f"{path}:{text.count(chr(10), 0, nul) + 1}"
+        )
     # A file saved on Windows keeps working: CRLF line ends are read as LF (a lone CR is
     # kept, as bash keeps it).
     return text.replace("\r\n", "\n")
@@ -263,7 +271,7 @@ def _date_command(source: str, run_day: datetime.date, now: datetime.datetime) -
         elif arg in ("-d", "--date") and i + 1 < len(args) and spec is None:
             spec, i = args[i + 1], i + 1
         elif arg.startswith("--date=") and spec is None:
-            spec = arg[len("--date="):]
+            spec = arg[len("--date=") :]
         elif arg.startswith("-d") and len(arg) > 2 and spec is None:
             spec = arg[2:]
         else:
@@ -273,8 +281,9 @@ def _date_command(source: str, run_day: datetime.date, now: datetime.datetime) -
         raise ValueError("date needs a +FORMAT")
     if spec is None:
         return _strftime(now, fmt)
-    return _strftime(datetime.datetime.combine(
-        run_day + datetime.timedelta(days=1 - _days_back(spec)), now.timetz()), fmt)
+    return _strftime(
+        datetime.datetime.combine(run_day + datetime.timedelta(days=1 - _days_back(spec)), now.timetz()), fmt
+    )
 
 
 def _days_back(spec: str) -> int:

@@ -63,8 +63,10 @@ def parse_sentinel_url(url: str, key: str = "MNAAS_LOCK_URL") -> SentinelAddress
         if path and not path.isdigit():
             raise fail(f"the database must be a number, got {path!r}")
         if parsed.query:
-            raise fail("sentinel URLs take no ?options (the master is MNAAS_SENTINEL_MASTER, the "
-                       "sentinels' password MNAAS_SENTINEL_PASSWORD)")
+            raise fail(
+                "sentinel URLs take no ?options (the master is MNAAS_SENTINEL_MASTER, the "
+                "sentinels' password MNAAS_SENTINEL_PASSWORD)"
+            )
         if number == 0:
             db = int(path or 0)
             password = unquote(parsed.password) if parsed.password is not None else None
@@ -80,7 +82,9 @@ def check_sentinel_settings(urls: dict[str, str | None], master: str | None) -> 
     for key in named:
         parse_sentinel_url(str(urls[key]), key)
     if named and not master:
-        raise ConfigError(f"{MASTER_KEY} is required when {' and '.join(named)} "
-                          f"{'names' if len(named) == 1 else 'name'} Redis sentinels "
-                          "(sentinel://…): it is the name the sentinels know the master by",
-                          key=MASTER_KEY)
+        raise ConfigError(
+            f"{MASTER_KEY} is required when {' and '.join(named)} "
+            f"{'names' if len(named) == 1 else 'name'} Redis sentinels "
+            "(sentinel://…): it is the name the sentinels know the master by",
+            key=MASTER_KEY,
+        )

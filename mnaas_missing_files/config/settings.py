@@ -24,6 +24,8 @@ from mnaas_missing_files.core.secrets import MASK, mask_secrets
 log = logging.getLogger(__name__)
 
 CONFIG_ENV = "MNAAS_CONFIG"
+
+
 @dataclass(frozen=True)
 class Settings:
     config_path: Path
@@ -151,9 +153,14 @@ def default_day(timezone: str | None, now: dt.datetime | None = None) -> dt.date
     return current.date() - dt.timedelta(days=1)
 
 
-def load_settings(config_path: str | Path, *, environ: Mapping[str, str] | None = None,
-                  day: dt.date | None = None, now: dt.datetime | None = None,
-                  ignore_env: bool = False) -> Settings:
+def load_settings(
+    config_path: str | Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    day: dt.date | None = None,
+    now: dt.datetime | None = None,
+    ignore_env: bool = False,
+) -> Settings:
     """Parse the properties file for run day `day` (default yesterday) and validate everything.
 
     `ignore_env` drops the MNAAS_* variables of the environment (the demo uses only its own
@@ -176,8 +183,7 @@ def load_settings(config_path: str | Path, *, environ: Mapping[str, str] | None 
     day = day or default_day(timezone, now)
     if day != provisional or timezone:
         props = parse_properties(path, environ=environ, run_day=day, now=now)
-    resolved = _resolve(props.values, props.origins, _environment_overrides(environ), day,
-                        config_path=path)
+    resolved = _resolve(props.values, props.origins, _environment_overrides(environ), day, config_path=path)
     warnings = tuple(props.warnings) + _advice(resolved)
     for warning in warnings:
         log.warning("configuration: %s", warning)
@@ -186,13 +192,17 @@ def load_settings(config_path: str | Path, *, environ: Mapping[str, str] | None 
 
 def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
     """Settings that are valid but that an operator most likely did not mean."""
-    advice = tuple(f"MNAAS_EMPTY_INPUT_ALLOWED: {name!r} is not a configured process "
-                   "(process_list); it has no effect"
-                   for name in s["empty_input_allowed"] if name not in s["processes"])
+    advice = tuple(
+        f"MNAAS_EMPTY_INPUT_ALLOWED: {name!r} is not a configured process (process_list); it has no effect"
+        for name in s["empty_input_allowed"]
+        if name not in s["processes"]
+    )
     if s["lock_url"] and s["lock_ttl"] <= s["group_time_limit"]:
-        return advice + (f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
-                f"({s['group_time_limit']} s): on the cluster, a run whose slowest group takes "
-                "longer than the TTL lets its lock lapse, and the sweeper may report it lost",)
+        return advice + (
+            f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
+            f"({s['group_time_limit']} s): on the cluster, a run whose slowest group takes "
+            "longer than the TTL lets its lock lapse, and the sweeper may report it lost",
+        )
     return advice
 
 
@@ -200,8 +210,13 @@ def _environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     return {o.key: environ[o.key] for o in OPTIONS if o.env and environ.get(o.key, "") != ""}
 
 
-def _resolve(file_values: Mapping[str, Any], origins: Mapping[str, str],
-             overrides: Mapping[str, Any], day: dt.date, config_path: Path | None = None) -> dict[str, Any]:
+def _resolve(
+    file_values: Mapping[str, Any],
+    origins: Mapping[str, str],
+    overrides: Mapping[str, Any],
+    day: dt.date,
+    config_path: Path | None = None,
+) -> dict[str, Any]:
     """Convert and validate every option; `overrides` (environment or test values) win."""
     where_file = str(config_path) if config_path else "test settings"
     resolved: dict[str, Any] = {"day": day}
@@ -217,8 +232,9 @@ def _resolve(file_values: Mapping[str, Any], origins: Mapping[str, str],
         if raw is None or (raw == "" and option.kind != "list"):
             value = option.default(resolved) if callable(option.default) else option.default
             if value is None and option.required:
-                raise ConfigError(f"required setting {option.key} is missing or empty",
-                                  key=option.key, where=where or where_file)
+                raise ConfigError(
+                    f"required setting {option.key} is missing or empty", key=option.key, where=where or where_file
+                )
             resolved[option.attr] = value
             sources[option.key] = "default" if where is None else where
             continue
@@ -246,32 +262,39 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
     if "\n" in s["delimiter"]:
         raise fail("MNAAS_CUSTOMER_FILE_DELIMITER", "must not contain a newline")
     if s["visibility_timeout"] <= s["group_time_limit"]:
-        raise fail("MNAAS_VISIBILITY_TIMEOUT", f"must exceed MNAAS_GROUP_TIME_LIMIT ({s['group_time_limit']} s), "
-                   "or a slow task would be delivered twice")
+        raise fail(
+            "MNAAS_VISIBILITY_TIMEOUT",
+            f"must exceed MNAAS_GROUP_TIME_LIMIT ({s['group_time_limit']} s), or a slow task would be delivered twice",
+        )
     _check_url(s["warehouse_url"], ("duckdb", "impala"), "MNAAS_WAREHOUSE_URL", fail)
     redis = ("redis", "rediss", SENTINEL_SCHEME)
-    for key, attr, schemes in (("MNAAS_BROKER_URL", "broker_url", (*redis, "amqp", "amqps", "pyamqp")),
-                               ("MNAAS_RESULT_BACKEND", "result_backend", redis),
-                               ("MNAAS_SMTP_URL", "smtp_url", ("smtp", "smtps")),
-                               ("MNAAS_LOCK_URL", "lock_url", redis)):
+    for key, attr, schemes in (
+        ("MNAAS_BROKER_URL", "broker_url", (*redis, "amqp", "amqps", "pyamqp")),
+        ("MNAAS_RESULT_BACKEND", "result_backend", redis),
+        ("MNAAS_SMTP_URL", "smtp_url", ("smtp", "smtps")),
+        ("MNAAS_LOCK_URL", "lock_url", redis),
+    ):
         if s[attr]:
             _check_url(s[attr], schemes, key, fail)
-    redis_urls = {"MNAAS_BROKER_URL": s["broker_url"], "MNAAS_RESULT_BACKEND": s["result_backend"],
-                  "MNAAS_LOCK_URL": s["lock_url"]}
+    redis_urls = {
+        "MNAAS_BROKER_URL": s["broker_url"],
+        "MNAAS_RESULT_BACKEND": s["result_backend"],
+        "MNAAS_LOCK_URL": s["lock_url"],
+    }
     try:  # a sentinel list that does not parse, or no master named for it, stops the run here
         check_sentinel_settings(redis_urls, s["sentinel_master"])
     except ConfigError as exc:
         where = sources.get(exc.key or "")
-        raise ConfigError(str(exc), key=exc.key,
-                          where=where if where not in (None, "default") else where_file) from None
+        raise ConfigError(
+            str(exc), key=exc.key, where=where if where not in (None, "default") else where_file
+        ) from None
     if s["smtp_url"]:
         from mnaas_missing_files.config.smtp_url import parse_smtp_url
 
         try:  # a malformed relay URL stops the run before it starts
             parse_smtp_url(s["smtp_url"])
         except ConfigError as exc:
-            raise ConfigError(str(exc), key="MNAAS_SMTP_URL",
-                              where=sources.get("MNAAS_SMTP_URL", where_file)) from None
+            raise ConfigError(str(exc), key="MNAAS_SMTP_URL", where=sources.get("MNAAS_SMTP_URL", where_file)) from None
     url = s["warehouse_url"]
     if url.startswith("impala:"):
         from mnaas_missing_files.config.impala_url import parse_impala_url
@@ -279,8 +302,9 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
         try:  # auth, TLS and timeout options are checked before anything runs
             parse_impala_url(url)
         except ConfigError as exc:
-            raise ConfigError(str(exc), key="MNAAS_WAREHOUSE_URL",
-                              where=sources.get("MNAAS_WAREHOUSE_URL", where_file)) from None
+            raise ConfigError(
+                str(exc), key="MNAAS_WAREHOUSE_URL", where=sources.get("MNAAS_WAREHOUSE_URL", where_file)
+            ) from None
     if url.startswith("duckdb:") and url != DUCKDB_MEMORY:
         try:  # its options (memory_limit, threads) too
             db = duckdb_path(url)
@@ -315,5 +339,4 @@ def duckdb_path(url: str) -> Path:
     return path
 
 
-__all__ = ["Settings", "load_settings", "config_path_from", "default_day",
-           "duckdb_path", "Option"]
+__all__ = ["Settings", "load_settings", "config_path_from", "default_day", "duckdb_path", "Option"]

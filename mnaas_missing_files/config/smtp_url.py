@@ -79,6 +79,7 @@ class SmtpTarget:
 
 def parse_smtp_url(url: str) -> SmtpTarget:
     """`smtp[s]://[user[:password]@]host[:port][?starttls=1&cafile=PATH&verify=0&timeout=S]`."""
+
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{KEY} {mask_secrets(url)!r}: {problem}", key=KEY)
 
@@ -104,8 +105,7 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     cafile = options.pop("cafile", None) or None
     timeout = _timeout(options.pop("timeout", None), fail)
     if options:
-        raise fail(f"unknown option(s) {', '.join(sorted(options))}; "
-                   "known: starttls, cafile, verify, timeout")
+        raise fail(f"unknown option(s) {', '.join(sorted(options))}; known: starttls, cafile, verify, timeout")
     if scheme == "smtps" and starttls:
         raise fail("smtps:// is already TLS; starttls=1 belongs to smtp://")
     if cafile and not verify:
@@ -118,9 +118,17 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     password = unquote(parts.password) if parts.password is not None else None
     if not (user or "").isascii() or not (password or "").isascii():
         raise fail("the user name and password must be ASCII: smtplib sends them as ASCII")
-    return SmtpTarget(scheme=scheme, host=parts.hostname, port=port or DEFAULT_PORTS[scheme],
-                      user=user, password=password, starttls=starttls, cafile=cafile,
-                      verify=verify, timeout=timeout)
+    return SmtpTarget(
+        scheme=scheme,
+        host=parts.hostname,
+        port=port or DEFAULT_PORTS[scheme],
+        user=user,
+        password=password,
+        starttls=starttls,
+        cafile=cafile,
+        verify=verify,
+        timeout=timeout,
+    )
 
 
 def _parse_query(query: str, fail) -> dict[str, str]:
@@ -151,4 +159,3 @@ def _timeout(value: str | None, fail) -> float:
     if not 0 < seconds <= 3600:
         raise fail(f"timeout={value!r} must be more than 0 and at most 3600 seconds")
     return seconds
-

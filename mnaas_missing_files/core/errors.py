@@ -105,4 +105,3 @@ class TransientMailError(Transient, MailError):
 
 class ReportError(MnaasError):
     """The report files could not be written; the previous reports are left intact."""
-

@@ -78,9 +78,14 @@ def atomic_write(path: str | os.PathLike, data: bytes, mode: int, *, keep_existi
     return _atomic(path, data, mode, keep_existing, None, True)[0]
 
 
-def atomic_write_if_unchanged(path: str | os.PathLike, data: bytes, mode: int,
-                              unchanged: Callable[[os.stat_result | None], bool], *,
-                              sync_first: bool = True) -> os.stat_result:
+def atomic_write_if_unchanged(
+    path: str | os.PathLike,
+    data: bytes,
+    mode: int,
+    unchanged: Callable[[os.stat_result | None], bool],
+    *,
+    sync_first: bool = True,
+) -> os.stat_result:
     """Like atomic_write(keep_existing=True), for a file that other programs rewrite without
     any lock: replace it only if the file actually replaced passes `unchanged` (given its
     stat, None when there was none), else leave it as it was and raise FileChanged. Returns
@@ -99,9 +104,14 @@ def atomic_write_if_unchanged(path: str | os.PathLike, data: bytes, mode: int,
     return _atomic(path, data, mode, True, unchanged, sync_first)[1]
 
 
-def _atomic(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool,
-            unchanged: Callable[[os.stat_result | None], bool] | None,
-            sync_first: bool) -> tuple[Path, os.stat_result]:
+def _atomic(
+    path: str | os.PathLike,
+    data: bytes,
+    mode: int,
+    keep_existing: bool,
+    unchanged: Callable[[os.stat_result | None], bool] | None,
+    sync_first: bool,
+) -> tuple[Path, os.stat_result]:
     target, temp = _write_temp(path, data, mode, keep_existing, sync_first)
     leftover: Path | None = temp
     try:
@@ -127,8 +137,9 @@ def _atomic(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool
     return target, written
 
 
-def _write_temp(path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool,
-                sync: bool = True) -> tuple[Path, Path]:
+def _write_temp(
+    path: str | os.PathLike, data: bytes, mode: int, keep_existing: bool, sync: bool = True
+) -> tuple[Path, Path]:
     """(target, temp): `data` fsynced in a temp file beside the target, with the mode (and,
     with `keep_existing`, the owner) the target should end up with."""
     target = Path(os.path.realpath(path)) if keep_existing else Path(path)

@@ -29,8 +29,9 @@ def pack_names(missing: dict[str, list[str]]) -> str:
     long prefixes, so this costs ~4 bytes per name instead of ~40."""
     if not missing:
         return ""
-    raw = json.dumps([[customer, names] for customer, names in missing.items()],
-                     separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    raw = json.dumps(
+        [[customer, names] for customer, names in missing.items()], separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
     return base64.b64encode(zlib.compress(raw, _LEVEL)).decode("ascii")
 
 
@@ -93,19 +94,24 @@ class GroupResult:
         """The same result with its names compressed: what a run keeps until it reports."""
         if self.packed is not None and not self.missing and not self.outstanding:
             return self
-        return replace(self, missing={}, packed=self._packed(), outstanding={},
-                       outstanding_packed=self._outstanding_packed())
+        return replace(
+            self, missing={}, packed=self._packed(), outstanding={}, outstanding_packed=self._outstanding_packed()
+        )
 
     def _outstanding_packed(self) -> dict[str, str]:
         if self.outstanding_packed is None:
-            self.outstanding_packed = {day: pack_names(names)
-                                       for day, names in sorted(self.outstanding.items()) if names}
+            self.outstanding_packed = {
+                day: pack_names(names) for day, names in sorted(self.outstanding.items()) if names
+            }
         return self.outstanding_packed
 
     def outstanding_days(self) -> list[str]:
         """The earlier days with outstanding names, oldest first."""
-        return sorted(self._outstanding_packed() if self.outstanding_packed is not None
-                      or not self.outstanding else self.outstanding)
+        return sorted(
+            self._outstanding_packed()
+            if self.outstanding_packed is not None or not self.outstanding
+            else self.outstanding
+        )
 
     def outstanding_names(self, day: str) -> dict[str, list[str]]:
         """customer -> names of file_date `day` still missing (one day unpacked at a time)."""
@@ -203,12 +209,18 @@ def iter_rows(plan: Plan, results: dict[str, GroupResult]) -> Iterator[PairRow]:
         names = result.missing_names() if result is not None and result.ok else {}
         for customer in group.customers:
             if result is None or not result.ok:
-                yield PairRow(plan.day, group.process, group.customer_type, customer,
-                              None, None, None)
+                yield PairRow(plan.day, group.process, group.customer_type, customer, None, None, None)
                 continue
             received, generated = result.counts.get(customer, [0, 0])
-            yield PairRow(plan.day, group.process, group.customer_type, customer,
-                          int(received), int(generated), list(names.get(customer, [])))
+            yield PairRow(
+                plan.day,
+                group.process,
+                group.customer_type,
+                customer,
+                int(received),
+                int(generated),
+                list(names.get(customer, [])),
+            )
 
 
 class OutstandingRow(NamedTuple):
@@ -237,5 +249,4 @@ def iter_outstanding(plan: Plan, results: dict[str, GroupResult]) -> Iterator[Ou
             names = result.outstanding_names(day)
             for customer in group.customers:
                 for name in names.get(customer, ()):
-                    yield OutstandingRow(day, group.process, group.customer_type, customer,
-                                         name, age)
+                    yield OutstandingRow(day, group.process, group.customer_type, customer, name, age)

@@ -29,13 +29,21 @@ class Group:
     customers: tuple[str, ...]
 
     def to_json(self) -> dict:
-        return {"group_id": self.group_id, "process": self.process,
-                "customer_type": self.customer_type, "customers": list(self.customers)}
+        return {
+            "group_id": self.group_id,
+            "process": self.process,
+            "customer_type": self.customer_type,
+            "customers": list(self.customers),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Group:
-        return cls(group_id=data["group_id"], process=data["process"],
-                   customer_type=data["customer_type"], customers=tuple(data["customers"]))
+        return cls(
+            group_id=data["group_id"],
+            process=data["process"],
+            customer_type=data["customer_type"],
+            customers=tuple(data["customers"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -55,24 +63,31 @@ class Batch:
 
     def groups(self) -> list[Group]:
         """Its groups: per process (in its order), regular before InfONova."""
-        return [Group(f"{process}/{kind}/{number}", process, kind, customers)
-                for process in self.processes
-                for kind, customers, number in ((REGULAR, self.regular, self.numbers[0]),
-                                                (INFONOVA, self.infonova, self.numbers[1]))
-                if customers]
+        return [
+            Group(f"{process}/{kind}/{number}", process, kind, customers)
+            for process in self.processes
+            for kind, customers, number in (
+                (REGULAR, self.regular, self.numbers[0]),
+                (INFONOVA, self.infonova, self.numbers[1]),
+            )
+            if customers
+        ]
 
     def describe(self) -> str:
         """For operators (logs, Flower): the processes and the first and last customer."""
         customers = self.customers
         span = customers[0] if len(customers) == 1 else f"{customers[0]} … {customers[-1]}"
-        procs = self.processes[0] if len(self.processes) == 1 else \
-            f"{self.processes[0]} … {self.processes[-1]}"
+        procs = self.processes[0] if len(self.processes) == 1 else f"{self.processes[0]} … {self.processes[-1]}"
         return f"{len(self.processes)} process(es) ({procs}) x {len(customers)} customer(s) ({span})"
 
     def to_json(self) -> dict:
-        return {"batch_id": self.batch_id, "processes": list(self.processes),
-                "regular": list(self.regular), "infonova": list(self.infonova),
-                "numbers": list(self.numbers)}
+        return {
+            "batch_id": self.batch_id,
+            "processes": list(self.processes),
+            "regular": list(self.regular),
+            "infonova": list(self.infonova),
+            "numbers": list(self.numbers),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Batch:
@@ -81,8 +96,7 @@ class Batch:
             return cls.of_group(Group.from_json(data))
         regular, infonova = tuple(data.get("regular") or ()), tuple(data.get("infonova") or ())
         numbers = data.get("numbers") or (1, 1)
-        return cls(data["batch_id"], tuple(data["processes"]), regular, infonova,
-                   (int(numbers[0]), int(numbers[1])))
+        return cls(data["batch_id"], tuple(data["processes"]), regular, infonova, (int(numbers[0]), int(numbers[1])))
 
     @classmethod
     def of_group(cls, group: Group) -> Batch:
@@ -126,13 +140,21 @@ class Plan:
 
     def to_json(self) -> dict:
         # The batches only: each customer once, the groups follow from them.
-        return {"run_id": self.run_id, "day": self.day.isoformat(),
-                "batches": [b.to_json() for b in self.batches],
-                "dry_run": self.dry_run, "trigger": self.trigger}
+        return {
+            "run_id": self.run_id,
+            "day": self.day.isoformat(),
+            "batches": [b.to_json() for b in self.batches],
+            "dry_run": self.dry_run,
+            "trigger": self.trigger,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Plan:
-        return cls(run_id=data["run_id"], day=dt.date.fromisoformat(data["day"]),
-                   groups=[Group.from_json(g) for g in data.get("groups") or ()],
-                   batches=[Batch.from_json(b) for b in data.get("batches") or ()],
-                   dry_run=bool(data.get("dry_run", False)), trigger=data.get("trigger", "run"))
+        return cls(
+            run_id=data["run_id"],
+            day=dt.date.fromisoformat(data["day"]),
+            groups=[Group.from_json(g) for g in data.get("groups") or ()],
+            batches=[Batch.from_json(b) for b in data.get("batches") or ()],
+            dry_run=bool(data.get("dry_run", False)),
+            trigger=data.get("trigger", "run"),
+        )

@@ -18,19 +18,19 @@ MASK = "***"
 # scheme://user:password@host — the password runs to the last '@' before the host, so a raw
 # '@' in it (not percent-encoded) is masked whole too.
 _URL_USERINFO = re.compile(
-    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*:)(?P<pw>[^\s]*?)(?P<at>@)(?=[^\s@]*(?:[/?#\s;,'\")]|$))")
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*:)(?P<pw>[^\s]*?)(?P<at>@)(?=[^\s@]*(?:[/?#\s;,'\")]|$))"
+)
 # redis://password@host (a password in the user slot, which Redis and kombu accept), in any
 # case of the scheme (URL schemes are case-insensitive), and up to the last '@' before the
 # host, so a raw '@' in it is masked whole too.
 _REDIS_LONE_USERINFO = re.compile(
-    r"(?P<head>\b(?:redis|rediss|sentinel)://)(?P<pw>[^\s:/?#]+?)(?P<at>@)(?=[^\s@]*(?:[/?#\s;,'\")]|$))",
-    re.I)
+    r"(?P<head>\b(?:redis|rediss|sentinel)://)(?P<pw>[^\s:/?#]+?)(?P<at>@)(?=[^\s@]*(?:[/?#\s;,'\")]|$))", re.I
+)
 _SECRET_WORDS = r"(?:password|passwd|pwd|passphrase)"
 # ?password=…, &ldap_password=…, ;sentinel_password=…
 _QUERY_OPTION = re.compile(rf"(?P<head>[?&;][A-Za-z0-9_]*{_SECRET_WORDS}=)(?P<pw>[^&\s;'\"]+)", re.I)
 # MNAAS_SENTINEL_PASSWORD=…, "ldap_password": "…", password: …
-_NAMED = re.compile(
-    rf"(?P<head>\b[A-Za-z0-9_]*{_SECRET_WORDS}['\"]?\s*[=:]\s*['\"]?)(?P<pw>[^\s'\",;&]+)", re.I)
+_NAMED = re.compile(rf"(?P<head>\b[A-Za-z0-9_]*{_SECRET_WORDS}['\"]?\s*[=:]\s*['\"]?)(?P<pw>[^\s'\",;&]+)", re.I)
 
 _known: set[str] = set()
 _known_lock = threading.Lock()

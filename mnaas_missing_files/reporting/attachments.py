@@ -29,9 +29,10 @@ def make_attachment(path: Path, gzip_above: int) -> Attachment:
     buffer = io.BytesIO()
     # mtime=0: the same report compresses to the same bytes (a resent email is identical).
     # Level 6, not gzip's default 9: on a large day's TXT, 9 took 3.3 s for a larger file.
-    with open(path, "rb") as source, \
-            gzip.GzipFile(filename=path.name, mode="wb", fileobj=buffer, mtime=0,
-                          compresslevel=6) as packed:
+    with (
+        open(path, "rb") as source,
+        gzip.GzipFile(filename=path.name, mode="wb", fileobj=buffer, mtime=0, compresslevel=6) as packed,
+    ):
         while chunk := source.read(1 << 20):
             packed.write(chunk)
     return Attachment(path, f"{path.name}.gz", buffer.getvalue(), True)
@@ -46,20 +47,23 @@ def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-_WHAT = ("one row per process and customer", "one missing customer file name per line",
-         "one row per file of an earlier day still missing (outstanding)")
+_WHAT = (
+    "one row per process and customer",
+    "one missing customer file name per line",
+    "one row per file of an earlier day still missing (outstanding)",
+)
 
 
 def files_note(files, attached, too_large) -> list[str]:
     if attached is None:
         size, limit = too_large
-        return [f"The reports are NOT attached: with them this email would be about "
-                f"{megabytes(size)}, above the mail relay's limit of {megabytes(limit)} "
-                "(MNAAS_MAIL_MAX_BYTES). They are on the host that wrote them:"] + \
-               [f"  {path}  {what}" for path, what in zip(files, _WHAT)]
+        return [
+            f"The reports are NOT attached: with them this email would be about "
+            f"{megabytes(size)}, above the mail relay's limit of {megabytes(limit)} "
+            "(MNAAS_MAIL_MAX_BYTES). They are on the host that wrote them:"
+        ] + [f"  {path}  {what}" for path, what in zip(files, _WHAT)]
     lines = ["Attached:"]
     for item, what in zip(attached, _WHAT):
-        packed = f" (gzip-compressed; {megabytes(item.path.stat().st_size)} uncompressed)" \
-            if item.gzipped else ""
+        packed = f" (gzip-compressed; {megabytes(item.path.stat().st_size)} uncompressed)" if item.gzipped else ""
         lines.append(f"  {item.filename}  {what}{packed}")
     return lines

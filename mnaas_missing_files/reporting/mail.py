@@ -31,8 +31,16 @@ from mnaas_missing_files.reporting.attachments import Attachment, body_size, mak
 from mnaas_missing_files.reporting.reports import ReportSummary, check_file_mode
 from mnaas_missing_files.reporting.smtp import send_once
 
-__all__ = ["Delivery", "SmtpTarget", "build_report_message", "build_sdp_ticket", "deliver",
-           "envelope_recipients", "parse_smtp_url", "save_to_outbox"]
+__all__ = [
+    "Delivery",
+    "SmtpTarget",
+    "build_report_message",
+    "build_sdp_ticket",
+    "deliver",
+    "envelope_recipients",
+    "parse_smtp_url",
+    "save_to_outbox",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +55,21 @@ class Delivery:
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
-def build_report_message(settings: Any, *, day: dt.date, run_id: str, summary: ReportSummary,
-                         analysis: Any, failed_groups: dict[str, str],
-                         outcome: str = "success") -> EmailMessage:
+def build_report_message(
+    settings: Any,
+    *,
+    day: dt.date,
+    run_id: str,
+    summary: ReportSummary,
+    analysis: Any,
+    failed_groups: dict[str, str],
+    outcome: str = "success",
+) -> EmailMessage:
     """The report email (contract §9). A report above MNAAS_MAIL_GZIP_ABOVE is attached
     gzip-compressed; if the message would still exceed MNAAS_MAIL_MAX_BYTES it names the
     report paths instead of carrying the files, so the relay never refuses the day's only
     email. The outstanding report is attached when it has rows."""
-    msg = _new_message(settings, "report", day, run_id, settings.mail_from, settings.mail_to,
-                       settings.mail_cc)
+    msg = _new_message(settings, "report", day, run_id, settings.mail_from, settings.mail_to, settings.mail_cc)
     msg["Subject"] = mailbody.subject(settings, day, analysis, failed_groups)
     files = [Path(summary.csv_path), Path(summary.txt_path)]
     if summary.outstanding_path is not None and summary.outstanding_files:
@@ -65,36 +79,51 @@ def build_report_message(settings: Any, *, day: dt.date, run_id: str, summary: R
     attached: list[Attachment] | None = candidates
 
     def bodies(attached, too_large=None) -> tuple[str, str]:
-        return mailbody.render(mailbody.view(
-            settings, day=day, run_id=run_id, summary=summary, analysis=analysis,
-            outcome=outcome, failed_groups=failed_groups, files=files, attached=attached,
-            too_large=too_large))
+        return mailbody.render(
+            mailbody.view(
+                settings,
+                day=day,
+                run_id=run_id,
+                summary=summary,
+                analysis=analysis,
+                outcome=outcome,
+                failed_groups=failed_groups,
+                files=files,
+                attached=attached,
+                too_large=too_large,
+            )
+        )
 
     text, page = bodies(attached)
     limit = getattr(settings, "mail_max_bytes", 20 * 1024 * 1024)
     size = body_size(text, page) + sum(a.encoded_size() for a in candidates)
     if size > limit:
-        log.warning("run %s: the report email would be about %s with the reports attached, above "
-                    "MNAAS_MAIL_MAX_BYTES (%s); sending the report paths instead",
-                    run_id, megabytes(size), megabytes(limit))
+        log.warning(
+            "run %s: the report email would be about %s with the reports attached, above "
+            "MNAAS_MAIL_MAX_BYTES (%s); sending the report paths instead",
+            run_id,
+            megabytes(size),
+            megabytes(limit),
+        )
         attached = None
         text, page = bodies(attached, (size, limit))
     msg.set_content(text)
     msg.add_alternative(page, subtype="html")
     for item in attached or ():
         if item.gzipped:
-            msg.add_attachment(item.data, maintype="application", subtype="gzip",
-                               filename=item.filename)
+            msg.add_attachment(item.data, maintype="application", subtype="gzip", filename=item.filename)
         else:
             # bytes + base64 so the attachment is byte-identical to the file on disk
             subtype = "csv" if item.path.suffix == ".csv" else "plain"
-            msg.add_attachment(item.data, maintype="text", subtype=subtype,
-                               filename=item.filename, params={"charset": "utf-8"})
+            msg.add_attachment(
+                item.data, maintype="text", subtype=subtype, filename=item.filename, params={"charset": "utf-8"}
+            )
     return msg
 
 
-def build_sdp_ticket(settings: Any, *, day: dt.date, run_id: str, reason: str,
-                     no_input: Iterable[str] = ()) -> EmailMessage:
+def build_sdp_ticket(
+    settings: Any, *, day: dt.date, run_id: str, reason: str, no_input: Iterable[str] = ()
+) -> EmailMessage:
     sender = getattr(settings, "sdp_from", None) or settings.mail_from
     msg = _new_message(settings, "sdp", day, run_id, sender, settings.sdp_to, settings.sdp_cc)
     no_input = list(no_input)
@@ -102,28 +131,33 @@ def build_sdp_ticket(settings: Any, *, day: dt.date, run_id: str, reason: str,
     msg["Subject"] = f"{prefix}{settings.script_name} failed in {settings.env_mode} for {day}"
     config = getattr(settings, "config_path", None)
     rerun = f"mnaas-missing-files run --date {day}" + (f" --config {config}" if config else "")
-    msg.set_content("\n".join([
-        f"The daily job {settings.script_name} failed in {settings.env_mode} for {day}.",
-        "",
-        f"What failed: {mask_secrets(reason)}",
-        *([f"No input:    {', '.join(no_input)}"] if no_input else []),
-        f"Run id:      {run_id}",
-        f"Host:        {socket.gethostname()}",
-        f"Log file:    {settings.log_path}",
-        f"Status file: {settings.status_file}",
-        "",
-        "The status file now holds MNAAS_Daily_ProcessStatusFlag=1,",
-        "MNAAS_job_status=Failure and MNAAS_email_sdp_created=Yes: no further ticket",
-        "is raised for this job until a run succeeds. Once the cause is fixed, run",
-        "the day again with:",
-        f"  {rerun}",
-        "",
-    ]))
+    msg.set_content(
+        "\n".join(
+            [
+                f"The daily job {settings.script_name} failed in {settings.env_mode} for {day}.",
+                "",
+                f"What failed: {mask_secrets(reason)}",
+                *([f"No input:    {', '.join(no_input)}"] if no_input else []),
+                f"Run id:      {run_id}",
+                f"Host:        {socket.gethostname()}",
+                f"Log file:    {settings.log_path}",
+                f"Status file: {settings.status_file}",
+                "",
+                "The status file now holds MNAAS_Daily_ProcessStatusFlag=1,",
+                "MNAAS_job_status=Failure and MNAAS_email_sdp_created=Yes: no further ticket",
+                "is raised for this job until a run succeeds. Once the cause is fixed, run",
+                "the day again with:",
+                f"  {rerun}",
+                "",
+            ]
+        )
+    )
     return msg
 
 
-def deliver(settings: Any, msg: EmailMessage, *, kind: str, run_id: str,
-            sleep: Callable[[float], None] = time.sleep) -> Delivery:
+def deliver(
+    settings: Any, msg: EmailMessage, *, kind: str, run_id: str, sleep: Callable[[float], None] = time.sleep
+) -> Delivery:
     recipients = envelope_recipients(msg)
     if not settings.smtp_url:
         path = save_to_outbox(settings, msg, kind=kind, run_id=run_id)
@@ -145,24 +179,44 @@ def deliver(settings: Any, msg: EmailMessage, *, kind: str, run_id: str,
             last = exc
             if policy.retries(exc, attempt):
                 delay = policy.delay(attempt)
-                log.warning("%s email of run %s not sent (attempt %d of %d): %s; "
-                            "retrying in %.1fs", kind, run_id, attempt, attempts, exc, delay)
+                log.warning(
+                    "%s email of run %s not sent (attempt %d of %d): %s; retrying in %.1fs",
+                    kind,
+                    run_id,
+                    attempt,
+                    attempts,
+                    exc,
+                    delay,
+                )
                 sleep(delay)
             continue
         except MailError as exc:
-            _fail_to_outbox(settings, msg, kind, run_id,
-                            f"the {kind} email was refused by {target.address} and not "
-                            f"retried: {exc}")
+            _fail_to_outbox(
+                settings, msg, kind, run_id, f"the {kind} email was refused by {target.address} and not retried: {exc}"
+            )
         if refused:
-            log.warning("%s email of run %s sent via %s, but these recipients were refused: %s",
-                        kind, run_id, target.address,
-                        "; ".join(f"{a} ({c} {t})" for a, (c, t) in refused.items()))
-        log.info("%s email of run %s sent via %s to %d recipient(s)", kind, run_id,
-                 target.address, len(recipients) - len(refused))
+            log.warning(
+                "%s email of run %s sent via %s, but these recipients were refused: %s",
+                kind,
+                run_id,
+                target.address,
+                "; ".join(f"{a} ({c} {t})" for a, (c, t) in refused.items()),
+            )
+        log.info(
+            "%s email of run %s sent via %s to %d recipient(s)",
+            kind,
+            run_id,
+            target.address,
+            len(recipients) - len(refused),
+        )
         return Delivery("smtp", None, recipients, refused)
-    _fail_to_outbox(settings, msg, kind, run_id,
-                    f"the {kind} email could not be sent via {target.address} after "
-                    f"{attempts} attempt(s): {last}")
+    _fail_to_outbox(
+        settings,
+        msg,
+        kind,
+        run_id,
+        f"the {kind} email could not be sent via {target.address} after {attempts} attempt(s): {last}",
+    )
 
 
 def save_to_outbox(settings: Any, msg: EmailMessage, *, kind: str, run_id: str) -> Path:
@@ -216,8 +270,7 @@ def envelope_recipients(msg: EmailMessage) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
-def _fail_to_outbox(settings: Any, msg: EmailMessage, kind: str, run_id: str,
-                    problem: str) -> NoReturn:
+def _fail_to_outbox(settings: Any, msg: EmailMessage, kind: str, run_id: str, problem: str) -> NoReturn:
     try:
         path = save_to_outbox(settings, msg, kind=kind, run_id=run_id)
     except MailError as exc:  # logged whole by save_to_outbox
@@ -226,8 +279,9 @@ def _fail_to_outbox(settings: Any, msg: EmailMessage, kind: str, run_id: str,
     raise MailError(f"{problem}; a copy was saved to {path}", saved_to=str(path))
 
 
-def _new_message(settings: Any, kind: str, day: dt.date, run_id: str, sender: str,
-                 to: Iterable[str] | str, cc: Iterable[str] | str) -> EmailMessage:
+def _new_message(
+    settings: Any, kind: str, day: dt.date, run_id: str, sender: str, to: Iterable[str] | str, cc: Iterable[str] | str
+) -> EmailMessage:
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = sender
     to_list, cc_list = address_list(to), address_list(cc)

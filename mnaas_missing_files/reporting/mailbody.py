@@ -22,13 +22,25 @@ from mnaas_missing_files.reporting.attachments import files_note
 UNKNOWN = "?"
 
 # One colour per label, always beside its word (readable without the colour).
-COLOURS = {"UNKNOWN": "#4b5563", "NO INPUT": "#6d28d9", "MISMATCH": "#c2410c",
-           "PERSISTING": "#b91c1c", "NEW": "#dc2626", "OUTSTANDING": "#a16207",
-           "RESOLVED": "#15803d", "RECOVERED": "#15803d"}
+COLOURS = {
+    "UNKNOWN": "#4b5563",
+    "NO INPUT": "#6d28d9",
+    "MISMATCH": "#c2410c",
+    "PERSISTING": "#b91c1c",
+    "NEW": "#dc2626",
+    "OUTSTANDING": "#a16207",
+    "RESOLVED": "#15803d",
+    "RECOVERED": "#15803d",
+}
 
-_ENV = Environment(loader=PackageLoader("mnaas_missing_files.reporting", "templates"),
-                   autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_ENV = Environment(
+    loader=PackageLoader("mnaas_missing_files.reporting", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 def _grouped(value: Any) -> str:
@@ -55,8 +67,14 @@ class Line:
         return COLOURS.get(self.label, "#374151")
 
 
-ACTION_COLUMNS = (("received", "received"), ("generated", "generated"), ("difference", "diff"),
-                  ("missing", "missing on day"), ("outstanding", "outstanding"), ("oldest", "oldest (days)"))
+ACTION_COLUMNS = (
+    ("received", "received"),
+    ("generated", "generated"),
+    ("difference", "diff"),
+    ("missing", "missing on day"),
+    ("outstanding", "outstanding"),
+    ("oldest", "oldest (days)"),
+)
 
 
 def env_prefix(settings: Any) -> str:
@@ -86,14 +104,25 @@ def _note(age: int | None) -> str:
 
 
 def _budgeted(names: list, total: int, budget: list[int], cap: int) -> tuple[list[tuple[str, str]], int]:
-    take = names[:max(0, min(cap, budget[0]))]
+    take = names[: max(0, min(cap, budget[0]))]
     budget[0] -= len(take)
     shown = [(n[0], _note(n[1])) if isinstance(n, tuple) else (n, "") for n in take]
     return shown, total - len(take)
 
 
-def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome: str,
-         failed_groups: dict[str, str], files, attached, too_large=None) -> dict:
+def view(
+    settings: Any,
+    *,
+    day: dt.date,
+    run_id: str,
+    summary,
+    analysis,
+    outcome: str,
+    failed_groups: dict[str, str],
+    files,
+    attached,
+    too_large=None,
+) -> dict:
     """Everything both templates show, in the order they show it."""
     budget = [settings.mail_names_total]  # one budget for "needs action" and "recovered"
     cap = settings.mail_names_per_pair
@@ -102,47 +131,82 @@ def view(settings: Any, *, day: dt.date, run_id: str, summary, analysis, outcome
     action = []
     for p in action_pairs[:limit]:
         names, more = _budgeted(p.names, p.missing + p.outstanding, budget, cap)
-        action.append(Line(action_label(p), p.process, p.customer, {
-            "received": _show(p.received), "generated": _show(p.generated),
-            "difference": _show(p.difference),
-            "missing": UNKNOWN if p.received is None else f"{p.missing:,}",
-            "outstanding": UNKNOWN if p.received is None else f"{p.outstanding:,}",
-            "oldest": "" if p.oldest_age is None else str(p.oldest_age)}, names, more))
+        action.append(
+            Line(
+                action_label(p),
+                p.process,
+                p.customer,
+                {
+                    "received": _show(p.received),
+                    "generated": _show(p.generated),
+                    "difference": _show(p.difference),
+                    "missing": UNKNOWN if p.received is None else f"{p.missing:,}",
+                    "outstanding": UNKNOWN if p.received is None else f"{p.outstanding:,}",
+                    "oldest": "" if p.oldest_age is None else str(p.oldest_age),
+                },
+                names,
+                more,
+            )
+        )
     recovered = []
     recovered_pairs = [p for p in analysis.pairs if p.recovered]
     for p in recovered_pairs[:limit]:
         resolved = p.change is Change.RESOLVED
         names, more = _budgeted(p.recovered_names, p.recovered, budget, cap)
-        recovered.append(Line("RESOLVED" if resolved else "RECOVERED", p.process, p.customer,
-                              {"count": f"{p.recovered:,}"}, names, more))
+        recovered.append(
+            Line(
+                "RESOLVED" if resolved else "RECOVERED",
+                p.process,
+                p.customer,
+                {"count": f"{p.recovered:,}"},
+                names,
+                more,
+            )
+        )
     note = files_note(files, attached, too_large)
     # Once, at the end, the reports' paths; not under each of thousands of pairs.
     where = "in the attached reports" if attached is not None else "in the reports at the paths below"
-    widths = {key: max([len(title)] + [len(line.cells[key]) for line in action])
-              for key, title in ACTION_COLUMNS}
+    widths = {key: max([len(title)] + [len(line.cells[key]) for line in action]) for key, title in ACTION_COLUMNS}
     widths["label"] = max([len("label")] + [len(line.label) for line in action])
     widths["pair"] = max([len("process / customer")] + [len(f"{x.process} / {x.customer}") for x in action])
     return {
-        "day": str(day), "run_id": run_id, "outcome": outcome.upper().replace("_", " "),
-        "pairs": summary.pairs, "unknown_pairs": summary.unknown_pairs,
-        "missing": analysis.missing, "new": analysis.new, "outstanding": analysis.outstanding,
-        "recovered": analysis.recovered, "left_window": analysis.left_window,
-        "lookback_days": analysis.lookback_days, "without_input": analysis.without_input,
-        "empty_input": settings.empty_input, "memory_problem": analysis.memory_problem,
-        "action": action, "recovered_lines": recovered, "action_total": len(action_pairs),
+        "day": str(day),
+        "run_id": run_id,
+        "outcome": outcome.upper().replace("_", " "),
+        "pairs": summary.pairs,
+        "unknown_pairs": summary.unknown_pairs,
+        "missing": analysis.missing,
+        "new": analysis.new,
+        "outstanding": analysis.outstanding,
+        "recovered": analysis.recovered,
+        "left_window": analysis.left_window,
+        "lookback_days": analysis.lookback_days,
+        "without_input": analysis.without_input,
+        "empty_input": settings.empty_input,
+        "memory_problem": analysis.memory_problem,
+        "action": action,
+        "recovered_lines": recovered,
+        "action_total": len(action_pairs),
         "recovered_total": len(recovered_pairs),
         "action_more": _more_by_label(action_pairs[limit:]),
-        "recovered_more": len(recovered_pairs[limit:]), "columns": ACTION_COLUMNS, "widths": widths,
-        "where": where, "colours": COLOURS, "unknown": UNKNOWN,
-        "processes": [{"name": name, **{k: v for k, v in t.to_json().items() if k != "verdicts"}}
-                      for name, t in analysis.processes.items()],
+        "recovered_more": len(recovered_pairs[limit:]),
+        "columns": ACTION_COLUMNS,
+        "widths": widths,
+        "where": where,
+        "colours": COLOURS,
+        "unknown": UNKNOWN,
+        "processes": [
+            {"name": name, **{k: v for k, v in t.to_json().items() if k != "verdicts"}}
+            for name, t in analysis.processes.items()
+        ],
         "failures": {group: mask_secrets(error) for group, error in failed_groups.items()},
-        "files_note": note, "signature": f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}",
+        "files_note": note,
+        "signature": f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}",
     }
 
 
 def _more_by_label(pairs: list[PairStatus]) -> str:
-    """"PERSISTING 7,700, OUTSTANDING 3": the pairs a section had no room for, by label."""
+    """ "PERSISTING 7,700, OUTSTANDING 3": the pairs a section had no room for, by label."""
     counts: dict[str, int] = {}
     for p in pairs:
         counts[action_label(p)] = counts.get(action_label(p), 0) + 1
@@ -151,5 +215,4 @@ def _more_by_label(pairs: list[PairStatus]) -> str:
 
 def render(context: dict) -> tuple[str, str]:
     """(plain text, HTML)."""
-    return (_ENV.get_template("report.txt.j2").render(context),
-            _ENV.get_template("report.html.j2").render(context))
+    return (_ENV.get_template("report.txt.j2").render(context), _ENV.get_template("report.html.j2").render(context))

@@ -22,8 +22,9 @@ from mnaas_missing_files.core.model import OutstandingRow, PairRow
 
 log = logging.getLogger(__name__)
 
-CSV_HEADER = ("file_date,process_name,customer_type,customer_name,file_received,"
-              "file_generated,difference,missing_files_listed")
+CSV_HEADER = (
+    "file_date,process_name,customer_type,customer_name,file_received,file_generated,difference,missing_files_listed"
+)
 OUTSTANDING_HEADER = "file_date,process_name,customer_type,customer_name,customer_filename,age_days"
 _WORLD_WRITE = 0o002
 
@@ -61,10 +62,15 @@ def check_file_mode(mode: int) -> int:
     return mode
 
 
-def write_reports(rows: Iterable[PairRow], csv_path: str | os.PathLike,
-                  txt_path: str | os.PathLike, mode: int, *,
-                  outstanding: tuple[str | os.PathLike, Iterable[OutstandingRow]] | None = None,
-                  stale_outstanding: str | os.PathLike | None = None) -> ReportSummary:
+def write_reports(
+    rows: Iterable[PairRow],
+    csv_path: str | os.PathLike,
+    txt_path: str | os.PathLike,
+    mode: int,
+    *,
+    outstanding: tuple[str | os.PathLike, Iterable[OutstandingRow]] | None = None,
+    stale_outstanding: str | os.PathLike | None = None,
+) -> ReportSummary:
     """Stream `rows` (in report order) into the CSV and TXT reports and, when given,
     `outstanding` = (path, rows) into the outstanding report: atomically, all or none.
     `stale_outstanding` (with L = 0) is an outstanding report of an earlier run for the day,
@@ -105,17 +111,23 @@ def write_reports(rows: Iterable[PairRow], csv_path: str | os.PathLike,
         temps.clear()
     except Exception as exc:
         detail = os_error(exc) if isinstance(exc, OSError) else exc
-        raise ReportError(f"could not write the report {stage}: {detail}; "
-                          "the previous reports are unchanged") from exc
+        raise ReportError(f"could not write the report {stage}: {detail}; the previous reports are unchanged") from exc
     finally:
         for temp in temps:
             remove_quietly(temp)
     if stale_outstanding is not None and Path(stale_outstanding).is_file():
         remove_quietly(Path(stale_outstanding))
     pairs, known, missing = counts
-    return ReportSummary(pairs=pairs, known_pairs=known, unknown_pairs=pairs - known,
-                         missing_files=missing, csv_path=csv_target, txt_path=txt_target,
-                         outstanding_path=out_target, outstanding_files=outstanding_count)
+    return ReportSummary(
+        pairs=pairs,
+        known_pairs=known,
+        unknown_pairs=pairs - known,
+        missing_files=missing,
+        csv_path=csv_target,
+        txt_path=txt_target,
+        outstanding_path=out_target,
+        outstanding_files=outstanding_count,
+    )
 
 
 def _write_outstanding(rows: Iterable[OutstandingRow], out_file: io.TextIOBase) -> int:
@@ -128,8 +140,7 @@ def _write_outstanding(rows: Iterable[OutstandingRow], out_file: io.TextIOBase) 
     return count
 
 
-def _write_rows(rows: Iterable[PairRow], csv_file: io.TextIOBase,
-                txt_file: io.TextIOBase) -> tuple[int, int, int]:
+def _write_rows(rows: Iterable[PairRow], csv_file: io.TextIOBase, txt_file: io.TextIOBase) -> tuple[int, int, int]:
     writer = csv.writer(csv_file, lineterminator="\n")
     csv_file.write(CSV_HEADER + "\n")
     pairs = known = missing_total = 0
@@ -141,11 +152,18 @@ def _write_rows(rows: Iterable[PairRow], csv_file: io.TextIOBase,
         if names:
             missing_total += len(names)
             _write_names(txt_file, names, row)
-        writer.writerow([
-            _iso(row.file_date), row.process, row.customer_type, row.customer,
-            _field(row.received), _field(row.generated), _field(row.difference),
-            _field(None if names is None else len(names)),
-        ])
+        writer.writerow(
+            [
+                _iso(row.file_date),
+                row.process,
+                row.customer_type,
+                row.customer,
+                _field(row.received),
+                _field(row.generated),
+                _field(row.difference),
+                _field(None if names is None else len(names)),
+            ]
+        )
     return pairs, known, missing_total
 
 
@@ -185,8 +203,7 @@ def _one_line(name: str, row: PairRow) -> str:
     if "\\" not in name and "\n" not in name and "\r" not in name:  # the common case, cheaply
         return name
     if "\n" in name or "\r" in name:
-        log.warning("missing file name of %s/%s contains a line break; written escaped",
-                    row.process, row.customer)
+        log.warning("missing file name of %s/%s contains a line break; written escaped", row.process, row.customer)
     return escape_txt_name(name)
 
 

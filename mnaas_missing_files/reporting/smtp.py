@@ -16,8 +16,7 @@ from mnaas_missing_files.config.smtp_url import SmtpTarget
 from mnaas_missing_files.core.errors import MailError, TransientMailError
 
 
-def send_once(target: SmtpTarget, msg: EmailMessage, sender: str,
-              recipients: list[str]) -> dict[str, tuple[int, str]]:
+def send_once(target: SmtpTarget, msg: EmailMessage, sender: str, recipients: list[str]) -> dict[str, tuple[int, str]]:
     """One connection, one message. Returns the recipients the server refused while it
     accepted others (the message went out; those addresses need a human)."""
     try:
@@ -40,10 +39,10 @@ def _connect(target: SmtpTarget) -> smtplib.SMTP:
     # gethostname, not smtplib's getfqdn default: a reverse DNS lookup can hang for minutes.
     local_name = socket.gethostname() or "localhost"
     if target.scheme == "smtps":
-        return smtplib.SMTP_SSL(target.host, target.port, local_hostname=local_name,
-                                timeout=target.timeout, context=target.tls_context())
-    return smtplib.SMTP(target.host, target.port, local_hostname=local_name,
-                        timeout=target.timeout)
+        return smtplib.SMTP_SSL(
+            target.host, target.port, local_hostname=local_name, timeout=target.timeout, context=target.tls_context()
+        )
+    return smtplib.SMTP(target.host, target.port, local_hostname=local_name, timeout=target.timeout)
 
 
 def _close_quietly(client: smtplib.SMTP) -> None:
@@ -58,14 +57,14 @@ def _classify(target: SmtpTarget, exc: Exception) -> MailError:
     where = target.address
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
-        detail = "; ".join(f"{addr}: {code} {_text(reply)}"
-                           for addr, (code, reply) in exc.recipients.items())
+        detail = "; ".join(f"{addr}: {code} {_text(reply)}" for addr, (code, reply) in exc.recipients.items())
         error = TransientMailError if codes and all(400 <= c < 500 for c in codes) else MailError
         return error(target.scrub(f"{where} refused every recipient: {detail}"))
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         error = TransientMailError if 400 <= exc.smtp_code < 500 else MailError
-        return error(target.scrub(f"{where} refused the login of user {target.user!r}: "
-                                  f"{exc.smtp_code} {_text(exc.smtp_error)}"))
+        return error(
+            target.scrub(f"{where} refused the login of user {target.user!r}: {exc.smtp_code} {_text(exc.smtp_error)}")
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
         error = TransientMailError if 400 <= exc.smtp_code < 500 else MailError
         return error(target.scrub(f"{where} replied {exc.smtp_code} {_text(exc.smtp_error)}"))
@@ -76,8 +75,9 @@ def _classify(target: SmtpTarget, exc: Exception) -> MailError:
     if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
         return TransientMailError(target.scrub(f"{where}: TLS connection cut: {exc}"))
     if isinstance(exc, ssl.SSLError):
-        return MailError(target.scrub(f"{where}: TLS failed ({exc}); check cafile=/verify= "
-                                      "and smtp:// versus smtps://"))
+        return MailError(
+            target.scrub(f"{where}: TLS failed ({exc}); check cafile=/verify= and smtp:// versus smtps://")
+        )
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return TransientMailError(f"{where}: timed out after {target.timeout:g}s")
     if isinstance(exc, OSError):

@@ -38,9 +38,15 @@ class ProcessTotals:
     verdicts: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"pairs": self.pairs, "received": self.received, "generated": self.generated,
-                "missing_files": self.missing, "outstanding_files": self.outstanding,
-                "oldest_outstanding_age_days": self.oldest_age, "verdicts": self.verdicts}
+        return {
+            "pairs": self.pairs,
+            "received": self.received,
+            "generated": self.generated,
+            "missing_files": self.missing,
+            "outstanding_files": self.outstanding,
+            "oldest_outstanding_age_days": self.oldest_age,
+            "verdicts": self.verdicts,
+        }
 
 
 @dataclass
@@ -74,8 +80,17 @@ class DayAnalysis:
     def verdicts(self) -> dict[str, int]:
         return verdict_counts(self.pairs)
 
-    PAIR_FIELDS = ("process", "customer_type", "customer", "verdict", "change", "missing_files",
-                   "outstanding_files", "oldest_outstanding_age_days", "recovered_files")
+    PAIR_FIELDS = (
+        "process",
+        "customer_type",
+        "customer",
+        "verdict",
+        "change",
+        "missing_files",
+        "outstanding_files",
+        "oldest_outstanding_age_days",
+        "recovered_files",
+    )
 
     def to_json(self) -> dict:
         """The outcome's `analysis` (documented in the README): verdict -> pair count, totals,
@@ -87,16 +102,30 @@ class DayAnalysis:
         listed = [p for p in self.pairs if p.needs_action or p.recovered]
         shown = sorted(listed, key=severity)[:OUTCOME_PAIRS]
         return {
-            "verdicts": self.verdicts, "missing_files": self.missing, "new_files": self.new,
-            "outstanding_files": self.outstanding, "recovered_files": self.recovered,
-            "left_window_files": self.left_window, "lookback_days": self.lookback_days,
+            "verdicts": self.verdicts,
+            "missing_files": self.missing,
+            "new_files": self.new,
+            "outstanding_files": self.outstanding,
+            "recovered_files": self.recovered,
+            "left_window_files": self.left_window,
+            "lookback_days": self.lookback_days,
             "processes_without_input": self.without_input,
             "processes": {name: t.to_json() for name, t in self.processes.items()},
             "pair_fields": list(self.PAIR_FIELDS),
-            "pairs": [[p.process, p.customer_type, p.customer, p.verdict.value,
-                       p.change.value if p.change else None, p.missing, p.outstanding,
-                       p.oldest_age, p.recovered]
-                      for p in shown],
+            "pairs": [
+                [
+                    p.process,
+                    p.customer_type,
+                    p.customer,
+                    p.verdict.value,
+                    p.change.value if p.change else None,
+                    p.missing,
+                    p.outstanding,
+                    p.oldest_age,
+                    p.recovered,
+                ]
+                for p in shown
+            ],
             "pairs_not_listed": len(listed) - len(shown),
         }
 
@@ -105,11 +134,9 @@ class DayAnalysis:
 OUTCOME_PAIRS = 1000
 
 
-def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult],
-            memory: ListedMemory) -> DayAnalysis:
+def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult], memory: ListedMemory) -> DayAnalysis:
     empty = processes_without_input(plan, results, settings.empty_input_allowed)
-    analysis = DayAnalysis(plan.day, settings.lookback_days, [], empty, {},
-                           memory_problem=memory.problem)
+    analysis = DayAnalysis(plan.day, settings.lookback_days, [], empty, {}, memory_problem=memory.problem)
     first = settings.window_start.isoformat()
     day = plan.day.isoformat()
     cap = settings.mail_names_per_pair
@@ -117,8 +144,9 @@ def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult],
         result = results.get(group.group_id)
         ok = result is not None and result.ok
         on_day = result.missing_names() if ok and result is not None else {}
-        earlier = {d: result.outstanding_names(d) for d in result.outstanding_days()} \
-            if ok and result is not None else {}
+        earlier = (
+            {d: result.outstanding_names(d) for d in result.outstanding_days()} if ok and result is not None else {}
+        )
         totals = analysis.processes.setdefault(group.process, ProcessTotals())
         for customer in group.customers:
             old = memory.days_of(group.process, customer) if settings.lookback_days else {}
@@ -129,17 +157,21 @@ def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult],
                 analysis.pairs.append(pair)
                 continue
             received, generated = (int(v) for v in result.counts.get(customer, [0, 0]))
-            current: DayNames = {d: names[customer] for d, names in earlier.items()
-                                 if names.get(customer)}
+            current: DayNames = {d: names[customer] for d, names in earlier.items() if names.get(customer)}
             outstanding = sum(len(n) for n in current.values())
             names_d = on_day.get(customer, [])
             pair = PairStatus(
-                group.process, group.customer_type, customer,
+                group.process,
+                group.customer_type,
+                customer,
                 pair_verdict(received, generated, len(names_d), group.process in empty),
-                received=received, generated=generated, missing=len(names_d),
+                received=received,
+                generated=generated,
+                missing=len(names_d),
                 outstanding=outstanding,
                 oldest_age=age_days(plan.day, min(current)) if current else None,
-                names=_first_names(plan.day, names_d, current, cap))
+                names=_first_names(plan.day, names_d, current, cap),
+            )
             if names_d:
                 current[day] = names_d
             _recover(pair, old, current, first, day, cap)
@@ -152,8 +184,7 @@ def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult],
     return analysis
 
 
-def _first_names(day: dt.date, names_d: list[str], earlier: DayNames,
-                 cap: int) -> list[tuple[str, int | None]]:
+def _first_names(day: dt.date, names_d: list[str], earlier: DayNames, cap: int) -> list[tuple[str, int | None]]:
     """The names the email may show for a pair: D's first, then outstanding oldest first,
     each with its age (None for D's own)."""
     shown: list[tuple[str, int | None]] = [(n, None) for n in names_d[:cap]]
@@ -161,12 +192,11 @@ def _first_names(day: dt.date, names_d: list[str], earlier: DayNames,
         if len(shown) >= cap:
             break
         age = age_days(day, d)
-        shown.extend((n, age) for n in earlier[d][:cap - len(shown)])
+        shown.extend((n, age) for n in earlier[d][: cap - len(shown)])
     return shown
 
 
-def _recover(pair: PairStatus, old: DayNames, current: DayNames, first: str, day: str,
-             cap: int) -> None:
+def _recover(pair: PairStatus, old: DayNames, current: DayNames, first: str, day: str, cap: int) -> None:
     """Names the memory listed for a day of the window that are no longer missing."""
     for d in sorted(old):
         if not first <= d <= day or not old[d]:
@@ -175,7 +205,7 @@ def _recover(pair: PairStatus, old: DayNames, current: DayNames, first: str, day
         still = set(current.get(d, ()))
         gone = [n for n in old[d] if n not in still]
         pair.recovered += len(gone)
-        pair.recovered_names.extend(gone[:max(0, cap - len(pair.recovered_names))])
+        pair.recovered_names.extend(gone[: max(0, cap - len(pair.recovered_names))])
 
 
 def _add(totals: ProcessTotals, pair: PairStatus) -> None:

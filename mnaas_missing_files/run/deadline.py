@@ -32,8 +32,7 @@ def overdue_day(settings: Settings, now: dt.datetime | None = None) -> dt.date |
 
 
 def succeeded(entries: list[dict], day: dt.date) -> bool:
-    return any(e.get("day") == day.isoformat() and e.get("outcome") == "success" and e.get("ended")
-               for e in entries)
+    return any(e.get("day") == day.isoformat() and e.get("outcome") == "success" and e.get("ended") for e in entries)
 
 
 def deadline_missed(settings: Settings, entries: list[dict], now: dt.datetime | None = None) -> bool:
@@ -48,23 +47,33 @@ def what_is_known(entries: list[dict], day: dt.date) -> tuple[list[str], list[st
     known, advice = [], []
     for entry in reversed(runs):  # oldest first
         if not entry.get("ended"):
-            known.append(f"run {entry.get('run_id')} ({entry.get('trigger')}) started "
-                         f"{entry.get('started')} and is still RUNNING")
+            known.append(
+                f"run {entry.get('run_id')} ({entry.get('trigger')}) started "
+                f"{entry.get('started')} and is still RUNNING"
+            )
         else:
-            known.append(f"run {entry.get('run_id')} ({entry.get('trigger')}) started "
-                         f"{entry.get('started')}, ended {entry.get('ended')}: "
-                         f"{str(entry.get('outcome')).upper()}")
+            known.append(
+                f"run {entry.get('run_id')} ({entry.get('trigger')}) started "
+                f"{entry.get('started')}, ended {entry.get('ended')}: "
+                f"{str(entry.get('outcome')).upper()}"
+            )
     if not runs:
         known.append("no run for this day was ever started (was beat or the control worker down?)")
-        advice.append("check that beat and the control worker are running (`systemctl status` "
-                      "or `docker compose ps`), then run the day: "
-                      f"mnaas-missing-files submit --date {day} --wait")
+        advice.append(
+            "check that beat and the control worker are running (`systemctl status` "
+            "or `docker compose ps`), then run the day: "
+            f"mnaas-missing-files submit --date {day} --wait"
+        )
     elif any(not e.get("ended") for e in runs):
-        advice.append("follow the running run with `mnaas-missing-files status`; if it does not "
-                      "move, the sweeper reports it lost after MNAAS_LOCK_TTL")
+        advice.append(
+            "follow the running run with `mnaas-missing-files status`; if it does not "
+            "move, the sweeper reports it lost after MNAAS_LOCK_TTL"
+        )
     else:
-        advice.append("read the failed run's email and the log for the cause, fix it, then run "
-                      f"the day again: mnaas-missing-files submit --date {day} --wait")
+        advice.append(
+            "read the failed run's email and the log for the cause, fix it, then run "
+            f"the day again: mnaas-missing-files submit --date {day} --wait"
+        )
     return known, advice
 
 
@@ -80,19 +89,31 @@ def send_deadline_alert(settings: Settings, day: dt.date) -> dict:
         delivery = deliver(settings, message, kind="deadline", run_id=alert_id)
         sent["alert"] = str(delivery.path) if delivery.path else "smtp"
     except MailError as exc:
-        log.error("deadline %s for %s: the NOT DELIVERED alert was not delivered: %s",
-                  settings.deadline, day, mask_secrets(exc))
+        log.error(
+            "deadline %s for %s: the NOT DELIVERED alert was not delivered: %s",
+            settings.deadline,
+            day,
+            mask_secrets(exc),
+        )
     reason = f"no successful run for {day} by {settings.deadline}: " + "; ".join(known)
 
     def raise_ticket() -> None:
-        deliver(settings, build_sdp_ticket(settings, day=day, run_id=alert_id, reason=reason),
-                kind="sdp-ticket", run_id=alert_id)
+        deliver(
+            settings,
+            build_sdp_ticket(settings, day=day, run_id=alert_id, reason=reason),
+            kind="sdp-ticket",
+            run_id=alert_id,
+        )
 
     try:
         sent["ticket"] = statusfile.raise_ticket_once(settings.status_file, raise_ticket)
     except MailError as exc:
         log.error("deadline for %s: SDP ticket not delivered: %s", day, mask_secrets(exc))
-    log.warning("deadline %s missed for %s: NOT DELIVERED alert %s; %s", settings.deadline, day,
-                "sent" if sent["alert"] else "NOT sent",
-                "SDP ticket raised" if sent["ticket"] else "an SDP ticket is already open for this episode")
+    log.warning(
+        "deadline %s missed for %s: NOT DELIVERED alert %s; %s",
+        settings.deadline,
+        day,
+        "sent" if sent["alert"] else "NOT sent",
+        "SDP ticket raised" if sent["ticket"] else "an SDP ticket is already open for this episode",
+    )
     return sent

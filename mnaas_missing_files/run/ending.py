@@ -42,32 +42,34 @@ class RunEnd:
 
     @classmethod
     def of(cls, settings: Settings, report: RunOutcome, *, trigger: str | None = None) -> RunEnd:
-        return cls(settings, report.run_id, report.day, report.outcome, report.exit_code, report,
-                   trigger=trigger)
+        return cls(settings, report.run_id, report.day, report.outcome, report.exit_code, report, trigger=trigger)
 
     def problems(self) -> list[str]:
         if self.report is None:
             return [self.message] if self.message else []
-        return ([f"group {g}: {e}" for g, e in self.report.failed_groups.items()]
-                + self.report.errors)
+        return [f"group {g}: {e}" for g, e in self.report.failed_groups.items()] + self.report.errors
 
 
 def record_in_history(end: RunEnd) -> None:
     summary = end.report.summary if end.report else None
     analysis = end.report.analysis if end.report else None
-    fields = {"ended": end.settings.now().strftime(TIME_FORMAT), "outcome": end.outcome,
-              "failed_groups": len(end.report.failed_groups) if end.report else None,
-              "missing_files": summary.missing_files if summary else None,
-              "pairs": summary.pairs if summary else None,
-              # contract §7: verdict -> pair count, outstanding and recovered files
-              "verdicts": analysis.verdicts if analysis else None,
-              "outstanding_files": analysis.outstanding if analysis else None,
-              "recovered_files": analysis.recovered if analysis else None,
-              "no_input": analysis.without_input if analysis else []}
+    fields = {
+        "ended": end.settings.now().strftime(TIME_FORMAT),
+        "outcome": end.outcome,
+        "failed_groups": len(end.report.failed_groups) if end.report else None,
+        "missing_files": summary.missing_files if summary else None,
+        "pairs": summary.pairs if summary else None,
+        # contract §7: verdict -> pair count, outstanding and recovered files
+        "verdicts": analysis.verdicts if analysis else None,
+        "outstanding_files": analysis.outstanding if analysis else None,
+        "recovered_files": analysis.recovered if analysis else None,
+        "no_input": analysis.without_input if analysis else [],
+    }
     if end.message:
         fields["message"] = end.message
-    if not history.update_run(end.settings.status_file, end.run_id, day=end.day,
-                              **({"trigger": end.trigger} if end.trigger else {}), **fields):
+    if not history.update_run(
+        end.settings.status_file, end.run_id, day=end.day, **({"trigger": end.trigger} if end.trigger else {}), **fields
+    ):
         log.info("run %s: had no history entry yet (it ended before it started); recorded now", end.run_id)
 
 
@@ -76,24 +78,37 @@ def log_end_line(end: RunEnd) -> None:
     counts = f"{summary.missing_files} missing files in {summary.pairs} pairs" if summary else "no reports"
     analysis = end.report.analysis if end.report else None
     if analysis is not None:
-        counts += (f", {analysis.outstanding} outstanding, {analysis.recovered} recovered; verdicts "
-                   + ", ".join(f"{k} {v}" for k, v in analysis.verdicts.items() if v))
+        counts += f", {analysis.outstanding} outstanding, {analysis.recovered} recovered; verdicts " + ", ".join(
+            f"{k} {v}" for k, v in analysis.verdicts.items() if v
+        )
         if analysis.without_input:
             counts += f"; no input: {', '.join(analysis.without_input)}"
     if end.exit_code == EXIT_OK:
         log.info("run %s: finished %s: %s; %s", end.run_id, end.outcome, end.day, counts)
         return
-    log.error("run %s: %s for %s: %s; %s", end.run_id, end.outcome.upper(), end.day, counts,
-              " | ".join(end.problems()) or "no detail")
+    log.error(
+        "run %s: %s for %s: %s; %s",
+        end.run_id,
+        end.outcome.upper(),
+        end.day,
+        counts,
+        " | ".join(end.problems()) or "no detail",
+    )
 
 
 def write_metrics_file(end: RunEnd) -> None:
     """MNAAS_METRICS_FILE (contract §11), after the history it reads; a file that cannot be
     written is logged and fails nothing else. Dry and refused runs leave it alone."""
     report = end.report
-    write_metrics_quietly(end.settings, RunMetrics(
-        str(end.outcome), pair_facts(report.analysis if report else None),
-        len(report.failed_groups) if report else 0, end.run_id))
+    write_metrics_quietly(
+        end.settings,
+        RunMetrics(
+            str(end.outcome),
+            pair_facts(report.analysis if report else None),
+            len(report.failed_groups) if report else 0,
+            end.run_id,
+        ),
+    )
 
 
 Observer = Callable[[RunEnd], None]

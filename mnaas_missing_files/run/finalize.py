@@ -56,28 +56,53 @@ def begin(settings: Settings, plan: Plan, *, pid: int | None = None, local: bool
         statusfile.check_not_held(settings.status_file)
     else:
         statusfile.begin_run(settings.status_file, settings.script_name, pid or os.getpid())
-    history.record_run(settings.status_file, {
-        "run_id": plan.run_id, "day": plan.day.isoformat(), "trigger": plan.trigger,
-        "started": settings.now().strftime("%Y-%m-%d %H:%M:%S"), "ended": None,
-        "started_ts": round(time.time(), 3),
-        "outcome": Outcome.RUNNING, "groups": len(plan.groups), "host": socket.gethostname(),
-        "pid": pid or os.getpid(), **({"executor": LOCAL} if local else {})})
-    log.info("run %s: started checking %s (%d groups, trigger %s%s)", plan.run_id, plan.day,
-             len(plan.groups), plan.trigger, ", dry run" if plan.dry_run else "")
+    history.record_run(
+        settings.status_file,
+        {
+            "run_id": plan.run_id,
+            "day": plan.day.isoformat(),
+            "trigger": plan.trigger,
+            "started": settings.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "ended": None,
+            "started_ts": round(time.time(), 3),
+            "outcome": Outcome.RUNNING,
+            "groups": len(plan.groups),
+            "host": socket.gethostname(),
+            "pid": pid or os.getpid(),
+            **({"executor": LOCAL} if local else {}),
+        },
+    )
+    log.info(
+        "run %s: started checking %s (%d groups, trigger %s%s)",
+        plan.run_id,
+        plan.day,
+        len(plan.groups),
+        plan.trigger,
+        ", dry run" if plan.dry_run else "",
+    )
 
 
-def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
-             journal: DeliveryJournal | None = None,
-             before_write: Callable[[], object] | None = None, lost: bool = False) -> RunOutcome:
+def finalize(
+    settings: Settings,
+    plan: Plan,
+    results: dict[str, GroupResult],
+    *,
+    journal: DeliveryJournal | None = None,
+    before_write: Callable[[], object] | None = None,
+    lost: bool = False,
+) -> RunOutcome:
     """Write the reports, send the email, record the outcome. Never raises for a failed run:
     the outcome says what happened. `before_write` may raise (e.g. LockLost) to stop a stale
     run from overwriting a newer run's outcome. `lost`: the sweeper is reporting the run,
     whose outcome is then `lost` (contract §7), its email and ticket those of the failure."""
     journal = journal or MemoryJournal()
     guard = before_write or (lambda: None)
-    failed = {g.group_id: (results[g.group_id].error if g.group_id in results else
-                           "no result was received for this group") or "unknown error"
-              for g in plan.groups if g.group_id not in results or not results[g.group_id].ok}
+    failed = {
+        g.group_id: (results[g.group_id].error if g.group_id in results else "no result was received for this group")
+        or "unknown error"
+        for g in plan.groups
+        if g.group_id not in results or not results[g.group_id].ok
+    }
     outcome = RunOutcome(plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED, failed)
     lookback = settings.lookback_days > 0
     # What each pair says, and what was recovered since the memory of listed names was
@@ -85,16 +110,24 @@ def finalize(settings: Settings, plan: Plan, results: dict[str, GroupResult], *,
     memory = ListedMemory.load(settings.status_file) if lookback else ListedMemory(settings.status_file)
     outcome.analysis = analyse(settings, plan, results, memory)
     for process in outcome.no_input:
-        log.warning("run %s: process %s received nothing on %s (no input: the upstream load "
-                    "did not run, or has not run yet)", plan.run_id, process, plan.day)
+        log.warning(
+            "run %s: process %s received nothing on %s (no input: the upstream load did not run, or has not run yet)",
+            plan.run_id,
+            process,
+            plan.day,
+        )
     guard()
     try:
         # Rows are generated lazily, so a day with a million missing names never has them all
         # unpacked at once. The outstanding report is renamed into place with the CSV and TXT.
         outcome.summary = write_reports(
-            iter_rows(plan, results), settings.csv_path, settings.txt_path, settings.report_mode,
+            iter_rows(plan, results),
+            settings.csv_path,
+            settings.txt_path,
+            settings.report_mode,
             outstanding=(settings.outstanding_path, iter_outstanding(plan, results)) if lookback else None,
-            stale_outstanding=None if lookback else settings.outstanding_path)
+            stale_outstanding=None if lookback else settings.outstanding_path,
+        )
     except ReportError as exc:
         outcome.errors.append(f"reports not written: {exc}")
         log.error("run %s: %s", plan.run_id, outcome.errors[-1])
@@ -133,8 +166,7 @@ def end_failed(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
     return _end_early(settings, plan, Outcome.FAILED, reason, record_status=False)
 
 
-def _end_early(settings: Settings, plan: Plan, kind: Outcome, reason: str, *,
-               record_status: bool = True) -> RunOutcome:
+def _end_early(settings: Settings, plan: Plan, kind: Outcome, reason: str, *, record_status: bool = True) -> RunOutcome:
     outcome = RunOutcome(plan.run_id, plan.day.isoformat(), kind, EXIT_FAILED, errors=[reason])
     log.error("run %s: %s", plan.run_id, reason)
     if record_status and not plan.dry_run:
@@ -165,9 +197,15 @@ def _send_report(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) 
         log.info("run %s: report email already sent; not sending it again", plan.run_id)
         outcome.email = "already sent"
         return
-    message = build_report_message(settings, day=plan.day, run_id=plan.run_id,
-                                   summary=outcome.summary, analysis=outcome.analysis,
-                                   failed_groups=outcome.failed_groups, outcome=outcome.outcome)
+    message = build_report_message(
+        settings,
+        day=plan.day,
+        run_id=plan.run_id,
+        summary=outcome.summary,
+        analysis=outcome.analysis,
+        failed_groups=outcome.failed_groups,
+        outcome=outcome.outcome,
+    )
     try:
         delivery = deliver(settings, message, kind="report", run_id=plan.run_id)
     except MailError as exc:  # its text names the outbox copy, when one was kept
@@ -189,14 +227,20 @@ def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal
     no_input = outcome.no_input if settings.empty_input == "fail" else []
     reason = "; ".join(
         [f"group {g} failed: {e}" for g, e in outcome.failed_groups.items()]
-        + ([f"no input on {plan.day} for process(es) {', '.join(no_input)}: nothing was "
-            "received for any configured customer (the upstream load did not run, or has not "
-            "run yet)"] if no_input else [])
-        + outcome.errors)
+        + (
+            [
+                f"no input on {plan.day} for process(es) {', '.join(no_input)}: nothing was "
+                "received for any configured customer (the upstream load did not run, or has not "
+                "run yet)"
+            ]
+            if no_input
+            else []
+        )
+        + outcome.errors
+    )
 
     def raise_ticket() -> None:
-        ticket = build_sdp_ticket(settings, day=plan.day, run_id=plan.run_id, reason=reason,
-                                  no_input=no_input)
+        ticket = build_sdp_ticket(settings, day=plan.day, run_id=plan.run_id, reason=reason, no_input=no_input)
         deliver(settings, ticket, kind="sdp-ticket", run_id=plan.run_id)
         journal.mark_sent(plan.run_id, "sdp-ticket")
 
@@ -209,5 +253,6 @@ def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal
     if outcome.ticket_raised:
         log.warning("run %s: service-desk ticket raised to %s", plan.run_id, ", ".join(settings.sdp_to))
     else:
-        log.warning("run %s: a service-desk ticket is already open for this failure episode; "
-                    "no second ticket", plan.run_id)
+        log.warning(
+            "run %s: a service-desk ticket is already open for this failure episode; no second ticket", plan.run_id
+        )

@@ -40,15 +40,25 @@ def run_lock_for(settings: Settings) -> RunLock:
 def lock_holder(settings: Settings, plan: Plan, *, local: bool = False) -> dict:
     """The lock's record of its holder. `local`: this process checks the run itself, so the
     run is dead when it is (contract §13); a submitted run outlives its client."""
-    return {"run_id": plan.run_id, "day": plan.day.isoformat(), "trigger": plan.trigger,
-            "host": socket.gethostname(), "pid": os.getpid(),
-            "started": settings.now().strftime("%Y-%m-%d %H:%M:%S"),
-            **({"executor": LOCAL} if local else {})}
+    return {
+        "run_id": plan.run_id,
+        "day": plan.day.isoformat(),
+        "trigger": plan.trigger,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": settings.now().strftime("%Y-%m-%d %H:%M:%S"),
+        **({"executor": LOCAL} if local else {}),
+    }
 
 
-def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress | None = None,
-                         on_group_done: Callable[[], object] | None = None,
-                         interruption: Interruption | None = None) -> dict[str, GroupResult]:
+def check_groups_locally(
+    settings: Settings,
+    plan: Plan,
+    *,
+    progress: Progress | None = None,
+    on_group_done: Callable[[], object] | None = None,
+    interruption: Interruption | None = None,
+) -> dict[str, GroupResult]:
     """Check every batch of the plan in `local_workers` threads, one warehouse connection
     each; the results per group. Once `interruption` is set, queries in flight are
     cancelled, retries stop waiting and the batches not yet checked come back failed at once."""
@@ -70,8 +80,10 @@ def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress |
             stop.check()
             # Compressed in the thread that found them: a run holds every group's names until
             # the reports are written, and a large day has a million of them.
-            return [r.compact() for r in check_batch_with_retries(warehouse, settings, batch,
-                                                                  run_id=plan.run_id, sleep=stop.sleep)]
+            return [
+                r.compact()
+                for r in check_batch_with_retries(warehouse, settings, batch, run_id=plan.run_id, sleep=stop.sleep)
+            ]
         except RunInterrupted as exc:
             return failed_results(batch, str(exc))
 
@@ -86,8 +98,13 @@ def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress |
                     log.exception("run %s group %s: unexpected error", plan.run_id, batch.batch_id)
                     done = failed_results(batch, f"{type(exc).__name__}: {exc}")
                 failed = next((r.error for r in done if not r.ok), None)
-                log.info("run %s group %s (%s): %s", plan.run_id, batch.batch_id, batch.describe(),
-                         "ok" if failed is None else f"FAILED ({failed})")
+                log.info(
+                    "run %s group %s (%s): %s",
+                    plan.run_id,
+                    batch.batch_id,
+                    batch.describe(),
+                    "ok" if failed is None else f"FAILED ({failed})",
+                )
                 for result in done:
                     results[result.group_id] = result
                     if progress:
@@ -100,8 +117,14 @@ def check_groups_locally(settings: Settings, plan: Plan, *, progress: Progress |
     return results
 
 
-def run_local(settings: Settings, *, dry_run: bool = False, trigger: str = "run",
-              progress: Progress | None = None, interruption: Interruption | None = None) -> RunOutcome:
+def run_local(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    trigger: str = "run",
+    progress: Progress | None = None,
+    interruption: Interruption | None = None,
+) -> RunOutcome:
     """Take the lock, mark the status file, check every group, finalize. Raises LockHeld (3),
     JobHeld (4) or LockUnavailable before changing anything. A set `interruption` (SIGTERM,
     SIGINT) ends the run as interrupted, without reports."""
@@ -113,8 +136,9 @@ def run_local(settings: Settings, *, dry_run: bool = False, trigger: str = "run"
     try:
         mark_dead_runs_lost(settings, found_by=f"run {plan.run_id}")
         begin(settings, plan, local=True)
-        results = check_groups_locally(settings, plan, progress=progress, interruption=stop,
-                                       on_group_done=lambda: lock.extend(token))
+        results = check_groups_locally(
+            settings, plan, progress=progress, interruption=stop, on_group_done=lambda: lock.extend(token)
+        )
         if stop.is_set():
             outcome = end_interrupted(settings, plan, stop.reason)
         else:

@@ -27,10 +27,21 @@ def mark_dead_runs_lost(settings: Settings, *, found_by: str) -> list[str]:
         if entry.get("outcome") != Outcome.RUNNING or not dead_local_run(entry, since_key="started_ts"):
             continue
         run_id = str(entry.get("run_id"))
-        message = (f"its process (pid {entry.get('pid')} on {entry.get('host')}) is gone: it died "
-                   f"without ending (killed, or the machine stopped); found by {found_by}")
+        message = (
+            f"its process (pid {entry.get('pid')} on {entry.get('host')}) is gone: it died "
+            f"without ending (killed, or the machine stopped); found by {found_by}"
+        )
         log.warning("run %s for %s: %s", run_id, entry.get("day"), message)
-        end_run(RunEnd(settings, run_id, str(entry.get("day")), Outcome.LOST, EXIT_FAILED,
-                       message=message, trigger=entry.get("trigger")))
+        end_run(
+            RunEnd(
+                settings,
+                run_id,
+                str(entry.get("day")),
+                Outcome.LOST,
+                EXIT_FAILED,
+                message=message,
+                trigger=entry.get("trigger"),
+            )
+        )
         lost.append(run_id)
     return lost

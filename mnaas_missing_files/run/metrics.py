@@ -61,10 +61,17 @@ def pair_facts(analysis: DayAnalysis | None) -> list[PairFacts] | None:
     breaks ties by it); None for a run that got no analysis (it ended without reports)."""
     if analysis is None:
         return None
-    return [PairFacts(p.process, p.customer, p.verdict.value,
-                      None if p.verdict is Verdict.UNKNOWN else p.missing,
-                      p.outstanding, p.oldest_age or 0)
-            for p in analysis.pairs]
+    return [
+        PairFacts(
+            p.process,
+            p.customer,
+            p.verdict.value,
+            None if p.verdict is Verdict.UNKNOWN else p.missing,
+            p.outstanding,
+            p.oldest_age or 0,
+        )
+        for p in analysis.pairs
+    ]
 
 
 @dataclass(frozen=True)
@@ -110,13 +117,17 @@ def write_metrics(settings: Settings, run: RunMetrics | None, now: dt.datetime |
         gauges.set(name, value or 0.0)
     shown = OUTCOME_SHOWN_AS.get(run.outcome, run.outcome) if run else None
     for outcome in OUTCOMES:
-        value = (1.0 if outcome == shown else 0.0) if run else _previous_one(previous, "last_run_outcome", outcome=outcome)
+        value = (
+            (1.0 if outcome == shown else 0.0) if run else _previous_one(previous, "last_run_outcome", outcome=outcome)
+        )
         gauges.set("last_run_outcome", value or 0.0, outcome=outcome)
     successes = [e for e in entries if e.get("outcome") == "success" and e.get("ended")]
-    gauges.set("last_success_end_timestamp_seconds",
-               max((_stamp(e, "ended", settings) or 0.0 for e in successes), default=0.0))
-    gauges.set("last_success_day_timestamp_seconds",
-               max((_day_start(e["day"], settings) for e in successes), default=0.0))
+    gauges.set(
+        "last_success_end_timestamp_seconds", max((_stamp(e, "ended", settings) or 0.0 for e in successes), default=0.0)
+    )
+    gauges.set(
+        "last_success_day_timestamp_seconds", max((_day_start(e["day"], settings) for e in successes), default=0.0)
+    )
     _per_process(gauges, settings, run, previous)
     gauges.set("failed_groups", float(run.failed_groups) if run else _previous_one(previous, "failed_groups") or 0.0)
     gauges.set("deadline_missed", 1.0 if deadline_missed(settings, entries, now) else 0.0)
@@ -125,8 +136,9 @@ def write_metrics(settings: Settings, run: RunMetrics | None, now: dt.datetime |
     return path
 
 
-def _per_process(gauges: _Gauges, settings: Settings, run: RunMetrics | None,
-                 previous: dict[str, list[tuple[dict, float]]]) -> None:
+def _per_process(
+    gauges: _Gauges, settings: Settings, run: RunMetrics | None, previous: dict[str, list[tuple[dict, float]]]
+) -> None:
     """Missing, outstanding, oldest age and customer series from this run for each process
     with at least one known pair, from the previous file for the others; `pairs` always
     from this run (a deadline-only write keeps the file's)."""
@@ -139,24 +151,33 @@ def _per_process(gauges: _Gauges, settings: Settings, run: RunMetrics | None,
         known = [p for p in pairs if p.missing is not None]
         if known:
             outstanding = [p for p in known if p.outstanding]
-            values: dict[str, float] = {"missing_files": sum(p.missing or 0 for p in known),
-                      "outstanding_files": sum(p.outstanding for p in known),
-                      "oldest_outstanding_age_seconds":
-                          max((p.oldest_age_days for p in outstanding), default=0) * DAY_SECONDS}
+            values: dict[str, float] = {
+                "missing_files": sum(p.missing or 0 for p in known),
+                "outstanding_files": sum(p.outstanding for p in known),
+                "oldest_outstanding_age_seconds": max((p.oldest_age_days for p in outstanding), default=0)
+                * DAY_SECONDS,
+            }
             customers += [(-p.files, len(customers), process, p.customer) for p in known if p.files]
         else:
-            values = {name: _previous_one(previous, name, process=process) or 0.0
-                      for name in ("missing_files", "outstanding_files", "oldest_outstanding_age_seconds")}
-            customers += [(-int(value), len(customers), process, labels["customer"])
-                          for labels, value in previous.get(f"{PREFIX}customer_missing_files", [])
-                          if labels.get("process") == process and value > 0]
+            values = {
+                name: _previous_one(previous, name, process=process) or 0.0
+                for name in ("missing_files", "outstanding_files", "oldest_outstanding_age_seconds")
+            }
+            customers += [
+                (-int(value), len(customers), process, labels["customer"])
+                for labels, value in previous.get(f"{PREFIX}customer_missing_files", [])
+                if labels.get("process") == process and value > 0
+            ]
         for name, value in values.items():
             gauges.set(name, float(value), process=process)
         for verdict in VERDICTS:
-            count = (sum(1 for p in pairs if p.verdict == verdict) if run else
-                     _previous_one(previous, "pairs", process=process, verdict=verdict) or 0)
+            count = (
+                sum(1 for p in pairs if p.verdict == verdict)
+                if run
+                else _previous_one(previous, "pairs", process=process, verdict=verdict) or 0
+            )
             gauges.set("pairs", float(count), process=process, verdict=verdict)
-    for files, _order, process, customer in sorted(customers)[:settings.metrics_max_customers]:
+    for files, _order, process, customer in sorted(customers)[: settings.metrics_max_customers]:
         gauges.set("customer_missing_files", float(-files), process=process, customer=customer)
 
 
@@ -166,7 +187,10 @@ class _Gauges:
     HELP = {
         "last_run_end_timestamp_seconds": ("When the last run (not dry) ended, Unix seconds.", ()),
         "last_success_end_timestamp_seconds": ("When the last successful run ended, Unix seconds (0: none).", ()),
-        "last_success_day_timestamp_seconds": ("Start of the latest day with a successful run, in MNAAS_TIMEZONE, Unix seconds (0: none).", ()),
+        "last_success_day_timestamp_seconds": (
+            "Start of the latest day with a successful run, in MNAAS_TIMEZONE, Unix seconds (0: none).",
+            (),
+        ),
         "last_run_outcome": ("1 for the last run's outcome, 0 for the others.", ("outcome",)),
         "last_run_duration_seconds": ("How long the last run took.", ()),
         "missing_files": ("Files missing on the last run's day, per process.", ("process",)),
@@ -174,7 +198,10 @@ class _Gauges:
         "oldest_outstanding_age_seconds": ("Age of the oldest outstanding file, per process (0: none).", ("process",)),
         "pairs": ("Pairs of the last run per process and verdict.", ("process", "verdict")),
         "failed_groups": ("Groups of the last run that failed after their retries.", ()),
-        "customer_missing_files": ("Missing plus outstanding files of the pairs with the most, capped by MNAAS_METRICS_MAX_CUSTOMERS.", ("process", "customer")),
+        "customer_missing_files": (
+            "Missing plus outstanding files of the pairs with the most, capped by MNAAS_METRICS_MAX_CUSTOMERS.",
+            ("process", "customer"),
+        ),
         "deadline_missed": ("1 from a missed MNAAS_DEADLINE until a successful run of that day ends.", ()),
         "catchup_window_not_run": ("Days of the catch-up window that have not run.", ()),
     }
@@ -182,8 +209,10 @@ class _Gauges:
     def __init__(self, job_name: str) -> None:
         self.registry = CollectorRegistry()
         self.job_name = job_name
-        self.gauges = {name: Gauge(PREFIX + name, text, ("job_name", *labels), registry=self.registry)
-                       for name, (text, labels) in self.HELP.items()}
+        self.gauges = {
+            name: Gauge(PREFIX + name, text, ("job_name", *labels), registry=self.registry)
+            for name, (text, labels) in self.HELP.items()
+        }
 
     def set(self, name: str, value: float, **labels: str) -> None:
         self.gauges[name].labels(job_name=self.job_name, **labels).set(value)

@@ -21,8 +21,7 @@ NOT_A_RUN = frozenset({"refused", "dry-run", "running"})
 
 def ran_days(entries: Iterable[dict]) -> set[str]:
     """ISO days that have an ended run that counts (see the module's docstring)."""
-    return {str(e.get("day")) for e in entries
-            if e.get("ended") and str(e.get("outcome")) not in NOT_A_RUN}
+    return {str(e.get("day")) for e in entries if e.get("ended") and str(e.get("outcome")) not in NOT_A_RUN}
 
 
 def history_entries(status_file: str | os.PathLike) -> list[dict]:
@@ -43,8 +42,9 @@ def window(settings: Settings, now: dt.datetime | None = None) -> list[dt.date]:
     return [last - dt.timedelta(days=n) for n in range(k - 1, -1, -1)]
 
 
-def days_not_run(settings: Settings, now: dt.datetime | None = None,
-                 entries: Iterable[dict] | None = None) -> list[dt.date]:
+def days_not_run(
+    settings: Settings, now: dt.datetime | None = None, entries: Iterable[dict] | None = None
+) -> list[dt.date]:
     """The window's days without a run that counts, oldest first."""
     done = ran_days(history_entries(settings.status_file) if entries is None else entries)
     return [day for day in window(settings, now) if day.isoformat() not in done]

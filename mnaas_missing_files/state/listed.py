@@ -47,8 +47,13 @@ class ListedMemory:
     """The memory as read at a run's start; `put` changes it in this object only, `save`
     writes it (a dry run never saves)."""
 
-    def __init__(self, status_file: str | os.PathLike, pairs: dict[str, str] | None = None,
-                 newest: dt.date | None = None, problem: str | None = None):
+    def __init__(
+        self,
+        status_file: str | os.PathLike,
+        pairs: dict[str, str] | None = None,
+        newest: dt.date | None = None,
+        problem: str | None = None,
+    ):
         self.status_file = status_file
         self.path = memory_path(status_file)
         self._pairs = pairs or {}
@@ -79,8 +84,10 @@ class ListedMemory:
 
     @classmethod
     def _unreadable(cls, status_file: str | os.PathLike, why: str) -> ListedMemory:
-        problem = (f"the memory of listed files {memory_path(status_file)} cannot be read ({why}); no file is "
-                   "reported recovered by this run, and it is rewritten from this run's listing")
+        problem = (
+            f"the memory of listed files {memory_path(status_file)} cannot be read ({why}); no file is "
+            "reported recovered by this run, and it is rewritten from this run's listing"
+        )
         log.warning("%s", problem)
         return cls(status_file, problem=problem)
 
@@ -91,8 +98,12 @@ class ListedMemory:
         try:
             return unpack_names(packed)
         except (ValueError, TypeError) as exc:  # one damaged entry costs only its pair
-            log.warning("memory of listed files: the entry of %s/%s cannot be read (%s); "
-                        "nothing is reported recovered for it", process, customer, exc)
+            log.warning(
+                "memory of listed files: the entry of %s/%s cannot be read (%s); nothing is reported recovered for it",
+                process,
+                customer,
+                exc,
+            )
             return {}
 
     def put(self, process: str, customer: str, days: DayNames) -> None:
@@ -122,7 +133,8 @@ class ListedMemory:
             with status_lock(self.status_file):
                 atomic_write(self.path, data, mode)
         except OSError as exc:
-            raise StatusFileError(f"cannot write the memory of listed files {self.path}: "
-                                  f"{exc.strerror or exc}") from exc
+            raise StatusFileError(
+                f"cannot write the memory of listed files {self.path}: {exc.strerror or exc}"
+            ) from exc
         self.newest = newest
         return self.path

@@ -30,8 +30,7 @@ REDIS_TIMEOUT = 5.0
 # WAIT's timeout: long enough for a replica on the same network to acknowledge, short enough
 # that a run never waits noticeably for a replica that is away.
 REPLICA_ACK_MS = 1000
-_AUTH_WORDS = ("AuthenticationError", "WRONGPASS", "NOAUTH", "invalid password",
-               "invalid username-password")
+_AUTH_WORDS = ("AuthenticationError", "WRONGPASS", "NOAUTH", "invalid password", "invalid username-password")
 # How long a sentinel client keeps trying while no master answers: a failover (the sentinels'
 # down-after-milliseconds, their vote, the promotion) takes seconds; one that takes longer is
 # an outage, which the callers report as Redis unreachable.
@@ -72,8 +71,11 @@ class _FailoverRetry(Retry):
     refused password or an unknown master name."""
 
     def __init__(self, seconds: float):
-        super().__init__(ExponentialBackoff(cap=1.0, base=0.1), retries=-1,
-                         supported_errors=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+        super().__init__(
+            ExponentialBackoff(cap=1.0, base=0.1),
+            retries=-1,
+            supported_errors=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError),
+        )
         self.seconds = seconds
 
     def call_with_retry(self, do, fail, is_retryable=None, with_failure_count=False):
@@ -89,31 +91,44 @@ class _FailoverRetry(Retry):
 
 def sentinel_options(settings: Any) -> dict[str, str | None]:
     """The keyword arguments of `connect_redis` that come from the job's settings."""
-    return {"sentinel_master": settings.sentinel_master,
-            "sentinel_password": settings.sentinel_password}
+    return {"sentinel_master": settings.sentinel_master, "sentinel_password": settings.sentinel_password}
 
 
-def connect_redis(url: str, *, sentinel_master: str | None = None,
-                  sentinel_password: str | None = None, decode_responses: bool = False,
-                  timeout: float = REDIS_TIMEOUT) -> redis.Redis:
+def connect_redis(
+    url: str,
+    *,
+    sentinel_master: str | None = None,
+    sentinel_password: str | None = None,
+    decode_responses: bool = False,
+    timeout: float = REDIS_TIMEOUT,
+) -> redis.Redis:
     """A client of the Redis `url` names: the server itself, or the master its sentinels name."""
     if not is_sentinel_url(url):
-        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                    decode_responses=decode_responses)
+        return redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode_responses
+        )
     if not sentinel_master:
-        raise ConfigError(f"{MASTER_KEY} is required with the sentinel URL {mask_secrets(url)}",
-                          key=MASTER_KEY)
+        raise ConfigError(f"{MASTER_KEY} is required with the sentinel URL {mask_secrets(url)}", key=MASTER_KEY)
     address = parse_sentinel_url(url)
     # One try per sentinel and question: the next sentinel is the retry (redis-py's default
     # would back off for seconds on each, e.g. on a refused password).
-    sentinel_kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
-                                       "retry": Retry(NoBackoff(), 0)}
+    sentinel_kwargs: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+    }
     if sentinel_password:
         sentinel_kwargs["password"] = sentinel_password
-    sentinel = _Sentinel(list(address.sentinels), sentinel_kwargs=sentinel_kwargs,
-                         socket_timeout=timeout, socket_connect_timeout=timeout,
-                         password=address.password, username=address.username, db=address.db,
-                         decode_responses=decode_responses)
+    sentinel = _Sentinel(
+        list(address.sentinels),
+        sentinel_kwargs=sentinel_kwargs,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        password=address.password,
+        username=address.username,
+        db=address.db,
+        decode_responses=decode_responses,
+    )
     # The connections' retry also wraps every command: a task that records its group while
     # the sentinels promote a replica waits for the new master instead of failing the group.
     client = sentinel.master_for(sentinel_master, retry=_FailoverRetry(FAILOVER_WAIT_SECONDS))
@@ -138,8 +153,10 @@ def describe_redis_error(exc: BaseException, client: redis.Redis | None = None) 
     if "Error" in text.split(":", 1)[-1]:
         errors = sorted(set(re.findall(r"\b[A-Za-z]*Error\b", text.split(":", 1)[-1])))
         return f"no sentinel at {sentinels} could be reached ({', '.join(errors)})"
-    return (f"the sentinels at {sentinels} name no usable master {master!r}: it is down and no "
-            f"replica has been promoted (yet)")
+    return (
+        f"the sentinels at {sentinels} name no usable master {master!r}: it is down and no "
+        f"replica has been promoted (yet)"
+    )
 
 
 def acknowledge_by_replica(client: redis.Redis, what: str) -> int | None:
@@ -153,18 +170,15 @@ def acknowledge_by_replica(client: redis.Redis, what: str) -> int | None:
         connected = int(client.info("replication").get("connected_slaves", 0))
         if not connected:
             if sentinel:
-                log.warning("%s: the Redis master has no connected replica; a failover now would "
-                            "lose it", what)
+                log.warning("%s: the Redis master has no connected replica; a failover now would lose it", what)
             return None
         acknowledged = int(client.wait(1, REPLICA_ACK_MS))
     except redis.exceptions.RedisError as exc:
         log.warning("%s: could not check its replication: %s", what, describe_redis_error(exc, client))
         return None
     if acknowledged < 1:
-        log.warning("%s: no replica acknowledged it within %d ms; a failover now could lose it",
-                    what, REPLICA_ACK_MS)
+        log.warning("%s: no replica acknowledged it within %d ms; a failover now could lose it", what, REPLICA_ACK_MS)
     return acknowledged
 
 
-__all__ = ["connect_redis", "sentinel_options", "describe_redis_error", "acknowledge_by_replica",
-           "REDIS_TIMEOUT"]
+__all__ = ["connect_redis", "sentinel_options", "describe_redis_error", "acknowledge_by_replica", "REDIS_TIMEOUT"]

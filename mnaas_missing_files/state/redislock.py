@@ -43,7 +43,9 @@ local function owned_by(value, token)
   return ok and type(holder) == 'table' and holder['token'] == token
 end
 """
-_ACQUIRE = _OWNER + """
+_ACQUIRE = (
+    _OWNER
+    + """
 if ARGV[4] ~= '' and not owned_by(redis.call('get', KEYS[2]), ARGV[4]) then return -1 end
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('set', KEYS[2], ARGV[1], 'EX', ARGV[3])
@@ -51,7 +53,10 @@ if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return 0
 """
-_EXTEND = _OWNER + """
+)
+_EXTEND = (
+    _OWNER
+    + """
 local value = redis.call('get', KEYS[1])
 if value then
   if owned_by(value, ARGV[1]) then return redis.call('pexpire', KEYS[1], ARGV[2]) end
@@ -64,13 +69,17 @@ if owned_by(last, ARGV[1]) then
 end
 return 0
 """
-_RELEASE = _OWNER + """
+)
+_RELEASE = (
+    _OWNER
+    + """
 if owned_by(redis.call('get', KEYS[1]), ARGV[1]) then
   redis.call('del', KEYS[2])
   return redis.call('del', KEYS[1])
 end
 return 0
 """
+)
 # A holder found dead (a `run` of this host whose pid is gone) is removed only if the lock
 # still holds exactly that record, so two runs finding it dead cannot both remove a live one.
 _TAKE_OVER = """
@@ -82,6 +91,7 @@ return 0
 """
 # How long `<lock>:last` outlives its holder's lapse: far beyond any stall worth resuming.
 LAST_HOLDER_TTL = 8 * 24 * 3600
+
 
 def lock_key(script_name: str, status_file: str | os.PathLike) -> str:
     """The Redis key of a job: one job is one status file, named by its absolute path."""
@@ -95,8 +105,15 @@ class RedisRunLock:
     A run whose lock lapsed takes it back on its next `extend` when nobody else has taken the
     job since; once another run took it, the lapsed run only ever gets LockLost."""
 
-    def __init__(self, url: str, key: str, ttl_seconds: int, *, sentinel_master: str | None = None,
-                 sentinel_password: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        ttl_seconds: int,
+        *,
+        sentinel_master: str | None = None,
+        sentinel_password: str | None = None,
+    ):
         self.url = url
         self.key = key
         self.last_key = f"{key}:last"
@@ -104,8 +121,9 @@ class RedisRunLock:
         if self.ttl_seconds < 1:
             raise ValueError("the lock TTL must be at least one second")
         try:
-            self._client = connect_redis(url, sentinel_master=sentinel_master,
-                                         sentinel_password=sentinel_password, timeout=REDIS_TIMEOUT)
+            self._client = connect_redis(
+                url, sentinel_master=sentinel_master, sentinel_password=sentinel_password, timeout=REDIS_TIMEOUT
+            )
         except ValueError as exc:
             raise LockUnavailable(f"bad lock URL {mask_secrets(url)}: {mask_secrets(exc)}") from None
         self._acquire = self._client.register_script(_ACQUIRE)
@@ -126,8 +144,12 @@ class RedisRunLock:
     @classmethod
     def for_job(cls, settings) -> RedisRunLock:
         """The job's lock at MNAAS_LOCK_URL (through its sentinels when it names some)."""
-        return cls(settings.lock_url, lock_key(settings.script_name, settings.status_file),
-                   settings.lock_ttl, **sentinel_options(settings))
+        return cls(
+            settings.lock_url,
+            lock_key(settings.script_name, settings.status_file),
+            settings.lock_ttl,
+            **sentinel_options(settings),
+        )
 
     def acquire(self, holder: dict, *, after: str | None = None) -> str:
         """Take the lock; LockHeld names the holder. With `after` (a lapsed run's token), take it
@@ -146,8 +168,10 @@ class RedisRunLock:
                 acknowledge_by_replica(self._client, f"run {holder.get('run_id', '?')}: the run lock {self.key}")
                 return token
             if taken == -1:
-                raise LockLost(f"another run has held the lock {self.key} since the run "
-                               f"that lapsed; that run's outcome is no longer this job's")
+                raise LockLost(
+                    f"another run has held the lock {self.key} since the run "
+                    f"that lapsed; that run's outcome is no longer this job's"
+                )
             if self._took_over_dead_holder():
                 continue
             current = self.holder()
@@ -175,8 +199,11 @@ class RedisRunLock:
         with self._talking("take over"):
             removed = self._take_over(keys=[self.key], args=[raw])
         if removed:
-            log.warning("the run lock %s was held by %s, whose process is gone (this host); "
-                        "taking it over", self.key, _describe(record))
+            log.warning(
+                "the run lock %s was held by %s, whose process is gone (this host); taking it over",
+                self.key,
+                _describe(record),
+            )
         return bool(removed)
 
     def extend(self, token: str, ttl_seconds: int | None = None) -> bool:
@@ -190,8 +217,9 @@ class RedisRunLock:
             who = f"now held by {_describe(current)}" if current else "expired"
             raise LockLost(f"this run no longer holds the lock {self.key}: {who}")
         if extended == 2:
-            log.warning("the run lock %s had lapsed; nobody took the job meanwhile, so the run "
-                        "holds it again", self.key)
+            log.warning(
+                "the run lock %s had lapsed; nobody took the job meanwhile, so the run holds it again", self.key
+            )
             acknowledge_by_replica(self._client, f"the run lock {self.key}, taken back")
         return extended == 2
 

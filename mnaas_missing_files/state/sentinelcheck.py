@@ -23,8 +23,11 @@ def sentinel_problems(client: redis.Redis) -> list[str]:
         where = f"{kwargs.get('host')}:{kwargs.get('port')}"
         try:
             # A dead replica (e.g. the old master after a failover) stays listed, flagged down.
-            up = [r for r in sentinel.sentinel_slaves(master)
-                  if not (r.get("is_sdown") or r.get("is_odown") or r.get("is_disconnected"))]
+            up = [
+                r
+                for r in sentinel.sentinel_slaves(master)
+                if not (r.get("is_sdown") or r.get("is_odown") or r.get("is_disconnected"))
+            ]
             answers.append({**sentinel.sentinel_master(master), "replicas_up": len(up)})
         except redis.exceptions.ResponseError:
             silent.append(f"{where} (does not monitor {master!r})")
@@ -32,20 +35,25 @@ def sentinel_problems(client: redis.Redis) -> list[str]:
             silent.append(f"{where} ({describe_redis_error(exc)})")
     problems = []
     if silent:
-        problems.append(f"sentinel {', '.join(silent)} did not answer for master {master!r}: a "
-                        "failover needs a majority of the sentinels")
+        problems.append(
+            f"sentinel {', '.join(silent)} did not answer for master {master!r}: a "
+            "failover needs a majority of the sentinels"
+        )
     if not answers:
         return problems
     state = answers[0]
     if state.get("is_sdown") or state.get("is_odown"):
         problems.append(f"the sentinels report master {master!r} down")
     if not state["replicas_up"]:
-        problems.append(f"master {master!r} has no replica: a failover would have nothing to "
-                        "promote, and run locks are not acknowledged by a replica")
+        problems.append(
+            f"master {master!r} has no replica: a failover would have nothing to "
+            "promote, and run locks are not acknowledged by a replica"
+        )
     seen = int(state.get("num-other-sentinels") or 0) + 1
     if seen < MIN_SENTINELS:
-        problems.append(f"the sentinels of {master!r} know {seen} sentinel(s) in all; run "
-                        f"{MIN_SENTINELS} or more on separate hosts")
+        problems.append(
+            f"the sentinels of {master!r} know {seen} sentinel(s) in all; run {MIN_SENTINELS} or more on separate hosts"
+        )
     return problems
 
 

@@ -122,7 +122,7 @@ def _apply(lines: list[str], updates: Mapping[str, str]) -> list[str]:
         pair = _split(line)
         if pair and pair[0] in pending:
             body = line.rstrip("\r\n")
-            ending = line[len(body):]
+            ending = line[len(body) :]
             prefix = body[: body.index("=") + 1]  # keeps the key exactly as it was spelled
             line = f"{prefix}{pending.pop(pair[0])}{ending}"
         result.append(line)
@@ -162,8 +162,9 @@ def _replace_unless_changed(path: Path, updates: Mapping[str, str]) -> tuple[dic
         lines = _read_lines(path)
         data = "".join(_apply(lines, updates)).encode(_ENCODING, _ERRORS)
         try:
-            written = atomic_write_if_unchanged(path, data, STATUS_FILE_MODE, partial(_is, seen),
-                                                sync_first=attempt == 0)
+            written = atomic_write_if_unchanged(
+                path, data, STATUS_FILE_MODE, partial(_is, seen), sync_first=attempt == 0
+            )
             return _parse(lines), _fingerprint(written)
         except FileChanged:
             continue
@@ -171,12 +172,17 @@ def _replace_unless_changed(path: Path, updates: Mapping[str, str]) -> tuple[dic
             raise StatusFileError(f"cannot write the status file {path}: {os_error(exc)}") from exc
     # Another writer rewrites it faster than we can edit it: write anyway, so the run's own
     # record is not lost, and say that one of their writes may be.
-    log.warning("the status file %s changed under every one of %d edits; wrote it anyway "
-                "(another job's concurrent update may be lost)", path, _EDIT_ATTEMPTS)
+    log.warning(
+        "the status file %s changed under every one of %d edits; wrote it anyway "
+        "(another job's concurrent update may be lost)",
+        path,
+        _EDIT_ATTEMPTS,
+    )
     lines = _read_lines(path)
     try:
-        atomic_write(path, "".join(_apply(lines, updates)).encode(_ENCODING, _ERRORS), STATUS_FILE_MODE,
-                     keep_existing=True)
+        atomic_write(
+            path, "".join(_apply(lines, updates)).encode(_ENCODING, _ERRORS), STATUS_FILE_MODE, keep_existing=True
+        )
     except OSError as exc:
         raise StatusFileError(f"cannot write the status file {path}: {os_error(exc)}") from exc
     return _parse(lines), _current(path)
@@ -216,14 +222,17 @@ def _update_locked(path: Path, updates: Mapping[str, str]) -> None:
         if _current(path) == written:
             return
         current = _parse(_read_lines(path))
-        pending = {key: value for key, value in pending.items()
-                   if current.get(key) != value and current.get(key) == before.get(key)}
+        pending = {
+            key: value
+            for key, value in pending.items()
+            if current.get(key) != value and current.get(key) == before.get(key)
+        }
         if not pending:
             return
-        log.info("a concurrent writer of the status file %s undid %s; writing them again",
-                 path, ", ".join(pending))
-    log.warning("the status file %s: %s undone by concurrent writers again and again; giving up",
-                path, ", ".join(pending))
+        log.info("a concurrent writer of the status file %s undid %s; writing them again", path, ", ".join(pending))
+    log.warning(
+        "the status file %s: %s undone by concurrent writers again and again; giving up", path, ", ".join(pending)
+    )
 
 
 def update_status(path: str | os.PathLike, updates: Mapping[str, str]) -> None:

@@ -42,7 +42,9 @@ POLL_MAX_S = 0.05
 # the cluster is briefly saturated: a fresh connection and a later attempt can succeed.
 _TRANSIENT_SERVER_MESSAGES = re.compile(
     r"invalid session ?(id|handle)|session (has )?expired|session (is )?closed|client session expired"
-    r"|admission for query exceeded timeout|rejected query from pool|queue full", re.I)
+    r"|admission for query exceeded timeout|rejected query from pool|queue full",
+    re.I,
+)
 
 
 class ImpalaWarehouse:
@@ -166,11 +168,20 @@ class ImpalaWarehouse:
             if self._conn is None:
                 log.debug("opening Impala connection %s", t.safe_url())
                 self._conn = connect(
-                    host=t.host, port=t.port, database=t.database, timeout=t.timeout,
-                    use_ssl=t.use_ssl, ca_cert=t.ca_cert, verify_cert=t.use_ssl and t.ssl_verify,
-                    auth_mechanism=t.auth_mechanism, user=t.user, password=t.password,
-                    kerberos_service_name=t.kerberos_service_name, krb_host=t.krb_host,
-                    retries=1)  # one attempt per call: MNAAS_QUERY_ATTEMPTS is the retry policy
+                    host=t.host,
+                    port=t.port,
+                    database=t.database,
+                    timeout=t.timeout,
+                    use_ssl=t.use_ssl,
+                    ca_cert=t.ca_cert,
+                    verify_cert=t.use_ssl and t.ssl_verify,
+                    auth_mechanism=t.auth_mechanism,
+                    user=t.user,
+                    password=t.password,
+                    kerberos_service_name=t.kerberos_service_name,
+                    krb_host=t.krb_host,
+                    retries=1,
+                )  # one attempt per call: MNAAS_QUERY_ATTEMPTS is the retry policy
             while len(self._cursors) < sessions:
                 cursor = self._conn.cursor(user=t.user, close_finished_queries=False)
                 cursor.set_arraysize(_FETCH_BATCH)  # rows per FetchResults (impyla's default: 1,024)
@@ -187,8 +198,7 @@ class ImpalaWarehouse:
                 sent.cancel_operation()
         except Exception:
             self.close()
-        raise WarehouseError(f"Impala {self.target.host}:{self.target.port}: query cancelled "
-                             "(the run was interrupted)")
+        raise WarehouseError(f"Impala {self.target.host}:{self.target.port}: query cancelled (the run was interrupted)")
 
     def _give_up(self, cursor) -> None:
         try:
@@ -198,7 +208,8 @@ class ImpalaWarehouse:
         # Not a stale connection: raised straight to the caller, whose retry policy decides.
         raise TransientWarehouseError(
             f"Impala {self.target.host}:{self.target.port}: query did not finish within "
-            f"query_timeout={self.target.query_timeout:g} s; cancelled")
+            f"query_timeout={self.target.query_timeout:g} s; cancelled"
+        )
 
     def _leaks(self, exc: BaseException | None) -> bool:
         """Whether the password shows anywhere in the chain of `exc` (then the chain is cut)."""
@@ -240,8 +251,10 @@ class ImpalaWarehouse:
             if "could not start sasl" in lowered:  # the client cannot do this mechanism
                 return WarehouseError(f"{where}: SASL {self.target.auth_mechanism} unavailable: {text}")
             if "length exceeded max allowed" in lowered:
-                return WarehouseError(f"{where}: protocol mismatch (check auth_mechanism and use_ssl "
-                                      f"against the server's settings): {text}")
+                return WarehouseError(
+                    f"{where}: protocol mismatch (check auth_mechanism and use_ssl "
+                    f"against the server's settings): {text}"
+                )
             if opening and self.target.use_ssl and exc.type == TTransportException.NOT_OPEN:
                 problem = self._tls_problem()
                 if problem:
@@ -265,8 +278,9 @@ def _require_kerberos_module() -> None:
     try:
         import kerberos  # noqa: F401  (pure-sasl's GSSAPI needs it; impyla does not install it)
     except ImportError:
-        raise WarehouseError("auth_mechanism GSSAPI needs the Python package 'kerberos' "
-                             "(and a Kerberos ticket) on every worker host") from None
+        raise WarehouseError(
+            "auth_mechanism GSSAPI needs the Python package 'kerberos' (and a Kerberos ticket) on every worker host"
+        ) from None
 
 
 class _StaleConnection(Exception):

@@ -81,34 +81,41 @@ def _listed(processes: Sequence[str]) -> None:
         raise TypeError("processes must be a list of names, not one string")
 
 
-def kpi_counts(kpi_table: str, day: dt.date, processes: Sequence[str],
-               customers: Sequence[str]) -> tuple[str, list]:
+def kpi_counts(kpi_table: str, day: dt.date, processes: Sequence[str], customers: Sequence[str]) -> tuple[str, list]:
     """Per (process, customer) of the day: summed File Received and File Generated KPIs."""
     _listed(processes)
-    sql = _KPI_SQL.format(kpi_table=kpi_table, process_marks=_marks(len(processes), "process"),
-                          customer_marks=_marks(len(customers)))
+    sql = _KPI_SQL.format(
+        kpi_table=kpi_table, process_marks=_marks(len(processes), "process"), customer_marks=_marks(len(customers))
+    )
     return sql, [day.isoformat(), *processes, *customers]
 
 
-def missing_files(received_table: str, generated_table: str, day: dt.date, processes: Sequence[str],
-                  customers: Sequence[str], first_day: dt.date | None = None) -> tuple[str, list]:
+def missing_files(
+    received_table: str,
+    generated_table: str,
+    day: dt.date,
+    processes: Sequence[str],
+    customers: Sequence[str],
+    first_day: dt.date | None = None,
+) -> tuple[str, list]:
     """Distinct (process, file_date, customer, received filename) of the days first_day .. day
     (default: day alone) with no generated customer file of the same file_date, in that order."""
     _listed(processes)
     first = first_day or day
     if first > day:
         raise ValueError(f"the window's first day {first} is after its last day {day}")
-    sql = _MISSING_SQL.format(received_table=received_table, generated_table=generated_table,
-                              process_marks=_marks(len(processes), "process"),
-                              customer_marks=_marks(len(customers)))
+    sql = _MISSING_SQL.format(
+        received_table=received_table,
+        generated_table=generated_table,
+        process_marks=_marks(len(processes), "process"),
+        customer_marks=_marks(len(customers)),
+    )
     group = [first.isoformat(), day.isoformat(), *processes, *customers]
     return sql, group + group
 
 
-def any_received(received_table: str, day: dt.date, process: str,
-                 customers: Sequence[str]) -> tuple[str, list]:
+def any_received(received_table: str, day: dt.date, process: str, customers: Sequence[str]) -> tuple[str, list]:
     """One row, one count: 1 when the process has a received row of `day` for any of
     `customers`, else 0."""
-    sql = _ANY_RECEIVED_SQL.format(received_table=received_table,
-                                   customer_marks=_marks(len(customers)))
+    sql = _ANY_RECEIVED_SQL.format(received_table=received_table, customer_marks=_marks(len(customers)))
     return sql, [day.isoformat(), process, *customers]

@@ -11,10 +11,16 @@ from mnaas_missing_files.run.analysis import DayAnalysis, ProcessTotals, _add
 def analysis_of(rows, day: dt.date, lookback: int = 0, names_per_pair: int = 10) -> DayAnalysis:
     analysis = DayAnalysis(day, lookback, [], [], {})
     for r in rows:
-        pair = PairStatus(r.process, r.customer_type, r.customer,
-                          pair_verdict(r.received, r.generated, r.missing_count, False),
-                          received=r.received, generated=r.generated,
-                          missing=r.missing_count or 0, names=[(n, None) for n in (r.missing or [])[:names_per_pair]])
+        pair = PairStatus(
+            r.process,
+            r.customer_type,
+            r.customer,
+            pair_verdict(r.received, r.generated, r.missing_count, False),
+            received=r.received,
+            generated=r.generated,
+            missing=r.missing_count or 0,
+            names=[(n, None) for n in (r.missing or [])[:names_per_pair]],
+        )
         _add(analysis.processes.setdefault(r.process, ProcessTotals()), pair)
         analysis.pairs.append(pair)
     return analysis

@@ -79,8 +79,7 @@ class Cluster:
         return [pid for w in self.workers for pid in w.pool_pids()]
 
     def control_app(self) -> Celery:
-        return Celery("test-control", broker=self.redis.url(0), backend=self.redis.url(1),
-                      set_as_current=False)
+        return Celery("test-control", broker=self.redis.url(0), backend=self.redis.url(1), set_as_current=False)
 
 
 def submitted_run_id(stdout: str) -> str:

@@ -40,8 +40,9 @@ BASE_SETTINGS = {
 
 
 def status_fields(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines()
-                if "=" in line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")
+    )
 
 
 @dataclass
@@ -53,9 +54,15 @@ class CeleryJob:
 
     @classmethod
     def build(cls, root: Path) -> CeleryJob:
-        rows = generate(DataSpec(days=[DAY - dt.timedelta(days=1), DAY], processes=PROCESSES,
-                                 customers=CUSTOMERS + INFONOVA, files_per_pair=12,
-                                 missing_fraction=0.08))
+        rows = generate(
+            DataSpec(
+                days=[DAY - dt.timedelta(days=1), DAY],
+                processes=PROCESSES,
+                customers=CUSTOMERS + INFONOVA,
+                files_per_pair=12,
+                missing_fraction=0.08,
+            )
+        )
         warehouse = root / "warehouse.duckdb"
         write_duckdb(warehouse, rows)
         instance = cls(root, rows, warehouse, None)  # type: ignore[arg-type]

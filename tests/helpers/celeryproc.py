@@ -26,17 +26,18 @@ READY_TIMEOUT = 30.0
 def celery_env(redis, config: Path, **extra: str) -> dict[str, str]:
     """The environment of every process of one test cluster: its job configuration and the
     test Redis (broker db 0, results db 1, lock and run state db 2), nothing inherited."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MNAAS_", "FLOWER_", "CELERY_"))}
-    env.update({
-        "MNAAS_CONFIG": str(config),
-        "MNAAS_BROKER_URL": redis.url(0),
-        "MNAAS_RESULT_BACKEND": redis.url(1),
-        "MNAAS_LOCK_URL": redis.url(2),
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        "PYTHONPATH": str(REPO),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MNAAS_", "FLOWER_", "CELERY_"))}
+    env.update(
+        {
+            "MNAAS_CONFIG": str(config),
+            "MNAAS_BROKER_URL": redis.url(0),
+            "MNAAS_RESULT_BACKEND": redis.url(1),
+            "MNAAS_LOCK_URL": redis.url(2),
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            "PYTHONPATH": str(REPO),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -54,9 +55,15 @@ class Proc:
     def start(self) -> Proc:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, env=self.env, cwd=REPO,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=REPO,
+                start_new_session=True,
+            )
         return self
 
     @property
@@ -77,11 +84,11 @@ class Proc:
         deadline = time.monotonic() + timeout
         while self.log().count(text) < count:
             if not self.alive:
-                raise AssertionError(f"{self.name} exited ({self.process.returncode}) before "
-                                     f"logging {text!r}:\n{self.log()[-3000:]}")
+                raise AssertionError(
+                    f"{self.name} exited ({self.process.returncode}) before logging {text!r}:\n{self.log()[-3000:]}"
+                )
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.name} did not log {text!r} within {timeout} s:\n"
-                                     f"{self.log()[-3000:]}")
+                raise AssertionError(f"{self.name} did not log {text!r} within {timeout} s:\n{self.log()[-3000:]}")
             time.sleep(0.1)
 
     def pool_pids(self) -> list[int]:
@@ -130,12 +137,29 @@ def stop_all(processes) -> None:
             process.stop()
 
 
-def start_worker(name: str, env: dict[str, str], log_dir: Path, *, queues: list[str] | None = None,
-                 concurrency: int = 2, pool: str = "prefork", wait: bool = True) -> Proc:
+def start_worker(
+    name: str,
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    queues: list[str] | None = None,
+    concurrency: int = 2,
+    pool: str = "prefork",
+    wait: bool = True,
+) -> Proc:
     """`celery -A workers.app worker` as operators start it, with short start-up options."""
-    args = [CELERY, "-A", "workers.app", "worker", f"--hostname={name}@%h", f"--pool={pool}",
-            f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
-            "--loglevel=INFO"]
+    args = [
+        CELERY,
+        "-A",
+        "workers.app",
+        "worker",
+        f"--hostname={name}@%h",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=INFO",
+    ]
     if queues:
         args.append(f"--queues={','.join(queues)}")
     worker = Proc(name, args, env, log_dir).start()
@@ -154,14 +178,21 @@ def start_workers(names: list[str], env: dict[str, str], log_dir: Path, **option
 
 def run_cli(config: Path, env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """`mnaas-missing-files ARGS --config CONFIG`, to the end."""
-    return subprocess.run([*CLI, *args, "--config", str(config)], capture_output=True, text=True,
-                          env=env, cwd=REPO, timeout=timeout)
+    return subprocess.run(
+        [*CLI, *args, "--config", str(config)], capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout
+    )
 
 
 def start_cli(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
     """`mnaas-missing-files ARGS --config CONFIG` in the background; .communicate() later."""
-    return subprocess.Popen([*CLI, *args, "--config", str(config)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    return subprocess.Popen(
+        [*CLI, *args, "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):

@@ -8,12 +8,21 @@ import datetime as dt
 import io
 from collections import defaultdict
 
-HEADER = ["file_date", "process_name", "customer_type", "customer_name", "file_received",
-          "file_generated", "difference", "missing_files_listed"]
+HEADER = [
+    "file_date",
+    "process_name",
+    "customer_type",
+    "customer_name",
+    "file_received",
+    "file_generated",
+    "difference",
+    "missing_files_listed",
+]
 
 
-def expected_reports(rows, day: dt.date, processes, customers, infonova, delimiter="_",
-                     unknown: set[tuple[str, str]] = frozenset()) -> tuple[str, str]:
+def expected_reports(
+    rows, day: dt.date, processes, customers, infonova, delimiter="_", unknown: set[tuple[str, str]] = frozenset()
+) -> tuple[str, str]:
     """(csv_text, txt_text) for `day`; pairs in `unknown` (process, customer) have failed."""
     d = day.isoformat()
     kpi = defaultdict(lambda: [0, 0])
@@ -44,8 +53,16 @@ def expected_reports(rows, day: dt.date, processes, customers, infonova, delimit
 OUTSTANDING_HEADER = "file_date,process_name,customer_type,customer_name,customer_filename,age_days\n"
 
 
-def expected_outstanding(rows, day: dt.date, lookback: int, processes, customers, infonova,
-                         delimiter="_", unknown: set[tuple[str, str]] = frozenset()) -> str:
+def expected_outstanding(
+    rows,
+    day: dt.date,
+    lookback: int,
+    processes,
+    customers,
+    infonova,
+    delimiter="_",
+    unknown: set[tuple[str, str]] = frozenset(),
+) -> str:
     """The outstanding report's text for `day` (contract §8), from the rows themselves:
     received files of D-L .. D-1 with no generated row of their own file_date; oldest
     file_date first, then the CSV's order, names sorted."""

@@ -31,15 +31,28 @@ PASSWORD_PROVIDER_SOURCE = Path(__file__).parent / "hs2_auth" / "FixedPasswords.
 
 # contract §2 tables, in column order, with Hive/Impala types.
 TABLES: dict[str, list[tuple[str, str]]] = {
-    "kpi_measurement": [("kpi_date", "STRING"), ("process_name", "STRING"),
-                        ("customer_name", "STRING"), ("kpi_name", "STRING"),
-                        ("kpi_value", "BIGINT")],
-    "telena_file_record_count": [("file_date", "STRING"), ("process_name", "STRING"),
-                                 ("customer_name", "STRING"), ("filename", "STRING"),
-                                 ("record_count", "BIGINT")],
-    "customers_files_records_count": [("file_date", "STRING"), ("process_name", "STRING"),
-                                      ("customer_name", "STRING"), ("source_filename", "STRING"),
-                                      ("customer_filename", "STRING"), ("record_count", "BIGINT")],
+    "kpi_measurement": [
+        ("kpi_date", "STRING"),
+        ("process_name", "STRING"),
+        ("customer_name", "STRING"),
+        ("kpi_name", "STRING"),
+        ("kpi_value", "BIGINT"),
+    ],
+    "telena_file_record_count": [
+        ("file_date", "STRING"),
+        ("process_name", "STRING"),
+        ("customer_name", "STRING"),
+        ("filename", "STRING"),
+        ("record_count", "BIGINT"),
+    ],
+    "customers_files_records_count": [
+        ("file_date", "STRING"),
+        ("process_name", "STRING"),
+        ("customer_name", "STRING"),
+        ("source_filename", "STRING"),
+        ("customer_filename", "STRING"),
+        ("record_count", "BIGINT"),
+    ],
 }
 DATABASE = "mnaas"
 
@@ -78,22 +91,68 @@ def make_tls_material(directory: Path, host_ip: str = "127.0.0.1") -> TlsMateria
     keystore = directory / "server.p12"
     ca_cert = directory / "server.pem"
     password = "keystore-secret"
-    subprocess.run([keytool, "-genkeypair", "-alias", "hs2", "-keyalg", "RSA", "-keysize", "2048",
-                    "-validity", "2", "-dname", "CN=localhost", "-ext", f"SAN=ip:{host_ip},dns:localhost",
-                    "-storetype", "PKCS12", "-keystore", str(keystore),
-                    "-storepass", password, "-keypass", password],
-                   check=True, capture_output=True)
-    subprocess.run([keytool, "-exportcert", "-rfc", "-alias", "hs2", "-keystore", str(keystore),
-                    "-storetype", "PKCS12", "-storepass", password, "-file", str(ca_cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            keytool,
+            "-genkeypair",
+            "-alias",
+            "hs2",
+            "-keyalg",
+            "RSA",
+            "-keysize",
+            "2048",
+            "-validity",
+            "2",
+            "-dname",
+            "CN=localhost",
+            "-ext",
+            f"SAN=ip:{host_ip},dns:localhost",
+            "-storetype",
+            "PKCS12",
+            "-keystore",
+            str(keystore),
+            "-storepass",
+            password,
+            "-keypass",
+            password,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            keytool,
+            "-exportcert",
+            "-rfc",
+            "-alias",
+            "hs2",
+            "-keystore",
+            str(keystore),
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            password,
+            "-file",
+            str(ca_cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return TlsMaterial(keystore, password, ca_cert)
 
 
 class SparkThriftServer:
     """One Spark Thrift Server process on 127.0.0.1:`port`, state kept under `workdir`."""
 
-    def __init__(self, workdir: Path, *, auth: str = "NOSASL", tls: TlsMaterial | None = None,
-                 port: int | None = None, passwords: dict[str, str] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        auth: str = "NOSASL",
+        tls: TlsMaterial | None = None,
+        port: int | None = None,
+        passwords: dict[str, str] | None = None,
+    ):
         if auth not in ("NOSASL", "PLAIN"):
             raise ValueError(f"unsupported auth {auth!r}")
         if passwords and auth != "PLAIN":
@@ -116,8 +175,9 @@ class SparkThriftServer:
             "hive.server2.thrift.port": str(self.port),
             "hive.server2.thrift.bind.host": self.host,
             "hive.server2.transport.mode": "binary",
-            "hive.server2.authentication": ("NOSASL" if self.auth == "NOSASL" else
-                                            "CUSTOM" if self.passwords else "NONE"),
+            "hive.server2.authentication": (
+                "NOSASL" if self.auth == "NOSASL" else "CUSTOM" if self.passwords else "NONE"
+            ),
             "hive.server2.enable.doAs": "false",
             "hive.exec.scratchdir": str(w / "scratch"),
             "hive.exec.local.scratchdir": str(w / "local-scratch"),
@@ -129,9 +189,13 @@ class SparkThriftServer:
         if self.passwords:
             hive["hive.server2.custom.authentication.class"] = PASSWORD_PROVIDER
         if self.tls is not None:
-            hive.update({"hive.server2.use.SSL": "true",
-                         "hive.server2.keystore.path": str(self.tls.keystore),
-                         "hive.server2.keystore.password": self.tls.keystore_password})
+            hive.update(
+                {
+                    "hive.server2.use.SSL": "true",
+                    "hive.server2.keystore.path": str(self.tls.keystore),
+                    "hive.server2.keystore.password": self.tls.keystore_password,
+                }
+            )
         conf = {
             "spark.ui.enabled": "false",
             # GetOperationStatus blocks up to this long while a query runs (Hive's default: 5 s).
@@ -141,17 +205,24 @@ class SparkThriftServer:
             "spark.default.parallelism": "2",
             "spark.sql.warehouse.dir": str(w / "warehouse"),
             "spark.local.dir": str(w / "spark-local"),
-            "spark.hadoop.javax.jdo.option.ConnectionURL":
-                f"jdbc:derby:;databaseName={w / 'metastore_db'};create=true",
-            "spark.driver.extraJavaOptions":
-                f"-Dderby.system.home={w / 'derby'} -Djava.io.tmpdir={w / 'tmp'} "
-                f"-Dmnaas.test.passwords={w / 'passwords.properties'} "
-                "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss4m",
+            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={w / 'metastore_db'};create=true",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={w / 'derby'} -Djava.io.tmpdir={w / 'tmp'} "
+            f"-Dmnaas.test.passwords={w / 'passwords.properties'} "
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss4m",
         }
         if self.passwords:
             conf["spark.driver.extraClassPath"] = str(w / "auth-classes")
-        command = [str(SPARK_HOME / "bin" / "spark-submit"), "--class", THRIFT_SERVER_CLASS,
-                   "--master", "local[2]", "--driver-memory", "512m", "--name", "mnaas-hs2-test"]
+        command = [
+            str(SPARK_HOME / "bin" / "spark-submit"),
+            "--class",
+            THRIFT_SERVER_CLASS,
+            "--master",
+            "local[2]",
+            "--driver-memory",
+            "512m",
+            "--name",
+            "mnaas-hs2-test",
+        ]
         for key, value in conf.items():
             command += ["--conf", f"{key}={value}"]
         command.append("spark-internal")
@@ -161,9 +232,14 @@ class SparkThriftServer:
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(JAVA_HOME=java_home(), SPARK_HOME=str(SPARK_HOME), SPARK_LOCAL_IP=self.host,
-                   SPARK_CONF_DIR=str(self.workdir / "conf"), SPARK_LOG_DIR=str(self.workdir),
-                   SPARK_PID_DIR=str(self.workdir))
+        env.update(
+            JAVA_HOME=java_home(),
+            SPARK_HOME=str(SPARK_HOME),
+            SPARK_LOCAL_IP=self.host,
+            SPARK_CONF_DIR=str(self.workdir / "conf"),
+            SPARK_LOG_DIR=str(self.workdir),
+            SPARK_PID_DIR=str(self.workdir),
+        )
         env.pop("PYSPARK_SUBMIT_ARGS", None)
         return env
 
@@ -177,9 +253,15 @@ class SparkThriftServer:
             self._build_password_provider()
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self._command(), cwd=self.workdir, env=self._environment(),
-                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self._command(),
+                cwd=self.workdir,
+                env=self._environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._wait_ready(began + timeout)
         elapsed = time.monotonic() - began
         self.startup_seconds.append(elapsed)
@@ -188,9 +270,19 @@ class SparkThriftServer:
     def _build_password_provider(self) -> None:
         classes = self.workdir / "auth-classes"
         jars = SPARK_HOME / "jars"
-        subprocess.run([str(Path(java_home()) / "bin" / "javac"), "-d", str(classes), "-cp",
-                        f"{jars / '*'}", str(PASSWORD_PROVIDER_SOURCE)], check=True,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                str(Path(java_home()) / "bin" / "javac"),
+                "-d",
+                str(classes),
+                "-cp",
+                f"{jars / '*'}",
+                str(PASSWORD_PROVIDER_SOURCE),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         lines = [f"{_java_escape(user)}={_java_escape(password)}" for user, password in self.passwords.items()]
         (self.workdir / "passwords.properties").write_text("\n".join(lines) + "\n", encoding="ascii")
 
@@ -258,8 +350,7 @@ class SparkThriftServer:
     def connect(self, timeout: float = 10.0):
         from impala.dbapi import connect
 
-        kwargs = dict(host=self.host, port=self.port, timeout=timeout, retries=1,
-                      auth_mechanism=self.auth)
+        kwargs = dict(host=self.host, port=self.port, timeout=timeout, retries=1, auth_mechanism=self.auth)
         if self.auth == "PLAIN":
             kwargs.update(user="loader", password="loader-password")
         if self.tls is not None:
@@ -293,7 +384,7 @@ class SparkThriftServer:
                     data = list(rows.get(table, ()))
                     marks = "(" + ", ".join("?" for _ in columns) + ")"
                     for start in range(0, len(data), batch):
-                        chunk = data[start:start + batch]
+                        chunk = data[start : start + batch]
                         sql = f"INSERT INTO {name} VALUES " + ", ".join(marks for _ in chunk)
                         params = [value for row in chunk for value in row]
                         cursor.execute(sql, params, configuration={"paramstyle": "qmark"})
@@ -301,4 +392,3 @@ class SparkThriftServer:
                 cursor.close()
         finally:
             conn.close()
-

@@ -70,8 +70,10 @@ def small_duckdb_job(tmp_path: Path, day: dt.date, settings: dict[str, str] | No
     the fault tests, which need a real run that takes about a second, not its data."""
     from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
 
-    data = generate(DataSpec(days=[day], processes=PROCESSES, customers=CUSTOMERS + INFONOVA,
-                             files_per_pair=3, missing_fraction=0.1))
+    data = generate(
+        DataSpec(
+            days=[day], processes=PROCESSES, customers=CUSTOMERS + INFONOVA, files_per_pair=3, missing_fraction=0.1
+        )
+    )
     write_duckdb(tmp_path / "wh.duckdb", data)
-    return make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
-                                       **(settings or {})})
+    return make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb", **(settings or {})})

@@ -10,11 +10,20 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def file_lock_held(status_file: Path, run_id: str, day: str, pid: int = 0):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import time;from mnaas_missing_files.state.locks import FileRunLock;"
-        f"l=FileRunLock({str(status_file) + '.run.lock'!r});"
-        f"l.acquire({{'run_id':{run_id!r},'day':{day!r},'pid':{pid}}});"
-        "print('held',flush=True);time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import time;from mnaas_missing_files.state.locks import FileRunLock;"
+                f"l=FileRunLock({str(status_file) + '.run.lock'!r});"
+                f"l.acquire({{'run_id':{run_id!r},'day':{day!r},'pid':{pid}}});"
+                "print('held',flush=True);time.sleep(60)"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         yield

@@ -31,8 +31,13 @@ class RedisServer:
     Use as a context manager, or call `close()` to stop it and remove its directory.
     """
 
-    def __init__(self, password: str | None = None, executable: str = "redis-server",
-                 appendonly: bool = False, extra_args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        password: str | None = None,
+        executable: str = "redis-server",
+        appendonly: bool = False,
+        extra_args: tuple[str, ...] = (),
+    ):
         found = shutil.which(executable)
         if not found:
             raise RuntimeError(f"{executable} is not installed; integration tests need it")
@@ -76,14 +81,19 @@ class RedisServer:
     def _launch(self) -> None:
         args = [
             self.executable,
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--save", "",
-            *(["--appendonly", "yes", "--appendfsync", "always"] if self.appendonly
-              else ["--appendonly", "no"]),
-            "--dir", str(self.dir),
-            "--logfile", str(self.log_file),
-            "--daemonize", "no",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            *(["--appendonly", "yes", "--appendfsync", "always"] if self.appendonly else ["--appendonly", "no"]),
+            "--dir",
+            str(self.dir),
+            "--logfile",
+            str(self.log_file),
+            "--daemonize",
+            "no",
         ]
         if self.password:
             args += ["--requirepass", self.password]
@@ -95,8 +105,11 @@ class RedisServer:
     def _wait_until_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT
         probe = redis.Redis(
-            host="127.0.0.1", port=self.port, password=self.password,
-            socket_timeout=1, socket_connect_timeout=1,
+            host="127.0.0.1",
+            port=self.port,
+            password=self.password,
+            socket_timeout=1,
+            socket_connect_timeout=1,
         )
         try:
             while time.monotonic() < deadline:

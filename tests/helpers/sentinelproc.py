@@ -27,8 +27,12 @@ READY_TIMEOUT = 30.0
 
 
 class SentinelCluster:
-    def __init__(self, password: str = "redis-pw-9f2c", sentinel_password: str = "sentinel-pw-4b7e",
-                 master_name: str = MASTER_NAME):
+    def __init__(
+        self,
+        password: str = "redis-pw-9f2c",
+        sentinel_password: str = "sentinel-pw-4b7e",
+        master_name: str = MASTER_NAME,
+    ):
         if not shutil.which("redis-server"):
             raise RuntimeError("redis-server is not installed; the Sentinel tests need it")
         self.password = password
@@ -44,11 +48,17 @@ class SentinelCluster:
 
     def start(self) -> SentinelCluster:
         self.master.start()
-        self.replica = RedisServer(password=self.password, extra_args=(
-            "--replicaof", "127.0.0.1", str(self.master.port), "--masterauth", self.password)).start()
-        self._wait(lambda: self.master.client().info("replication").get("connected_slaves") == 1
-                   and self.replica.client().info("replication").get("master_link_status") == "up",
-                   "the replica to sync with the master")
+        self.replica = RedisServer(
+            password=self.password,
+            extra_args=("--replicaof", "127.0.0.1", str(self.master.port), "--masterauth", self.password),
+        ).start()
+        self._wait(
+            lambda: (
+                self.master.client().info("replication").get("connected_slaves") == 1
+                and self.replica.client().info("replication").get("master_link_status") == "up"
+            ),
+            "the replica to sync with the master",
+        )
         for number in range(3):
             self._start_sentinel(number)
         self._wait(self._sentinels_agree, "three sentinels that see the replica and each other")
@@ -57,23 +67,42 @@ class SentinelCluster:
     def _start_sentinel(self, number: int) -> None:
         port = free_port()
         config = self.dir / f"sentinel-{number}.conf"  # sentinel rewrites it: its own file
-        config.write_text("\n".join([
-            f"port {port}", "bind 127.0.0.1", "daemonize no", f"dir {self.dir}",
-            f"logfile {self.dir / f'sentinel-{number}.log'}",
-            f"sentinel monitor {self.master_name} 127.0.0.1 {self.master.port} 2",
-            f"sentinel down-after-milliseconds {self.master_name} {DOWN_AFTER_MS}",
-            f"sentinel failover-timeout {self.master_name} {FAILOVER_TIMEOUT_MS}",
-            f"sentinel parallel-syncs {self.master_name} 1",
-            f"sentinel auth-pass {self.master_name} {self.password}",
-            f"requirepass {self.sentinel_password}", ""]))
+        config.write_text(
+            "\n".join(
+                [
+                    f"port {port}",
+                    "bind 127.0.0.1",
+                    "daemonize no",
+                    f"dir {self.dir}",
+                    f"logfile {self.dir / f'sentinel-{number}.log'}",
+                    f"sentinel monitor {self.master_name} 127.0.0.1 {self.master.port} 2",
+                    f"sentinel down-after-milliseconds {self.master_name} {DOWN_AFTER_MS}",
+                    f"sentinel failover-timeout {self.master_name} {FAILOVER_TIMEOUT_MS}",
+                    f"sentinel parallel-syncs {self.master_name} 1",
+                    f"sentinel auth-pass {self.master_name} {self.password}",
+                    f"requirepass {self.sentinel_password}",
+                    "",
+                ]
+            )
+        )
         self.sentinel_ports.append(port)
-        self.sentinels.append(subprocess.Popen(["redis-server", str(config), "--sentinel"],
-                                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                               stderr=subprocess.DEVNULL))
+        self.sentinels.append(
+            subprocess.Popen(
+                ["redis-server", str(config), "--sentinel"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
 
     def sentinel_client(self, port: int) -> redis.Redis:
-        return redis.Redis(port=port, password=self.sentinel_password, socket_timeout=1,
-                           socket_connect_timeout=1, decode_responses=True)
+        return redis.Redis(
+            port=port,
+            password=self.sentinel_password,
+            socket_timeout=1,
+            socket_connect_timeout=1,
+            decode_responses=True,
+        )
 
     def _sentinels_agree(self) -> bool:
         try:
@@ -100,13 +129,16 @@ class SentinelCluster:
         """Kombu's form: the Redis password on the first URL, which also carries the db."""
         password = self.password if password is None else password
         first, *others = self.sentinel_ports
-        return ";".join([f"sentinel://:{password}@127.0.0.1:{first}/{db}",
-                         *(f"sentinel://127.0.0.1:{port}/{db}" for port in others)])
+        return ";".join(
+            [
+                f"sentinel://:{password}@127.0.0.1:{first}/{db}",
+                *(f"sentinel://127.0.0.1:{port}/{db}" for port in others),
+            ]
+        )
 
     def master_port(self) -> int:
         """The master as the first sentinel names it now."""
-        _, port = self.sentinel_client(self.sentinel_ports[0]).sentinel_get_master_addr_by_name(
-            self.master_name)
+        _, port = self.sentinel_client(self.sentinel_ports[0]).sentinel_get_master_addr_by_name(self.master_name)
         return int(port)
 
     def kill_master(self) -> float:
@@ -120,9 +152,14 @@ class SentinelCluster:
 
         def promoted() -> bool:
             try:
-                return (all(int(self.sentinel_client(p).sentinel_get_master_addr_by_name(
-                                self.master_name)[1]) == self.replica.port for p in self.sentinel_ports)
-                        and self.replica.client().info("replication")["role"] == "master")
+                return (
+                    all(
+                        int(self.sentinel_client(p).sentinel_get_master_addr_by_name(self.master_name)[1])
+                        == self.replica.port
+                        for p in self.sentinel_ports
+                    )
+                    and self.replica.client().info("replication")["role"] == "master"
+                )
             except (redis.exceptions.RedisError, TypeError):
                 return False
 

@@ -58,40 +58,53 @@ def make_tls_files(directory: Path, hostnames=("localhost",), ips=(HOST,)) -> Tl
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mnaas test CA")])
     ca_cert = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName(h) for h in hostnames] + [x509.IPAddress(ipaddress.ip_address(i))
-                                                     for i in ips]
+    names = [x509.DNSName(h) for h in hostnames] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])]))
-        .issuer_name(ca_name).public_key(key.public_key())
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
     files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files.key.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                            serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
+    files.key.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return files
 
 
@@ -122,8 +135,9 @@ class _Collector:
             self.data_attempts += 1
             if self.data_attempts <= self.fail_first:
                 return self.fail_reply
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                          envelope.original_content or envelope.content))
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
+            )
         return "250 2.0.0 OK queued"
 
 
@@ -135,10 +149,18 @@ class _EphemeralPortController(Controller):
 
 
 class SmtpServer:
-    def __init__(self, *, tls: str = "plain", tls_files: TlsFiles | None = None,
-                 user: str | None = None, password: str | None = None, fail_first: int = 0,
-                 fail_reply: str = "451 4.3.0 Try again later", refuse_rcpt=(),
-                 auth_mechanisms=("LOGIN", "PLAIN")):
+    def __init__(
+        self,
+        *,
+        tls: str = "plain",
+        tls_files: TlsFiles | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        fail_first: int = 0,
+        fail_reply: str = "451 4.3.0 Try again later",
+        refuse_rcpt=(),
+        auth_mechanisms=("LOGIN", "PLAIN"),
+    ):
         if tls not in ("plain", "starttls", "implicit"):
             raise ValueError(f"tls must be plain, starttls or implicit, not {tls!r}")
         if tls != "plain" and tls_files is None:
@@ -156,19 +178,23 @@ class SmtpServer:
             kwargs.update(tls_context=context, require_starttls=True)
         if user is not None:
             # aiosmtpd only counts STARTTLS as TLS; implicit TLS is TLS below its view.
-            kwargs.update(authenticator=self._authenticate, auth_required=True,
-                          auth_require_tls=(tls == "starttls"),
-                          auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN")
-                                                  if m not in auth_mechanisms])
+            kwargs.update(
+                authenticator=self._authenticate,
+                auth_required=True,
+                auth_require_tls=(tls == "starttls"),
+                auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m not in auth_mechanisms],
+            )
         self._controller = _EphemeralPortController(
-            self.handler, hostname=HOST, port=0,
-            ssl_context=context if tls == "implicit" else None, **kwargs)
+            self.handler, hostname=HOST, port=0, ssl_context=context if tls == "implicit" else None, **kwargs
+        )
         self._running = False
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
-        ok = (isinstance(auth_data, LoginPassword)
-              and auth_data.login == self.user.encode()
-              and auth_data.password == (self.password or "").encode())
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.user.encode()
+            and auth_data.password == (self.password or "").encode()
+        )
         self.auth_attempts.append((mechanism, ok))
         return AuthResult(success=ok, handled=False)  # False: aiosmtpd sends the 535
 

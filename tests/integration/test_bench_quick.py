@@ -45,7 +45,7 @@ def test_quick_profile_every_way_identical_and_two_queries_per_group(tmp_path):
         assert ways[name]["result_bytes"] > 0, name  # the results did cross the backend
     assert ways["run"]["result_bytes"] == 0
     # The reports really list missing files (an empty day would be identical trivially).
-    txt = (tmp_path / "baseline" / "conf" / "Missing_Customer_Files" / "Missing_Customer_Files_2026-11-24.txt")
+    txt = tmp_path / "baseline" / "conf" / "Missing_Customer_Files" / "Missing_Customer_Files_2026-11-24.txt"
     assert txt.read_text().count("\n") == doc["shape"]["missing_files"] > 0
     json.dumps(doc)  # the results file's content
     assert "reports identical to the baseline: True" in report(doc)

@@ -63,15 +63,21 @@ def test_compose_declares_redis_the_workers_one_beat_flower_and_a_mail_catcher(c
 def test_compose_file_is_valid_for_docker_compose_where_it_is_installed(tmp_path):
     if shutil.which("docker-compose"):
         command = ["docker-compose"]
-    elif shutil.which("docker") and subprocess.run(["docker", "compose", "version"],
-                                                    capture_output=True).returncode == 0:
+    elif (
+        shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
         command = ["docker", "compose"]
     else:
         pytest.skip("docker compose is not installed here; the file is checked by parsing it")
-    env = {**os.environ, "MNAAS_CONFIG": "/srv/job.properties", "MNAAS_JOB_DIR": str(tmp_path),
-           "FLOWER_BASIC_AUTH": "ops:pw"}
-    result = subprocess.run([*command, "-f", str(COMPOSE), "config", "--quiet"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "MNAAS_CONFIG": "/srv/job.properties",
+        "MNAAS_JOB_DIR": str(tmp_path),
+        "FLOWER_BASIC_AUTH": "ops:pw",
+    }
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE), "config", "--quiet"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -108,8 +114,12 @@ def test_compose_commands_run_as_plain_processes_and_make_a_working_cluster(comp
     logs = tmp_path / "logs"
     redis_port, flower_port = free_port(), free_port()
     # The compose redis command, with a port and a directory of this test's appended.
-    redis_proc = Proc("redis", [*services["redis"]["command"], "--port", str(redis_port),
-                                "--bind", "127.0.0.1", "--dir", str(tmp_path)], dict(os.environ), logs).start()
+    redis_proc = Proc(
+        "redis",
+        [*services["redis"]["command"], "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(tmp_path)],
+        dict(os.environ),
+        logs,
+    ).start()
     processes: dict[str, Proc] = {}
     with SmtpServer() as smtp:
         try:
@@ -133,8 +143,9 @@ def test_compose_commands_run_as_plain_processes_and_make_a_working_cluster(comp
                 env = _service_env(services[name], replacements, base)
                 env["MNAAS_CONFIG"] = str(job.config)  # ${MNAAS_CONFIG:?...} in compose
                 if name == "flower":
-                    env.update(FLOWER_BASIC_AUTH="ops:compose-test", FLOWER_PORT=str(flower_port),
-                               FLOWER_ADDRESS="127.0.0.1")
+                    env.update(
+                        FLOWER_BASIC_AUTH="ops:compose-test", FLOWER_PORT=str(flower_port), FLOWER_ADDRESS="127.0.0.1"
+                    )
                 processes[name] = Proc(name, list(services[name]["command"]), env, logs).start()
             processes["worker"].wait_for_log(" ready.")
             processes["control-worker"].wait_for_log(" ready.")

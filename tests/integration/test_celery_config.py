@@ -25,8 +25,9 @@ def _app(conf: dict) -> Celery:
 
 
 def test_json_only_late_acks_bounded_prefetch_and_limits_below_the_visibility_timeout(tmp_path):
-    conf = celeryconfig.celery_settings(settings_for_tests(conf_path=tmp_path, group_time_limit=100,
-                                                           visibility_timeout=500))
+    conf = celeryconfig.celery_settings(
+        settings_for_tests(conf_path=tmp_path, group_time_limit=100, visibility_timeout=500)
+    )
     assert conf["task_serializer"] == conf["result_serializer"] == conf["event_serializer"] == "json"
     assert conf["accept_content"] == conf["result_accept_content"] == ["json"]
     assert conf["task_acks_late"] is True and conf["task_reject_on_worker_lost"] is True
@@ -48,9 +49,14 @@ def test_group_tasks_route_only_to_the_groups_queue_and_the_rest_to_control(tmp_
 
 
 def test_the_environment_wins_over_the_properties_file_and_defaults_fill_the_rest(tmp_path):
-    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": "impala://impala-lb.example.net:21050",
-                                      "MNAAS_BROKER_URL": "redis://file-host:6379/5",
-                                      "MNAAS_GROUP_TIME_LIMIT": "120"})
+    job = make_job(
+        tmp_path / "job",
+        {
+            "MNAAS_WAREHOUSE_URL": "impala://impala-lb.example.net:21050",
+            "MNAAS_BROKER_URL": "redis://file-host:6379/5",
+            "MNAAS_GROUP_TIME_LIMIT": "120",
+        },
+    )
     environ = {"MNAAS_CONFIG": str(job.config), "MNAAS_BROKER_URL": "amqp://env-host//"}
 
     from_env = celeryconfig.celery_settings(celeryconfig.job_settings(environ), environ)
@@ -92,16 +98,24 @@ def test_beat_sends_the_sweep_for_lost_runs_every_sweep_interval_to_the_control_
     conf = celeryconfig.celery_settings(settings_for_tests(conf_path=tmp_path, sweep_interval=45))
     entry = conf["beat_schedule"][celeryconfig.SWEEP_ENTRY]
     assert (entry["task"], entry["schedule"], entry["options"]) == (
-        SWEEP_LOST_RUNS, 45.0, {"queue": "mnaas-control", "expires": 45.0})
+        SWEEP_LOST_RUNS,
+        45.0,
+        {"queue": "mnaas-control", "expires": 45.0},
+    )
     default = celeryconfig.celery_settings(None, {})["beat_schedule"][celeryconfig.SWEEP_ENTRY]
     assert default["schedule"] == 300.0
 
 
 def _start(role: str, environ: dict[str, str], workdir) -> subprocess.CompletedProcess:
     # cwd is the test's directory: beat writes its state file there before it refuses.
-    return subprocess.run([CELERY, "-A", "workers.app", role, "--loglevel=WARNING"], cwd=workdir,
-                          env={**environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [CELERY, "-A", "workers.app", role, "--loglevel=WARNING"],
+        cwd=workdir,
+        env={**environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_worker_without_a_job_configuration_refuses_to_start(tmp_path):

@@ -28,8 +28,11 @@ def lost_run(cluster_ready):
     """A submitted run held at the gate whose every worker was killed and whose lock lapsed;
     then only a control worker is started (the groups' messages stay with the dead workers)."""
     c = cluster_ready
-    c.job.configure(MNAAS_LOCK_TTL=str(TTL), MNAAS_GROUP_TIME_LIMIT=str(GRACE),
-                    MNAAS_METRICS_FILE=str(c.root / "textfile" / "mnaas_missing_files.prom"))
+    c.job.configure(
+        MNAAS_LOCK_TTL=str(TTL),
+        MNAAS_GROUP_TIME_LIMIT=str(GRACE),
+        MNAAS_METRICS_FILE=str(c.root / "textfile" / "mnaas_missing_files.prom"),
+    )
     submit, run_id = c.submit_held_run()
     wait_until(lambda: len(c.state(run_id).active()) == 4, what="four groups at the gate")
     for worker in c.workers:
@@ -55,25 +58,44 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     assert before["MNAAS_Daily_ProcessStatusFlag"] == "1"  # the dead run's mark
     status = c.cli("status")
     assert "lock: free" in status.stdout
-    assert re.search(rf"run {run_id} for {DAY}: NOT ENDED and its lock lapsed \(state running, "
-                     rf"0/{GROUPS} groups done, .*sweeper reports it once it has stayed so for {GRACE} s",
-                     status.stdout), status.stdout
+    assert re.search(
+        rf"run {run_id} for {DAY}: NOT ENDED and its lock lapsed \(state running, "
+        rf"0/{GROUPS} groups done, .*sweeper reports it once it has stayed so for {GRACE} s",
+        status.stdout,
+    ), status.stdout
 
     # Beat, started as operators start it, sends the sweep (every 5 s here; the daily entry is
     # moved to 29 February so that it cannot fire during the test).
-    beat = Proc("beat", ["bash", "workers/beat.sh", "--max-interval=1"],
-                {**c.env, "MNAAS_BEAT_STATE_FILE": str(c.root / "beat-lost-state"),
-                 "MNAAS_SWEEP_INTERVAL": "5", "MNAAS_SCHEDULE": "0 0 29 2 *"}, c.root / "logs").start()
+    beat = Proc(
+        "beat",
+        ["bash", "workers/beat.sh", "--max-interval=1"],
+        {
+            **c.env,
+            "MNAAS_BEAT_STATE_FILE": str(c.root / "beat-lost-state"),
+            "MNAAS_SWEEP_INTERVAL": "5",
+            "MNAAS_SCHEDULE": "0 0 29 2 *",
+        },
+        c.root / "logs",
+    ).start()
     try:
         beat.wait_for_log("Sending due task mnaas-sweep-lost-runs (mnaas.sweep_lost_runs)")
-        record = wait_until(lambda: (r := c.state(run_id).read())["state"] in ("done", "failed") and r,
-                            timeout=60, what="the sweeper to report the lost run")
+        record = wait_until(
+            lambda: (r := c.state(run_id).read())["state"] in ("done", "failed") and r,
+            timeout=60,
+            what="the sweeper to report the lost run",
+        )
     finally:
         beat.stop()
     # The first sweep only noted the lapse; one at least GRACE s later reported the run.
-    sweeps = [(dt.datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f"), m[2]) for m in re.finditer(
-        rf"^\[([^:]+:[^:]+:[^:]+): INFO/\S+\] Task {re.escape(SWEEP_LOST_RUNS)}\[[^\]]+\] succeeded "
-        r"in [\d.e-]+s: (.*)$", c.workers[0].log(), re.M)]
+    sweeps = [
+        (dt.datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f"), m[2])
+        for m in re.finditer(
+            rf"^\[([^:]+:[^:]+:[^:]+): INFO/\S+\] Task {re.escape(SWEEP_LOST_RUNS)}\[[^\]]+\] succeeded "
+            r"in [\d.e-]+s: (.*)$",
+            c.workers[0].log(),
+            re.M,
+        )
+    ]
     assert f"'lapsed': ['{run_id}']" in sweeps[0][1], sweeps
     [reported_at] = [at for at, result in sweeps if f"'reported': ['{run_id}']" in result]
     assert (reported_at - sweeps[0][0]).total_seconds() >= GRACE - 0.5
@@ -90,18 +112,29 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     assert c.job.message(report)["Subject"].startswith("INCOMPLETE")
     assert len(c.job.emails("sdp-ticket")) == 1
     status = c.job.status()
-    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"],
-            status["MNAAS_email_sdp_created"]) == ("1", "Failure", "Yes")
+    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"], status["MNAAS_email_sdp_created"]) == (
+        "1",
+        "Failure",
+        "Yes",
+    )
     assert [(e["run_id"], e["outcome"]) for e in c.job.history()] == [(run_id, "lost")]
     # the metrics say lost, every pair unknown, every group failed (contract §11)
-    metrics = {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if k != "job_name"))): s.value
-               for f in text_string_to_metric_families((c.root / "textfile" / "mnaas_missing_files.prom").read_text())
-               for s in f.samples}
-    assert [dict(labels)["outcome"] for (name, labels), v in metrics.items()
-            if name == "mnaas_missing_files_last_run_outcome" and v == 1] == ["lost"]
+    metrics = {
+        (s.name, tuple(sorted((k, v) for k, v in s.labels.items() if k != "job_name"))): s.value
+        for f in text_string_to_metric_families((c.root / "textfile" / "mnaas_missing_files.prom").read_text())
+        for s in f.samples
+    }
+    assert [
+        dict(labels)["outcome"]
+        for (name, labels), v in metrics.items()
+        if name == "mnaas_missing_files_last_run_outcome" and v == 1
+    ] == ["lost"]
     assert metrics[("mnaas_missing_files_failed_groups", ())] == GROUPS
-    assert sum(v for (name, labels), v in metrics.items() if name == "mnaas_missing_files_pairs"
-               and dict(labels)["verdict"] == "unknown") == len(every_pair_unknown)
+    assert sum(
+        v
+        for (name, labels), v in metrics.items()
+        if name == "mnaas_missing_files_pairs" and dict(labels)["verdict"] == "unknown"
+    ) == len(every_pair_unknown)
     assert c.lock().holder() is None
     assert "NOT ENDED" not in c.cli("status").stdout
     # the operator who waited on it gets its outcome, not a bare "lost"
@@ -117,11 +150,18 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     send(c, FINALIZE_RUN, results=[], run_id=run_id, day=DAY.isoformat(), token=c.state(run_id).token())
     send(c, SWEEP_LOST_RUNS)
     log.wait_for_log(f"run {run_id}: this run no longer holds the lock")
-    wait_until(lambda: task_lines(log, SWEEP_LOST_RUNS, "succeeded in") > sweeps
-               and task_lines(log, FINALIZE_RUN, "succeeded in") == 1
-               and all(task_lines(log, name, "received") == task_lines(log, name, "succeeded in")
-                       for name in (SWEEP_LOST_RUNS, FINALIZE_RUN))
-               and c.redis.client(0).llen(CONTROL) == 0, what="both tasks to end")
+    wait_until(
+        lambda: (
+            task_lines(log, SWEEP_LOST_RUNS, "succeeded in") > sweeps
+            and task_lines(log, FINALIZE_RUN, "succeeded in") == 1
+            and all(
+                task_lines(log, name, "received") == task_lines(log, name, "succeeded in")
+                for name in (SWEEP_LOST_RUNS, FINALIZE_RUN)
+            )
+            and c.redis.client(0).llen(CONTROL) == 0
+        ),
+        what="both tasks to end",
+    )
     assert (c.job.status_file.read_bytes(), c.job.reports()) == after
     assert len(c.job.emails()) == 2
     assert c.state(run_id).read()["state"] == "done"
@@ -137,8 +177,11 @@ def test_a_lost_run_whose_job_another_run_took_is_marked_failed_and_changes_noth
     wait_until(lambda: submit.poll() is not None, what="the waiting client to give up")
     assert submit.returncode == 1 and "lost: its lock expired" in submit.communicate()[1]
     send(c, SWEEP_LOST_RUNS)
-    record = wait_until(lambda: (r := c.state(run_id).read())["state"] != "running" and r,
-                        timeout=30, what="the sweeper to mark the run")
+    record = wait_until(
+        lambda: (r := c.state(run_id).read())["state"] != "running" and r,
+        timeout=30,
+        what="the sweeper to mark the run",
+    )
 
     assert (record["state"], record["exit_code"]) == ("failed", 1)
     assert "another run has held the job since" in record["message"]

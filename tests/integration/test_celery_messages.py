@@ -20,13 +20,19 @@ def customers(count: int) -> str:
     return "(" + " ".join(f"C{n:03d}" for n in range(1, count + 1)) + ")"  # all 4 characters
 
 
-def submit_and_hold(job: CeleryJob, env: dict, redis: RedisServer, customer_count: int
-                    ) -> tuple[str, list[bytes], dict | None]:
+def submit_and_hold(
+    job: CeleryJob, env: dict, redis: RedisServer, customer_count: int
+) -> tuple[str, list[bytes], dict | None]:
     """Submit a one-process run of `customer_count` customers, at most 2 a group task, planned
     for 2 group workers (so 2 tasks, or a multiple of 2: `customer_count` / 2); its run id,
     the raw messages of its group tasks waiting in the groups queue, and its stored plan."""
-    job.configure(process_list="(traffic)", customer_names=customers(customer_count),
-                  infonova_customer_names="()", MNAAS_GROUP_SIZE="2", MNAAS_GROUP_WORKERS="2")
+    job.configure(
+        process_list="(traffic)",
+        customer_names=customers(customer_count),
+        infonova_customer_names="()",
+        MNAAS_GROUP_SIZE="2",
+        MNAAS_GROUP_WORKERS="2",
+    )
     submitted = run_cli(job.config, env, "submit", "--date", DAY.isoformat())
     assert submitted.returncode == 0, submitted.stderr
     run_id = re.search(r"submitted run (\S+)", submitted.stdout).group(1)
@@ -79,8 +85,9 @@ def test_a_group_tasks_message_does_not_grow_with_the_number_of_groups(tmp_path)
     [handler] = callback["options"]["link_error"]
     assert handler["task"] == RUN_FAILED and handler["kwargs"] == callback["kwargs"]
     # Flower still shows the callback readably, without the lock token
-    assert callback["options"]["kwargsrepr"] == repr({"run_id": large_run, "day": DAY.isoformat(),
-                                                      "groups": 40, "dry_run": False})
+    assert callback["options"]["kwargsrepr"] == repr(
+        {"run_id": large_run, "day": DAY.isoformat(), "groups": 40, "dry_run": False}
+    )
     # the plan is kept once, in the run state, for the callback to read
     assert plan is not None and plan["run_id"] == large_run
     assert [b["regular"] for b in plan["batches"]] == [[f"C{n:03d}", f"C{n + 1:03d}"] for n in range(1, 80, 2)]

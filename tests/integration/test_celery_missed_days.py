@@ -46,8 +46,12 @@ def today() -> dt.date:
 
 
 def start_beat(c, name: str) -> Proc:
-    beat = Proc(name, ["bash", "workers/beat.sh", "--max-interval=1"],
-                {**c.env, "MNAAS_BEAT_STATE_FILE": str(c.root / f"{name}-state")}, c.root / "logs").start()
+    beat = Proc(
+        name,
+        ["bash", "workers/beat.sh", "--max-interval=1"],
+        {**c.env, "MNAAS_BEAT_STATE_FILE": str(c.root / f"{name}-state")},
+        c.root / "logs",
+    ).start()
     beat.wait_for_log("beat: Starting")
     return beat
 
@@ -71,25 +75,35 @@ def record(c, entry: dict) -> None:
 
 def test_beat_catches_up_the_days_that_never_ran_oldest_first_one_at_a_time_each_once(job):
     c = job
-    c.job.configure(MNAAS_CATCHUP_DAYS="3", MNAAS_SCHEDULE=MIDNIGHT, MNAAS_SWEEP_INTERVAL="5",
-                    MNAAS_EMPTY_INPUT="warn")
+    c.job.configure(MNAAS_CATCHUP_DAYS="3", MNAAS_SCHEDULE=MIDNIGHT, MNAAS_SWEEP_INTERVAL="5", MNAAS_EMPTY_INPUT="warn")
     first, ran, last = (today() - dt.timedelta(days=n) for n in (3, 2, 1))
     # today-2 ran already (it failed: that counts, rerunning it is the operators' call)
-    record(c, {"run_id": "by-hand", "day": ran.isoformat(), "trigger": "run", "outcome": "failed",
-               "started": f"{ran} 07:00:00", "ended": f"{ran} 07:01:00"})
+    record(
+        c,
+        {
+            "run_id": "by-hand",
+            "day": ran.isoformat(),
+            "trigger": "run",
+            "outcome": "failed",
+            "started": f"{ran} 07:00:00",
+            "ended": f"{ran} 07:01:00",
+        },
+    )
     c.gate.touch()  # the first catch-up run waits at the gate while a second beat starts
     passes = passes_done(c)
     beats = [start_beat(c, "beat-a")]
     try:
-        wait_until(lambda: [e for e in c.job.history() if e["day"] == first.isoformat()],
-                   what="the oldest missed day to start")
+        wait_until(
+            lambda: [e for e in c.job.history() if e["day"] == first.isoformat()], what="the oldest missed day to start"
+        )
         beats.append(start_beat(c, "beat-b"))
         wait_until(lambda: passes_done(c) >= passes + 2, what="the second beat's catch-up pass")
         assert re.search(rf"catch-up: {last} waits for run {first:%Y%m%d}-", worker_logs(c))
         assert [e["day"] for e in c.job.history()] == [ran.isoformat(), first.isoformat()]
         c.gate.unlink()
-        wait_until(lambda: len([e for e in c.job.history() if e.get("ended")]) == 3,
-                   timeout=60, what="both missed days to run")
+        wait_until(
+            lambda: len([e for e in c.job.history() if e.get("ended")]) == 3, timeout=60, what="both missed days to run"
+        )
         sweeps = sweeps_done(c)
         wait_until(lambda: sweeps_done(c) >= sweeps + 2, what="two more sweeps")  # they add nothing
     finally:
@@ -99,7 +113,9 @@ def test_beat_catches_up_the_days_that_never_ran_oldest_first_one_at_a_time_each
     history = c.job.history()
     assert [(e["day"], e["trigger"], e["outcome"]) for e in history] == [
         (ran.isoformat(), "run", "failed"),
-        (first.isoformat(), "catchup", "success"), (last.isoformat(), "catchup", "success")]
+        (first.isoformat(), "catchup", "success"),
+        (last.isoformat(), "catchup", "success"),
+    ]
     assert history[1]["ended"] <= history[2]["started"]  # one at a time
     assert len(c.job.emails("report")) == 2
     status = c.cli("status")
@@ -112,16 +128,14 @@ def test_no_catch_up_with_catchup_days_0(job):
     passes, sweeps = passes_done(c), sweeps_done(c)
     beat = start_beat(c, "beat-off")
     try:
-        wait_until(lambda: passes_done(c) > passes and sweeps_done(c) >= sweeps + 2,
-                   what="a pass and two sweeps")
+        wait_until(lambda: passes_done(c) > passes and sweeps_done(c) >= sweeps + 2, what="a pass and two sweeps")
     finally:
         beat.stop()
     assert c.job.history() == [] and c.job.emails() == []
 
 
 def send_pass(c, task_id: str) -> None:
-    c.control_app().send_task(CATCH_UP, task_id=task_id, queue=CONTROL, exchange=CONTROL,
-                              routing_key=CONTROL)
+    c.control_app().send_task(CATCH_UP, task_id=task_id, queue=CONTROL, exchange=CONTROL, routing_key=CONTROL)
 
 
 def test_a_redelivered_pass_goes_on_with_the_day_it_claimed_and_a_dead_claim_is_taken_over(job):
@@ -135,16 +149,16 @@ def test_a_redelivered_pass_goes_on_with_the_day_it_claimed_and_a_dead_claim_is_
     run_id = f"{older:%Y%m%d}-7e570000"
     client.set(scheduled_key(key, older), run_id, ex=SCHEDULED_TTL)
     token = c.lock().acquire({"run_id": run_id, "day": older.isoformat(), "trigger": "catchup"})
-    c.state(run_id).create(day=older, trigger="catchup", dry_run=False, total=1, job=key,
-                           state="starting", token=token)
+    c.state(run_id).create(day=older, trigger="catchup", dry_run=False, total=1, job=key, state="starting", token=token)
     # `newer` was claimed an hour ago (claims live SCHEDULED_TTL here) by a pass that never got
     # as far as a run state.
     client.set(scheduled_key(key, newer), f"{newer:%Y%m%d}-deadbeef", ex=SCHEDULED_TTL - 3600)
     send_pass(c, task_id)
-    wait_until(lambda: len([e for e in c.job.history() if e.get("ended")]) == 2, timeout=60,
-               what="both days to run")
+    wait_until(lambda: len([e for e in c.job.history() if e.get("ended")]) == 2, timeout=60, what="both days to run")
     assert [(e["run_id"], e["trigger"], e["outcome"]) for e in c.job.history()] == [
-        (run_id, "catchup", "success"), (c.job.history()[1]["run_id"], "catchup", "success")]
+        (run_id, "catchup", "success"),
+        (c.job.history()[1]["run_id"], "catchup", "success"),
+    ]
     assert c.job.history()[1]["day"] == newer.isoformat()
     assert not c.job.history()[1]["run_id"].endswith("deadbeef")
 
@@ -164,8 +178,7 @@ def test_one_not_delivered_alert_and_one_ticket_per_day_across_sweeps_and_sweepe
 
     [alert] = c.job.emails("deadline")
     message = c.job.message(alert)
-    assert message["Subject"].strip() == (f"NOT DELIVERED - Missing customer files {day}: "
-                                  "no successful run by 00:00")
+    assert message["Subject"].strip() == (f"NOT DELIVERED - Missing customer files {day}: no successful run by 00:00")
     body = message.get_body(("plain",)).get_content()
     assert "no run for this day was ever started" in body and f"submit --date {day}" in body
     assert message["To"] == "move-dev@example.com, move-ops@example.com"

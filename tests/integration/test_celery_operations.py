@@ -44,14 +44,16 @@ def test_submit_without_wait_prints_the_run_id_and_status_shows_its_progress(clu
     status = c.cli("status")
 
     assert status.returncode == 0, status.stderr
-    assert re.search(rf"lock: HELD by run {run_id} for {DAY} \(trigger submit, .*age [\d.]+ s, "
-                     r"expires in [\d.]+ s\)", status.stdout), status.stdout
+    assert re.search(
+        rf"lock: HELD by run {run_id} for {DAY} \(trigger submit, .*age [\d.]+ s, "
+        r"expires in [\d.]+ s\)",
+        status.stdout,
+    ), status.stdout
     assert f"progress: 0/{GROUPS} groups done (state running" in status.stdout
     c.gate.unlink()
     wait_until(lambda: c.state(run_id).read().get("state") == "done", what="the run to end")
     assert f"progress: {GROUPS}/{GROUPS}" not in c.cli("status").stdout  # lock free: no progress line
     assert "lock: free" in c.cli("status").stdout
-
 
 
 def test_when_finalize_fails_the_error_handler_frees_the_job_without_a_second_email(cluster_ready):
@@ -77,22 +79,28 @@ def test_when_finalize_fails_the_error_handler_frees_the_job_without_a_second_em
 
 
 def _send_callback(c, **kwargs) -> None:
-    c.control_app().send_task(FINALIZE_RUN, args=[[]], kwargs=kwargs, queue="mnaas-control",
-                              exchange="mnaas-control", routing_key="mnaas-control")
+    c.control_app().send_task(
+        FINALIZE_RUN,
+        args=[[]],
+        kwargs=kwargs,
+        queue="mnaas-control",
+        exchange="mnaas-control",
+        routing_key="mnaas-control",
+    )
 
 
 def test_a_callback_whose_run_state_lost_the_plan_fails_the_run_and_frees_the_job(cluster_ready):
     c = cluster_ready
     run_id = "20261124-noplan00"
     token = c.lock().acquire({"run_id": run_id, "day": str(DAY), "trigger": "submit"})
-    c.state(run_id).create(day=DAY, trigger="submit", dry_run=False, total=GROUPS, job=c.lock().key,
-                           state="running")
+    c.state(run_id).create(day=DAY, trigger="submit", dry_run=False, total=GROUPS, job=c.lock().key, state="running")
     status_before = c.job.status_file.read_bytes()
 
     _send_callback(c, run_id=run_id, day=DAY.isoformat(), token=token)
 
-    record = wait_until(lambda: (r := c.state(run_id).read()).get("state") == "failed" and r,
-                        what="the callback to give up")
+    record = wait_until(
+        lambda: (r := c.state(run_id).read()).get("state") == "failed" and r, what="the callback to give up"
+    )
     assert record["exit_code"] == 1 and "plan is no longer in its run state" in record["message"]
     assert c.lock().holder() is None
     assert c.job.emails() == [] and c.job.status_file.read_bytes() == status_before
@@ -102,13 +110,15 @@ def test_a_callback_queued_with_the_whole_plan_by_the_previous_version_still_rep
     c = cluster_ready
     plan = make_plan(c.settings(), workers=4, dry_run=True, trigger="submit")
     token = c.lock().acquire({"run_id": plan.run_id, "day": str(DAY), "trigger": "submit"})
-    c.state(plan.run_id).create(day=DAY, trigger="submit", dry_run=True, total=GROUPS,
-                                job=c.lock().key, state="running")
+    c.state(plan.run_id).create(
+        day=DAY, trigger="submit", dry_run=True, total=GROUPS, job=c.lock().key, state="running"
+    )
 
     _send_callback(c, plan=plan.to_json(), token=token)  # and no plan in the run state
 
-    record = wait_until(lambda: (r := c.state(plan.run_id).read()).get("state") == "done" and r,
-                        what="the callback to report")
+    record = wait_until(
+        lambda: (r := c.state(plan.run_id).read()).get("state") == "done" and r, what="the callback to report"
+    )
     assert record["outcome"]["outcome"] == "dry-run" and record["exit_code"] == 1  # no results: unknown
     every_pair = {(g.process, customer) for g in plan_groups(c.settings()) for customer in g.customers}
     assert c.job.reports() == tuple(t.encode() for t in c.job.expected(unknown=every_pair))
@@ -126,7 +136,9 @@ def test_backfill_submits_the_days_in_order_and_prints_a_table(cluster_ready):
     assert re.search(rf"^{DAY}\s+completed\s+0\s+submitted$", result.stdout, re.M)
     runs = c.job.history()
     assert [(e["day"], e["trigger"], e["outcome"]) for e in runs] == [
-        (first.isoformat(), "backfill", "success"), (DAY.isoformat(), "backfill", "success")]
+        (first.isoformat(), "backfill", "success"),
+        (DAY.isoformat(), "backfill", "success"),
+    ]
     assert sorted(p.name[:10] for p in c.job.emails()) == [first.isoformat(), DAY.isoformat()]
     assert c.job.reports(DAY) == tuple(t.encode() for t in c.job.expected(DAY))
     assert c.job.reports(first) == tuple(t.encode() for t in c.job.expected(first))
@@ -136,8 +148,13 @@ def test_flower_lists_the_run_tasks_with_readable_arguments_behind_basic_auth(cl
     c = cluster_ready
     port = free_port()
     password = "flower-test-secret"
-    env = {**c.env, "FLOWER_BASIC_AUTH": f"ops:{password}", "FLOWER_PORT": str(port),
-           "FLOWER_ADDRESS": "127.0.0.1", "FLOWER_DB": str(c.root / "flower-api.db")}
+    env = {
+        **c.env,
+        "FLOWER_BASIC_AUTH": f"ops:{password}",
+        "FLOWER_PORT": str(port),
+        "FLOWER_ADDRESS": "127.0.0.1",
+        "FLOWER_DB": str(c.root / "flower-api.db"),
+    }
     flower = Proc("flower", ["bash", "workers/flower.sh"], env, c.root / "logs").start()
     try:
         base = f"http://127.0.0.1:{port}"
@@ -166,8 +183,9 @@ def test_flower_lists_the_run_tasks_with_readable_arguments_behind_basic_auth(cl
     first = next(t for t in tasks if "'group': '1/4'" in t["kwargs"])
     assert first["name"] == "mnaas.check_group"
     assert "'checks': '4 process(es) (traffic … tolling) x 1 customer(s) (eLUX)'" in first["kwargs"]
-    assert ("'groups': ['traffic/regular/1', 'actives/regular/1', 'activations/regular/1', "
-            "'tolling/regular/1']") in first["kwargs"]
+    assert (
+        "'groups': ['traffic/regular/1', 'actives/regular/1', 'activations/regular/1', 'tolling/regular/1']"
+    ) in first["kwargs"]
     assert first["routing_key"] == "mnaas-groups"
     assert all("token" not in t["kwargs"] for t in tasks)
 
@@ -179,24 +197,38 @@ def test_two_beats_ticking_trigger_exactly_one_scheduled_run_of_the_day(cluster_
     if (fire - now).total_seconds() > 60 + 6:  # at least ~6 s to start both beats
         fire -= dt.timedelta(minutes=1)
     # MNAAS_TIMEZONE=UTC; the tick's day (yesterday) has no data: not a failure here
-    c.job.configure(MNAAS_SCHEDULE=f"\"{fire.minute} {fire.hour} * * *\"", MNAAS_EMPTY_INPUT="warn")
+    c.job.configure(MNAAS_SCHEDULE=f'"{fire.minute} {fire.hour} * * *"', MNAAS_EMPTY_INPUT="warn")
     day = fire.date() - dt.timedelta(days=1)
-    beats = [Proc(f"beat{n}", ["bash", "workers/beat.sh", "--max-interval=1"],
-                  {**c.env, "MNAAS_BEAT_STATE_FILE": str(c.root / f"beat{n}-state")},
-                  c.root / "logs").start() for n in (1, 2)]
+    beats = [
+        Proc(
+            f"beat{n}",
+            ["bash", "workers/beat.sh", "--max-interval=1"],
+            {**c.env, "MNAAS_BEAT_STATE_FILE": str(c.root / f"beat{n}-state")},
+            c.root / "logs",
+        ).start()
+        for n in (1, 2)
+    ]
     try:
         for beat in beats:
             beat.wait_for_log("beat: Starting")
         wait = (fire - dt.datetime.now(dt.UTC)).total_seconds() + 30
         for beat in beats:  # each beat ticks once at the scheduled minute
             beat.wait_for_log("Sending due task mnaas-daily-run (mnaas.catch_up)", timeout=wait)
-        ended = wait_until(lambda: [e for e in c.job.history() if e.get("outcome") != "running"],
-                           timeout=30, what="the scheduled run to end")
+        ended = wait_until(
+            lambda: [e for e in c.job.history() if e.get("outcome") != "running"],
+            timeout=30,
+            what="the scheduled run to end",
+        )
         skipped = "already started as run"
         wait_until(lambda: sum(w.log().count(skipped) for w in c.workers) >= 1, what="the second tick")
         # A later tick of the same day (a beat restarted with a stale schedule) is refused too.
-        c.control_app().send_task(START_RUN, kwargs={"trigger": "schedule"}, queue="mnaas-control",
-                                  exchange="mnaas-control", routing_key="mnaas-control")
+        c.control_app().send_task(
+            START_RUN,
+            kwargs={"trigger": "schedule"},
+            queue="mnaas-control",
+            exchange="mnaas-control",
+            routing_key="mnaas-control",
+        )
         wait_until(lambda: sum(w.log().count(skipped) for w in c.workers) >= 2, what="the third tick")
     finally:
         for beat in beats:
@@ -235,8 +267,7 @@ def test_a_crashed_run_keeps_the_lock_until_its_ttl_then_the_next_run_proceeds(c
     assert after.returncode == 0, after.stderr
     status = c.job.status()
     assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"]) == ("0", "Success")
-    assert [(e["run_id"] == run_id, e["outcome"]) for e in c.job.history()] == [(True, "running"),
-                                                                                 (False, "success")]
+    assert [(e["run_id"] == run_id, e["outcome"]) for e in c.job.history()] == [(True, "running"), (False, "success")]
     # the operator who waited on the crashed run is told it was lost, not left hanging
     assert waiting.wait(30) == 1
     assert f"run {run_id}: lost: its lock expired" in waiting.communicate()[1]

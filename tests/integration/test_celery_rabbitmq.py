@@ -45,8 +45,7 @@ def vhost():
 def test_a_submitted_run_completes_with_rabbitmq_as_the_broker(tmp_path, vhost):
     with RedisServer() as redis:
         job = CeleryJob.build(tmp_path)
-        env = celery_env(redis, job.config,
-                         MNAAS_BROKER_URL=f"amqp://guest:guest@{AMQP[0]}:{AMQP[1]}/{vhost}")
+        env = celery_env(redis, job.config, MNAAS_BROKER_URL=f"amqp://guest:guest@{AMQP[0]}:{AMQP[1]}/{vhost}")
         worker = start_worker("rabbit", env, tmp_path / "logs")
         try:
             result = run_cli(job.config, env, "submit", "--date", DAY.isoformat(), "--wait")

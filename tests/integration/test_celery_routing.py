@@ -35,8 +35,9 @@ def test_group_tasks_wait_in_the_groups_queue_and_never_reach_the_control_worker
             assert {m["properties"]["delivery_info"]["routing_key"] for m in queued} == {"mnaas-groups"}
 
             groups = Proc("groups", ["bash", "workers/worker.sh", "--concurrency=2"], env, logs).start()
-            record = wait_until(lambda: (r := state.read()).get("state") == "done" and r, timeout=60,
-                                what="the run to end")
+            record = wait_until(
+                lambda: (r := state.read()).get("state") == "done" and r, timeout=60, what="the run to end"
+            )
         finally:
             for process in (groups, control):
                 if process is not None:

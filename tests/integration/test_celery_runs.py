@@ -90,12 +90,13 @@ def test_five_concurrent_submits_run_once_and_the_others_exit_3_changing_nothing
     c = cluster_ready
     c.gate.touch()  # the winner's groups wait, so it holds the job while the others try
     submits = [c.start_submit("--wait") for _ in range(5)]
-    wait_until(lambda: sum(p.poll() is not None for p in submits) >= 4, timeout=60,
-               what="four submits to be refused")
+    wait_until(lambda: sum(p.poll() is not None for p in submits) >= 4, timeout=60, what="four submits to be refused")
     # The refusals are immediate (the client takes the lock); the winner's start_run marks the
     # status file on a worker a moment later: read it once that run is under way.
-    wait_until(lambda: any(c.state(k.rsplit(":", 1)[1]).read().get("state") == "running"
-                           for k in c.run_keys()), what="the winning run to start")
+    wait_until(
+        lambda: any(c.state(k.rsplit(":", 1)[1]).read().get("state") == "running" for k in c.run_keys()),
+        what="the winning run to start",
+    )
     status_while_running = c.job.status_file.read_bytes()
     c.gate.unlink()
     outputs = [(p.wait(60), *p.communicate()) for p in submits]
@@ -159,8 +160,11 @@ def test_a_group_whose_worker_dies_more_than_max_deliveries_counts_as_failed(clu
     assert c.job.message(report)["Subject"].startswith("INCOMPLETE")
     assert len(c.job.emails("sdp-ticket")) == 1
     status = c.job.status()
-    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"],
-            status["MNAAS_email_sdp_created"]) == ("1", "Failure", "Yes")
+    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"], status["MNAAS_email_sdp_created"]) == (
+        "1",
+        "Failure",
+        "Yes",
+    )
     assert c.lock().holder() is None
 
 
@@ -181,8 +185,11 @@ def test_a_warehouse_that_keeps_failing_fails_the_run_with_one_ticket_and_frees_
     assert len(c.job.emails("report")) == 2
     assert len(c.job.emails("sdp-ticket")) == 1
     status = c.job.status()
-    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"],
-            status["MNAAS_email_sdp_created"]) == ("1", "Failure", "Yes")
+    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"], status["MNAAS_email_sdp_created"]) == (
+        "1",
+        "Failure",
+        "Yes",
+    )
     assert c.lock().holder() is None
     logs = "".join(w.log() for w in c.workers)
     assert "attempt 1 of 3 failed" in logs and "attempt 2 of 3 failed" in logs
@@ -225,8 +232,9 @@ def test_submit_exits_3_while_run_holds_the_job(cluster_ready):
 
 def test_submit_exits_4_when_the_status_file_holds_the_job(cluster_ready):
     c = cluster_ready
-    c.job.status_file.write_text(c.job.status_file.read_text().replace(
-        "MNAAS_Daily_ProcessStatusFlag=0", "MNAAS_Daily_ProcessStatusFlag=2"))
+    c.job.status_file.write_text(
+        c.job.status_file.read_text().replace("MNAAS_Daily_ProcessStatusFlag=0", "MNAAS_Daily_ProcessStatusFlag=2")
+    )
     held = c.job.status_file.read_bytes()
 
     result = c.submit("--wait")
@@ -239,14 +247,17 @@ def test_submit_exits_4_when_the_status_file_holds_the_job(cluster_ready):
     # The same refusal on the worker, for a client that cannot see the status file.
     settings = c.settings()
     token = c.lock().acquire({"run_id": "20261124-refused", "day": str(DAY), "trigger": "submit"})
-    c.state("20261124-refused").create(day=DAY, trigger="submit", dry_run=False, total=GROUPS,
-                                          job=c.lock().key)
-    c.control_app().send_task(START_RUN, kwargs={"day": str(DAY), "dry_run": False, "trigger": "submit",
-                                                 "run_id": "20261124-refused", "token": token},
-                              queue="mnaas-control", routing_key="mnaas-control",
-                              exchange="mnaas-control")
-    record = wait_until(lambda: (r := c.state("20261124-refused").read()).get("state") == "refused" and r,
-                        what="start_run to refuse")
+    c.state("20261124-refused").create(day=DAY, trigger="submit", dry_run=False, total=GROUPS, job=c.lock().key)
+    c.control_app().send_task(
+        START_RUN,
+        kwargs={"day": str(DAY), "dry_run": False, "trigger": "submit", "run_id": "20261124-refused", "token": token},
+        queue="mnaas-control",
+        routing_key="mnaas-control",
+        exchange="mnaas-control",
+    )
+    record = wait_until(
+        lambda: (r := c.state("20261124-refused").read()).get("state") == "refused" and r, what="start_run to refuse"
+    )
     assert record["exit_code"] == EXIT_HELD
     assert c.lock().holder() is None
     assert c.job.status_file.read_bytes() == held

@@ -26,16 +26,19 @@ def settled() -> None:
 
 @pytest.fixture
 def job(tmp_path):
-    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": "impala://impala-lb.example.net:21050",
-                                      "MNAAS_TIMEZONE": "UTC"})
+    job = make_job(
+        tmp_path / "job", {"MNAAS_WAREHOUSE_URL": "impala://impala-lb.example.net:21050", "MNAAS_TIMEZONE": "UTC"}
+    )
     settled()
     return job
 
 
 def test_unchanged_files_give_the_same_settings_object_without_parsing_again(tmp_path):
     customers = " ".join(f"C{n:04d}" for n in range(2000))  # a production-sized job file
-    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": "impala://impala-lb.example.net:21050",
-                                      "customer_names": f"({customers})"})
+    job = make_job(
+        tmp_path / "job",
+        {"MNAAS_WAREHOUSE_URL": "impala://impala-lb.example.net:21050", "customer_names": f"({customers})"},
+    )
     settled()
     cache = SettingsCache(settle_seconds=SETTLE)
 
@@ -43,8 +46,7 @@ def test_unchanged_files_give_the_same_settings_object_without_parsing_again(tmp
     first = cache.get(job.config, day=DAY, environ={}, now=NOON)
     parse_s = time.perf_counter() - started
     started = time.perf_counter()
-    again = [cache.get(job.config, day=DAY, environ={}, now=NOON + dt.timedelta(hours=h))
-             for h in range(1, 11)]
+    again = [cache.get(job.config, day=DAY, environ={}, now=NOON + dt.timedelta(hours=h)) for h in range(1, 11)]
     cached_s = time.perf_counter() - started
 
     assert len(first.customers) == 2000
@@ -61,8 +63,7 @@ def test_an_edit_of_a_sourced_file_is_seen_even_with_its_size_and_mtime_put_back
 
     job.common.write_text(job.common.read_text().replace("ENV_MODE=PROD", "ENV_MODE=TEST"))
     os.utime(job.common, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
-    assert (os.stat(job.common).st_size, os.stat(job.common).st_mtime_ns) == (stamp.st_size,
-                                                                              stamp.st_mtime_ns)
+    assert (os.stat(job.common).st_size, os.stat(job.common).st_mtime_ns) == (stamp.st_size, stamp.st_mtime_ns)
     after = cache.get(job.config, day=DAY, environ={}, now=NOON)
 
     assert after.env_mode == "TEST"

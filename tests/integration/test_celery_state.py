@@ -55,8 +55,7 @@ def test_a_run_is_listed_among_its_jobs_open_runs_until_it_ends(client):
     first, second = RunState(client, "20261124-open1"), RunState(client, "20261124-open2")
     first.create(day=DAY, trigger="submit", dry_run=False, total=1, job=LOCK_KEY, token="t1")
     second.create(day=DAY, trigger="schedule", dry_run=False, total=1, job=LOCK_KEY, state="starting")
-    RunState(client, "20261124-other").create(day=DAY, trigger="submit", dry_run=False, total=1,
-                                              job=other_job)
+    RunState(client, "20261124-other").create(day=DAY, trigger="submit", dry_run=False, total=1, job=other_job)
     assert open_runs(client, LOCK_KEY) == ["20261124-open1", "20261124-open2"]
 
     assert first.finish(state="done", exit_code=0) is True
@@ -85,7 +84,8 @@ def test_the_day_of_a_scheduled_run_is_claimed_once(client):
     release_scheduled_day(client, LOCK_KEY, DAY, "20261124-first")
     assert claim_scheduled_day(client, LOCK_KEY, DAY, "20261124-third") is None
     assert client.get(f"mnaas-missing-files:scheduled:MNAAS_Missing_Customer_Files.sh:14d3fef0c0a8:{DAY}") == (
-        "20261124-third")
+        "20261124-third"
+    )
 
 
 def test_deliveries_are_counted_per_task_message(client):
@@ -105,9 +105,20 @@ def test_the_journal_remembers_sent_emails_per_run(client):
 
 def test_the_plan_is_kept_once_per_run_and_lives_as_long_as_the_run_state(client):
     state = RunState(client, "20261124-eeee")
-    plan = {"run_id": "20261124-eeee", "day": str(DAY), "dry_run": False, "trigger": "submit",
-            "groups": [{"group_id": "traffic/regular/1", "process": "traffic",
-                        "customer_type": "regular", "customers": ["eLUX", "MyRep"]}]}
+    plan = {
+        "run_id": "20261124-eeee",
+        "day": str(DAY),
+        "dry_run": False,
+        "trigger": "submit",
+        "groups": [
+            {
+                "group_id": "traffic/regular/1",
+                "process": "traffic",
+                "customer_type": "regular",
+                "customers": ["eLUX", "MyRep"],
+            }
+        ],
+    }
     assert state.plan() is None
 
     state.save_plan(plan)
@@ -122,22 +133,35 @@ def test_the_plan_is_kept_once_per_run_and_lives_as_long_as_the_run_state(client
 
 def test_the_plan_is_kept_a_batch_per_key_so_no_key_grows_with_the_day(client):
     state = RunState(client, "20261124-gggg")
-    batches = [{"batch_id": f"{n + 1}/3", "processes": ["traffic", "actives"],
-                "regular": [f"Cust_{n}_{i:05d}" for i in range(1000)], "infonova": [], "numbers": [n + 1, 1]}
-               for n in range(3)]
-    plan = {"run_id": "20261124-gggg", "day": str(DAY), "dry_run": False, "trigger": "submit",
-            "batches": batches}
+    batches = [
+        {
+            "batch_id": f"{n + 1}/3",
+            "processes": ["traffic", "actives"],
+            "regular": [f"Cust_{n}_{i:05d}" for i in range(1000)],
+            "infonova": [],
+            "numbers": [n + 1, 1],
+        }
+        for n in range(3)
+    ]
+    plan = {"run_id": "20261124-gggg", "day": str(DAY), "dry_run": False, "trigger": "submit", "batches": batches}
     state.save_plan(plan)
 
     assert state.plan() == plan
     header = json.loads(client.get(state.plan_key))
-    assert header == {"run_id": "20261124-gggg", "day": str(DAY), "dry_run": False,
-                      "trigger": "submit", "batch_keys": 3}
+    assert header == {
+        "run_id": "20261124-gggg",
+        "day": str(DAY),
+        "dry_run": False,
+        "trigger": "submit",
+        "batch_keys": 3,
+    }
     parts = [json.loads(client.get(f"{state.plan_key}:{n}")) for n in range(3)]
     assert parts == batches
     # 3,000 customers: the whole plan is ~50 KB, no key above one batch's ~17 KB
-    assert max(client.memory_usage(k) for k in [state.plan_key] + [f"{state.plan_key}:{n}" for n in range(3)]) \
+    assert (
+        max(client.memory_usage(k) for k in [state.plan_key] + [f"{state.plan_key}:{n}" for n in range(3)])
         < len(json.dumps(batches[0])) + 1024
+    )
     assert all(client.ttl(f"{state.plan_key}:{n}") > 6 * 24 * 3600 for n in range(3))
     client.delete(f"{state.plan_key}:1")
     assert state.plan() is None  # partly gone is gone: the callback then says the plan is lost

@@ -30,8 +30,14 @@ def test_a_warm_shutdown_mid_run_requeues_and_the_run_completes_elsewhere(tmp_pa
         assert w1.process.returncode == 0
         broker = c.redis.client(0)
         # Nothing is left unacknowledged: what w1 had reserved is back in its queue.
-        print("\nafter w1's warm shutdown: mnaas-groups", broker.llen("mnaas-groups"),
-              "mnaas-control", broker.llen("mnaas-control"), "unacked", broker.hlen("unacked"))
+        print(
+            "\nafter w1's warm shutdown: mnaas-groups",
+            broker.llen("mnaas-groups"),
+            "mnaas-control",
+            broker.llen("mnaas-control"),
+            "unacked",
+            broker.hlen("unacked"),
+        )
         assert broker.hlen("unacked") == 0
         assert broker.llen("mnaas-groups") > 0
 

@@ -15,8 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
 INSTALLED_AT = "/opt/mnaas-missing-files"
 ENV_FILE = "/etc/mnaas-missing-files/job.env"
-NAMES = ("mnaas-worker@.service", "mnaas-control-worker.service", "mnaas-beat.service",
-         "mnaas-flower.service")
+NAMES = ("mnaas-worker@.service", "mnaas-control-worker.service", "mnaas-beat.service", "mnaas-flower.service")
 
 
 def parse(path: Path) -> dict[str, dict[str, list[str]]]:

@@ -65,8 +65,12 @@ def tasks_page(port: int, **query: str) -> _Table:
 
 def start_flower(c, port: int) -> Proc:
     """As operators start it: workers/flower.sh's defaults (columns, persistence, loopback)."""
-    env = {**c.env, "FLOWER_BASIC_AUTH": f"ops:{PASSWORD}", "FLOWER_PORT": str(port),
-           "FLOWER_DB": str(c.root / "flower-state" / "flower.db")}
+    env = {
+        **c.env,
+        "FLOWER_BASIC_AUTH": f"ops:{PASSWORD}",
+        "FLOWER_PORT": str(port),
+        "FLOWER_DB": str(c.root / "flower-state" / "flower.db"),
+    }
     (c.root / "flower-state").mkdir(exist_ok=True)
     flower = Proc("flower-view", ["bash", "workers/flower.sh"], env, c.root / "logs").start()
     wait_until(lambda: http_get(f"http://127.0.0.1:{port}/healthcheck")[0] == 200, what="Flower to listen")
@@ -90,18 +94,22 @@ def test_flower_in_a_browser_shows_the_run_id_and_group_of_each_task_and_keeps_t
         kwargs = during.header.index("kwargs")
         groups = [row for row in during.rows if row[0] == "mnaas.check_group" and run_id in row[kwargs]]
         assert len(groups) == TASKS, during.rows
-        assert {row[kwargs].split("'group': '")[1].split("'")[0] for row in groups} == {
-            f"{n}/4" for n in range(1, 5)}
+        assert {row[kwargs].split("'group': '")[1].split("'")[0] for row in groups} == {f"{n}/4" for n in range(1, 5)}
         assert all(f"'day': '{DAY}'" in row[kwargs] for row in groups)
         assert not any("token" in row[kwargs] for row in groups)
 
         c.gate.unlink()
         assert submit.wait(60) == 0, submit.communicate()
-        wait_until(lambda: sum(1 for row in tasks_page(port, state="SUCCESS").rows if run_id in " ".join(row))
-                   == TASKS + 2, timeout=60, interval=1, what="Flower to see the run's tasks succeed")
+        wait_until(
+            lambda: sum(1 for row in tasks_page(port, state="SUCCESS").rows if run_id in " ".join(row)) == TASKS + 2,
+            timeout=60,
+            interval=1,
+            what="Flower to see the run's tasks succeed",
+        )
         # the README's recipe for one run's tasks, through the API
-        code, body = http_get(f"http://127.0.0.1:{port}/api/tasks?search=kwargs:run_id={run_id}",
-                              auth=("ops", PASSWORD))
+        code, body = http_get(
+            f"http://127.0.0.1:{port}/api/tasks?search=kwargs:run_id={run_id}", auth=("ops", PASSWORD)
+        )
         assert code == 200 and len(json.loads(body)) == TASKS + 2
     finally:
         flower.stop()  # SIGTERM: Flower saves its state

@@ -35,13 +35,15 @@ from tests.helpers.redisproc import RedisServer
 
 DAY = dt.date(2026, 3, 14)
 D, OTHER_DAY = DAY.isoformat(), "2026-03-13"
-NASTY = "o'brien \\ \"co\"? 100%s :1"  # quote, backslash, double quote, and every paramstyle marker
+NASTY = 'o\'brien \\ "co"? 100%s :1'  # quote, backslash, double quote, and every paramstyle marker
 PASSWORD = "s3cr3t-Pa55'w@rd/x"
 RECEIVED, GENERATED = "File Received", "File Generated"
 
 ROWS = {
     "kpi_measurement": [
-        (D, "sms", "acme", RECEIVED, 3), (D, "sms", "acme", RECEIVED, 2), (D, "sms", "acme", GENERATED, 4),
+        (D, "sms", "acme", RECEIVED, 3),
+        (D, "sms", "acme", RECEIVED, 2),
+        (D, "sms", "acme", GENERATED, 4),
         (D, "sms", "beta", GENERATED, 1),
         (D, "sms", NASTY, RECEIVED, 7),
         (D, "sms", "acme", "Records Rejected", 100),  # other KPI: ignored
@@ -50,8 +52,11 @@ ROWS = {
         (D, "sms", "zeta", RECEIVED, 11),  # customer not asked for: ignored
     ],
     "telena_file_record_count": [
-        (D, "sms", "acme", "f1", 10), (D, "sms", "acme", "f2", 10), (D, "sms", "acme", "f2", 10),
-        (D, "sms", "acme", "f3", 10), (D, "sms", "acme", None, 1),
+        (D, "sms", "acme", "f1", 10),
+        (D, "sms", "acme", "f2", 10),
+        (D, "sms", "acme", "f2", 10),
+        (D, "sms", "acme", "f3", 10),
+        (D, "sms", "acme", None, 1),
         (D, "sms", NASTY, "g1", 5),
         (D, "sms", "beta", "h1", 5),
         (D, "sms", "zeta", "z1", 5),
@@ -70,10 +75,20 @@ EXPECTED_MISSING = sorted([("acme", "f2"), ("acme", "f3"), (NASTY, "g1"), ("beta
 
 # The run-level tests use the demo generator's data for another day; both sets share the tables.
 RUN_DAY = dt.date(2026, 11, 24)
-DEMO = generate(DataSpec(days=[RUN_DAY - dt.timedelta(days=1), RUN_DAY], processes=PROCESSES,
-                         customers=JOB_CUSTOMERS + INFONOVA, files_per_pair=12, missing_fraction=0.08))
-ALL = Rows(kpi=ROWS["kpi_measurement"] + DEMO.kpi, received=ROWS["telena_file_record_count"] + DEMO.received,
-           generated=ROWS["customers_files_records_count"] + DEMO.generated)
+DEMO = generate(
+    DataSpec(
+        days=[RUN_DAY - dt.timedelta(days=1), RUN_DAY],
+        processes=PROCESSES,
+        customers=JOB_CUSTOMERS + INFONOVA,
+        files_per_pair=12,
+        missing_fraction=0.08,
+    )
+)
+ALL = Rows(
+    kpi=ROWS["kpi_measurement"] + DEMO.kpi,
+    received=ROWS["telena_file_record_count"] + DEMO.received,
+    generated=ROWS["customers_files_records_count"] + DEMO.generated,
+)
 
 
 @pytest.fixture(scope="session")
@@ -81,9 +96,12 @@ def hs2_servers(tmp_path_factory):
     """(NOSASL server with ROWS loaded, PLAIN+TLS server), started in parallel, stopped at the end."""
     base = tmp_path_factory.mktemp("hs2")
     tls = make_tls_material(base / "tls")
-    servers = (SparkThriftServer(base / "nosasl"),
-               SparkThriftServer(base / "plain-tls", auth="PLAIN", tls=tls,
-                                 passwords={"loader": "loader-password", "svc_mnaas": PASSWORD}))
+    servers = (
+        SparkThriftServer(base / "nosasl"),
+        SparkThriftServer(
+            base / "plain-tls", auth="PLAIN", tls=tls, passwords={"loader": "loader-password", "svc_mnaas": PASSWORD}
+        ),
+    )
     errors: list[BaseException] = []
 
     def start(server):
@@ -100,8 +118,13 @@ def hs2_servers(tmp_path_factory):
             t.join()
         if errors:
             raise errors[0]
-        servers[0].load({"kpi_measurement": ALL.kpi, "telena_file_record_count": ALL.received,
-                          "customers_files_records_count": ALL.generated})
+        servers[0].load(
+            {
+                "kpi_measurement": ALL.kpi,
+                "telena_file_record_count": ALL.received,
+                "customers_files_records_count": ALL.generated,
+            }
+        )
         yield servers
     finally:
         for server in servers:
@@ -132,6 +155,7 @@ def warehouse(url: str) -> ImpalaWarehouse:
 
 # -- URL parsing (no server) -----------------------------------------------------------------
 
+
 def test_url_defaults():
     t = parse_impala_url("impala://impala-lb.example")
     assert (t.host, t.port, t.auth_mechanism, t.database) == ("impala-lb.example", 21050, "NOSASL", None)
@@ -142,8 +166,10 @@ def test_url_defaults():
 def test_url_full(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    t = parse_impala_url(f"impala://svc%40corp:{quote(PASSWORD, safe='')}@h:21051/mnaas?auth_mechanism=ldap"
-                         f"&use_ssl=1&ca_cert={ca}&timeout=5&query_timeout=90")
+    t = parse_impala_url(
+        f"impala://svc%40corp:{quote(PASSWORD, safe='')}@h:21051/mnaas?auth_mechanism=ldap"
+        f"&use_ssl=1&ca_cert={ca}&timeout=5&query_timeout=90"
+    )
     assert (t.user, t.password, t.database, t.port, t.auth_mechanism) == ("svc@corp", PASSWORD, "mnaas", 21051, "LDAP")
     assert (t.use_ssl, t.ca_cert, t.timeout, t.query_timeout) == (True, str(ca), 5.0, 90.0)
     assert PASSWORD not in repr(t) and quote(PASSWORD, safe="") not in repr(t) and ":***@" in repr(t)
@@ -159,24 +185,27 @@ def test_url_gssapi_and_password_env(monkeypatch):
     assert PASSWORD not in repr(t) and "password_env=MNAAS_TEST_IMPALA_PW" in t.safe_url()
 
 
-@pytest.mark.parametrize("url, complaint", [
-    ("duckdb:///x.duckdb", "impala://"),
-    ("impala://", "no host"),
-    (f"impala://u:{quote(PASSWORD, safe='')}@h:notaport", "malformed"),
-    (f"impala://u:{PASSWORD}@h:21050?auth_mechanism=PLAIN", ""),  # unencoded: mangled, yet never shown
-    ("impala://h:21050?auth_mechanism=KERBEROS", "auth_mechanism"),
-    ("impala://h?auth_mechanism=PLAIN&bogus=1", "unknown parameter 'bogus'"),
-    (f"impala://u:{quote(PASSWORD, safe='')}@h?auth_mechanism=NOSASL", "only used with"),
-    ("impala://u@h?auth_mechanism=LDAP", "LDAP needs a user and a password"),
-    ("impala://h?use_ssl=1&ca_cert=/nonexistent/ca.pem", "not a readable file"),
-    ("impala://h?ca_cert=/etc/hostname", "use_ssl"),
-    ("impala://h?use_ssl=maybe", "use_ssl must be 1 or 0"),
-    ("impala://h?timeout=-1", "timeout"),
-    ("impala://h/db1?database=db2", "database given twice"),
-    ("impala://h/db;drop", "not a plain identifier"),
-    ("impala://h?auth_mechanism=PLAIN&password_env=MNAAS_TEST_UNSET_VARIABLE", "not set"),
-    (f"impala://u:{quote(PASSWORD, safe='')}@h?auth_mechanism=PLAIN&password_env=X", "not both"),
-])
+@pytest.mark.parametrize(
+    "url, complaint",
+    [
+        ("duckdb:///x.duckdb", "impala://"),
+        ("impala://", "no host"),
+        (f"impala://u:{quote(PASSWORD, safe='')}@h:notaport", "malformed"),
+        (f"impala://u:{PASSWORD}@h:21050?auth_mechanism=PLAIN", ""),  # unencoded: mangled, yet never shown
+        ("impala://h:21050?auth_mechanism=KERBEROS", "auth_mechanism"),
+        ("impala://h?auth_mechanism=PLAIN&bogus=1", "unknown parameter 'bogus'"),
+        (f"impala://u:{quote(PASSWORD, safe='')}@h?auth_mechanism=NOSASL", "only used with"),
+        ("impala://u@h?auth_mechanism=LDAP", "LDAP needs a user and a password"),
+        ("impala://h?use_ssl=1&ca_cert=/nonexistent/ca.pem", "not a readable file"),
+        ("impala://h?ca_cert=/etc/hostname", "use_ssl"),
+        ("impala://h?use_ssl=maybe", "use_ssl must be 1 or 0"),
+        ("impala://h?timeout=-1", "timeout"),
+        ("impala://h/db1?database=db2", "database given twice"),
+        ("impala://h/db;drop", "not a plain identifier"),
+        ("impala://h?auth_mechanism=PLAIN&password_env=MNAAS_TEST_UNSET_VARIABLE", "not set"),
+        (f"impala://u:{quote(PASSWORD, safe='')}@h?auth_mechanism=PLAIN&password_env=X", "not both"),
+    ],
+)
 def test_url_rejected_without_password(url, complaint):
     with pytest.raises(ConfigError) as caught:
         parse_impala_url(url)
@@ -188,11 +217,15 @@ def test_url_rejected_without_password(url, complaint):
 
 # -- against the server ----------------------------------------------------------------------
 
+
 def test_nosasl_connect_and_query(hs2):
     wh = warehouse(hs2.url())
     try:
-        rows = wh.query("SELECT kpi_value FROM mnaas.kpi_measurement WHERE kpi_date = ? AND customer_name = ?"
-                        " AND kpi_name = ? AND process_name = ?", [D, "acme", GENERATED, "sms"])
+        rows = wh.query(
+            "SELECT kpi_value FROM mnaas.kpi_measurement WHERE kpi_date = ? AND customer_name = ?"
+            " AND kpi_name = ? AND process_name = ?",
+            [D, "acme", GENERATED, "sms"],
+        )
         assert rows == [(4,)]
         # The same connection serves the next query (one session per warehouse object).
         assert wh.query("SELECT COUNT(*) FROM mnaas.telena_file_record_count WHERE file_date = ?", [D]) == [(8,)]
@@ -235,8 +268,10 @@ def test_sessions_opening_and_closing_at_once_all_succeed(hs2):
 
 def test_plain_user_and_password_over_tls_with_ca_file(hs2_tls):
     # (Hive's server shortens "user@REALM" to "user", so the user here has no @.)
-    url = (f"impala://svc_mnaas:{quote(PASSWORD, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
-           f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}")
+    url = (
+        f"impala://svc_mnaas:{quote(PASSWORD, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
+        f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}"
+    )
     wh = warehouse(url)
     try:
         assert wh.query("SELECT current_user(), ?", ["tls"]) == [("svc_mnaas", "tls")]
@@ -246,8 +281,10 @@ def test_plain_user_and_password_over_tls_with_ca_file(hs2_tls):
 
 def test_a_wrong_password_is_refused_by_the_server_at_once_and_never_shown(hs2_tls):
     wrong = "wr0ng-Pa55'w@rd/x"
-    url = (f"impala://svc_mnaas:{quote(wrong, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
-           f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}&timeout=10")
+    url = (
+        f"impala://svc_mnaas:{quote(wrong, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
+        f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}&timeout=10"
+    )
     wh = warehouse(url)
     with pytest.raises(WarehouseError) as caught:
         wh.query("SELECT 1", [])
@@ -259,10 +296,11 @@ def test_a_wrong_password_is_refused_by_the_server_at_once_and_never_shown(hs2_t
 
 def test_a_run_with_a_wrong_password_fails_every_group_at_once_with_one_ticket(hs2_tls, tmp_path):
     wrong = "wr0ng-Pa55'w@rd/x"
-    url = (f"impala://svc_mnaas:{quote(wrong, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
-           f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}&timeout=10")
-    job = make_job(tmp_path / "job", {"MNAAS_GROUP_SIZE": "5", "MNAAS_QUERY_ATTEMPTS": "4",
-                                      "MNAAS_RETRY_BACKOFF": "5"})
+    url = (
+        f"impala://svc_mnaas:{quote(wrong, safe='')}@127.0.0.1:{hs2_tls.port}?auth_mechanism=PLAIN"
+        f"&use_ssl=1&ca_cert={hs2_tls.tls.ca_cert}&timeout=10"
+    )
+    job = make_job(tmp_path / "job", {"MNAAS_GROUP_SIZE": "5", "MNAAS_QUERY_ATTEMPTS": "4", "MNAAS_RETRY_BACKOFF": "5"})
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     env["MNAAS_WAREHOUSE_URL"] = url
     started = time.monotonic()
@@ -319,8 +357,7 @@ def test_missing_table_fails_at_once_with_the_servers_message(hs2):
     assert not isinstance(caught.value, TransientWarehouseError)
     assert "TABLE_OR_VIEW_NOT_FOUND" in str(caught.value) and table.split(".")[1] in str(caught.value)
     # One attempt: the server saw the statement exactly once.
-    submitted = [line for line in hs2.log_path.read_text().splitlines()
-                 if "Submitting query" in line and table in line]
+    submitted = [line for line in hs2.log_path.read_text().splitlines() if "Submitting query" in line and table in line]
     assert len(submitted) == 1, submitted
     # A failed query leaves the connection usable.
     assert wh.query("SELECT 1", []) == [(1,)]
@@ -367,10 +404,17 @@ def test_shared_queries_give_the_same_rows_on_hs2_and_duckdb(hs2, duckdb_twin):
     """The product's own SQL (queries.py), unchanged, on both backends over the same rows."""
     backends = {"hs2": warehouse(hs2.url()), "duckdb": DuckDBWarehouse(f"duckdb:///{duckdb_twin}")}
     kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, ["sms"], CUSTOMERS)
-    missing = queries.missing_files("mnaas.telena_file_record_count", "mnaas.customers_files_records_count",
-                                    DAY, ["sms"], CUSTOMERS)
-    window = queries.missing_files("mnaas.telena_file_record_count", "mnaas.customers_files_records_count",
-                                   DAY, ["sms"], CUSTOMERS, first_day=DAY - dt.timedelta(days=1))
+    missing = queries.missing_files(
+        "mnaas.telena_file_record_count", "mnaas.customers_files_records_count", DAY, ["sms"], CUSTOMERS
+    )
+    window = queries.missing_files(
+        "mnaas.telena_file_record_count",
+        "mnaas.customers_files_records_count",
+        DAY,
+        ["sms"],
+        CUSTOMERS,
+        first_day=DAY - dt.timedelta(days=1),
+    )
     # One batch of two processes: voice adds acme's 9 received (by hand from ROWS), no names.
     both = queries.kpi_counts("mnaas.kpi_measurement", DAY, ["sms", "voice"], CUSTOMERS)
     probe = queries.any_received("mnaas.telena_file_record_count", DAY, "sms", ["beta", "zeta"])
@@ -378,8 +422,9 @@ def test_shared_queries_give_the_same_rows_on_hs2_and_duckdb(hs2, duckdb_twin):
     try:
         for name, wh in backends.items():
             assert sorted(wh.query(*kpi)) == [("sms", *row) for row in EXPECTED_KPI], name
-            assert sorted(wh.query(*both)) == sorted([("sms", *row) for row in EXPECTED_KPI]
-                                                     + [("voice", "acme", 9, 0)]), name
+            assert sorted(wh.query(*both)) == sorted(
+                [("sms", *row) for row in EXPECTED_KPI] + [("voice", "acme", 9, 0)]
+            ), name
             # each name with its own file_date, in the order the check streams them (no sort
             # here); the day before holds none of these
             assert wh.query(*missing) == [("sms", D, c, f) for c, f in EXPECTED_MISSING], name
@@ -418,8 +463,9 @@ def test_no_password_in_errors_or_logs(hs2, hs2_tls, caplog):
                     exc = exc.__cause__ or exc.__context__
         wh.close()
     assert ok == 1  # only the trusted TLS connection ran the harmless query
-    records = [r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
-               for r in caplog.records]
+    records = [
+        r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "") for r in caplog.records
+    ]
     assert records and texts
     for text in texts + records:
         assert PASSWORD not in text and secret not in text, text
@@ -440,16 +486,21 @@ def test_target_is_plain_data():
 
 # -- whole runs through impala:// -------------------------------------------------------------
 
+
 def test_run_reports_are_byte_identical_on_hs2_and_duckdb(hs2, duckdb_twin, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     reports = {}
     for name, url in (("duckdb", f"duckdb:///{duckdb_twin}"), ("hs2", hs2.url())):
-        job = make_job(tmp_path / name, {"MNAAS_WAREHOUSE_URL": url, "MNAAS_GROUP_SIZE": "5",
-                                         "MNAAS_RETRY_BACKOFF": "0.05"})
+        job = make_job(
+            tmp_path / name, {"MNAAS_WAREHOUSE_URL": url, "MNAAS_GROUP_SIZE": "5", "MNAAS_RETRY_BACKOFF": "0.05"}
+        )
         result = run_cli(job.config, env, "run", "--date", RUN_DAY.isoformat())
         assert result.returncode == 0, result.stderr
-        reports[name] = (job.csv(RUN_DAY).read_bytes(), job.txt(RUN_DAY).read_bytes(),
-                         job.outstanding(RUN_DAY).read_bytes())
+        reports[name] = (
+            job.csv(RUN_DAY).read_bytes(),
+            job.txt(RUN_DAY).read_bytes(),
+            job.outstanding(RUN_DAY).read_bytes(),
+        )
     assert reports["hs2"] == reports["duckdb"]
     # the day before's missing files are outstanding, found by the same window query on both
     outstanding = expected_outstanding(DEMO, RUN_DAY, 7, PROCESSES, JOB_CUSTOMERS, INFONOVA)
@@ -564,8 +615,9 @@ def test_one_connection_and_one_session_per_statement_opened_once_and_reused(hs2
     wh = warehouse(hs2.url())
     try:
         kpi = queries.kpi_counts("mnaas.kpi_measurement", DAY, ["sms"], CUSTOMERS)
-        missing = queries.missing_files("mnaas.telena_file_record_count",
-                                        "mnaas.customers_files_records_count", DAY, ["sms"], CUSTOMERS)
+        missing = queries.missing_files(
+            "mnaas.telena_file_record_count", "mnaas.customers_files_records_count", DAY, ["sms"], CUSTOMERS
+        )
         for _ in range(3):  # three groups checked by one worker
             kpi_rows, missing_rows = (sorted(rows) for rows in wh.query_many([kpi, missing]))
             assert kpi_rows == [("sms", *row) for row in EXPECTED_KPI]

@@ -27,10 +27,9 @@ def holder_for(run_id: str, day: str = "2026-11-24") -> dict:
 
 # --- lock_key and masking ------------------------------------------------------------------
 
+
 def test_lock_key_names_the_job_by_script_and_status_file():
-    key = lock_key(
-        "MNAAS_Missing_Customer_Files.sh", "/srv/mnaas/MNAAS_Missing_Customer_Files_ProcessStatusFile"
-    )
+    key = lock_key("MNAAS_Missing_Customer_Files.sh", "/srv/mnaas/MNAAS_Missing_Customer_Files_ProcessStatusFile")
     # sha1 of the path, from `printf %s PATH | sha1sum`
     assert key == "mnaas-missing-files:lock:MNAAS_Missing_Customer_Files.sh:14d3fef0c0a8"
 
@@ -64,7 +63,10 @@ HOLD = textwrap.dedent(
 
 def probe_from_another_process(status: Path):
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(status)], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", PROBE, str(status)],
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     return json.loads(out.stdout)
@@ -103,7 +105,9 @@ def test_a_second_file_lock_is_refused_naming_the_holder(tmp_path):
 def test_file_lock_dies_with_its_process(tmp_path):
     status = tmp_path / "status"
     child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(status)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", HOLD, str(status)],
+        stdout=subprocess.PIPE,
+        text=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     try:
@@ -165,6 +169,7 @@ def test_many_processes_race_for_the_file_lock_and_one_wins(tmp_path):
 
 
 # --- the Redis lock ------------------------------------------------------------------------
+
 
 def test_many_processes_race_for_the_redis_lock_and_one_wins(redis_server):
     assert_exactly_one_winner(run_race(_race_redis, redis_server.url(), "race-key"))

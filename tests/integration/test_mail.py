@@ -58,7 +58,8 @@ EXPECTED_TEXT = [
     ["label", "process / customer", "received", "generated", "diff", "missing on day", "outstanding", "oldest (days)"],
     ["UNKNOWN", "traffic / INFONOVA_CHT", "?", "?", "?", "?", "?"],
     ["NEW", "traffic / eLUX", "5", "3", "2", "2", "0"],
-    ["eLUX_a.cdr"], ["eLUX_b.cdr"],
+    ["eLUX_a.cdr"],
+    ["eLUX_b.cdr"],
     ["NEW", f"actives / {TELEPHONIE}", "1", "0", "1", "1", "0"],
     [f"{TELEPHONIE}_é.cdr"],
 ]
@@ -67,12 +68,24 @@ FAILED = {"traffic/infonova/1": "connection refused by impala://svc:hunter2@impa
 
 def make_settings(tmp_path, **overrides):
     values = dict(
-        conf_path=tmp_path, day=DAY, log_path=tmp_path / "job.log",
-        status_file=tmp_path / "status", script_name="MNAAS_Missing_Customer_Files.sh",
-        mail_to=TO, mail_cc=CC, mail_from="hdfs@edge1.example.net",
-        sdp_to=("sdp@desk.example",), sdp_cc=("oncall@ops.example",),
-        sdp_from="mnaas-alerts@edge1.example.net", env_mode="PROD", smtp_url=None,
-        outbox_dir=tmp_path / "outbox", mail_attempts=3, retry_backoff=2.0, report_mode=0o640)
+        conf_path=tmp_path,
+        day=DAY,
+        log_path=tmp_path / "job.log",
+        status_file=tmp_path / "status",
+        script_name="MNAAS_Missing_Customer_Files.sh",
+        mail_to=TO,
+        mail_cc=CC,
+        mail_from="hdfs@edge1.example.net",
+        sdp_to=("sdp@desk.example",),
+        sdp_cc=("oncall@ops.example",),
+        sdp_from="mnaas-alerts@edge1.example.net",
+        env_mode="PROD",
+        smtp_url=None,
+        outbox_dir=tmp_path / "outbox",
+        mail_attempts=3,
+        retry_backoff=2.0,
+        report_mode=0o640,
+    )
     values.update(overrides)
     return settings_for_tests(**values)
 
@@ -84,14 +97,24 @@ def tls_files(tmp_path_factory):
 
 @pytest.fixture
 def summary(tmp_path):
-    return write_reports(ROWS, tmp_path / "reports" / f"Missing_Customer_Files_Report_{DAY}.csv",
-                         tmp_path / "reports" / f"Missing_Customer_Files_{DAY}.txt", 0o640)
+    return write_reports(
+        ROWS,
+        tmp_path / "reports" / f"Missing_Customer_Files_Report_{DAY}.csv",
+        tmp_path / "reports" / f"Missing_Customer_Files_{DAY}.txt",
+        0o640,
+    )
 
 
 def report_message(settings, summary, failed=None):
-    return build_report_message(settings, day=DAY, run_id=RUN_ID, summary=summary,
-                                analysis=analysis_of(ROWS, DAY), failed_groups=failed or {},
-                                outcome="incomplete" if failed else "success")
+    return build_report_message(
+        settings,
+        day=DAY,
+        run_id=RUN_ID,
+        summary=summary,
+        analysis=analysis_of(ROWS, DAY),
+        failed_groups=failed or {},
+        outcome="incomplete" if failed else "success",
+    )
 
 
 class Sleeps(list):
@@ -132,16 +155,17 @@ def text_table(body):
 
 def action_rows(cells):
     start = next(i for i, row in enumerate(cells.rows) if row and row[0] == "label")
-    end = next((i for i in range(start + 1, len(cells.rows)) if cells.rows[i] and cells.rows[i][0] == "process"),
-               len(cells.rows))
+    end = next(
+        (i for i in range(start + 1, len(cells.rows)) if cells.rows[i] and cells.rows[i][0] == "process"),
+        len(cells.rows),
+    )
     return cells.rows[start:end]
 
 
 def test_report_over_plain_smtp_carries_everything(tmp_path, summary):
     with SmtpServer() as server:
         settings = make_settings(tmp_path, smtp_url=server.url())
-        delivery = deliver(settings, report_message(settings, summary), kind="report",
-                           run_id=RUN_ID)
+        delivery = deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID)
         received = server.messages
     assert (delivery.via, delivery.path) == ("smtp", None)
     assert delivery.recipients == [*TO, *CC]
@@ -176,17 +200,18 @@ def test_report_over_plain_smtp_carries_everything(tmp_path, summary):
     assert txt_part.get_payload(decode=True) == summary.txt_path.read_bytes()
 
 
-@pytest.mark.parametrize("tls,mechanism", [("plain", "LOGIN"), ("plain", "PLAIN"),
-                                           ("starttls", "PLAIN"), ("implicit", "LOGIN")])
+@pytest.mark.parametrize(
+    "tls,mechanism", [("plain", "LOGIN"), ("plain", "PLAIN"), ("starttls", "PLAIN"), ("implicit", "LOGIN")]
+)
 def test_tls_modes_and_login(tmp_path, summary, tls_files, tls, mechanism):
-    with SmtpServer(tls=tls, tls_files=tls_files, user="mnaas", password=PASSWORD,
-                    auth_mechanisms=(mechanism,)) as server:
+    with SmtpServer(
+        tls=tls, tls_files=tls_files, user="mnaas", password=PASSWORD, auth_mechanisms=(mechanism,)
+    ) as server:
         options = {} if tls == "plain" else {"cafile": tls_files.ca_cert}
         url = server.url(**options)
         assert url.startswith("smtps://" if tls == "implicit" else "smtp://")
         settings = make_settings(tmp_path, smtp_url=url)
-        delivery = deliver(settings, report_message(settings, summary), kind="report",
-                           run_id=RUN_ID)
+        delivery = deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID)
         assert delivery.via == "smtp"
         assert server.auth_attempts == [(mechanism, True)]
         assert len(server.messages) == 1
@@ -197,8 +222,7 @@ def test_starttls_without_the_ca_is_refused_without_retries(tmp_path, summary, t
     with SmtpServer(tls="starttls", tls_files=tls_files) as server:
         settings = make_settings(tmp_path, smtp_url=server.url())
         with pytest.raises(MailError, match="TLS") as caught:
-            deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID,
-                    sleep=sleeps)
+            deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID, sleep=sleeps)
         assert server.messages == []
     assert sleeps == []
     assert os.path.exists(caught.value.saved_to)
@@ -211,17 +235,15 @@ def test_verify_0_accepts_an_unknown_certificate(tmp_path, summary, tls_files):
         assert len(server.messages) == 1
 
 
-def test_wrong_password_fails_at_once_and_keeps_an_outbox_copy(tmp_path, summary, tls_files,
-                                                              caplog):
+def test_wrong_password_fails_at_once_and_keeps_an_outbox_copy(tmp_path, summary, tls_files, caplog):
     sleeps = Sleeps()
     caplog.set_level(logging.DEBUG, logger="mnaas_missing_files")
-    with SmtpServer(tls="starttls", tls_files=tls_files, user="mnaas", password="the-right-one",
-                    auth_mechanisms=("PLAIN",)) as server:
-        settings = make_settings(tmp_path, smtp_url=server.url(password=PASSWORD,
-                                                               cafile=tls_files.ca_cert))
+    with SmtpServer(
+        tls="starttls", tls_files=tls_files, user="mnaas", password="the-right-one", auth_mechanisms=("PLAIN",)
+    ) as server:
+        settings = make_settings(tmp_path, smtp_url=server.url(password=PASSWORD, cafile=tls_files.ca_cert))
         with pytest.raises(MailError) as caught:
-            deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID,
-                    sleep=sleeps)
+            deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID, sleep=sleeps)
         assert server.auth_attempts == [("PLAIN", False)]
         assert server.messages == []
     assert sleeps == []
@@ -232,19 +254,21 @@ def test_wrong_password_fails_at_once_and_keeps_an_outbox_copy(tmp_path, summary
         assert secret not in caplog.text
     saved = tmp_path / "outbox" / f"{DAY}_{RUN_ID}_report.eml"
     assert caught.value.saved_to == str(saved)
-    assert email.message_from_bytes(saved.read_bytes(), policy=default_policy)["Subject"] == \
-        "Missing customer files 2026-11-24: 3 missing"
+    assert (
+        email.message_from_bytes(saved.read_bytes(), policy=default_policy)["Subject"]
+        == "Missing customer files 2026-11-24: 3 missing"
+    )
 
 
 def test_server_down_is_retried_then_saved_to_the_outbox(tmp_path, summary, caplog):
     sleeps = Sleeps()
     port = free_port()
-    settings = make_settings(tmp_path, smtp_url=f"smtp://mnaas:{quote(PASSWORD, safe='')}"
-                             f"@127.0.0.1:{port}", mail_attempts=3)
+    settings = make_settings(
+        tmp_path, smtp_url=f"smtp://mnaas:{quote(PASSWORD, safe='')}@127.0.0.1:{port}", mail_attempts=3
+    )
     with caplog.at_level(logging.WARNING, logger="mnaas_missing_files"):
         with pytest.raises(MailError) as caught:
-            deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID,
-                    sleep=sleeps)
+            deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID, sleep=sleeps)
     assert sleeps == [2.0, 4.0]  # 3 attempts: retry_backoff 2 s, doubling
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retries) == 2
@@ -259,8 +283,7 @@ def test_temporary_4xx_is_retried_until_accepted(tmp_path, summary):
     sleeps = Sleeps()
     with SmtpServer(fail_first=2) as server:
         settings = make_settings(tmp_path, smtp_url=server.url(), mail_attempts=3)
-        delivery = deliver(settings, report_message(settings, summary), kind="report",
-                           run_id=RUN_ID, sleep=sleeps)
+        delivery = deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID, sleep=sleeps)
         assert server.data_attempts == 3
         assert len(server.messages) == 1
     assert delivery.via == "smtp" and sleeps == [2.0, 4.0]
@@ -272,8 +295,7 @@ def test_lasting_4xx_gives_up_after_mail_attempts(tmp_path, summary):
     with SmtpServer(fail_first=10) as server:
         settings = make_settings(tmp_path, smtp_url=server.url(), mail_attempts=2)
         with pytest.raises(MailError, match="451") as caught:
-            deliver(settings, report_message(settings, summary), kind="report",
-                    run_id=RUN_ID, sleep=sleeps)
+            deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID, sleep=sleeps)
         assert server.data_attempts == 2
     assert sleeps == [2.0]
     assert os.path.exists(caught.value.saved_to)
@@ -284,8 +306,7 @@ def test_5xx_is_not_retried(tmp_path, summary):
     with SmtpServer(fail_first=10, fail_reply="554 5.6.0 Message rejected") as server:
         settings = make_settings(tmp_path, smtp_url=server.url())
         with pytest.raises(MailError, match="554"):
-            deliver(settings, report_message(settings, summary), kind="report",
-                    run_id=RUN_ID, sleep=sleeps)
+            deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID, sleep=sleeps)
         assert server.data_attempts == 1
     assert sleeps == []
 
@@ -293,8 +314,7 @@ def test_5xx_is_not_retried(tmp_path, summary):
 def test_some_refused_recipients_do_not_stop_the_others(tmp_path, summary):
     with SmtpServer(refuse_rcpt={"ops2@ops.example"}) as server:
         settings = make_settings(tmp_path, smtp_url=server.url())
-        delivery = deliver(settings, report_message(settings, summary), kind="report",
-                           run_id=RUN_ID)
+        delivery = deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID)
         assert server.messages[0].rcpt_tos == ["ops1@ops.example", "lead@ops.example"]
     assert set(delivery.refused) == {"ops2@ops.example"}
     assert delivery.refused["ops2@ops.example"][0] == 550
@@ -305,8 +325,9 @@ def test_thirty_recipients_in_mixed_separators_all_receive(tmp_path, summary):
     # as MOVE_DEV_TEAM arrives from the properties file: one string, mixed separators
     mail_to = ", ".join(team[:10]) + " " + "  ".join(team[10:20]) + " ," + ",".join(team[20:])
     with SmtpServer() as server:
-        settings = make_settings(tmp_path, smtp_url=server.url(), mail_to=mail_to,
-                                 mail_cc="lead@ops.example  boss@ops.example")
+        settings = make_settings(
+            tmp_path, smtp_url=server.url(), mail_to=mail_to, mail_cc="lead@ops.example  boss@ops.example"
+        )
         deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID)
         received = server.messages[0]
     assert received.rcpt_tos == [*team, "lead@ops.example", "boss@ops.example"]
@@ -317,11 +338,9 @@ def test_thirty_recipients_in_mixed_separators_all_receive(tmp_path, summary):
 
 def test_a_malformed_address_is_skipped_and_the_rest_receive(tmp_path, summary, caplog):
     with SmtpServer() as server:
-        settings = make_settings(tmp_path, smtp_url=server.url(),
-                                 mail_to=("ops1@ops.example", "not-an-address"))
+        settings = make_settings(tmp_path, smtp_url=server.url(), mail_to=("ops1@ops.example", "not-an-address"))
         with caplog.at_level(logging.WARNING, logger="mnaas_missing_files"):
-            delivery = deliver(settings, report_message(settings, summary), kind="report",
-                               run_id=RUN_ID)
+            delivery = deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID)
         assert server.messages[0].rcpt_tos == ["ops1@ops.example", *CC]
     assert delivery.recipients == ["ops1@ops.example", *CC]
     assert "not-an-address" in caplog.text
@@ -329,8 +348,9 @@ def test_a_malformed_address_is_skipped_and_the_rest_receive(tmp_path, summary, 
 
 def test_non_ascii_names_are_encoded_and_round_trip(tmp_path, summary):
     with SmtpServer() as server:
-        settings = make_settings(tmp_path, smtp_url=server.url(), env_mode="PRÉ-PROD",
-                                 mail_cc=("Jérôme Ünited <jerome@ops.example>",))
+        settings = make_settings(
+            tmp_path, smtp_url=server.url(), env_mode="PRÉ-PROD", mail_cc=("Jérôme Ünited <jerome@ops.example>",)
+        )
         deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID)
         received = server.messages[0]
     received.data.decode("ascii")  # encoded for any relay: no SMTPUTF8 or 8-bit needed
@@ -356,8 +376,7 @@ def test_outbox_mode_writes_one_eml_that_parses_back(tmp_path, summary):
     settings = make_settings(tmp_path, report_mode=0o640)
     previous = os.umask(0)
     try:
-        delivery = deliver(settings, report_message(settings, summary), kind="report",
-                           run_id=RUN_ID)
+        delivery = deliver(settings, report_message(settings, summary), kind="report", run_id=RUN_ID)
     finally:
         os.umask(previous)
     expected = tmp_path / "outbox" / f"{DAY}_{RUN_ID}_report.eml"
@@ -374,8 +393,7 @@ def test_outbox_mode_writes_one_eml_that_parses_back(tmp_path, summary):
 
 def test_sdp_ticket(tmp_path):
     settings = make_settings(tmp_path, env_mode="PROD")
-    msg = build_sdp_ticket(settings, day=DAY, run_id=RUN_ID,
-                           reason="2 query groups failed: warehouse unreachable")
+    msg = build_sdp_ticket(settings, day=DAY, run_id=RUN_ID, reason="2 query groups failed: warehouse unreachable")
     with SmtpServer() as server:
         deliver(make_settings(tmp_path, smtp_url=server.url()), msg, kind="sdp", run_id=RUN_ID)
         received = server.messages[0]
@@ -384,6 +402,10 @@ def test_sdp_ticket(tmp_path):
     parsed = received.parsed()
     assert parsed["Subject"] == "MNAAS_Missing_Customer_Files.sh failed in PROD for 2026-11-24"
     body = parsed.get_content()
-    for fact in ("2 query groups failed: warehouse unreachable", RUN_ID,
-                 str(tmp_path / "job.log"), str(tmp_path / "status")):
+    for fact in (
+        "2 query groups failed: warehouse unreachable",
+        RUN_ID,
+        str(tmp_path / "job.log"),
+        str(tmp_path / "status"),
+    ):
         assert fact in body

@@ -16,14 +16,19 @@ from tests.helpers.smtpd import SmtpServer
 DAY = dt.date(2026, 11, 24)
 # 3,000 names of 30 characters + newline: a TXT of exactly 93,000 bytes.
 NAMES = [f"eLUX_TRAFFIC_20261124_{n:04d}.dat" for n in range(3000)]
-ROWS = [PairRow(DAY, "traffic", "regular", "eLUX", 3000, 0, NAMES),
-        PairRow(DAY, "traffic", "regular", "JLR", 4, 4, [])]
+ROWS = [PairRow(DAY, "traffic", "regular", "eLUX", 3000, 0, NAMES), PairRow(DAY, "traffic", "regular", "JLR", 4, 4, [])]
 
 
 def settings_for(tmp_path, server, **overrides):
-    return settings_for_tests(conf_path=tmp_path, day=DAY, smtp_url=server.url(),
-                              mail_to=("ops@ops.example",), mail_from="hdfs@edge1.example.net",
-                              outbox_dir=tmp_path / "outbox", **overrides)
+    return settings_for_tests(
+        conf_path=tmp_path,
+        day=DAY,
+        smtp_url=server.url(),
+        mail_to=("ops@ops.example",),
+        mail_from="hdfs@edge1.example.net",
+        outbox_dir=tmp_path / "outbox",
+        **overrides,
+    )
 
 
 def send(tmp_path, **overrides):
@@ -31,8 +36,9 @@ def send(tmp_path, **overrides):
     assert summary.txt_path.stat().st_size == 93_000
     with SmtpServer() as server:
         settings = settings_for(tmp_path, server, **overrides)
-        msg = build_report_message(settings, day=DAY, run_id="r1", summary=summary,
-                                   analysis=analysis_of(ROWS, DAY), failed_groups={})
+        msg = build_report_message(
+            settings, day=DAY, run_id="r1", summary=summary, analysis=analysis_of(ROWS, DAY), failed_groups={}
+        )
         deliver(settings, msg, kind="report", run_id="r1")
         received = server.messages
     assert len(received) == 1

@@ -28,8 +28,12 @@ CLI = [sys.executable, "-m", "mnaas_missing_files.cli.main"]
 def _private_mounts_work() -> str | None:
     """None when `unshare -m` and a bind mount work here, else why not."""
     try:
-        probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs /mnt"],
-                               capture_output=True, text=True, timeout=10)
+        probe = subprocess.run(
+            ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=4k tmpfs /mnt"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unshare is not available: {exc}"
     return None if probe.returncode == 0 else f"unshare -m / mount refused: {probe.stderr.strip()}"
@@ -56,8 +60,13 @@ def run(job, mount_first: str = "") -> subprocess.CompletedProcess:
     if not mount_first:
         return subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=env(), timeout=120)
     # The run is the namespace's last command: its exit code is the script's.
-    return subprocess.run(["unshare", "-m", "sh", "-euc", f"{mount_first}\n{command}"],
-                          capture_output=True, text=True, env=env(), timeout=120)
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-euc", f"{mount_first}\n{command}"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=120,
+    )
 
 
 def history(job) -> list[dict]:
@@ -65,8 +74,11 @@ def history(job) -> list[dict]:
 
 
 def status(job) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in job.status_file.read_text().splitlines()
-                if "=" in line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1)
+        for line in job.status_file.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
 
 
 def log_text(job) -> str:
@@ -83,7 +95,10 @@ def check_clean_failure(job, result, errno_text: str, reports_before: dict[str, 
     st = status(job)
     # Failure recorded; the ticket could not be kept, so the next failure tries it again.
     assert (st["MNAAS_Daily_ProcessStatusFlag"], st["MNAAS_job_status"], st["MNAAS_email_sdp_created"]) == (
-        "1", "Failure", "No")
+        "1",
+        "Failure",
+        "No",
+    )
     log = log_text(job)
     assert "the message follows whole, so it is not lost" in log
     assert f"Subject: MNAAS_Missing_Customer_Files.sh failed in PROD for {DAY}" in log
@@ -95,8 +110,11 @@ def test_a_read_only_report_directory_fails_the_run_cleanly(job):
     reports = job.csv(DAY).parent
     before = {p.name: p.read_bytes() for p in (job.csv(DAY), job.txt(DAY))}
     emails_before = job.emails()
-    result = run(job, f"mount --bind {shlex.quote(str(reports))} {shlex.quote(str(reports))}\n"
-                      f"mount -o remount,bind,ro {shlex.quote(str(reports))}")
+    result = run(
+        job,
+        f"mount --bind {shlex.quote(str(reports))} {shlex.quote(str(reports))}\n"
+        f"mount -o remount,bind,ro {shlex.quote(str(reports))}",
+    )
     check_clean_failure(job, result, "Read-only file system (EROFS)", before)
     assert job.emails() == emails_before
 
@@ -110,13 +128,16 @@ def test_a_full_report_directory_fails_the_run_cleanly_and_keeps_the_previous_re
         (saved / name).write_bytes(data)
     # A small tmpfs over the report directory holding yesterday's reports, then filled up.
     d = shlex.quote(str(reports))
-    result = run(job, f"mount -t tmpfs -o size=256k tmpfs {d}\n"
-                      f"cp -p {shlex.quote(str(saved))}/* {d}/\n"
-                      f"mkdir {d}/outbox\n"
-                      f"dd if=/dev/zero of={d}/filler bs=4k 2>/dev/null || true\n"
-                      f"cmp {d}/{job.csv(DAY).name} {saved / job.csv(DAY).name}\n"
-                      f"trap 'cmp {d}/{job.csv(DAY).name} {saved / job.csv(DAY).name} && "
-                      f"cmp {d}/{job.txt(DAY).name} {saved / job.txt(DAY).name} && echo REPORTS-INTACT' EXIT")
+    result = run(
+        job,
+        f"mount -t tmpfs -o size=256k tmpfs {d}\n"
+        f"cp -p {shlex.quote(str(saved))}/* {d}/\n"
+        f"mkdir {d}/outbox\n"
+        f"dd if=/dev/zero of={d}/filler bs=4k 2>/dev/null || true\n"
+        f"cmp {d}/{job.csv(DAY).name} {saved / job.csv(DAY).name}\n"
+        f"trap 'cmp {d}/{job.csv(DAY).name} {saved / job.csv(DAY).name} && "
+        f"cmp {d}/{job.txt(DAY).name} {saved / job.txt(DAY).name} && echo REPORTS-INTACT' EXIT",
+    )
     assert "REPORTS-INTACT" in result.stdout  # checked inside the namespace, on the full disk
     check_clean_failure(job, result, "No space left on device (ENOSPC)", before)
 

@@ -32,10 +32,14 @@ CUSTOMERS = ["eLUX", "JLR", "MyRep", "Uber", "Scania"]
 
 def day_rows(day, customer, received, generated):
     d = day.isoformat()
-    return ([(d, "traffic", customer, "File Received", len(received)),
-             (d, "traffic", customer, "File Generated", len(generated))],
-            [(d, "traffic", customer, f, 1) for f in received],
-            [(d, "traffic", customer, f, f"{customer}_{f}", 1) for f in generated])
+    return (
+        [
+            (d, "traffic", customer, "File Received", len(received)),
+            (d, "traffic", customer, "File Generated", len(generated)),
+        ],
+        [(d, "traffic", customer, f, 1) for f in received],
+        [(d, "traffic", customer, f, f"{customer}_{f}", 1) for f in generated],
+    )
 
 
 # (day, customer, received, generated). By hand, for a run of D with L = 2 (window D-2 .. D):
@@ -45,10 +49,18 @@ def day_rows(day, customer, received, generated):
 #   MyRep: M1 of D missing, nothing earlier -> NEW;
 #   Uber:  U1 of D-1 never generated, nothing missing on D -> OUTSTANDING, age 1;
 #   Scania: everything generated -> ok, in the CSV only.
-PLAN = [(D2, "eLUX", ["A1", "A2"], ["A1"]), (D2, "JLR", ["B0"], ["B0"]),
-        (D1, "eLUX", ["C1"], []), (D1, "JLR", ["B2"], []), (D1, "Uber", ["U1"], []),
-        (D, "eLUX", ["E0", "E1"], ["E0"]), (D, "JLR", ["B3"], ["B3"]), (D, "MyRep", ["M1"], []),
-        (D, "Uber", ["U2"], ["U2"]), (D, "Scania", ["S1"], ["S1"])]
+PLAN = [
+    (D2, "eLUX", ["A1", "A2"], ["A1"]),
+    (D2, "JLR", ["B0"], ["B0"]),
+    (D1, "eLUX", ["C1"], []),
+    (D1, "JLR", ["B2"], []),
+    (D1, "Uber", ["U1"], []),
+    (D, "eLUX", ["E0", "E1"], ["E0"]),
+    (D, "JLR", ["B3"], ["B3"]),
+    (D, "MyRep", ["M1"], []),
+    (D, "Uber", ["U2"], ["U2"]),
+    (D, "Scania", ["S1"], ["S1"]),
+]
 LATE = [(D1, "eLUX", [], ["C1"]), (D1, "JLR", [], ["B2"])]  # generated after the run of D-1
 
 
@@ -64,8 +76,9 @@ def rows(entries) -> Rows:
 
 def cli(job, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
-    result = subprocess.run([*CLI, *args, "--config", str(job.config)], capture_output=True,
-                            text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [*CLI, *args, "--config", str(job.config)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -77,18 +90,30 @@ def last_report(job):
 
 def labels(msg) -> list[str]:
     text = msg.get_body(("plain",)).get_content()
-    return [" ".join(line.split()[:4]) for line in text.splitlines()
-            if re.match(r"  [A-Z]", line) and " / " in line and not line.startswith("  label")
-            and not line.endswith("recovered")]  # the "needs action" section only
+    return [
+        " ".join(line.split()[:4])
+        for line in text.splitlines()
+        if re.match(r"  [A-Z]", line)
+        and " / " in line
+        and not line.startswith("  label")
+        and not line.endswith("recovered")
+    ]  # the "needs action" section only
 
 
 @pytest.fixture
 def job(tmp_path):
     write_duckdb(tmp_path / "wh.duckdb", rows(PLAN))
-    return make_job(tmp_path / "job", {
-        "MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb", "MNAAS_LOOKBACK_DAYS": "2",
-        "process_list": "(traffic)", "customer_names": f"({' '.join(CUSTOMERS)})",
-        "infonova_customer_names": "()", "MNAAS_GROUP_SIZE": "2"})
+    return make_job(
+        tmp_path / "job",
+        {
+            "MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
+            "MNAAS_LOOKBACK_DAYS": "2",
+            "process_list": "(traffic)",
+            "customer_names": f"({' '.join(CUSTOMERS)})",
+            "infonova_customer_names": "()",
+            "MNAAS_GROUP_SIZE": "2",
+        },
+    )
 
 
 def test_outstanding_recovered_and_changes_over_three_runs(job, tmp_path):
@@ -96,14 +121,16 @@ def test_outstanding_recovered_and_changes_over_three_runs(job, tmp_path):
     # by hand for D-1 (window D-3 .. D-1): A2 of D-2 outstanding, age 1
     assert job.outstanding(D1).read_text() == (
         "file_date,process_name,customer_type,customer_name,customer_filename,age_days\n"
-        "2026-11-22,traffic,regular,eLUX,eLUX_A2,1\n")
+        "2026-11-22,traffic,regular,eLUX,eLUX_A2,1\n"
+    )
     write_duckdb(tmp_path / "wh.duckdb", rows(PLAN + LATE))  # C1 and B2 generated a day late
 
     first = cli(job, "run", "--date", D.isoformat())
     assert job.outstanding(D).read_text() == (
         "file_date,process_name,customer_type,customer_name,customer_filename,age_days\n"
         "2026-11-22,traffic,regular,eLUX,eLUX_A2,2\n"
-        "2026-11-23,traffic,regular,Uber,Uber_U1,1\n")
+        "2026-11-23,traffic,regular,Uber,Uber_U1,1\n"
+    )
     assert job.txt(D).read_text() == "eLUX_E1\nMyRep_M1\n"  # the TXT is D's alone, as before
     msg = last_report(job)
     assert msg["Subject"].strip() == "Missing customer files 2026-11-24: 2 missing (1 new), 2 outstanding"
@@ -111,13 +138,12 @@ def test_outstanding_recovered_and_changes_over_three_runs(job, tmp_path):
     assert labels(msg) == ["PERSISTING traffic / eLUX", "NEW traffic / MyRep", "OUTSTANDING traffic / Uber"]
     text = msg.get_body(("plain",)).get_content()
     assert "RECOVERED SINCE THE LAST RUN: 2 file(s)" in text
-    recovered = text[text.index("RECOVERED SINCE"):text.index("TOTALS PER PROCESS")]
+    recovered = text[text.index("RECOVERED SINCE") : text.index("TOTALS PER PROCESS")]
     assert "eLUX_C1" in recovered and "JLR_B2" in recovered and "eLUX_A2" not in recovered
     assert "RECOVERED   traffic / eLUX: 1 recovered" in recovered  # A2 is still outstanding
     assert "RESOLVED    traffic / JLR: 1 recovered" in recovered
     assert "new: 1, outstanding: 2 (oldest 2 days), recovered: 2" in first.stdout
-    entry = json.loads(job.status_file.with_name(job.status_file.name + ".runs.jsonl")
-                       .read_text().splitlines()[-1])
+    entry = json.loads(job.status_file.with_name(job.status_file.name + ".runs.jsonl").read_text().splitlines()[-1])
     assert (entry["outstanding_files"], entry["recovered_files"]) == (2, 2)
     assert entry["verdicts"] == {"unknown": 0, "no_input": 0, "mismatch": 0, "missing": 2, "ok": 3}
 
@@ -134,8 +160,11 @@ def test_the_memory_is_compact_and_holds_only_the_window(job):
     assert raw["format"] == 1 and raw["newest_day"] == D.isoformat()
     memory = ListedMemory.load(job.status_file)
     # days older than D - 2 are dropped; what is left is what the run of D listed
-    assert memory.days_of("traffic", "eLUX") == {"2026-11-22": ["eLUX_A2"], "2026-11-23": ["eLUX_C1"],
-                                                 "2026-11-24": ["eLUX_E1"]}
+    assert memory.days_of("traffic", "eLUX") == {
+        "2026-11-22": ["eLUX_A2"],
+        "2026-11-23": ["eLUX_C1"],
+        "2026-11-24": ["eLUX_E1"],
+    }
     assert memory.days_of("traffic", "JLR") == {"2026-11-23": ["JLR_B2"]}
     assert "eLUX_A2" not in memory_path(job.status_file).read_text()  # compressed, not plain
 
@@ -148,16 +177,23 @@ def test_a_failed_group_has_no_outstanding_rows_and_keeps_its_memory(job, tmp_pa
     plan = make_plan(dataclasses.replace(settings, group_size=3), workers=1)
     warehouse = DuckDBWarehouse(settings.warehouse_url)
     try:  # the task of eLUX and JLR fails; the other is checked for real
-        results = {r.group_id: r.compact() for b in plan.batches
-                   for r in (failed_results(b, "TransientWarehouseError: refused") if "eLUX" in b.customers
-                             else check_batch(warehouse, settings, b))}
+        results = {
+            r.group_id: r.compact()
+            for b in plan.batches
+            for r in (
+                failed_results(b, "TransientWarehouseError: refused")
+                if "eLUX" in b.customers
+                else check_batch(warehouse, settings, b)
+            )
+        }
     finally:
         warehouse.close()
     outcome = finalize(settings, plan, results)
     assert outcome.outcome == "incomplete" and outcome.exit_code == 1
     assert job.outstanding(D).read_text() == (
         "file_date,process_name,customer_type,customer_name,customer_filename,age_days\n"
-        "2026-11-23,traffic,regular,Uber,Uber_U1,1\n")
+        "2026-11-23,traffic,regular,Uber,Uber_U1,1\n"
+    )
     memory = ListedMemory.load(job.status_file)
     assert memory.days_of("traffic", "JLR") == {"2026-11-23": ["JLR_B2"]}  # not recovered: unknown
     assert outcome.analysis is not None and outcome.analysis.recovered == 0
@@ -189,12 +225,12 @@ def test_the_email_leads_with_what_needs_action_under_its_name_caps(job, tmp_pat
     assert [page.index(h) for h in heads] == sorted(page.index(h) for h in heads)
     # by hand, one name per pair and two in all, most severe pair first: PERSISTING eLUX shows
     # E1 (D's first) and not A2; NEW MyRep shows M1; the budget is spent for Uber and recovered
-    action = text[text.index("NEEDS ACTION"):text.index("RECOVERED SINCE")]
+    action = text[text.index("NEEDS ACTION") : text.index("RECOVERED SINCE")]
     assert "eLUX_E1" in action and "eLUX_A2" not in action and "MyRep_M1" in action
     assert "Uber_U1" not in action
     assert action.count("... and 1 more in the attached reports") == 1  # eLUX
     assert "1 files in the attached reports (the email's budget of names is spent)" in action  # Uber
-    recovered = text[text.index("RECOVERED SINCE"):text.index("TOTALS PER PROCESS")]
+    recovered = text[text.index("RECOVERED SINCE") : text.index("TOTALS PER PROCESS")]
     assert "eLUX_C1" not in recovered and recovered.count("... and 1 more") == 2
     assert "&hellip; and 1 more in the attached reports" in page
     # the ok pair is in the CSV, not in the body

@@ -24,8 +24,15 @@ def job(redis_server, tmp_path):
     lock = run_lock(settings)
     lost = lock.acquire({"run_id": plan.run_id})
     redis_server.client(db=4).delete(lock.key)  # its lock lapsed
-    state.create(day=DAY, trigger="submit", dry_run=False, total=len(plan.groups),
-                 job=job_lock_key(settings), state="finalizing", token=lost)
+    state.create(
+        day=DAY,
+        trigger="submit",
+        dry_run=False,
+        total=len(plan.groups),
+        job=job_lock_key(settings),
+        state="finalizing",
+        token=lost,
+    )
     return settings, plan, state, lock, lost
 
 

@@ -23,29 +23,42 @@ CLI = [sys.executable, "-m", "mnaas_missing_files.cli.main"]
 
 
 def status_of(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines()
-                if "=" in line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")
+    )
 
 
 def cli(job, *args, env_extra=None, timeout=120):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     env.update(env_extra or {})
-    return subprocess.run([*CLI, *args, "--config", str(job.config)], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        [*CLI, *args, "--config", str(job.config)], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 @pytest.fixture
 def data():
-    spec = DataSpec(days=[DAY - dt.timedelta(days=1), DAY], processes=PROCESSES,
-                    customers=CUSTOMERS + INFONOVA, files_per_pair=12, missing_fraction=0.08)
+    spec = DataSpec(
+        days=[DAY - dt.timedelta(days=1), DAY],
+        processes=PROCESSES,
+        customers=CUSTOMERS + INFONOVA,
+        files_per_pair=12,
+        missing_fraction=0.08,
+    )
     return generate(spec)
 
 
 @pytest.fixture
 def job(tmp_path, data):
     write_duckdb(tmp_path / "wh.duckdb", data)
-    return make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
-                                       "MNAAS_GROUP_SIZE": "2", "MNAAS_RETRY_BACKOFF": "0.05"})
+    return make_job(
+        tmp_path / "job",
+        {
+            "MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
+            "MNAAS_GROUP_SIZE": "2",
+            "MNAAS_RETRY_BACKOFF": "0.05",
+        },
+    )
 
 
 def test_run_writes_reports_email_and_status_as_worked_out_independently(job, data):
@@ -96,8 +109,9 @@ def test_dry_run_writes_reports_but_no_email_and_leaves_status_alone(job):
 
 
 def test_operator_hold_refuses_with_exit_4_and_changes_nothing(job):
-    job.status_file.write_text(job.status_file.read_text().replace(
-        "MNAAS_Daily_ProcessStatusFlag=0", "MNAAS_Daily_ProcessStatusFlag=HOLD"))
+    job.status_file.write_text(
+        job.status_file.read_text().replace("MNAAS_Daily_ProcessStatusFlag=0", "MNAAS_Daily_ProcessStatusFlag=HOLD")
+    )
     before = job.status_file.read_bytes()
     result = cli(job, "run", "--date", DAY.isoformat())
     assert result.returncode == 4
@@ -117,10 +131,16 @@ def test_two_concurrent_runs_one_exits_3_and_changes_nothing(job, tmp_path):
 
 
 def test_two_runs_started_together_one_wins(job):
-    procs = [subprocess.Popen([*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")})
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")},
+        )
+        for _ in range(2)
+    ]
     codes = sorted(p.wait(timeout=120) for p in procs)
     # Either they overlapped (one refused with 3) or the second started after the first ended.
     assert codes in ([0, 3], [0, 0])
@@ -135,9 +155,15 @@ def closed_port() -> int:
 
 def test_unreachable_impala_retries_then_fails_with_one_ticket(tmp_path):
     port = closed_port()
-    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"impala://127.0.0.1:{port}?timeout=2",
-                                      "MNAAS_QUERY_ATTEMPTS": "3", "MNAAS_RETRY_BACKOFF": "0.05",
-                                      "MNAAS_GROUP_SIZE": "10"})
+    job = make_job(
+        tmp_path / "job",
+        {
+            "MNAAS_WAREHOUSE_URL": f"impala://127.0.0.1:{port}?timeout=2",
+            "MNAAS_QUERY_ATTEMPTS": "3",
+            "MNAAS_RETRY_BACKOFF": "0.05",
+            "MNAAS_GROUP_SIZE": "10",
+        },
+    )
     result = cli(job, "run", "--date", DAY.isoformat())
     assert result.returncode == 1, result.stderr
     # 7 customers, 4 local workers: 4 group tasks (each every process) x (3 attempts - 1)
@@ -150,8 +176,7 @@ def test_unreachable_impala_retries_then_fails_with_one_ticket(tmp_path):
     emails = job.emails()
     tickets = [e for e in emails if "sdp" in e.name]
     assert len(tickets) == 1 and len(emails) == 2
-    report = email.message_from_bytes([e for e in emails if e not in tickets][0].read_bytes(),
-                                      policy=policy.default)
+    report = email.message_from_bytes([e for e in emails if e not in tickets][0].read_bytes(), policy=policy.default)
     assert report["Subject"].startswith("INCOMPLETE")
     csv_lines = job.csv(DAY).read_text().splitlines()
     assert all(line.endswith(",,,,") for line in csv_lines[1:])  # unknown is not zero
@@ -167,8 +192,13 @@ def test_run_through_smtp_delivers_one_message_with_the_files_attached(job, data
     from tests.helpers.smtpd import SmtpServer
 
     with SmtpServer(user="relay", password="Relay-Pw-123") as server:
-        result = cli(job, "run", "--date", DAY.isoformat(),
-                     env_extra={"MNAAS_SMTP_URL": server.url(user="relay", password="Relay-Pw-123")})
+        result = cli(
+            job,
+            "run",
+            "--date",
+            DAY.isoformat(),
+            env_extra={"MNAAS_SMTP_URL": server.url(user="relay", password="Relay-Pw-123")},
+        )
         assert result.returncode == 0, result.stderr
         assert len(server.messages) == 1
         received = server.messages[0]
@@ -180,9 +210,11 @@ def test_run_through_smtp_delivers_one_message_with_the_files_attached(job, data
     # the day before has missing files too: they are outstanding, in the third attachment
     want = expected_outstanding(data, DAY, 7, PROCESSES, CUSTOMERS, INFONOVA)
     assert want.count("\n") > 3 and job.outstanding(DAY).read_text() == want
-    assert attached == {job.csv(DAY).name: job.csv(DAY).read_bytes(),
-                        job.txt(DAY).name: job.txt(DAY).read_bytes(),
-                        job.outstanding(DAY).name: job.outstanding(DAY).read_bytes()}
+    assert attached == {
+        job.csv(DAY).name: job.csv(DAY).read_bytes(),
+        job.txt(DAY).name: job.txt(DAY).read_bytes(),
+        job.outstanding(DAY).name: job.outstanding(DAY).read_bytes(),
+    }
     assert msg.get_body(("plain",)) is not None and msg.get_body(("html",)) is not None
 
 
@@ -190,9 +222,13 @@ def test_undeliverable_mail_is_kept_in_the_outbox_and_fails_the_run(job):
     from tests.helpers.smtpd import free_port
 
     port = free_port()  # nothing listens there: the relay is down
-    result = cli(job, "run", "--date", DAY.isoformat(),
-                 env_extra={"MNAAS_SMTP_URL": f"smtp://127.0.0.1:{port}?timeout=2",
-                            "MNAAS_MAIL_ATTEMPTS": "2"})
+    result = cli(
+        job,
+        "run",
+        "--date",
+        DAY.isoformat(),
+        env_extra={"MNAAS_SMTP_URL": f"smtp://127.0.0.1:{port}?timeout=2", "MNAAS_MAIL_ATTEMPTS": "2"},
+    )
     assert result.returncode == 1
     kept = job.emails()
     assert sorted(p.name.rsplit("_", 1)[1] for p in kept) == ["report.eml", "sdp-ticket.eml"]
@@ -212,8 +248,11 @@ def test_backfill_runs_days_in_order_and_continues_past_a_failed_day(job):
     result = cli(job, "backfill", "--from", first.isoformat(), "--to", last.isoformat())
     assert result.returncode == 1, result.stderr
     table = [line.split()[:3] for line in result.stdout.splitlines()[1:]]
-    assert table == [[first.isoformat(), "success", "0"], [bad.isoformat(), "failed", "1"],
-                     [last.isoformat(), "no_input", "1"]]
+    assert table == [
+        [first.isoformat(), "success", "0"],
+        [bad.isoformat(), "failed", "1"],
+        [last.isoformat(), "no_input", "1"],
+    ]
     assert job.csv(first).exists() and job.csv(last).exists() and not job.csv(bad).exists()
     # each day's reports carry that day's date in their name and their rows
     assert job.csv(last).read_text().splitlines()[1].startswith(last.isoformat())

@@ -17,10 +17,13 @@ DAY = dt.date(2026, 11, 24)
 
 
 def test_a_run_that_lost_its_redis_lock_does_not_write_reports_or_status(redis_server, tmp_path, monkeypatch):
-    write_duckdb(tmp_path / "wh.duckdb", generate(DataSpec(days=[DAY], processes=PROCESSES,
-                                                           customers=CUSTOMERS + INFONOVA)))
-    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
-                                      "MNAAS_LOCK_URL": redis_server.url(3)})
+    write_duckdb(
+        tmp_path / "wh.duckdb", generate(DataSpec(days=[DAY], processes=PROCESSES, customers=CUSTOMERS + INFONOVA))
+    )
+    job = make_job(
+        tmp_path / "job",
+        {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb", "MNAAS_LOCK_URL": redis_server.url(3)},
+    )
     settings = load_settings(job.config, day=DAY, environ={})
     key = lock_key(settings.script_name, settings.status_file)
     checked = runner.check_groups_locally
@@ -48,15 +51,33 @@ def test_run_and_submit_with_the_lock_redis_down_change_nothing(redis_server, tm
     import subprocess
     import sys
 
-    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": "duckdb:///:memory:",
-                                      "MNAAS_LOCK_URL": redis_server.url(3).replace("redis://", "redis://:Lock-Pw-9@")})
+    job = make_job(
+        tmp_path / "job",
+        {
+            "MNAAS_WAREHOUSE_URL": "duckdb:///:memory:",
+            "MNAAS_LOCK_URL": redis_server.url(3).replace("redis://", "redis://:Lock-Pw-9@"),
+        },
+    )
     redis_server.stop()
     before = job.status_file.read_bytes()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     for command in ("run", "submit"):
-        result = subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli.main", command,
-                                 "--config", str(job.config), "--date", DAY.isoformat()],
-                                capture_output=True, text=True, env=env, timeout=60)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mnaas_missing_files.cli.main",
+                command,
+                "--config",
+                str(job.config),
+                "--date",
+                DAY.isoformat(),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert result.returncode == 1, (command, result.stderr)
         assert f"127.0.0.1:{redis_server.port}" in result.stderr
         assert "Lock-Pw-9" not in result.stderr + result.stdout

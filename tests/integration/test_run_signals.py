@@ -39,17 +39,28 @@ def env_with(extra: dict[str, str]) -> dict[str, str]:
 
 
 def start_run(job, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 class WarehouseWriter:
     """Another process holding the DuckDB file for writing: every read-only open fails."""
 
     def __init__(self, path: Path):
-        self.proc = subprocess.Popen([sys.executable, "-c", (
-            f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep(300)")],
-            stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                (f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep(300)"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "held"
 
     def release(self) -> None:
@@ -88,8 +99,11 @@ def history(job) -> list[dict]:
 
 
 def status(job) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in job.status_file.read_text().splitlines()
-                if "=" in line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1)
+        for line in job.status_file.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
 
 
 def tickets(job) -> list[Path]:
@@ -129,18 +143,29 @@ def test_a_signal_mid_retry_ends_the_run_interrupted_and_frees_the_job(job, lock
     [entry] = history(job)
     assert entry["outcome"] == "interrupted" and entry["ended"]
     st = status(job)
-    assert (st["MNAAS_Daily_ProcessStatusFlag"], st["MNAAS_job_status"], st["MNAAS_Script_Process_Id"],
-            st["MNAAS_email_sdp_created"]) == ("1", "Failure", "0", "Yes")
+    assert (
+        st["MNAAS_Daily_ProcessStatusFlag"],
+        st["MNAAS_job_status"],
+        st["MNAAS_Script_Process_Id"],
+        st["MNAAS_email_sdp_created"],
+    ) == ("1", "Failure", "0", "Yes")
     assert len(tickets(job)) == 1
     assert f"INTERRUPTED for {DAY}" in log_text(job)
     assert not job.csv(DAY).exists()  # nothing half-done: no reports from an interrupted run
 
     # The job is free at once: the next run neither waits nor is refused.
     started = time.monotonic()
-    rerun = subprocess.run([*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
-                           capture_output=True, text=True, env=env, timeout=60)
-    print(f"\n{sig.name} ({'redis' if lock_env else 'file'} lock): stopped {stopped_after:.2f} s after "
-          f"the signal; next run ran {time.monotonic() - started:.2f} s, {time.monotonic() - sent:.2f} s after the signal")
+    rerun = subprocess.run(
+        [*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    print(
+        f"\n{sig.name} ({'redis' if lock_env else 'file'} lock): stopped {stopped_after:.2f} s after "
+        f"the signal; next run ran {time.monotonic() - started:.2f} s, {time.monotonic() - sent:.2f} s after the signal"
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert status(job)["MNAAS_email_sdp_created"] == "No"
     assert [e["outcome"] for e in history(job)] == ["interrupted", "success"]
@@ -152,20 +177,27 @@ def test_sigkill_leaves_a_stale_redis_lock_the_next_run_takes_over_at_once(job, 
     redis_server_session.client(db=db).flushdb()
     env = env_with({**RETRYING, "MNAAS_LOCK_URL": redis_server_session.url(db), "MNAAS_LOCK_TTL": "1800"})
     kill_mid_retry(job, env)
-    [lock_key] = [k for k in redis_server_session.client(db=db).keys("mnaas-missing-files:lock:*")
-                  if not k.endswith(b":last")]
+    [lock_key] = [
+        k for k in redis_server_session.client(db=db).keys("mnaas-missing-files:lock:*") if not k.endswith(b":last")
+    ]
     assert redis_server_session.client(db=db).pttl(lock_key) > 1_000_000  # would refuse for ~30 min
 
-    shown = subprocess.run([*CLI, "status", "--config", str(job.config)], capture_output=True,
-                           text=True, env=env, timeout=60)
+    shown = subprocess.run(
+        [*CLI, "status", "--config", str(job.config)], capture_output=True, text=True, env=env, timeout=60
+    )
     assert shown.returncode == 0, shown.stderr
     assert f"lock: STALE: held by run {history(job)[0]['run_id']}" in shown.stdout
     assert "LOST" in shown.stdout  # status ended the dead run's history entry
     assert history(job)[0]["outcome"] == "lost" and history(job)[0]["ended"]
 
     started = time.monotonic()
-    rerun = subprocess.run([*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
-                           capture_output=True, text=True, env=env, timeout=60)
+    rerun = subprocess.run(
+        [*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     print(f"\nSIGKILL (redis lock): next run took {time.monotonic() - started:.2f} s")
     assert rerun.returncode == 0, rerun.stderr
     assert "whose process is gone (this host); taking it over" in rerun.stderr
@@ -177,8 +209,13 @@ def test_sigkill_with_the_file_lock_the_next_run_marks_the_dead_run_lost(job):
     env = env_with(RETRYING)
     kill_mid_retry(job, env)
     assert history(job)[0]["outcome"] == "running"
-    rerun = subprocess.run([*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
-                           capture_output=True, text=True, env=env, timeout=60)
+    rerun = subprocess.run(
+        [*CLI, "run", "--date", DAY.isoformat(), "--config", str(job.config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert rerun.returncode == 0, rerun.stderr
     first, second = history(job)
     assert (first["outcome"], second["outcome"]) == ("lost", "success")
@@ -216,10 +253,13 @@ def test_a_signal_stops_a_backfill_after_the_day_in_hand(job):
     first = DAY - dt.timedelta(days=2)
     writer = WarehouseWriter(job.warehouse)
     try:
-        backfill = subprocess.Popen([*CLI, "backfill", "--from", first.isoformat(), "--to", DAY.isoformat(),
-                                     "--config", str(job.config)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    env=env_with(RETRYING))
+        backfill = subprocess.Popen(
+            [*CLI, "backfill", "--from", first.isoformat(), "--to", DAY.isoformat(), "--config", str(job.config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env_with(RETRYING),
+        )
         wait_for_log(job, "retrying in 4.0 s")
         backfill.send_signal(signal.SIGTERM)
         stdout, stderr = backfill.communicate(timeout=30)

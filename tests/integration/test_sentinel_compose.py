@@ -33,7 +33,7 @@ def test_the_sentinel_file_adds_a_replica_three_sentinels_and_points_every_celer
     assert set(services) == {"redis-replica", "sentinel-1", "sentinel-2", "sentinel-3", *CELERY_SERVICES}
     assert set(CELERY_SERVICES) <= set(base["services"])  # it only overrides the base's services
     replica = services["redis-replica"]["command"]
-    assert replica[replica.index("--replicaof") + 1:replica.index("--replicaof") + 3] == ["redis", "6379"]
+    assert replica[replica.index("--replicaof") + 1 : replica.index("--replicaof") + 3] == ["redis", "6379"]
     assert replica[replica.index("--appendonly") + 1] == "yes"
     commands = {services[f"sentinel-{n}"]["command"][-1] for n in (1, 2, 3)}
     [script] = commands  # one sentinel configuration, three sentinels
@@ -62,28 +62,53 @@ def test_the_sentinel_services_commands_run_as_plain_processes_and_a_run_complet
         return processes[-1]
 
     try:
-        start("redis", [*base["services"]["redis"]["command"], "--port", str(master_port),
-                        "--bind", "127.0.0.1", "--dir", str(tmp_path)])
+        start(
+            "redis",
+            [
+                *base["services"]["redis"]["command"],
+                "--port",
+                str(master_port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(tmp_path),
+            ],
+        )
         replica_dir = tmp_path / "replica"
         replica_dir.mkdir()
         # `--replicaof redis 6379`: the compose host and port of the master are whole arguments
-        replica = [{"redis": "127.0.0.1", "6379": str(master_port)}.get(part, part)
-                   for part in sentinel["services"]["redis-replica"]["command"]]
-        start("redis-replica", [*replica, "--port", str(replica_port), "--bind", "127.0.0.1",
-                                "--dir", str(replica_dir)])
+        replica = [
+            {"redis": "127.0.0.1", "6379": str(master_port)}.get(part, part)
+            for part in sentinel["services"]["redis-replica"]["command"]
+        ]
+        start(
+            "redis-replica", [*replica, "--port", str(replica_port), "--bind", "127.0.0.1", "--dir", str(replica_dir)]
+        )
         replica_health = sentinel["services"]["redis-replica"]["healthcheck"]["test"][1]
-        wait_until(lambda: subprocess.run(["bash", "-c", replica_health.replace(
-            "redis-cli", f"redis-cli -p {replica_port}")], capture_output=True).returncode == 0,
-            what="the replica to sync")
+        wait_until(
+            lambda: (
+                subprocess.run(
+                    ["bash", "-c", replica_health.replace("redis-cli", f"redis-cli -p {replica_port}")],
+                    capture_output=True,
+                ).returncode
+                == 0
+            ),
+            what="the replica to sync",
+        )
         for number, port in enumerate(sentinel_ports, 1):
             service = sentinel["services"][f"sentinel-{number}"]
-            mine = {**to_master, "port 26379": f"port {port}\nbind 127.0.0.1",
-                    "/tmp/sentinel.conf": str(tmp_path / f"sentinel-{number}.conf")}
+            mine = {
+                **to_master,
+                "port 26379": f"port {port}\nbind 127.0.0.1",
+                "/tmp/sentinel.conf": str(tmp_path / f"sentinel-{number}.conf"),
+            }
             start(f"sentinel-{number}", [_replace(part, mine) for part in service["command"]])
         for number, port in enumerate(sentinel_ports, 1):
             service = sentinel["services"][f"sentinel-{number}"]
-            wait_until(lambda s=service, p=port: _healthcheck(s, {"-p 26379": f"-p {p}"}, dict(os.environ)) == 0,
-                       what=f"sentinel-{number} to be healthy")
+            wait_until(
+                lambda s=service, p=port: _healthcheck(s, {"-p 26379": f"-p {p}"}, dict(os.environ)) == 0,
+                what=f"sentinel-{number} to be healthy",
+            )
 
         job = CeleryJob.build(tmp_path / "job")
         urls = {f"sentinel-{n}:26379": f"127.0.0.1:{port}" for n, port in enumerate(sentinel_ports, 1)}
@@ -91,8 +116,7 @@ def test_the_sentinel_services_commands_run_as_plain_processes_and_a_run_complet
         env = celery_env(fake, job.config, HOSTNAME=socket.gethostname())
         for key, value in sentinel["services"]["worker"]["environment"].items():
             env[key] = _replace(str(value), urls)
-        workers = [start(name, list(base["services"][name]["command"]), env)
-                   for name in ("worker", "control-worker")]
+        workers = [start(name, list(base["services"][name]["command"]), env) for name in ("worker", "control-worker")]
         for worker in workers:
             worker.wait_for_log(" ready.")
         result = run_cli(job.config, env, "submit", "--date", DAY.isoformat(), "--wait")

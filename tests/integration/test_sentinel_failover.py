@@ -69,9 +69,13 @@ def deployment(root: Path, workers: bool = True):
         job = CeleryJob.build(root)
         gate = root / "gate"
         urls = type("Urls", (), {"url": staticmethod(sentinels.url)})
-        env = celery_env(urls, job.config, MNAAS_TEST_GROUP_GATE=str(gate),
-                         MNAAS_SENTINEL_MASTER=MASTER_NAME,
-                         MNAAS_SENTINEL_PASSWORD=sentinels.sentinel_password)
+        env = celery_env(
+            urls,
+            job.config,
+            MNAAS_TEST_GROUP_GATE=str(gate),
+            MNAAS_SENTINEL_MASTER=MASTER_NAME,
+            MNAAS_SENTINEL_PASSWORD=sentinels.sentinel_password,
+        )
         procs = start_workers(["w1", "w2"], env, root / "logs") if workers else []
         try:
             yield Deployment(sentinels, job, env, procs, gate)
@@ -85,8 +89,11 @@ def hold_run(d: Deployment):
     d.gate.touch()
     submit = d.start_submit()
     run_id = submitted_run_id(submit.stdout.readline())
-    wait_until(lambda: len(d.state(run_id).active()) == POOL_PROCESSES, timeout=60,
-               what="every pool process to hold a group of the run")
+    wait_until(
+        lambda: len(d.state(run_id).active()) == POOL_PROCESSES,
+        timeout=60,
+        what="every pool process to hold a group of the run",
+    )
     return submit, run_id
 
 
@@ -134,8 +141,10 @@ def test_master_killed_mid_run_the_replica_takes_over_and_the_run_completes_exac
         assert (record["done"], record["failed"], record["state"]) == (16, 0, "done")
         assert d.lock().holder() is None
         assert_no_secret(d, out, err)
-        print(f"\nfailover: promotion {promotion:.1f} s after SIGKILL; run {run_id} completed "
-              f"{finished:.1f} s after it (its groups finished during the outage)")
+        print(
+            f"\nfailover: promotion {promotion:.1f} s after SIGKILL; run {run_id} completed "
+            f"{finished:.1f} s after it (its groups finished during the outage)"
+        )
 
 
 def test_submits_and_status_across_a_failover_never_two_runs_holding_the_job(tmp_path):
@@ -200,8 +209,10 @@ def test_check_config_requires_a_master_name_for_sentinel_urls_and_masks_passwor
     env = {k: v for k, v in quiet.env.items() if k != "MNAAS_SENTINEL_MASTER"}
     missing = quiet.cli("check-config", env=env)
     assert missing.returncode == 2
-    assert "MNAAS_SENTINEL_MASTER is required when MNAAS_BROKER_URL and MNAAS_RESULT_BACKEND and " \
-           "MNAAS_LOCK_URL name Redis sentinels" in missing.stderr
+    assert (
+        "MNAAS_SENTINEL_MASTER is required when MNAAS_BROKER_URL and MNAAS_RESULT_BACKEND and "
+        "MNAAS_LOCK_URL name Redis sentinels" in missing.stderr
+    )
     valid = quiet.cli("check-config")
     assert valid.returncode == 0, valid.stderr
     assert "MNAAS_SENTINEL_PASSWORD" in valid.stdout and "sentinel://:***@127.0.0.1:" in valid.stdout

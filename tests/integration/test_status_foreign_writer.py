@@ -50,19 +50,39 @@ def own_keys(text: str) -> dict[str, str]:
 def test_no_foreign_update_and_no_own_key_is_lost_to_a_sed_loop(job, tmp_path):
     stop = tmp_path / "stop"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
-    loop = subprocess.Popen(["bash", "-c", SED_LOOP], stdout=subprocess.PIPE, text=True,
-                            env={**env, "STOP": str(stop), "STATUS": str(job.status_file)})
+    loop = subprocess.Popen(
+        ["bash", "-c", SED_LOOP],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**env, "STOP": str(stop), "STATUS": str(job.status_file)},
+    )
     started = time.monotonic()
     own_lost = []
     try:
         for i in range(RUNS):
-            result = subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli.main", "run",
-                                     "--date", DAY.isoformat(), "--config", str(job.config)],
-                                    capture_output=True, text=True, env=env, timeout=60)
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mnaas_missing_files.cli.main",
+                    "run",
+                    "--date",
+                    DAY.isoformat(),
+                    "--config",
+                    str(job.config),
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+            )
             assert result.returncode == 0, result.stderr
             keys = own_keys(job.status_file.read_text())
-            if keys != {"MNAAS_Daily_ProcessStatusFlag": "0", "MNAAS_Script_Process_Id": "0",
-                        "MNAAS_job_status": "Success"}:
+            if keys != {
+                "MNAAS_Daily_ProcessStatusFlag": "0",
+                "MNAAS_Script_Process_Id": "0",
+                "MNAAS_job_status": "Success",
+            }:
                 own_lost.append((i, keys))
     finally:
         stop.touch()
@@ -72,8 +92,10 @@ def test_no_foreign_update_and_no_own_key_is_lost_to_a_sed_loop(job, tmp_path):
     text = job.status_file.read_text()
     present = [int(k) for k in re.findall(r"(?m)^FOREIGN_(\d+)=\1$", text)]
     lost = sorted(set(range(written)) - set(present))
-    print(f"\nforeign updates: {written} written in {elapsed:.1f} s ({written / elapsed:.0f}/s), "
-          f"{len(lost)} lost; own keys lost after {len(own_lost)} of {RUNS} runs")
+    print(
+        f"\nforeign updates: {written} written in {elapsed:.1f} s ({written / elapsed:.0f}/s), "
+        f"{len(lost)} lost; own keys lost after {len(own_lost)} of {RUNS} runs"
+    )
     # Paced at 100/s; a machine loaded by other work slows it, but not below this.
     assert written / elapsed > 20, "the sed loop was too slow to test anything"
     assert lost == [], f"{len(lost)} of {written} foreign updates lost: {lost[:10]}"

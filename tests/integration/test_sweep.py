@@ -21,10 +21,13 @@ DAY = dt.date(2026, 11, 24)
 @pytest.fixture
 def lapsed_run(redis_server, tmp_path, monkeypatch):
     """A submitted run, plan saved, whose lock has just lapsed; (settings, state, lock, job)."""
-    write_duckdb(tmp_path / "wh.duckdb", generate(DataSpec(days=[DAY], processes=PROCESSES,
-                                                           customers=CUSTOMERS + INFONOVA)))
-    job = make_job(tmp_path / "job", {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
-                                      "MNAAS_LOCK_URL": redis_server.url(5)})
+    write_duckdb(
+        tmp_path / "wh.duckdb", generate(DataSpec(days=[DAY], processes=PROCESSES, customers=CUSTOMERS + INFONOVA))
+    )
+    job = make_job(
+        tmp_path / "job",
+        {"MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb", "MNAAS_LOCK_URL": redis_server.url(5)},
+    )
     for key in [k for k in os.environ if k.startswith("MNAAS_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("MNAAS_CONFIG", str(job.config))
@@ -32,8 +35,9 @@ def lapsed_run(redis_server, tmp_path, monkeypatch):
     plan = make_plan(settings, workers=settings.group_workers, trigger="submit", run_id="20261124-lost0001")
     lock, state = run_lock(settings), run_state(settings, plan.run_id)
     token = lock.acquire({"run_id": plan.run_id, "day": DAY.isoformat()})
-    state.create(day=DAY, trigger="submit", dry_run=False, total=len(plan.groups), job=lock.key,
-                 state="running", token=token)
+    state.create(
+        day=DAY, trigger="submit", dry_run=False, total=len(plan.groups), job=lock.key, state="running", token=token
+    )
     state.save_plan(plan.to_json())
     redis_server.client(db=5).delete(lock.key)
     return settings, state, lock, job
@@ -71,5 +75,10 @@ def test_a_lost_run_that_cannot_be_reported_is_marked_failed_and_frees_the_job(l
     assert (record["state"], record["exit_code"]) == ("failed", 1)
     assert record["message"].startswith("lost, and could not be reported: "), record["message"]
     assert lock.holder() is None  # the next run may start at once, not after the TTL
-    assert sweep(settings) == {"reported": [], "unreportable": [], "superseded": [], "lapsed": [],
-                               "running": []}  # ended: no longer an open run
+    assert sweep(settings) == {
+        "reported": [],
+        "unreportable": [],
+        "superseded": [],
+        "lapsed": [],
+        "running": [],
+    }  # ended: no longer an open run

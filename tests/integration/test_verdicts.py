@@ -24,22 +24,37 @@ CLI = [sys.executable, "-m", "mnaas_missing_files.cli.main"]
 # traffic/eLUX: F2 missing, KPI 2 - 1 = 1: `missing`. traffic/JLR: J2 missing but the KPIs
 # say 2 - 2 = 0: `mismatch`. actives: rows of the day before only, nothing on D: `no_input`.
 ROWS = Rows(
-    kpi=[(DS, "traffic", "eLUX", "File Received", 2), (DS, "traffic", "eLUX", "File Generated", 1),
-         (DS, "traffic", "JLR", "File Received", 2), (DS, "traffic", "JLR", "File Generated", 2),
-         (PREV, "actives", "eLUX", "File Received", 1), (PREV, "actives", "eLUX", "File Generated", 1),
-         (DS, "actives", "Unlisted", "File Received", 3)],  # an unconfigured customer: no input still
-    received=[(DS, "traffic", "eLUX", "F1.dat", 1), (DS, "traffic", "eLUX", "F2.dat", 1),
-              (DS, "traffic", "JLR", "J1.dat", 1), (DS, "traffic", "JLR", "J2.dat", 1),
-              (PREV, "actives", "eLUX", "A1.dat", 1), (DS, "actives", "Unlisted", "U1.dat", 1)],
-    generated=[(DS, "traffic", "eLUX", "F1.dat", "eLUX_F1.dat", 1),
-               (DS, "traffic", "JLR", "J1.dat", "JLR_J1.dat", 1),
-               (PREV, "actives", "eLUX", "A1.dat", "eLUX_A1.dat", 1)],
+    kpi=[
+        (DS, "traffic", "eLUX", "File Received", 2),
+        (DS, "traffic", "eLUX", "File Generated", 1),
+        (DS, "traffic", "JLR", "File Received", 2),
+        (DS, "traffic", "JLR", "File Generated", 2),
+        (PREV, "actives", "eLUX", "File Received", 1),
+        (PREV, "actives", "eLUX", "File Generated", 1),
+        (DS, "actives", "Unlisted", "File Received", 3),
+    ],  # an unconfigured customer: no input still
+    received=[
+        (DS, "traffic", "eLUX", "F1.dat", 1),
+        (DS, "traffic", "eLUX", "F2.dat", 1),
+        (DS, "traffic", "JLR", "J1.dat", 1),
+        (DS, "traffic", "JLR", "J2.dat", 1),
+        (PREV, "actives", "eLUX", "A1.dat", 1),
+        (DS, "actives", "Unlisted", "U1.dat", 1),
+    ],
+    generated=[
+        (DS, "traffic", "eLUX", "F1.dat", "eLUX_F1.dat", 1),
+        (DS, "traffic", "JLR", "J1.dat", "JLR_J1.dat", 1),
+        (PREV, "actives", "eLUX", "A1.dat", "eLUX_A1.dat", 1),
+    ],
 )
 
 
 def status_of(job) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in job.status_file.read_text().splitlines()
-                if "=" in line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1)
+        for line in job.status_file.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
 
 
 def history_of(job) -> list[dict]:
@@ -50,22 +65,33 @@ def history_of(job) -> list[dict]:
 def cli(job, *args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     env.update(env_extra or {})
-    return subprocess.run([*CLI, *args, "--config", str(job.config)], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [*CLI, *args, "--config", str(job.config)], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def messages(job, kind):
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default)
-            for p in job.emails() if p.name.endswith(f"_{kind}.eml")]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)
+        for p in job.emails()
+        if p.name.endswith(f"_{kind}.eml")
+    ]
 
 
 @pytest.fixture
 def job(tmp_path):
     write_duckdb(tmp_path / "wh.duckdb", ROWS)
-    return make_job(tmp_path / "job", {
-        "MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb", "MNAAS_LOOKBACK_DAYS": "1",
-        "process_list": "(traffic actives)", "customer_names": "(eLUX JLR)",
-        "infonova_customer_names": "()", "MNAAS_GROUP_SIZE": "1"})
+    return make_job(
+        tmp_path / "job",
+        {
+            "MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
+            "MNAAS_LOOKBACK_DAYS": "1",
+            "process_list": "(traffic actives)",
+            "customer_names": "(eLUX JLR)",
+            "infonova_customer_names": "()",
+            "MNAAS_GROUP_SIZE": "1",
+        },
+    )
 
 
 def test_no_input_fails_the_run_once_per_episode_and_names_the_process(job):
@@ -73,8 +99,11 @@ def test_no_input_fails_the_run_once_per_episode_and_names_the_process(job):
     assert first.returncode == 1, first.stderr
     assert "NO INPUT: actives received nothing on 2026-11-24" in first.stdout
     status = status_of(job)
-    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"],
-            status["MNAAS_email_sdp_created"]) == ("1", "Failure", "Yes")
+    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"], status["MNAAS_email_sdp_created"]) == (
+        "1",
+        "Failure",
+        "Yes",
+    )
     [report] = messages(job, "report")
     # by hand: 2 missing on D (F2, J2), both in NEW pairs; nothing outstanding
     assert report["Subject"].strip() == "NO INPUT - Missing customer files 2026-11-24: 2 missing (2 new), 0 outstanding"
@@ -86,7 +115,9 @@ def test_no_input_fails_the_run_once_per_episode_and_names_the_process(job):
     assert entry["verdicts"] == {"unknown": 0, "no_input": 2, "mismatch": 1, "missing": 1, "ok": 0}
     # CSV and TXT keep their format: the no-input pairs are zeros, as before
     assert job.csv(D).read_text().splitlines()[3:] == [
-        "2026-11-24,actives,regular,eLUX,0,0,0,0", "2026-11-24,actives,regular,JLR,0,0,0,0"]
+        "2026-11-24,actives,regular,eLUX,0,0,0,0",
+        "2026-11-24,actives,regular,JLR,0,0,0,0",
+    ]
 
     second = cli(job, "run", "--date", DS)
     assert second.returncode == 1
@@ -98,11 +129,18 @@ def test_a_mismatch_pair_is_labelled_mismatch_first_in_the_email(job):
     cli(job, "run", "--date", DS, env_extra={"MNAAS_EMPTY_INPUT": "warn"})
     [report] = messages(job, "report")
     text = report.get_body(("plain",)).get_content()
-    lines = [line.split() for line in text.splitlines()
-             if line.startswith("  ") and " / " in line and not line.startswith("  label")]
+    lines = [
+        line.split()
+        for line in text.splitlines()
+        if line.startswith("  ") and " / " in line and not line.startswith("  label")
+    ]
     # most severe first: the two no-input pairs, then the mismatch, then the NEW one
-    assert [" ".join(w[:w.index("/") + 2]) for w in lines[:4]] == [
-        "NO INPUT actives / eLUX", "NO INPUT actives / JLR", "MISMATCH traffic / JLR", "NEW traffic / eLUX"]
+    assert [" ".join(w[: w.index("/") + 2]) for w in lines[:4]] == [
+        "NO INPUT actives / eLUX",
+        "NO INPUT actives / JLR",
+        "MISMATCH traffic / JLR",
+        "NEW traffic / eLUX",
+    ]
     page = report.get_body(("html",)).get_content()
     assert ">MISMATCH</span>" in page
 
@@ -133,8 +171,11 @@ def test_an_allowed_process_is_never_no_input(job):
 def test_a_day_after_today_is_refused_before_anything_is_touched(job):
     before = job.status_file.read_bytes()
     tomorrow = dt.date.today() + dt.timedelta(days=2)
-    for command in (["run", "--date", str(tomorrow)], ["submit", "--date", str(tomorrow)],
-                    ["backfill", "--from", DS, "--to", str(tomorrow)]):
+    for command in (
+        ["run", "--date", str(tomorrow)],
+        ["submit", "--date", str(tomorrow)],
+        ["backfill", "--from", DS, "--to", str(tomorrow)],
+    ):
         result = cli(job, *command)
         assert result.returncode == 2, (command, result.stderr)
         assert f"day {tomorrow} has not happened yet" in result.stderr

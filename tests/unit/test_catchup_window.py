@@ -21,14 +21,17 @@ def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=BERLIN)
 
 
-@pytest.mark.parametrize("cron, now, tick", [
-    ("30 6 * * *", "2026-12-01 07:00", "2026-12-01 06:30"),
-    ("30 6 * * *", "2026-12-01 06:29", "2026-11-30 06:30"),
-    ("30 6 * * *", "2026-12-01 06:30", "2026-12-01 06:30"),  # at the tick itself
-    ("*/15 6-9 * * mon-fri", "2026-11-29 12:00", "2026-11-27 09:45"),  # Sunday: Friday's last
-    ("0 0 29 2 *", "2026-12-01 07:00", "2024-02-29 00:00"),
-    ("0 8 1,15 * 0", "2026-12-01 07:00", "2026-11-15 08:00"),  # day of month AND Sunday, as Celery
-])
+@pytest.mark.parametrize(
+    "cron, now, tick",
+    [
+        ("30 6 * * *", "2026-12-01 07:00", "2026-12-01 06:30"),
+        ("30 6 * * *", "2026-12-01 06:29", "2026-11-30 06:30"),
+        ("30 6 * * *", "2026-12-01 06:30", "2026-12-01 06:30"),  # at the tick itself
+        ("*/15 6-9 * * mon-fri", "2026-11-29 12:00", "2026-11-27 09:45"),  # Sunday: Friday's last
+        ("0 0 29 2 *", "2026-12-01 07:00", "2024-02-29 00:00"),
+        ("0 8 1,15 * 0", "2026-12-01 07:00", "2026-11-15 08:00"),  # day of month AND Sunday, as Celery
+    ],
+)
 def test_the_latest_tick_at_or_before_now(cron, now, tick):
     assert Cron(cron).latest_tick(at(now)) == at(tick)
 
@@ -46,11 +49,13 @@ def test_the_window_skips_days_with_an_ended_run_that_counts(tmp_path):
     s = settings_for(tmp_path, catchup_days=4)
     now = at("2026-12-01 07:00")  # Y = 30 November
     assert window(s, now) == [dt.date(2026, 11, d) for d in (27, 28, 29, 30)]
-    entries = [{"day": "2026-11-27", "ended": "x", "outcome": "lost"},
-               {"day": "2026-11-28", "ended": "x", "outcome": "dry-run"},
-               {"day": "2026-11-28", "ended": "x", "outcome": "refused"},
-               {"day": "2026-11-29", "ended": None, "outcome": "running"},
-               {"day": "2026-11-30", "ended": "x", "outcome": "interrupted"}]
+    entries = [
+        {"day": "2026-11-27", "ended": "x", "outcome": "lost"},
+        {"day": "2026-11-28", "ended": "x", "outcome": "dry-run"},
+        {"day": "2026-11-28", "ended": "x", "outcome": "refused"},
+        {"day": "2026-11-29", "ended": None, "outcome": "running"},
+        {"day": "2026-11-30", "ended": "x", "outcome": "interrupted"},
+    ]
     assert days_not_run(s, now, entries) == [dt.date(2026, 11, 28), dt.date(2026, 11, 29)]
     assert window(settings_for(tmp_path, catchup_days=0), now) == []
 
@@ -77,7 +82,15 @@ def test_the_alert_says_what_is_known():
     known, advice = what_is_known([], day)
     assert known == ["no run for this day was ever started (was beat or the control worker down?)"]
     assert "submit --date 2026-11-30 --wait" in advice[0]
-    running = [{"run_id": "r9", "day": "2026-11-30", "trigger": "schedule", "started": "2026-12-01 06:30:00",
-                "ended": None, "outcome": "running"}]
+    running = [
+        {
+            "run_id": "r9",
+            "day": "2026-11-30",
+            "trigger": "schedule",
+            "started": "2026-12-01 06:30:00",
+            "ended": None,
+            "outcome": "running",
+        }
+    ]
     known, advice = what_is_known(running, day)
     assert known == ["run r9 (schedule) started 2026-12-01 06:30:00 and is still RUNNING"]

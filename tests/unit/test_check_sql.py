@@ -13,7 +13,7 @@ from tests.helpers.settings import settings_for_tests
 
 D = "2026-11-24"
 OTHER_DAY = "2026-11-23"
-QUOTED = "O'Brien \"Logistics\""
+QUOTED = 'O\'Brien "Logistics"'
 
 
 @pytest.fixture
@@ -21,23 +21,23 @@ def warehouse(tmp_path):
     rows = Rows(
         kpi=[
             (D, "traffic", "eLUX", "File Received", 2),
-            (D, "traffic", "eLUX", "File Received", 1),    # split KPI: summed to 3
+            (D, "traffic", "eLUX", "File Received", 1),  # split KPI: summed to 3
             (D, "traffic", "eLUX", "File Generated", 1),
             (D, "traffic", "eLUX", "Records Processed", 999),  # another KPI: ignored
             (D, "traffic", QUOTED, "File Received", 2),
             (D, "traffic", QUOTED, "File Generated", 2),
             (OTHER_DAY, "traffic", "eLUX", "File Received", 50),  # other day: ignored
-            (D, "actives", "eLUX", "File Received", 70),          # other process: ignored
-            (D, "traffic", "Unlisted", "File Received", 80),      # unconfigured customer
+            (D, "actives", "eLUX", "File Received", 70),  # other process: ignored
+            (D, "traffic", "Unlisted", "File Received", 80),  # unconfigured customer
         ],
         received=[
             (D, "traffic", "eLUX", "F1.dat", 10),
-            (D, "traffic", "eLUX", "F1.dat", 10),   # duplicate row: counted once
+            (D, "traffic", "eLUX", "F1.dat", 10),  # duplicate row: counted once
             (D, "traffic", "eLUX", "F2.dat", 10),
             (D, "traffic", "eLUX", "F3.dat", 10),
             (D, "traffic", QUOTED, "Q1.dat", 10),
             (D, "traffic", QUOTED, "Q2.dat", 10),
-            (D, "traffic", "JLR", "J1.dat", 10),    # JLR has no KPI rows at all
+            (D, "traffic", "JLR", "J1.dat", 10),  # JLR has no KPI rows at all
             (OTHER_DAY, "traffic", "eLUX", "OLD.dat", 10),
             (D, "actives", "eLUX", "A1.dat", 10),
             (D, "traffic", "Unlisted", "U1.dat", 10),
@@ -45,7 +45,7 @@ def warehouse(tmp_path):
         generated=[
             (D, "traffic", "eLUX", "F2.dat", "eLUX_F2.dat", 10),
             (OTHER_DAY, "traffic", "eLUX", "F3.dat", "eLUX_F3.dat", 10),  # generated another day
-            (D, "actives", "eLUX", "F1.dat", "eLUX_F1.dat", 10),          # other process
+            (D, "actives", "eLUX", "F1.dat", "eLUX_F1.dat", 10),  # other process
             (D, "traffic", QUOTED, "Q1.dat", "x", 10),
             (D, "traffic", QUOTED, "Q2.dat", "y", 10),
         ],
@@ -80,8 +80,7 @@ def test_one_batch_answers_every_process_and_customer_type_with_two_queries(ware
     """Two processes x (two regular + one InfONova customer): four groups, two queries."""
     batch = Batch("1/1", ("traffic", "actives"), ("eLUX", QUOTED), ("JLR",), (1, 1))
     results = {r.group_id: r for r in check_batch(warehouse, settings(lookback_days=0), batch)}
-    assert list(results) == ["traffic/regular/1", "traffic/infonova/1", "actives/regular/1",
-                             "actives/infonova/1"]
+    assert list(results) == ["traffic/regular/1", "traffic/infonova/1", "actives/regular/1", "actives/infonova/1"]
     assert sum(r.queries for r in results.values()) == 2
     by_hand = {  # counts, names on D
         "traffic/regular/1": ({"eLUX": [3, 1], QUOTED: [2, 2]}, {"eLUX": ["eLUX_F1.dat", "eLUX_F3.dat"]}),
@@ -114,8 +113,7 @@ def test_missing_table_is_a_permanent_error(warehouse):
 def test_names_are_packed_as_they_stream_in_and_disorder_is_refused():
     group_a = Group("p/regular/1", "p", "regular", ("a", "b"))
     of_pair = {("p", "a"): group_a, ("p", "b"): group_a}
-    rows = iter([("p", D, "a", "f2"), ("p", D, "a", "f1"), ("p", D, "b", "f1"),
-                 ("p", OTHER_DAY, "a", "old")])
+    rows = iter([("p", D, "a", "f2"), ("p", D, "a", "f1"), ("p", D, "b", "f1"), ("p", OTHER_DAY, "a", "old")])
     packed = _pack_names(rows, of_pair, "_")
     assert unpack_names(packed["p/regular/1"][D]) == {"a": ["a_f1", "a_f2"], "b": ["b_f1"]}
     assert unpack_names(packed["p/regular/1"][OTHER_DAY]) == {"a": ["a_old"]}

@@ -112,25 +112,29 @@ def test_memory_limit_and_threads_reach_duckdb_and_the_spill_directory_goes_with
     warehouse = DuckDBWarehouse(f"duckdb:///{db}?memory_limit=64MB&threads=1")
     try:
         [(limit, threads, spill)] = warehouse.query(
-            "SELECT current_setting('memory_limit'), current_setting('threads'), "
-            "current_setting('temp_directory')", [])
+            "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')", []
+        )
         # DuckDB reports 64 MB (decimal) in binary units: 61.0 MiB
         assert limit == "61.0 MiB" and threads == 1
         assert os.path.isdir(spill) and os.path.basename(spill).startswith("mnaas-duckdb-spill-")
         # A sort far larger than the limit spills and still completes
-        assert warehouse.query("SELECT count(*) FROM (SELECT range::VARCHAR || 'x' AS s FROM "
-                               "range(3000000) ORDER BY s)", []) == [(3000000,)]
+        assert warehouse.query(
+            "SELECT count(*) FROM (SELECT range::VARCHAR || 'x' AS s FROM range(3000000) ORDER BY s)", []
+        ) == [(3000000,)]
     finally:
         warehouse.close()
     assert not os.path.exists(spill)
 
 
-@pytest.mark.parametrize("url, problem", [
-    ("duckdb:///wh.duckdb?memory_limit=lots", "memory_limit='lots': expected a size"),
-    ("duckdb:///wh.duckdb?threads=0", "threads='0': expected a whole number"),
-    ("duckdb:///wh.duckdb?access_mode=read_write", "unknown DuckDB URL option 'access_mode'"),
-    ("duckdb:///?threads=2", "malformed DuckDB URL"),
-])
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("duckdb:///wh.duckdb?memory_limit=lots", "memory_limit='lots': expected a size"),
+        ("duckdb:///wh.duckdb?threads=0", "threads='0': expected a whole number"),
+        ("duckdb:///wh.duckdb?access_mode=read_write", "unknown DuckDB URL option 'access_mode'"),
+        ("duckdb:///?threads=2", "malformed DuckDB URL"),
+    ],
+)
 def test_a_bad_option_names_what_is_wrong(url, problem):
     with pytest.raises(ConfigError, match=problem.replace("(", r"\(").replace("?", r"\?")) as caught:
         parse_duckdb_url(url)

@@ -25,8 +25,7 @@ def status(tmp_path: Path) -> Path:
 
 
 def run(run_id: str, **fields) -> dict:
-    return {"run_id": run_id, "day": "2026-11-24", "trigger": "beat", "outcome": "running",
-            **fields}
+    return {"run_id": run_id, "day": "2026-11-24", "trigger": "beat", "outcome": "running", **fields}
 
 
 def test_history_lives_next_to_the_status_file(status):
@@ -50,14 +49,25 @@ def test_no_history_yet_is_an_empty_list(status):
 def test_update_run_merges_into_that_run_only(status):
     record_run(status, run("a", started="2026-11-25 06:30:00", ended=None))
     record_run(status, run("b"))
-    assert update_run(status, "a", ended="2026-11-25 06:31:10", outcome="success",
-                      missing_files=3, pairs=2, failed_groups=0) is True
+    assert (
+        update_run(
+            status, "a", ended="2026-11-25 06:31:10", outcome="success", missing_files=3, pairs=2, failed_groups=0
+        )
+        is True
+    )
     newest, oldest = recent_runs(status)
     assert newest == run("b")
-    assert oldest == {"run_id": "a", "day": "2026-11-24", "trigger": "beat",
-                      "outcome": "success", "started": "2026-11-25 06:30:00",
-                      "ended": "2026-11-25 06:31:10", "missing_files": 3, "pairs": 2,
-                      "failed_groups": 0}
+    assert oldest == {
+        "run_id": "a",
+        "day": "2026-11-24",
+        "trigger": "beat",
+        "outcome": "success",
+        "started": "2026-11-25 06:30:00",
+        "ended": "2026-11-25 06:31:10",
+        "missing_files": 3,
+        "pairs": 2,
+        "failed_groups": 0,
+    }
 
 
 def test_update_of_an_unknown_run_records_it_rather_than_losing_it(status):
@@ -79,11 +89,13 @@ def test_only_the_newest_runs_are_kept(status):
 def test_corrupt_lines_are_skipped(status):
     path = history_path(status)
     path.write_text(
-        json.dumps(run("good-1")) + "\n"
+        json.dumps(run("good-1"))
+        + "\n"
         + "{not json\n"
         + "\n"
         + '["a list, not a run"]\n'
-        + json.dumps(run("good-2")) + "\n"
+        + json.dumps(run("good-2"))
+        + "\n"
         + '{"run_id": "half-writ'  # a writer died mid-append
     )
     assert [r["run_id"] for r in recent_runs(status)] == ["good-2", "good-1"]

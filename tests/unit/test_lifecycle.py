@@ -42,8 +42,14 @@ def settings(tmp_path) -> Settings:
 
 def ok_result(plan, missing=None):
     group = plan.groups[0]
-    return {group.group_id: GroupResult(group.group_id, True, counts={"eLUX": [3, 2], "JLR": [1, 1]},
-                                        missing=missing if missing is not None else {"eLUX": ["eLUX_f1.csv"]})}
+    return {
+        group.group_id: GroupResult(
+            group.group_id,
+            True,
+            counts={"eLUX": [3, 2], "JLR": [1, 1]},
+            missing=missing if missing is not None else {"eLUX": ["eLUX_f1.csv"]},
+        )
+    }
 
 
 def started(settings, **kwargs):
@@ -57,6 +63,7 @@ def history_entry(settings):
 
 
 # --- finalize: each way a run with results ends ----------------------------------------------
+
 
 def test_a_complete_run_succeeds_resets_the_status_file_and_records_its_end(settings):
     plan = started(settings)
@@ -80,8 +87,11 @@ def test_a_failed_group_fails_the_run_raises_one_ticket_and_keeps_its_pairs_unkn
     assert outcome.failed_groups == {plan.groups[0].group_id: "boom"}
     assert outcome.summary.unknown_pairs == 2
     status = statusfile.read_status(settings.status_file)
-    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"],
-            status["MNAAS_email_sdp_created"]) == ("1", "Failure", "Yes")
+    assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"], status["MNAAS_email_sdp_created"]) == (
+        "1",
+        "Failure",
+        "Yes",
+    )
     assert len(list(settings.outbox_dir.glob("*_sdp-ticket.eml"))) == 1
 
 
@@ -128,8 +138,9 @@ def test_unwritable_reports_fail_the_run_and_send_no_report(settings, tmp_path):
     plan = started(settings)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    settings = settings_for_tests(conf_path=tmp_path, day=DAY, customers=("eLUX", "JLR"),
-                                  csv_path=blocker / "r.csv", txt_path=blocker / "r.txt")
+    settings = settings_for_tests(
+        conf_path=tmp_path, day=DAY, customers=("eLUX", "JLR"), csv_path=blocker / "r.csv", txt_path=blocker / "r.txt"
+    )
     outcome = finalize(settings, plan, ok_result(plan))
     assert outcome.exit_code == EXIT_FAILED and outcome.summary is None
     assert outcome.errors and outcome.errors[0].startswith("reports not written")
@@ -138,6 +149,7 @@ def test_unwritable_reports_fail_the_run_and_send_no_report(settings, tmp_path):
 
 
 # --- the end-of-run boundary -------------------------------------------------------------------
+
 
 def test_every_observer_sees_the_end_in_order_and_one_failing_does_not_stop_the_next(settings):
     seen = []
@@ -149,8 +161,9 @@ def test_every_observer_sees_the_end_in_order_and_one_failing_does_not_stop_the_
     def second(end):
         seen.append(("second", end.outcome))
 
-    failures = end_run(RunEnd(settings, "r1", "2026-11-24", Outcome.FAILED, EXIT_FAILED, message="why"),
-                       observers=(first, second))
+    failures = end_run(
+        RunEnd(settings, "r1", "2026-11-24", Outcome.FAILED, EXIT_FAILED, message="why"), observers=(first, second)
+    )
     assert seen == [("first", "failed"), ("second", "failed")]
     assert failures == ["run r1: first failed at the end of the run: disk full"]
 
@@ -160,11 +173,24 @@ def test_the_history_is_the_first_observer():
 
 
 def test_a_run_that_ended_before_it_was_recorded_gets_a_history_entry_with_its_reason(settings):
-    end_run(RunEnd(settings, "20261124-never001", "2026-11-24", Outcome.FAILED, EXIT_FAILED,
-                   message="cannot start: status file unwritable", trigger="submit"))
+    end_run(
+        RunEnd(
+            settings,
+            "20261124-never001",
+            "2026-11-24",
+            Outcome.FAILED,
+            EXIT_FAILED,
+            message="cannot start: status file unwritable",
+            trigger="submit",
+        )
+    )
     entry = history_entry(settings)
     assert (entry["run_id"], entry["day"], entry["trigger"], entry["outcome"]) == (
-        "20261124-never001", "2026-11-24", "submit", "failed")
+        "20261124-never001",
+        "2026-11-24",
+        "submit",
+        "failed",
+    )
     assert entry["message"] == "cannot start: status file unwritable"
 
 
@@ -177,17 +203,21 @@ def test_an_ended_run_overwrites_its_running_entry_not_another(settings):
 
 # --- the one retry policy ----------------------------------------------------------------------
 
+
 def test_the_delay_doubles_and_is_capped():
     assert [RetryPolicy(8, 2.0).delay(n) for n in range(1, 7)] == [2, 4, 8, 16, 30, 30]
 
 
-@pytest.mark.parametrize("exc, attempt, retried", [
-    (TransientWarehouseError("reset"), 1, True),
-    (TransientWarehouseError("reset"), 3, False),  # the last attempt
-    (WarehouseError("no such table"), 1, False),
-    (TransientMailError("421 busy"), 2, True),
-    (ValueError("a bug"), 1, False),
-])
+@pytest.mark.parametrize(
+    "exc, attempt, retried",
+    [
+        (TransientWarehouseError("reset"), 1, True),
+        (TransientWarehouseError("reset"), 3, False),  # the last attempt
+        (WarehouseError("no such table"), 1, False),
+        (TransientMailError("421 busy"), 2, True),
+        (ValueError("a bug"), 1, False),
+    ],
+)
 def test_only_transient_errors_are_retried_and_only_while_attempts_remain(exc, attempt, retried):
     assert RetryPolicy(3, 1.0).retries(exc, attempt) is retried
 
@@ -243,6 +273,7 @@ def test_the_local_loop_gives_up_after_the_last_attempt(settings):
 
 
 # --- the local runner and its lock ------------------------------------------------------------
+
 
 def test_run_local_refuses_a_held_lock_and_changes_nothing(settings):
     holder = FileRunLock.for_status_file(settings.status_file)

@@ -25,20 +25,31 @@ JOB = "MNAAS_Missing_Customer_Files.sh"
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return settings_for_tests(conf_path=tmp_path, metrics_file=tmp_path / "prom" / "mnaas.prom",
-                              processes=("traffic", "actives"), customers=("eLUX", WEIRD, "JLR"),
-                              timezone="Europe/Berlin", metrics_max_customers=3, catchup_days=0)
+    return settings_for_tests(
+        conf_path=tmp_path,
+        metrics_file=tmp_path / "prom" / "mnaas.prom",
+        processes=("traffic", "actives"),
+        customers=("eLUX", WEIRD, "JLR"),
+        timezone="Europe/Berlin",
+        metrics_max_customers=3,
+        catchup_days=0,
+    )
 
 
 def ended(settings, run_id: str, day: str, outcome: str, started: str, end: str) -> None:
-    history.record_run(settings.status_file, {"run_id": run_id, "day": day, "trigger": "run",
-                                              "started": started, "ended": end, "outcome": outcome})
+    history.record_run(
+        settings.status_file,
+        {"run_id": run_id, "day": day, "trigger": "run", "started": started, "ended": end, "outcome": outcome},
+    )
 
 
 def samples(settings) -> dict[tuple[str, frozenset], float]:
     text = settings.metrics_file.read_text()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(found, name: str, **labels: str) -> float:
@@ -46,10 +57,14 @@ def value(found, name: str, **labels: str) -> float:
 
 
 def success_run() -> RunMetrics:
-    pairs = [PairFacts("traffic", "eLUX", "missing", 2), PairFacts("traffic", WEIRD, "missing", 5),
-             PairFacts("traffic", "JLR", "ok", 0),
-             PairFacts("actives", "eLUX", "missing", 2), PairFacts("actives", WEIRD, "missing", 1),
-             PairFacts("actives", "JLR", "ok", 0)]
+    pairs = [
+        PairFacts("traffic", "eLUX", "missing", 2),
+        PairFacts("traffic", WEIRD, "missing", 5),
+        PairFacts("traffic", "JLR", "ok", 0),
+        PairFacts("actives", "eLUX", "missing", 2),
+        PairFacts("actives", WEIRD, "missing", 1),
+        PairFacts("actives", "JLR", "ok", 0),
+    ]
     return RunMetrics("success", pairs, 0, "r1")
 
 
@@ -62,12 +77,14 @@ def test_a_successful_run_writes_every_series_with_exactly_its_labels(settings):
     assert value(found, "last_run_end_timestamp_seconds") == six_thirty_one_forty
     assert value(found, "last_success_end_timestamp_seconds") == six_thirty_one_forty
     # the 24th began at 23:00 UTC on the 23rd (CET, UTC+1)
-    assert value(found, "last_success_day_timestamp_seconds") == dt.datetime(
-        2026, 11, 23, 23, 0, tzinfo=dt.UTC).timestamp()
+    assert (
+        value(found, "last_success_day_timestamp_seconds")
+        == dt.datetime(2026, 11, 23, 23, 0, tzinfo=dt.UTC).timestamp()
+    )
     assert value(found, "last_run_duration_seconds") == 100.0
-    assert {o: value(found, "last_run_outcome", outcome=o)
-            for o in ("success", "failed", "incomplete", "no_input", "lost")} == {
-        "success": 1, "failed": 0, "incomplete": 0, "no_input": 0, "lost": 0}
+    assert {
+        o: value(found, "last_run_outcome", outcome=o) for o in ("success", "failed", "incomplete", "no_input", "lost")
+    } == {"success": 1, "failed": 0, "incomplete": 0, "no_input": 0, "lost": 0}
     assert value(found, "missing_files", process="traffic") == 7
     assert value(found, "missing_files", process="actives") == 3
     assert value(found, "outstanding_files", process="traffic") == 0
@@ -78,8 +95,11 @@ def test_a_successful_run_writes_every_series_with_exactly_its_labels(settings):
     assert value(found, "failed_groups") == 0
     assert value(found, "deadline_missed") == 0 and value(found, "catchup_window_not_run") == 0
     # the three largest of four pairs with files; the tie of 2 breaks in the CSV's order
-    customers = {(dict(labels)["process"], dict(labels)["customer"]): v for (name, labels), v in found.items()
-                 if name == "mnaas_missing_files_customer_missing_files"}
+    customers = {
+        (dict(labels)["process"], dict(labels)["customer"]): v
+        for (name, labels), v in found.items()
+        if name == "mnaas_missing_files_customer_missing_files"
+    }
     assert customers == {("traffic", WEIRD): 5, ("traffic", "eLUX"): 2, ("actives", "eLUX"): 2}
     assert 'customer="We\\"ird\\\\Cust"' in settings.metrics_file.read_text()
     labels = {name: {frozenset(dict(lab)) for (n, lab) in found if n == name} for name, _ in found}
@@ -93,13 +113,17 @@ def test_a_failure_keeps_the_last_success_and_the_series_of_a_process_without_re
     write_metrics(settings, success_run(), now=NOW)
     ended(settings, "r2", "2026-11-25", "failed", "2026-11-26 06:30:00", "2026-11-26 06:30:30")
     failed = [PairFacts("traffic", c, "unknown", None) for c in ("eLUX", WEIRD, "JLR")] + [
-        PairFacts("actives", "eLUX", "ok", 0), PairFacts("actives", WEIRD, "ok", 0),
-        PairFacts("actives", "JLR", "missing", 4)]
+        PairFacts("actives", "eLUX", "ok", 0),
+        PairFacts("actives", WEIRD, "ok", 0),
+        PairFacts("actives", "JLR", "missing", 4),
+    ]
     write_metrics(settings, RunMetrics("failed", failed, 1, "r2"), now=NOW)
     found = samples(settings)
 
-    assert value(found, "last_success_end_timestamp_seconds") == dt.datetime(
-        2026, 11, 25, 6, 31, 40, tzinfo=NOW.tzinfo).timestamp()
+    assert (
+        value(found, "last_success_end_timestamp_seconds")
+        == dt.datetime(2026, 11, 25, 6, 31, 40, tzinfo=NOW.tzinfo).timestamp()
+    )
     assert value(found, "last_run_duration_seconds") == 30.0
     assert value(found, "last_run_outcome", outcome="failed") == 1
     assert value(found, "last_run_outcome", outcome="success") == 0
@@ -108,18 +132,26 @@ def test_a_failure_keeps_the_last_success_and_the_series_of_a_process_without_re
     assert value(found, "pairs", process="traffic", verdict="unknown") == 3  # always this run's
     assert value(found, "pairs", process="traffic", verdict="missing") == 0
     assert value(found, "failed_groups") == 1
-    customers = {(dict(labels)["process"], dict(labels)["customer"]): v for (name, labels), v in found.items()
-                 if name == "mnaas_missing_files_customer_missing_files"}
+    customers = {
+        (dict(labels)["process"], dict(labels)["customer"]): v
+        for (name, labels), v in found.items()
+        if name == "mnaas_missing_files_customer_missing_files"
+    }
     assert customers == {("traffic", WEIRD): 5, ("actives", "JLR"): 4, ("traffic", "eLUX"): 2}
 
 
-@pytest.mark.parametrize("outcome, shown", [("interrupted", "failed"), ("lost", "lost"),
-                                            ("no_input", "no_input"), ("incomplete", "incomplete")])
+@pytest.mark.parametrize(
+    "outcome, shown",
+    [("interrupted", "failed"), ("lost", "lost"), ("no_input", "no_input"), ("incomplete", "incomplete")],
+)
 def test_the_outcome_series_names_the_last_outcome(settings, outcome, shown):
     write_metrics(settings, RunMetrics(outcome, [], 0, "r3"), now=NOW)
     found = samples(settings)
-    assert [o for o in ("success", "failed", "incomplete", "no_input", "lost")
-            if value(found, "last_run_outcome", outcome=o) == 1] == [shown]
+    assert [
+        o
+        for o in ("success", "failed", "incomplete", "no_input", "lost")
+        if value(found, "last_run_outcome", outcome=o) == 1
+    ] == [shown]
     assert value(found, "last_success_day_timestamp_seconds") == 0  # no success ever: the alert fires
 
 
@@ -164,6 +196,12 @@ def test_a_reader_never_sees_half_a_file(settings):
 
 
 def _fields(settings: Settings) -> dict:
-    return {"conf_path": settings.conf_path, "metrics_file": settings.metrics_file,
-            "processes": settings.processes, "customers": settings.customers,
-            "timezone": settings.timezone, "metrics_max_customers": 3, "catchup_days": 0}
+    return {
+        "conf_path": settings.conf_path,
+        "metrics_file": settings.metrics_file,
+        "processes": settings.processes,
+        "customers": settings.customers,
+        "timezone": settings.timezone,
+        "metrics_max_customers": 3,
+        "catchup_days": 0,
+    }

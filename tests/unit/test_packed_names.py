@@ -12,8 +12,9 @@ NAMES = {"eLUX": ["eLUX_A.dat", "eLUX_B.dat"], "Téléphonie": ["Téléphonie_é
 
 
 def result():
-    return GroupResult("traffic/regular/1", True, counts={"eLUX": [5, 3], "Téléphonie": [1, 0],
-                                                           "JLR": [2, 2]}, missing=NAMES)
+    return GroupResult(
+        "traffic/regular/1", True, counts={"eLUX": [5, 3], "Téléphonie": [1, 0], "JLR": [2, 2]}, missing=NAMES
+    )
 
 
 def test_the_wire_form_carries_no_plain_names_and_reads_back_the_same():
@@ -37,8 +38,9 @@ def test_many_similar_names_cost_a_few_bytes_each():
 
 
 def test_the_legacy_plain_form_is_still_read():
-    back = GroupResult.from_json({"group_id": "g", "ok": True, "counts": {"eLUX": [2, 0]},
-                                  "missing": {"eLUX": ["eLUX_A.dat", "eLUX_B.dat"]}})
+    back = GroupResult.from_json(
+        {"group_id": "g", "ok": True, "counts": {"eLUX": [2, 0]}, "missing": {"eLUX": ["eLUX_A.dat", "eLUX_B.dat"]}}
+    )
     assert back.missing_names() == {"eLUX": ["eLUX_A.dat", "eLUX_B.dat"]}
 
 
@@ -46,9 +48,13 @@ def test_rows_come_lazily_in_plan_order_from_compacted_results():
     group = Group("traffic/regular/1", "traffic", "regular", ("eLUX", "JLR", "Téléphonie"))
     failed = Group("traffic/infonova/1", "traffic", "infonova", ("INFONOVA_VF",))
     plan = Plan("r", DAY, [group, failed])
-    rows = iter_rows(plan, {group.group_id: result().compact(),
-                            failed.group_id: GroupResult.failed(failed.group_id, "boom")})
+    rows = iter_rows(
+        plan, {group.group_id: result().compact(), failed.group_id: GroupResult.failed(failed.group_id, "boom")}
+    )
     assert next(rows).missing == ["eLUX_A.dat", "eLUX_B.dat"]
     rest = list(rows)
     assert [(r.customer, r.received, r.missing) for r in rest] == [
-        ("JLR", 2, []), ("Téléphonie", 1, ["Téléphonie_é.dat"]), ("INFONOVA_VF", None, None)]
+        ("JLR", 2, []),
+        ("Téléphonie", 1, ["Téléphonie_é.dat"]),
+        ("INFONOVA_VF", None, None),
+    ]

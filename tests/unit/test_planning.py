@@ -5,8 +5,9 @@ from tests.helpers.settings import settings_for_tests
 
 
 def test_one_worker_gets_as_few_batches_as_the_cap_allows_and_groups_keep_report_order():
-    s = settings_for_tests(processes=("traffic", "actives"), customers=("a", "b", "c"),
-                           infonova_customers=("I1",), group_size=2)
+    s = settings_for_tests(
+        processes=("traffic", "actives"), customers=("a", "b", "c"), infonova_customers=("I1",), group_size=2
+    )
     # 4 customers, at most 2 per batch: 2 batches, each every process; the second holds the
     # last regular customer and the InfONova one.
     batches = plan_batches(s, workers=1)
@@ -16,19 +17,24 @@ def test_one_worker_gets_as_few_batches_as_the_cap_allows_and_groups_keep_report
     ]
     groups = [(g.group_id, g.customers) for g in plan_groups(s, workers=1)]
     assert groups == [
-        ("traffic/regular/1", ("a", "b")), ("traffic/regular/2", ("c",)),
+        ("traffic/regular/1", ("a", "b")),
+        ("traffic/regular/2", ("c",)),
         ("traffic/infonova/1", ("I1",)),
-        ("actives/regular/1", ("a", "b")), ("actives/regular/2", ("c",)),
+        ("actives/regular/1", ("a", "b")),
+        ("actives/regular/2", ("c",)),
         ("actives/infonova/1", ("I1",)),
     ]
 
 
 def test_batches_match_the_workers_in_near_equal_slices():
-    s = settings_for_tests(processes=("p",), customers=("a", "b", "c"), infonova_customers=("I1",),
-                           group_size=10)
+    s = settings_for_tests(processes=("p",), customers=("a", "b", "c"), infonova_customers=("I1",), group_size=10)
     assert [b.customers for b in plan_batches(s, workers=3)] == [("a",), ("b",), ("c", "I1")]
-    assert [g.group_id for g in plan_groups(s, workers=3)] == ["p/regular/1", "p/regular/2",
-                                                                "p/regular/3", "p/infonova/1"]
+    assert [g.group_id for g in plan_groups(s, workers=3)] == [
+        "p/regular/1",
+        "p/regular/2",
+        "p/regular/3",
+        "p/infonova/1",
+    ]
 
 
 def test_batch_count_is_the_workers_or_a_multiple_of_them_the_cap_needs():
@@ -57,6 +63,7 @@ def test_plan_round_trips_through_json():
     plan = make_plan(s, workers=2, dry_run=True, trigger="submit")
     assert plan.run_id.startswith("20260102-")
     from mnaas_missing_files.core.model import Plan
+
     assert Plan.from_json(plan.to_json()) == plan
     assert "groups" not in plan.to_json()  # the batches only: each customer once
 
@@ -64,8 +71,7 @@ def test_plan_round_trips_through_json():
 def test_a_plan_or_group_message_of_the_version_before_batches_still_reads():
     from mnaas_missing_files.core.model import Batch, Group, Plan
 
-    old_group = {"group_id": "sms/infonova/2", "process": "sms", "customer_type": "infonova",
-                 "customers": ["I3", "I4"]}
+    old_group = {"group_id": "sms/infonova/2", "process": "sms", "customer_type": "infonova", "customers": ["I3", "I4"]}
     batch = Batch.from_json(old_group)
     assert batch.groups() == [Group("sms/infonova/2", "sms", "infonova", ("I3", "I4"))]
     plan = Plan.from_json({"run_id": "r", "day": "2026-01-02", "groups": [old_group]})

@@ -15,9 +15,7 @@ def test_plain_lines_when_not_a_terminal():
     p(1, 3, GroupResult("a", ok=True))
     p(2, 3, GroupResult.failed("b", "boom"))
     p(3, 3, GroupResult("c", ok=True))
-    assert out.getvalue() == ("groups done 1/3\n"
-                              "groups done 2/3, 1 failed\n"
-                              "groups done 3/3, 1 failed\n")
+    assert out.getvalue() == ("groups done 1/3\ngroups done 2/3, 1 failed\ngroups done 3/3, 1 failed\n")
 
 
 def test_a_bar_rewritten_in_place_on_a_terminal():

@@ -61,19 +61,20 @@ def examples(tmp_path) -> pathlib.Path:
 
 # --- the example files -------------------------------------------------------------------
 
+
 def test_example_files_parse_to_the_production_values(examples):
     result = parse(examples)
     conf = "/app/hadoop_users/MNAAS/MNAASConfigFiles"
     v = result.values
     assert v["MNAASConfPath"] == conf
-    assert v["query_output1"] == (
-        f"{conf}/Missing_Customer_Files/Missing_Customer_Files_2026-11-24.txt")
-    assert v["missing_files_report"] == (
-        f"{conf}/Missing_Customer_Files/Missing_Customer_Files_Report_2026-11-24.csv")
+    assert v["query_output1"] == (f"{conf}/Missing_Customer_Files/Missing_Customer_Files_2026-11-24.txt")
+    assert v["missing_files_report"] == (f"{conf}/Missing_Customer_Files/Missing_Customer_Files_Report_2026-11-24.csv")
     assert v["MNAAS_Missing_Customer_Files_logpath"] == (
-        "/app/hadoop_users/MNAAS/MNAASCronFiles/Logs/MNAAS_Missing_Customer_Files.log_2026-12-01")
+        "/app/hadoop_users/MNAAS/MNAASCronFiles/Logs/MNAAS_Missing_Customer_Files.log_2026-12-01"
+    )
     assert v["MNAAS_Missing_Customer_Files_ProcessStatusFilename"] == (
-        f"{conf}/MNAAS_Missing_Customer_Files_ProcessStatusFile")
+        f"{conf}/MNAAS_Missing_Customer_Files_ProcessStatusFile"
+    )
     assert v["MOVE_DEV_TEAM"] == "move-dev@example.com,move-ops@example.com"
     assert v["cc_List"] == "move-lead@example.com"
     assert v["IMPALAD_JDBC_PORT"] == "21050"
@@ -97,30 +98,34 @@ def test_example_report_names_follow_the_run_day_in_a_backfill(examples):
 
 # --- date substitutions ------------------------------------------------------------------
 
-@pytest.mark.parametrize("expression, expected", [
-    ("$(date +%F)", "2026-12-01"),
-    ("$(date +_%F)", "_2026-12-01"),
-    ("$(date +%Y%m%d%H%M%S)", "20261201063004"),
-    ("$(date +%T)", "06:30:04"),
-    ("$(date +%j)", "335"),
-    ("$(date +%b)", "Dec"),
-    ("$(date +%%Y)", "%Y"),
-    ("$(date +'%Y/%m/%d')", "2026/12/01"),
-    ("\"$(date '+%d %b %Y')\"", "01 Dec 2026"),
-    ("$(date -d yesterday +%F)", "2026-11-24"),
-    ("$(date -d yesterday +%F\\ %T)", None),  # a backslash inside $(...) is refused
-    ("$(date -d 'yesterday' +%Y%m%d)", "20261124"),
-    ("$(date -d '1 day ago' +%F)", "2026-11-24"),
-    ("$(date -d '2 days ago' +%F)", "2026-11-23"),
-    ("$(date -d \"3 days ago\" +%F)", "2026-11-22"),
-    ("$(date -d \"-2 days\" +%F)", "2026-11-23"),
-    ("$(date -d '-1 day' +%F)", "2026-11-24"),
-    ("$(date --date=yesterday +%F)", "2026-11-24"),
-    ("$(date --date='2 days ago' +%F)", "2026-11-23"),
-    ("$(date --date yesterday +%F)", "2026-11-24"),
-    ("$(date +%F -d yesterday)", "2026-11-24"),
-    ("$(date -d yesterday +%F_%H%M)", "2026-11-24_0630"),
-])
+
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("$(date +%F)", "2026-12-01"),
+        ("$(date +_%F)", "_2026-12-01"),
+        ("$(date +%Y%m%d%H%M%S)", "20261201063004"),
+        ("$(date +%T)", "06:30:04"),
+        ("$(date +%j)", "335"),
+        ("$(date +%b)", "Dec"),
+        ("$(date +%%Y)", "%Y"),
+        ("$(date +'%Y/%m/%d')", "2026/12/01"),
+        ("\"$(date '+%d %b %Y')\"", "01 Dec 2026"),
+        ("$(date -d yesterday +%F)", "2026-11-24"),
+        ("$(date -d yesterday +%F\\ %T)", None),  # a backslash inside $(...) is refused
+        ("$(date -d 'yesterday' +%Y%m%d)", "20261124"),
+        ("$(date -d '1 day ago' +%F)", "2026-11-24"),
+        ("$(date -d '2 days ago' +%F)", "2026-11-23"),
+        ('$(date -d "3 days ago" +%F)', "2026-11-22"),
+        ('$(date -d "-2 days" +%F)', "2026-11-23"),
+        ("$(date -d '-1 day' +%F)", "2026-11-24"),
+        ("$(date --date=yesterday +%F)", "2026-11-24"),
+        ("$(date --date='2 days ago' +%F)", "2026-11-23"),
+        ("$(date --date yesterday +%F)", "2026-11-24"),
+        ("$(date +%F -d yesterday)", "2026-11-24"),
+        ("$(date -d yesterday +%F_%H%M)", "2026-11-24_0630"),
+    ],
+)
 def test_date_substitutions(tmp_path, expression, expected):
     if expected is None:
         error, path = error_of(tmp_path, f"A={expression}\n")
@@ -146,20 +151,24 @@ def test_epoch_seconds_use_the_clock_and_the_run_day(tmp_path):
 
 # --- nothing is ever executed ------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "A=$(touch x)\n",
-    "A=`touch x`\n",
-    'A="`touch x`"\n',
-    'A="prefix $(touch x) suffix"\n',
-    "A=$(date; touch x)\n",
-    "A=$(date +%F && touch x)\n",
-    'A=$(date -d "$(touch x)" +%F)\n',
-    "A=$(date -d tomorrow +%F)\n",
-    "A=$(date)\n",
-    "A=$((1+2))\n",
-    "A=(one $(touch x))\n",
-    ". $(touch x)\n",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A=$(touch x)\n",
+        "A=`touch x`\n",
+        'A="`touch x`"\n',
+        'A="prefix $(touch x) suffix"\n',
+        "A=$(date; touch x)\n",
+        "A=$(date +%F && touch x)\n",
+        'A=$(date -d "$(touch x)" +%F)\n',
+        "A=$(date -d tomorrow +%F)\n",
+        "A=$(date)\n",
+        "A=$((1+2))\n",
+        "A=(one $(touch x))\n",
+        ". $(touch x)\n",
+    ],
+)
 def test_other_command_substitutions_are_refused_without_running(tmp_path, monkeypatch, text):
     monkeypatch.chdir(tmp_path)
     error, path = error_of(tmp_path, "# first line\n" + text)
@@ -176,30 +185,33 @@ def test_the_reader_has_no_way_to_run_anything():
 
 # --- syntax ------------------------------------------------------------------------------
 
+
 def test_quotes_comments_escapes_and_export(tmp_path):
-    text = "\n".join([
-        "# a full-line comment",
-        "   # an indented one",
-        "PLAIN=value # trailing comment",
-        "HASH=x#y",
-        "QUOTED_HASH=\"a # b\"",
-        "SINGLE='$PLAIN and ${PLAIN} stay'",
-        "DOUBLE=\"$PLAIN and ${PLAIN}!\"",
-        r'ESCAPED="cost \$5, \"quoted\", back\\slash, \n kept"',
-        r"UNQUOTED_ESCAPE=\$PLAIN",
-        "EMPTY=",
-        "EMPTY_COMMENT= # nothing",
-        "EMPTY_QUOTES=''",
-        "MIXED=a'b c'\"d $PLAIN\"e",
-        "LONELY_DOLLAR=cost$",
-        "LONELY_QUOTED=\"a$ $\"",
-        "export EXPORTED=yes",
-        "export  SPACED=\"two words\"",
-        "export PLAIN",
-        "CONTINUED=ab\\",
-        "cd",
-        "",
-    ])
+    text = "\n".join(
+        [
+            "# a full-line comment",
+            "   # an indented one",
+            "PLAIN=value # trailing comment",
+            "HASH=x#y",
+            'QUOTED_HASH="a # b"',
+            "SINGLE='$PLAIN and ${PLAIN} stay'",
+            'DOUBLE="$PLAIN and ${PLAIN}!"',
+            r'ESCAPED="cost \$5, \"quoted\", back\\slash, \n kept"',
+            r"UNQUOTED_ESCAPE=\$PLAIN",
+            "EMPTY=",
+            "EMPTY_COMMENT= # nothing",
+            "EMPTY_QUOTES=''",
+            "MIXED=a'b c'\"d $PLAIN\"e",
+            "LONELY_DOLLAR=cost$",
+            'LONELY_QUOTED="a$ $"',
+            "export EXPORTED=yes",
+            'export  SPACED="two words"',
+            "export PLAIN",
+            "CONTINUED=ab\\",
+            "cd",
+            "",
+        ]
+    )
     v = values_of(tmp_path, text)
     assert v == {
         "PLAIN": "value",
@@ -227,15 +239,18 @@ def test_windows_line_endings_do_not_leak_into_values(tmp_path):
 
 # --- expansion ---------------------------------------------------------------------------
 
+
 def test_expansion_from_earlier_keys_then_the_environment(tmp_path):
-    text = "\n".join([
-        "BASE=/data",
-        "FROM_KEY=$BASE/in",
-        "BRACED=${BASE}_x",
-        "FROM_ENV=$HOME/cfg",
-        "SHADOW=$BASE",  # a key beats an environment variable of the same name
-        "",
-    ])
+    text = "\n".join(
+        [
+            "BASE=/data",
+            "FROM_KEY=$BASE/in",
+            "BRACED=${BASE}_x",
+            "FROM_ENV=$HOME/cfg",
+            "SHADOW=$BASE",  # a key beats an environment variable of the same name
+            "",
+        ]
+    )
     v = values_of(tmp_path, text, environ={"HOME": "/home/op", "BASE": "/env"})
     assert v["FROM_KEY"] == "/data/in"
     assert v["BRACED"] == "/data_x"
@@ -249,11 +264,10 @@ def test_environment_is_used_until_a_key_defines_the_name(tmp_path):
 
 
 def test_undefined_variable_expands_empty_with_a_warning(tmp_path):
-    path = write(tmp_path, "# header\nA=$NOPE/x\nB=\"${ALSO_NOPE}y\"\n")
+    path = write(tmp_path, '# header\nA=$NOPE/x\nB="${ALSO_NOPE}y"\n')
     result = parse(path)
     assert result.values == {"A": "/x", "B": "y"}
-    assert result.warnings == [f"undefined variable NOPE at {path}:2",
-                               f"undefined variable ALSO_NOPE at {path}:3"]
+    assert result.warnings == [f"undefined variable NOPE at {path}:2", f"undefined variable ALSO_NOPE at {path}:3"]
 
 
 def test_a_later_definition_does_not_reach_back(tmp_path):
@@ -264,22 +278,24 @@ def test_a_later_definition_does_not_reach_back(tmp_path):
 
 
 def test_array_references_follow_bash(tmp_path):
-    text = "\n".join([
-        'arr=(first "second two" third)',
-        "PLAIN=$arr",
-        "BRACED=${arr}",
-        "ZERO=${arr[0]}",
-        "ONE=${arr[1]}",
-        "BEYOND=${arr[9]}",
-        "ALL=${arr[@]}",
-        'STAR="${arr[*]}"',
-        "empty=()",
-        "FROM_EMPTY=x${empty}y",
-        "SCALAR=s",
-        "SCALAR_ALL=${SCALAR[@]}",
-        "SCALAR_ONE=${SCALAR[1]}",
-        "",
-    ])
+    text = "\n".join(
+        [
+            'arr=(first "second two" third)',
+            "PLAIN=$arr",
+            "BRACED=${arr}",
+            "ZERO=${arr[0]}",
+            "ONE=${arr[1]}",
+            "BEYOND=${arr[9]}",
+            "ALL=${arr[@]}",
+            'STAR="${arr[*]}"',
+            "empty=()",
+            "FROM_EMPTY=x${empty}y",
+            "SCALAR=s",
+            "SCALAR_ALL=${SCALAR[@]}",
+            "SCALAR_ONE=${SCALAR[1]}",
+            "",
+        ]
+    )
     result = parse(write(tmp_path, text))
     v = result.values
     assert v["PLAIN"] == "first"
@@ -297,25 +313,26 @@ def test_array_references_follow_bash(tmp_path):
 
 
 def test_arrays_with_quotes_comments_lines_and_expansion(tmp_path):
-    text = "\n".join([
-        'WHO="Sky Roam"',
-        "list=(  # opening comment",
-        "    eLUX 'My Rep'   # trailing comment",
-        '    "$WHO" $WHO',
-        "    pre_${WHO}",
-        "    '' \"\" $UNSET",
-        "    a\\ b",
-        ")",
-        'copy=("${list[@]}")',
-        "split=(${list[1]})",
-        "one=(x)# a comment may touch the closing paren",
-        "",
-    ])
+    text = "\n".join(
+        [
+            'WHO="Sky Roam"',
+            "list=(  # opening comment",
+            "    eLUX 'My Rep'   # trailing comment",
+            '    "$WHO" $WHO',
+            "    pre_${WHO}",
+            "    '' \"\" $UNSET",
+            "    a\\ b",
+            ")",
+            'copy=("${list[@]}")',
+            "split=(${list[1]})",
+            "one=(x)# a comment may touch the closing paren",
+            "",
+        ]
+    )
     result = parse(write(tmp_path, text))
     v = result.values
     # bash: unquoted $WHO splits into two words; an unset unquoted $UNSET yields none.
-    assert v["list"] == ["eLUX", "My Rep", "Sky Roam", "Sky", "Roam", "pre_Sky", "Roam", "", "",
-                         "a b"]
+    assert v["list"] == ["eLUX", "My Rep", "Sky Roam", "Sky", "Roam", "pre_Sky", "Roam", "", "", "a b"]
     assert v["copy"] == v["list"]
     assert v["split"] == ["My", "Rep"]
     assert v["one"] == ["x"]
@@ -336,20 +353,23 @@ def test_origins_record_the_last_assignment(tmp_path):
 
 # --- sourcing ----------------------------------------------------------------------------
 
+
 def test_relative_source_is_relative_to_the_sourcing_file(tmp_path, monkeypatch):
     conf = tmp_path / "conf"
     (conf / "shared").mkdir(parents=True)
     write(conf / "shared", "COMMON=yes\nWHERE=shared\n", "common.properties")
     write(conf / "shared", "DEEP=yes\n", "deep.properties")
     write(conf / "shared", "source deep.properties # sourced from shared/\n", "middle.properties")
-    job = write(conf, ". shared/common.properties\nsource \"$DIR/middle.properties\"\n"
-                      "WHERE=job\n")
+    job = write(conf, '. shared/common.properties\nsource "$DIR/middle.properties"\nWHERE=job\n')
     monkeypatch.chdir(tmp_path)  # a different cwd must not matter
     result = parse(job, environ={"DIR": str(conf / "shared")})
     assert result.values == {"COMMON": "yes", "WHERE": "job", "DEEP": "yes"}
-    assert result.files == [str(job), str(conf / "shared/common.properties"),
-                            str(conf / "shared/middle.properties"),
-                            str(conf / "shared/deep.properties")]
+    assert result.files == [
+        str(job),
+        str(conf / "shared/common.properties"),
+        str(conf / "shared/middle.properties"),
+        str(conf / "shared/deep.properties"),
+    ]
     assert result.origins["DEEP"] == f"{conf / 'shared/deep.properties'}:1"
 
 
@@ -385,33 +405,37 @@ def test_missing_top_level_file(tmp_path):
 
 # --- errors name file:line (and never values) --------------------------------------------
 
-@pytest.mark.parametrize("text, line, key, words", [
-    ("A=1\nB='open\nstill open\n", 2, "B", "unterminated single quote"),
-    ('A=1\n\nB="open $A\n', 3, "B", "unterminated double quote"),
-    ("A=1\nlist=(a b\n  c\n", 2, "list", "unterminated array"),
-    ("A=1\nif [ -f x ]; then\n", 2, None, "'if' is not an assignment"),
-    ("echo hello\n", 1, None, "'echo' is not an assignment"),
-    ("A=1\nsetup() {\n  B=2\n}\n", 2, None, "'setup' is not an assignment"),
-    ("A=one two\n", 1, "A", "unquoted space"),
-    ("A= two\n", 1, "A", "unquoted space"),
-    ("1A=x\n", 1, None, "invalid key name '1A'"),
-    ("my-key=x\n", 1, None, "invalid key name 'my-key'"),
-    ("export my-key=x\n", 1, None, "invalid key name 'my-key'"),
-    ("KEY = x\n", 1, None, "no spaces are allowed around '='"),
-    ("A+=x\n", 1, None, "'+=' is not supported"),
-    ("A=x; B=y\n", 1, "A", "unsupported shell syntax ';'"),
-    ("A=x | y\n", 1, "A", "unsupported shell syntax '|'"),
-    ("A=${B:-default}\n", 1, "A", "unsupported expansion ${B...}"),
-    ("A=${B\n", 1, "A", "unterminated ${"),
-    ("A=${B\nC=}\n", 1, "A", "unterminated ${"),
-    ("A=$1\n", 1, "A", "special parameter $1"),
-    ("A=$'x'\n", 1, "A", "quoting is not supported"),
-    ("A=(a (b))\n", 1, "A", "unexpected '('"),
-    ("A=(a b)c\n", 1, "A", "unexpected text after the array"),
-    ("A=$(date +%F\n", 1, "A", "unterminated $("),
-    (". one.properties two\n", 1, None, "exactly one file name"),
-    ("export -p\n", 1, None, "not an assignment"),
-])
+
+@pytest.mark.parametrize(
+    "text, line, key, words",
+    [
+        ("A=1\nB='open\nstill open\n", 2, "B", "unterminated single quote"),
+        ('A=1\n\nB="open $A\n', 3, "B", "unterminated double quote"),
+        ("A=1\nlist=(a b\n  c\n", 2, "list", "unterminated array"),
+        ("A=1\nif [ -f x ]; then\n", 2, None, "'if' is not an assignment"),
+        ("echo hello\n", 1, None, "'echo' is not an assignment"),
+        ("A=1\nsetup() {\n  B=2\n}\n", 2, None, "'setup' is not an assignment"),
+        ("A=one two\n", 1, "A", "unquoted space"),
+        ("A= two\n", 1, "A", "unquoted space"),
+        ("1A=x\n", 1, None, "invalid key name '1A'"),
+        ("my-key=x\n", 1, None, "invalid key name 'my-key'"),
+        ("export my-key=x\n", 1, None, "invalid key name 'my-key'"),
+        ("KEY = x\n", 1, None, "no spaces are allowed around '='"),
+        ("A+=x\n", 1, None, "'+=' is not supported"),
+        ("A=x; B=y\n", 1, "A", "unsupported shell syntax ';'"),
+        ("A=x | y\n", 1, "A", "unsupported shell syntax '|'"),
+        ("A=${B:-default}\n", 1, "A", "unsupported expansion ${B...}"),
+        ("A=${B\n", 1, "A", "unterminated ${"),
+        ("A=${B\nC=}\n", 1, "A", "unterminated ${"),
+        ("A=$1\n", 1, "A", "special parameter $1"),
+        ("A=$'x'\n", 1, "A", "quoting is not supported"),
+        ("A=(a (b))\n", 1, "A", "unexpected '('"),
+        ("A=(a b)c\n", 1, "A", "unexpected text after the array"),
+        ("A=$(date +%F\n", 1, "A", "unterminated $("),
+        (". one.properties two\n", 1, None, "exactly one file name"),
+        ("export -p\n", 1, None, "not an assignment"),
+    ],
+)
 def test_errors_name_the_place(tmp_path, text, line, key, words):
     error, path = error_of(tmp_path, text)
     assert error.where == f"{path}:{line}"
@@ -420,12 +444,15 @@ def test_errors_name_the_place(tmp_path, text, line, key, words):
     assert f"{path}:{line}" in str(error)
 
 
-@pytest.mark.parametrize("text", [
-    "MNAAS_SMTP_URL = smtp://ops:s3cret@mail:25\n",
-    "PASSWORD=s3cret more\n",
-    "smtp://ops:s3cret@mail:25\n",
-    "A=$(printf s3cret)\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MNAAS_SMTP_URL = smtp://ops:s3cret@mail:25\n",
+        "PASSWORD=s3cret more\n",
+        "smtp://ops:s3cret@mail:25\n",
+        "A=$(printf s3cret)\n",
+    ],
+)
 def test_errors_do_not_repeat_values(tmp_path, text):
     error, _ = error_of(tmp_path, text)
     assert "s3cret" not in str(error)

@@ -43,11 +43,14 @@ def test_a_nul_byte_is_refused_naming_file_and_line(tmp_path):
     assert "NUL" in str(error)
 
 
-@pytest.mark.parametrize("data, line", [
-    (b"A=1\nB=caf\xe9\n", 2),            # Latin-1, the usual culprit
-    (b"\xff\xfeA=1\n", 1),               # a UTF-16 byte order mark
-    (b"A=1\n\n\nC=\xc3\n", 4),           # a truncated sequence
-])
+@pytest.mark.parametrize(
+    "data, line",
+    [
+        (b"A=1\nB=caf\xe9\n", 2),  # Latin-1, the usual culprit
+        (b"\xff\xfeA=1\n", 1),  # a UTF-16 byte order mark
+        (b"A=1\n\n\nC=\xc3\n", 4),  # a truncated sequence
+    ],
+)
 def test_invalid_utf8_is_refused_naming_file_and_line(tmp_path, data, line):
     path = tmp_path / "job.properties"
     path.write_bytes(data)
@@ -64,9 +67,16 @@ def test_invalid_utf8_in_a_sourced_file_names_that_file(tmp_path):
     assert refused(job).where == f"{common}:2"
 
 
-@pytest.mark.parametrize("template", [
-    "K={}\n", 'K="{}"\n', "K=({})\n", "# {}\nK=1\n", 'K=("{}" b)\n',
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "K={}\n",
+        'K="{}"\n',
+        "K=({})\n",
+        "# {}\nK=1\n",
+        'K=("{}" b)\n',
+    ],
+)
 def test_a_one_megabyte_line_parses_well_under_a_second(tmp_path, template):
     # Was quadratic: a 100 KB value took 20 s on the old lexer (one piece per character).
     path = tmp_path / "job.properties"
@@ -82,13 +92,26 @@ def test_a_one_megabyte_line_parses_well_under_a_second(tmp_path, template):
 
 # --- properties that hold for any text -------------------------------------------------
 
+
 def _forbid_running(monkeypatch):
     """Make every way of starting a program fail loudly, so 'never executes' is observed."""
+
     def refuse(*args, **kwargs):
         raise AssertionError(f"the properties reader tried to run something: {args!r}")
 
-    for name in ("system", "popen", "execv", "execve", "execvp", "execvpe", "spawnv", "spawnve",
-                 "posix_spawn", "posix_spawnp", "fork"):
+    for name in (
+        "system",
+        "popen",
+        "execv",
+        "execve",
+        "execvp",
+        "execvpe",
+        "spawnv",
+        "spawnve",
+        "posix_spawn",
+        "posix_spawnp",
+        "fork",
+    ):
         if hasattr(os, name):
             monkeypatch.setattr(os, name, refuse)
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
@@ -96,9 +119,23 @@ def _forbid_running(monkeypatch):
 
 # Text rich in the characters bash gives meaning to, so the generator hits the lexer's
 # branches far more often than uniform Unicode would.
-_SHELLISH = st.sampled_from(list("=$(){}[]'\"`\\#;&|<>!*@ \t\n\r.-_+/%~") +
-                            ["$(", "${", "`", "export ", ". ", "source ", "$(date +%F)",
-                             "$(date -d yesterday +%F)", "A=", "B=(", "\\\n", "'\\''"])
+_SHELLISH = st.sampled_from(
+    list("=$(){}[]'\"`\\#;&|<>!*@ \t\n\r.-_+/%~")
+    + [
+        "$(",
+        "${",
+        "`",
+        "export ",
+        ". ",
+        "source ",
+        "$(date +%F)",
+        "$(date -d yesterday +%F)",
+        "A=",
+        "B=(",
+        "\\\n",
+        "'\\''",
+    ]
+)
 _TEXT = st.lists(st.one_of(_SHELLISH, st.text(max_size=4)), max_size=40).map("".join)
 
 
@@ -131,8 +168,9 @@ _KEYS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True).filter(lam
 # Values are any text without NUL (and without CRLF, which is read as a line end); written
 # single-quoted (bash: everything literal, a quote itself spelled '\''), so the expected
 # value is the value itself.
-_VALUES = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                  max_size=30).filter(lambda v: "\r\n" not in v)
+_VALUES = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30).filter(
+    lambda v: "\r\n" not in v
+)
 
 
 def _single_quoted(value: str) -> str:
@@ -140,8 +178,10 @@ def _single_quoted(value: str) -> str:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(assignments=st.dictionaries(_KEYS, _VALUES, max_size=8),
-       plain=st.dictionaries(_KEYS, st.from_regex(r"[A-Za-z0-9_.,:/@%+-]{0,20}", fullmatch=True), max_size=4))
+@given(
+    assignments=st.dictionaries(_KEYS, _VALUES, max_size=8),
+    plain=st.dictionaries(_KEYS, st.from_regex(r"[A-Za-z0-9_.,:/@%+-]{0,20}", fullmatch=True), max_size=4),
+)
 def test_simple_assignments_round_trip(tmp_path, assignments, plain):
     plain = {k: v for k, v in plain.items() if k not in assignments}
     lines = [f"{key}={_single_quoted(value)}" for key, value in assignments.items()]

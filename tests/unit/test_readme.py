@@ -20,7 +20,7 @@ def test_every_exit_code_is_documented():
 
 def test_the_layout_section_names_every_subpackage_and_top_level_directory():
     root = Path(__file__).resolve().parents[2]
-    layout = README[README.index("## Layout"):]
+    layout = README[README.index("## Layout") :]
     packages = sorted(p.parent.name for p in (root / "mnaas_missing_files").glob("*/__init__.py"))
     assert packages == ["checking", "cli", "config", "core", "reporting", "run", "state", "warehouse"]
     for name in packages:
@@ -34,7 +34,10 @@ def test_nothing_in_the_repository_names_a_path_outside_it():
     root = Path(__file__).resolve().parents[2]
     offenders = []
     for path in root.rglob("*"):
-        if any(part in {".git", ".venv", "var", ".pytest-tmp", "__pycache__"} for part in path.parts) or not path.is_file():
+        if (
+            any(part in {".git", ".venv", "var", ".pytest-tmp", "__pycache__"} for part in path.parts)
+            or not path.is_file()
+        ):
             continue
         try:
             text = path.read_text(encoding="utf-8")

@@ -23,14 +23,17 @@ def test_a_sentinel_list_gives_hosts_and_the_first_urls_db_and_password():
     assert "redis-pw-31" not in repr(address) and address.describe() == "s1:26379, s2:26380, s3:26379"
 
 
-@pytest.mark.parametrize("url, problem", [
-    ("sentinel://s1:26379/0;redis://s2:6379/0", "every URL of a sentinel list must be sentinel://"),
-    ("sentinel://s1:26379/0;;sentinel://s2", "an empty sentinel URL"),
-    ("sentinel://:pw-secret-1@s1:notaport/0", "port is not a number"),
-    ("sentinel://s1:26379/zero", "the database must be a number"),
-    ("sentinel://s1:26379/0?master_name=m", "take no ?options"),
-    ("sentinel://:pw-secret-1@/0", "without a host"),
-])
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("sentinel://s1:26379/0;redis://s2:6379/0", "every URL of a sentinel list must be sentinel://"),
+        ("sentinel://s1:26379/0;;sentinel://s2", "an empty sentinel URL"),
+        ("sentinel://:pw-secret-1@s1:notaport/0", "port is not a number"),
+        ("sentinel://s1:26379/zero", "the database must be a number"),
+        ("sentinel://s1:26379/0?master_name=m", "take no ?options"),
+        ("sentinel://:pw-secret-1@/0", "without a host"),
+    ],
+)
 def test_a_malformed_sentinel_list_names_the_key_and_not_the_password(url, problem):
     with pytest.raises(ConfigError) as raised:
         parse_sentinel_url(url, "MNAAS_BROKER_URL")
@@ -57,15 +60,22 @@ def test_sentinel_urls_need_a_master_name_exit_2(job):
 
 def test_a_bad_sentinel_lock_url_is_named_with_where_it_was_set(job):
     with pytest.raises(ConfigError) as raised:
-        load_settings(job.config, day=DAY, environ={"MNAAS_LOCK_URL": "sentinel://s1:x/0",
-                                                    "MNAAS_SENTINEL_MASTER": "m"})
+        load_settings(
+            job.config, day=DAY, environ={"MNAAS_LOCK_URL": "sentinel://s1:x/0", "MNAAS_SENTINEL_MASTER": "m"}
+        )
     assert raised.value.key == "MNAAS_LOCK_URL" and raised.value.where == "environment"
 
 
 def test_a_sentinel_result_backend_is_the_default_lock_and_the_password_is_masked(job):
-    s = load_settings(job.config, day=DAY, environ={
-        "MNAAS_RESULT_BACKEND": SENTINELS, "MNAAS_SENTINEL_MASTER": "mnaas",
-        "MNAAS_SENTINEL_PASSWORD": "sentinel-pw-88"})
+    s = load_settings(
+        job.config,
+        day=DAY,
+        environ={
+            "MNAAS_RESULT_BACKEND": SENTINELS,
+            "MNAAS_SENTINEL_MASTER": "mnaas",
+            "MNAAS_SENTINEL_PASSWORD": "sentinel-pw-88",
+        },
+    )
     assert s.lock_url == SENTINELS
     shown = {key: value for key, value, _, _ in s.describe()}
     assert shown["MNAAS_SENTINEL_PASSWORD"] == "***" and shown["MNAAS_SENTINEL_MASTER"] == "mnaas"
@@ -74,9 +84,16 @@ def test_a_sentinel_result_backend_is_the_default_lock_and_the_password_is_maske
 
 
 def test_celery_gets_the_master_name_and_the_sentinels_password_for_sentinel_urls(job):
-    s = load_settings(job.config, day=DAY, environ={
-        "MNAAS_BROKER_URL": SENTINELS, "MNAAS_RESULT_BACKEND": "redis://r:6379/1",
-        "MNAAS_SENTINEL_MASTER": "mnaas", "MNAAS_SENTINEL_PASSWORD": "sentinel-pw-88"})
+    s = load_settings(
+        job.config,
+        day=DAY,
+        environ={
+            "MNAAS_BROKER_URL": SENTINELS,
+            "MNAAS_RESULT_BACKEND": "redis://r:6379/1",
+            "MNAAS_SENTINEL_MASTER": "mnaas",
+            "MNAAS_SENTINEL_PASSWORD": "sentinel-pw-88",
+        },
+    )
     conf = celeryconfig.celery_settings(s)
     broker = conf["broker_transport_options"]
     assert broker["master_name"] == "mnaas" and broker["sentinel_kwargs"]["password"] == "sentinel-pw-88"

@@ -27,7 +27,7 @@ MIXED_ROWS = [
     pair("traffic", "regular", ACME, 2, 2, []),
     pair("traffic", "infonova", "INFONOVA_CHT", 4, 3, ["INFONOVA_CHT_x.cdr"]),
     pair("traffic", "infonova", "INFONOVA_VF", 0, 1, []),
-    pair("actives", "regular", "eLUX", None, None, None),       # its group failed
+    pair("actives", "regular", "eLUX", None, None, None),  # its group failed
     pair("actives", "regular", ACME, None, None, None),
     pair("actives", "infonova", TELEPHONIE, 1, 0, [f"{TELEPHONIE}_é.cdr"]),
 ]
@@ -44,12 +44,7 @@ MIXED_CSV = (
     '2026-11-24,actives,regular,"Acme, ""Big"" Co",,,,\n'
     "2026-11-24,actives,infonova,Téléphonie Ünited,1,0,1,1\n"
 ).encode()
-MIXED_TXT = (
-    "eLUX_a.cdr\n"
-    "eLUX_b.cdr\n"
-    "INFONOVA_CHT_x.cdr\n"
-    "Téléphonie Ünited_é.cdr\n"
-).encode()
+MIXED_TXT = ("eLUX_a.cdr\neLUX_b.cdr\nINFONOVA_CHT_x.cdr\nTéléphonie Ünited_é.cdr\n").encode()
 
 
 @pytest.fixture
@@ -69,8 +64,10 @@ def paths(tmp_path):
 
 
 def test_header_is_the_contract_header():
-    assert CSV_HEADER == ("file_date,process_name,customer_type,customer_name,file_received,"
-                          "file_generated,difference,missing_files_listed")
+    assert CSV_HEADER == (
+        "file_date,process_name,customer_type,customer_name,file_received,"
+        "file_generated,difference,missing_files_listed"
+    )
 
 
 def test_mixed_case_csv_and_txt_exactly(tmp_path):
@@ -78,8 +75,9 @@ def test_mixed_case_csv_and_txt_exactly(tmp_path):
     summary = write_reports(iter(MIXED_ROWS), csv_path, txt_path, 0o640)
     assert csv_path.read_bytes() == MIXED_CSV
     assert txt_path.read_bytes() == MIXED_TXT
-    assert summary == ReportSummary(pairs=7, known_pairs=5, unknown_pairs=2, missing_files=4,
-                                    csv_path=csv_path, txt_path=txt_path)
+    assert summary == ReportSummary(
+        pairs=7, known_pairs=5, unknown_pairs=2, missing_files=4, csv_path=csv_path, txt_path=txt_path
+    )
 
 
 def test_no_rows_gives_header_only_and_empty_txt(tmp_path):

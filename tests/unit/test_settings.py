@@ -20,15 +20,29 @@ DAY = dt.date(2026, 11, 24)
 def check_config(job, env=None):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
     clean.update(env or {})
-    return subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli.main", "check-config",
-                           "--config", str(job.config), "--date", DAY.isoformat()],
-                          capture_output=True, text=True, env=clean, timeout=60)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mnaas_missing_files.cli.main",
+            "check-config",
+            "--config",
+            str(job.config),
+            "--date",
+            DAY.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=60,
+    )
 
 
 @pytest.fixture
 def duckdb_file(tmp_path):
     path = tmp_path / "wh.duckdb"
     import duckdb
+
     duckdb.connect(str(path)).close()
     return path
 
@@ -71,29 +85,35 @@ def test_environment_wins_over_the_file(tmp_path, duckdb_file):
 
 
 def test_a_lock_ttl_not_above_the_group_time_limit_is_warned_about(tmp_path, duckdb_file):
-    job = make_job(tmp_path, {"MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}",
-                              "MNAAS_LOCK_URL": "redis://127.0.0.1:1/2"})
+    job = make_job(
+        tmp_path, {"MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}", "MNAAS_LOCK_URL": "redis://127.0.0.1:1/2"}
+    )
     assert load_settings(job.config, day=DAY, environ={}).warnings == ()  # 1800 s over 900 s
     short = load_settings(job.config, day=DAY, environ={"MNAAS_LOCK_TTL": "600", "MNAAS_GROUP_TIME_LIMIT": "600"})
-    assert short.warnings == ("MNAAS_LOCK_TTL (600 s) does not exceed MNAAS_GROUP_TIME_LIMIT (600 s): on "
-                              "the cluster, a run whose slowest group takes longer than the TTL lets its "
-                              "lock lapse, and the sweeper may report it lost",)
+    assert short.warnings == (
+        "MNAAS_LOCK_TTL (600 s) does not exceed MNAAS_GROUP_TIME_LIMIT (600 s): on "
+        "the cluster, a run whose slowest group takes longer than the TTL lets its "
+        "lock lapse, and the sweeper may report it lost",
+    )
     result = check_config(job, {"MNAAS_LOCK_TTL": "60"})
     assert result.returncode == 0 and "warning: MNAAS_LOCK_TTL (60 s) does not exceed" in result.stdout
 
 
-@pytest.mark.parametrize("line, key", [
-    ("MNAAS_GROUP_SIZE=abc", "MNAAS_GROUP_SIZE"),
-    ("MNAAS_GROUP_SIZE=0", "MNAAS_GROUP_SIZE"),
-    ("MNAAS_REPORT_MODE=0666", "MNAAS_REPORT_MODE"),
-    ("MNAAS_SCHEDULE='every day'", "MNAAS_SCHEDULE"),
-    ("MNAAS_TIMEZONE=Mars/Olympus", "MNAAS_TIMEZONE"),
-    ("MNAAS_KPI_TABLE='kpi; DROP TABLE x'", "MNAAS_KPI_TABLE"),
-    ("process_list=()", "process_list"),
-    ("MNAAS_WAREHOUSE_URL=duckdb:////nonexistent/wh.duckdb", "MNAAS_WAREHOUSE_URL"),
-    ("MNAAS_WAREHOUSE_URL=postgres://x", "MNAAS_WAREHOUSE_URL"),
-    ("MNAAS_WAREHOUSE_URL='duckdb:////tmp/wh.duckdb?memory_limit=plenty'", "MNAAS_WAREHOUSE_URL"),
-])
+@pytest.mark.parametrize(
+    "line, key",
+    [
+        ("MNAAS_GROUP_SIZE=abc", "MNAAS_GROUP_SIZE"),
+        ("MNAAS_GROUP_SIZE=0", "MNAAS_GROUP_SIZE"),
+        ("MNAAS_REPORT_MODE=0666", "MNAAS_REPORT_MODE"),
+        ("MNAAS_SCHEDULE='every day'", "MNAAS_SCHEDULE"),
+        ("MNAAS_TIMEZONE=Mars/Olympus", "MNAAS_TIMEZONE"),
+        ("MNAAS_KPI_TABLE='kpi; DROP TABLE x'", "MNAAS_KPI_TABLE"),
+        ("process_list=()", "process_list"),
+        ("MNAAS_WAREHOUSE_URL=duckdb:////nonexistent/wh.duckdb", "MNAAS_WAREHOUSE_URL"),
+        ("MNAAS_WAREHOUSE_URL=postgres://x", "MNAAS_WAREHOUSE_URL"),
+        ("MNAAS_WAREHOUSE_URL='duckdb:////tmp/wh.duckdb?memory_limit=plenty'", "MNAAS_WAREHOUSE_URL"),
+    ],
+)
 def test_invalid_values_are_rejected_naming_key_and_file_line(tmp_path, line, key):
     job = make_job(tmp_path)
     lines = job.config.read_text().splitlines() + [line]
@@ -113,8 +133,13 @@ def test_missing_required_key_is_named(tmp_path):
 
 def test_check_config_prints_settings_with_secrets_masked(tmp_path, duckdb_file):
     job = make_job(tmp_path, {"MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}"})
-    result = check_config(job, {"MNAAS_SMTP_URL": "smtp://relay:S3cretPw@mail.example.net:25?starttls=1",
-                                "MNAAS_LOCK_URL": "redis://:R3disPw@127.0.0.1:6379/2"})
+    result = check_config(
+        job,
+        {
+            "MNAAS_SMTP_URL": "smtp://relay:S3cretPw@mail.example.net:25?starttls=1",
+            "MNAAS_LOCK_URL": "redis://:R3disPw@127.0.0.1:6379/2",
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert "S3cretPw" not in result.stdout + result.stderr
     assert "R3disPw" not in result.stdout + result.stderr
@@ -132,9 +157,13 @@ def test_check_config_exit_2_without_password_in_the_error(tmp_path):
 
 
 def test_check_config_without_a_config_file_is_a_usage_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mnaas_missing_files.cli.main", "check-config"],
-                            capture_output=True, text=True, timeout=60,
-                            env={k: v for k, v in os.environ.items() if k != "MNAAS_CONFIG"})
+    result = subprocess.run(
+        [sys.executable, "-m", "mnaas_missing_files.cli.main", "check-config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "MNAAS_CONFIG"},
+    )
     assert result.returncode == 2 and "--config" in result.stderr
 
 
@@ -166,27 +195,34 @@ def test_timezone_from_the_file_sets_yesterday_and_the_log_date(tmp_path):
 
 
 def test_a_malformed_smtp_url_is_a_configuration_error(tmp_path, duckdb_file):
-    job = make_job(tmp_path, {"MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}",
-                              "MNAAS_SMTP_URL": "smtps://u:Pw9secret@relay:465?starttls=1"})
+    job = make_job(
+        tmp_path,
+        {
+            "MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}",
+            "MNAAS_SMTP_URL": "smtps://u:Pw9secret@relay:465?starttls=1",
+        },
+    )
     result = check_config(job)
     assert result.returncode == 2
     assert "MNAAS_SMTP_URL" in result.stderr and "Pw9secret" not in result.stderr
     assert f"{job.config}:" in result.stderr
 
 
-@pytest.mark.parametrize("key, url", [
-    ("MNAAS_LOCK_URL", "redis://:Pw9secret@[::1/0"),          # unclosed IPv6 bracket
-    ("MNAAS_BROKER_URL", "redis://:Pw9secret@broker:63x9/0"),  # a port that is no number
-    ("MNAAS_RESULT_BACKEND", "redis://:Pw9secret@h:70000/1"),  # a port out of range
-    ("MNAAS_LOCK_URL", "redis://:Pw9secret@:6379/2"),          # no host
-    ("MNAAS_SMTP_URL", "smtp://u:Pw9secret@[relay/"),
-])
+@pytest.mark.parametrize(
+    "key, url",
+    [
+        ("MNAAS_LOCK_URL", "redis://:Pw9secret@[::1/0"),  # unclosed IPv6 bracket
+        ("MNAAS_BROKER_URL", "redis://:Pw9secret@broker:63x9/0"),  # a port that is no number
+        ("MNAAS_RESULT_BACKEND", "redis://:Pw9secret@h:70000/1"),  # a port out of range
+        ("MNAAS_LOCK_URL", "redis://:Pw9secret@:6379/2"),  # no host
+        ("MNAAS_SMTP_URL", "smtp://u:Pw9secret@[relay/"),
+    ],
+)
 def test_a_malformed_url_is_exit_2_naming_the_key_without_the_password(tmp_path, duckdb_file, key, url):
     warehouse = {"MNAAS_WAREHOUSE_URL": f"duckdb:///{duckdb_file}"}
     from_env = make_job(tmp_path / "env", warehouse)
     from_file = make_job(tmp_path / "file", {**warehouse, key: url})
-    for job, env, where in ((from_env, {key: url}, "at environment"),
-                            (from_file, None, f"at {from_file.config}:")):
+    for job, env, where in ((from_env, {key: url}, "at environment"), (from_file, None, f"at {from_file.config}:")):
         result = check_config(job, env)
         assert result.returncode == 2, result.stderr
         assert f"{key}: malformed URL" in result.stderr and where in result.stderr

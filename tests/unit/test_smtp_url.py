@@ -12,8 +12,7 @@ from mnaas_missing_files.reporting.mail import parse_smtp_url
 def test_plain_url_defaults():
     target = parse_smtp_url("smtp://relay.example.net")
     assert target == SmtpTarget(scheme="smtp", host="relay.example.net", port=25)
-    assert (target.user, target.password, target.starttls, target.cafile) == (None, None,
-                                                                                False, None)
+    assert (target.user, target.password, target.starttls, target.cafile) == (None, None, False, None)
     assert target.verify is True and target.timeout == 60.0
 
 
@@ -24,8 +23,7 @@ def test_smtps_defaults_to_465():
 def test_user_password_are_url_decoded_and_options_read(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("not checked here")
-    target = parse_smtp_url(f"smtp://svc%40mnaas:p%40ss%3Aw%2Frd%20x@10.0.0.5:587"
-                            f"?starttls=1&cafile={ca}&timeout=7.5")
+    target = parse_smtp_url(f"smtp://svc%40mnaas:p%40ss%3Aw%2Frd%20x@10.0.0.5:587?starttls=1&cafile={ca}&timeout=7.5")
     assert (target.host, target.port) == ("10.0.0.5", 587)
     assert (target.user, target.password) == ("svc@mnaas", "p@ss:w/rd x")
     assert target.starttls and target.cafile == str(ca) and target.timeout == 7.5
@@ -45,23 +43,26 @@ def test_repr_and_str_mask_the_password():
     assert repr(target) == "SmtpTarget('smtp://svc:***@relay:25?starttls=1')"
 
 
-@pytest.mark.parametrize("url,problem", [
-    ("http://svc:Sup3rS3cret@relay", "scheme"),
-    ("smtp://svc:Sup3rS3cret@", "no host"),
-    ("smtp://svc:Sup3rS3cret@relay:notaport", "port"),
-    ("smtp://svc:Sup3rS3cret@relay:70000", "port"),
-    ("smtp://svc:Sup3rS3cret@relay:0", "port"),
-    ("smtp://svc:Sup3rS3cret@relay?tls=1", "unknown option"),
-    ("smtp://svc:Sup3rS3cret@relay?starttls=maybe", "starttls"),
-    ("smtps://svc:Sup3rS3cret@relay?starttls=1", "already TLS"),
-    ("smtps://svc:Sup3rS3cret@relay?cafile=/no/such/ca.pem", "does not exist"),
-    ("smtps://svc:Sup3rS3cret@relay?timeout=-1", "timeout"),
-    ("smtps://svc:Sup3rS3cret@relay?timeout=soon", "timeout"),
-    ("smtp://svc:Sup3rS3cret@relay?verify=0", "only apply"),
-    ("smtp://svc:Sup3rS3cret@relay/path", "path"),
-    ("smtp://svc:Sup3rS3cr%C3%A9t@relay", "ASCII"),
-    ("smtp://svc:Sup3rS3cret@[::1", "not a valid URL"),
-])
+@pytest.mark.parametrize(
+    "url,problem",
+    [
+        ("http://svc:Sup3rS3cret@relay", "scheme"),
+        ("smtp://svc:Sup3rS3cret@", "no host"),
+        ("smtp://svc:Sup3rS3cret@relay:notaport", "port"),
+        ("smtp://svc:Sup3rS3cret@relay:70000", "port"),
+        ("smtp://svc:Sup3rS3cret@relay:0", "port"),
+        ("smtp://svc:Sup3rS3cret@relay?tls=1", "unknown option"),
+        ("smtp://svc:Sup3rS3cret@relay?starttls=maybe", "starttls"),
+        ("smtps://svc:Sup3rS3cret@relay?starttls=1", "already TLS"),
+        ("smtps://svc:Sup3rS3cret@relay?cafile=/no/such/ca.pem", "does not exist"),
+        ("smtps://svc:Sup3rS3cret@relay?timeout=-1", "timeout"),
+        ("smtps://svc:Sup3rS3cret@relay?timeout=soon", "timeout"),
+        ("smtp://svc:Sup3rS3cret@relay?verify=0", "only apply"),
+        ("smtp://svc:Sup3rS3cret@relay/path", "path"),
+        ("smtp://svc:Sup3rS3cr%C3%A9t@relay", "ASCII"),
+        ("smtp://svc:Sup3rS3cret@[::1", "not a valid URL"),
+    ],
+)
 def test_bad_urls_name_the_key_but_not_the_password(url, problem):
     with pytest.raises(ConfigError) as caught:
         parse_smtp_url(url)

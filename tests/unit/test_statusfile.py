@@ -65,9 +65,9 @@ def test_read_status_of_a_missing_file_is_empty(tmp_path):
 
 def test_update_replaces_in_place_and_keeps_every_other_byte(status):
     update_status(status, {"MNAAS_job_status": "Failure", "MNAAS_Daily_ProcessStatusFlag": "1"})
-    assert status.read_bytes() == LEGACY.replace(
-        b"ProcessStatusFlag=0", b"ProcessStatusFlag=1"
-    ).replace(b"job_status=Success", b"job_status=Failure")
+    assert status.read_bytes() == LEGACY.replace(b"ProcessStatusFlag=0", b"ProcessStatusFlag=1").replace(
+        b"job_status=Success", b"job_status=Failure"
+    )
 
 
 def test_update_keeps_odd_lines_crlf_duplicates_and_non_utf8(tmp_path):
@@ -146,8 +146,7 @@ def test_begin_run_creates_a_missing_file(tmp_path):
     path = tmp_path / "status"
     begin_run(path, "job.sh", 7)
     assert path.read_bytes() == (
-        b"MNAAS_Daily_ProcessStatusFlag=1\nMNAAS_Daily_ProcessName=job.sh\n"
-        b"MNAAS_Script_Process_Id=7\n"
+        b"MNAAS_Daily_ProcessStatusFlag=1\nMNAAS_Daily_ProcessName=job.sh\nMNAAS_Script_Process_Id=7\n"
     )
 
 
@@ -302,6 +301,7 @@ def test_the_lock_file_sits_next_to_the_status_file(status):
 
 # --- other jobs write the file with `sed -i`, without the lock (contract §13) -------------
 
+
 def _sed(path: Path, script: str) -> None:
     subprocess.run(["sed", "-i", script, str(path)], check=True)
 
@@ -321,7 +321,7 @@ def test_an_edit_is_redone_when_sed_changed_the_file_after_it_was_read(status, m
     update_status(status, {"MNAAS_job_status": "Failure"})
     after = read_status(status)
     assert after["MOVE_Delay_Email_sent"] == "Yes"  # theirs kept
-    assert after["MNAAS_job_status"] == "Failure"   # ours written
+    assert after["MNAAS_job_status"] == "Failure"  # ours written
     assert len(calls) >= 2
 
 

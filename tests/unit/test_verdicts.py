@@ -39,19 +39,39 @@ def test_changes_and_their_order_most_severe_first():
     assert pair(Verdict.OK, remembered=True).change is Change.RESOLVED
     assert pair(Verdict.OK).change is None and not pair(Verdict.OK).needs_action
     assert pair(Verdict.MISMATCH, missing=1).change is Change.NEW  # independent of the verdict
-    pairs = [pair(Verdict.OK, outstanding=1), pair(Verdict.MISSING, missing=1),
-             pair(Verdict.MISSING, missing=1, outstanding=1), pair(Verdict.MISMATCH, missing=1),
-             pair(Verdict.NO_INPUT), pair(Verdict.UNKNOWN)]
+    pairs = [
+        pair(Verdict.OK, outstanding=1),
+        pair(Verdict.MISSING, missing=1),
+        pair(Verdict.MISSING, missing=1, outstanding=1),
+        pair(Verdict.MISMATCH, missing=1),
+        pair(Verdict.NO_INPUT),
+        pair(Verdict.UNKNOWN),
+    ]
     assert [action_label(p) for p in sorted(pairs, key=severity)] == [
-        "UNKNOWN", "NO INPUT", "MISMATCH", "PERSISTING", "NEW", "OUTSTANDING"]
+        "UNKNOWN",
+        "NO INPUT",
+        "MISMATCH",
+        "PERSISTING",
+        "NEW",
+        "OUTSTANDING",
+    ]
 
 
 def test_no_input_needs_every_group_checked_and_empty():
-    plan = Plan("r", D, [Group("a/regular/1", "a", "regular", ("x",)), Group("a/infonova/1", "a", "infonova", ("y",)),
-                         Group("b/regular/1", "b", "regular", ("x",))])
-    empty = {"a/regular/1": GroupResult("a/regular/1", True, counts={"x": [0, 0]}, process_has_input=False),
-             "a/infonova/1": GroupResult("a/infonova/1", True, counts={"y": [0, 0]}),
-             "b/regular/1": GroupResult("b/regular/1", True, counts={"x": [0, 0]}, process_has_input=True)}
+    plan = Plan(
+        "r",
+        D,
+        [
+            Group("a/regular/1", "a", "regular", ("x",)),
+            Group("a/infonova/1", "a", "infonova", ("y",)),
+            Group("b/regular/1", "b", "regular", ("x",)),
+        ],
+    )
+    empty = {
+        "a/regular/1": GroupResult("a/regular/1", True, counts={"x": [0, 0]}, process_has_input=False),
+        "a/infonova/1": GroupResult("a/infonova/1", True, counts={"y": [0, 0]}),
+        "b/regular/1": GroupResult("b/regular/1", True, counts={"x": [0, 0]}, process_has_input=True),
+    }
     assert processes_without_input(plan, empty) == ["a"]  # b's probe found a received row
     assert processes_without_input(plan, empty, allowed=["a"]) == []
     failed = dict(empty, **{"a/infonova/1": GroupResult.failed("a/infonova/1", "boom")})
@@ -63,8 +83,10 @@ def test_no_input_needs_every_group_checked_and_empty():
 def test_subject_prefixes_in_order_and_without_the_window():
     settings = settings_for_tests(env_mode="dev")
     analysis = DayAnalysis(D, 7, [PairStatus("a", "regular", "x", Verdict.MISSING, 2, 1, 1, 3)], ["b"], {})
-    assert subject(settings, D, analysis, {"g": "boom"}) == \
-        "[dev] INCOMPLETE - NO INPUT - Missing customer files 2026-11-24: 1 missing (0 new), 3 outstanding"
+    assert (
+        subject(settings, D, analysis, {"g": "boom"})
+        == "[dev] INCOMPLETE - NO INPUT - Missing customer files 2026-11-24: 1 missing (0 new), 3 outstanding"
+    )
     analysis.without_input, analysis.lookback_days = [], 0
     assert subject(settings_for_tests(), D, analysis, {}) == "Missing customer files 2026-11-24: 1 missing"
 
