@@ -28,9 +28,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp tests/unit
 
-# Style (ruff), types (mypy) and the architecture's import contracts (import-linter); all in
+# Format and style (ruff), types (mypy) and the architecture's import contracts (import-linter); all in
 # pyproject.toml. CI runs this before the tests.
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
