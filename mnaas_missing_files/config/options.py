@@ -469,69 +469,125 @@ def convert(option: Option, raw: Any, where: str | None) -> Any:
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{option.key}: {problem}", key=option.key, where=where)
 
-    if option.kind == "list":
-        items = raw if isinstance(raw, list) else ([raw] if str(raw).strip() else [])
-        return tuple(str(i) for i in items)
-    if option.kind == "names":
-        items = raw if isinstance(raw, list) else re.split(r"[,\s]+", str(raw).strip())
-        return tuple(dict.fromkeys(str(i) for i in items if str(i).strip()))
+    if option.kind in _ARRAY_KINDS:
+        return _ARRAY_KINDS[option.kind](raw)
     if isinstance(raw, list):
         raise fail("expected a single value, found an array")
-    value = str(raw).strip()
-    if option.kind == "str":
-        return value
-    if option.kind == "choice":
-        if value.lower() not in option.choices:
-            raise fail(f"expected {' or '.join(option.choices)}, got {value!r}")
-        return value.lower()
-    if option.kind == "url":
-        return value or None
-    if option.kind == "secret":
-        register_secret(value)  # masked wherever it shows up, even echoed back by a server
-        return value or None
-    if option.kind == "path":
-        if not value:
-            raise fail("empty path")
-        return Path(value).expanduser().absolute()
-    if option.kind == "addresses":
-        return split_addresses(value)
-    if option.kind in ("int", "float"):
-        try:
-            number = int(value) if option.kind == "int" else float(value)
-        except ValueError:
-            raise fail(f"expected a{'n integer' if option.kind == 'int' else ' number'}, got {value!r}") from None
-        if option.minimum is not None and number < option.minimum:
-            raise fail(f"must be at least {option.minimum:g}, got {value}")
-        return number
-    if option.kind == "mode":
-        if not re.fullmatch(r"0?o?[0-7]{3,4}", value):
-            raise fail(f"expected an octal file mode such as 0640, got {value!r}")
-        mode = int(value.replace("o", ""), 8)
-        if mode & 0o002:
-            raise fail(f"{value} would make the reports world-writable")
-        return mode
-    if option.kind == "cron":
-        fields = value.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise fail(f"expected five cron fields (minute hour day month weekday), got {value!r}")
-        return " ".join(fields)
-    if option.kind == "tz":
-        if not value:
-            return None
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise fail(f"unknown time zone {value!r}") from None
-        return value
-    if option.kind == "hhmm":
-        if not value:
-            return None
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
-        if not match:
-            raise fail(f"expected a time of day as HH:MM (00:00 to 23:59), got {value!r}")
-        return f"{int(match[1]):02d}:{match[2]}"
-    if option.kind == "table":
-        if not _IDENTIFIER.match(value):
-            raise fail(f"expected a table name like db.table, got {value!r}")
-        return value
-    raise AssertionError(f"unknown option kind {option.kind}")
+    converter = _SCALAR_KINDS.get(option.kind)
+    if converter is None:
+        raise AssertionError(f"unknown option kind {option.kind}")
+    return converter(option, str(raw).strip(), fail)
+
+
+# One converter per kind of setting. A scalar converter gets the option, the value stripped
+# of surrounding blanks and `fail`, which builds the ConfigError naming the key and file:line.
+_Fail = Callable[[str], ConfigError]
+
+
+def _to_list(raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else ([raw] if str(raw).strip() else [])
+    return tuple(str(i) for i in items)
+
+
+def _to_names(raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else re.split(r"[,\s]+", str(raw).strip())
+    return tuple(dict.fromkeys(str(i) for i in items if str(i).strip()))
+
+
+def _as_str(option: Option, value: str, fail: _Fail) -> str:
+    return value
+
+
+def _as_choice(option: Option, value: str, fail: _Fail) -> str:
+    if value.lower() not in option.choices:
+        raise fail(f"expected {' or '.join(option.choices)}, got {value!r}")
+    return value.lower()
+
+
+def _as_url(option: Option, value: str, fail: _Fail) -> str | None:
+    return value or None
+
+
+def _as_secret(option: Option, value: str, fail: _Fail) -> str | None:
+    register_secret(value)  # masked wherever it shows up, even echoed back by a server
+    return value or None
+
+
+def _as_path(option: Option, value: str, fail: _Fail) -> Path:
+    if not value:
+        raise fail("empty path")
+    return Path(value).expanduser().absolute()
+
+
+def _as_addresses(option: Option, value: str, fail: _Fail) -> tuple[str, ...]:
+    return split_addresses(value)
+
+
+def _as_number(option: Option, value: str, fail: _Fail) -> int | float:
+    try:
+        number = int(value) if option.kind == "int" else float(value)
+    except ValueError:
+        raise fail(f"expected a{'n integer' if option.kind == 'int' else ' number'}, got {value!r}") from None
+    if option.minimum is not None and number < option.minimum:
+        raise fail(f"must be at least {option.minimum:g}, got {value}")
+    return number
+
+
+def _as_mode(option: Option, value: str, fail: _Fail) -> int:
+    if not re.fullmatch(r"0?o?[0-7]{3,4}", value):
+        raise fail(f"expected an octal file mode such as 0640, got {value!r}")
+    mode = int(value.replace("o", ""), 8)
+    if mode & 0o002:
+        raise fail(f"{value} would make the reports world-writable")
+    return mode
+
+
+def _as_cron(option: Option, value: str, fail: _Fail) -> str:
+    fields = value.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise fail(f"expected five cron fields (minute hour day month weekday), got {value!r}")
+    return " ".join(fields)
+
+
+def _as_timezone(option: Option, value: str, fail: _Fail) -> str | None:
+    if not value:
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise fail(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _as_time_of_day(option: Option, value: str, fail: _Fail) -> str | None:
+    if not value:
+        return None
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+    if not match:
+        raise fail(f"expected a time of day as HH:MM (00:00 to 23:59), got {value!r}")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _as_table(option: Option, value: str, fail: _Fail) -> str:
+    if not _IDENTIFIER.match(value):
+        raise fail(f"expected a table name like db.table, got {value!r}")
+    return value
+
+
+# Arrays keep their items (a bash array, or one value); every other kind takes one value.
+_ARRAY_KINDS: dict[str, Callable[[Any], tuple[str, ...]]] = {"list": _to_list, "names": _to_names}
+_SCALAR_KINDS: dict[str, Callable[[Option, str, _Fail], Any]] = {
+    "str": _as_str,
+    "choice": _as_choice,
+    "url": _as_url,
+    "secret": _as_secret,
+    "path": _as_path,
+    "addresses": _as_addresses,
+    "int": _as_number,
+    "float": _as_number,
+    "mode": _as_mode,
+    "cron": _as_cron,
+    "tz": _as_timezone,
+    "hhmm": _as_time_of_day,
+    "table": _as_table,
+}
