@@ -6,7 +6,8 @@ import datetime as dt
 import logging
 import os
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,9 +251,35 @@ def _resolve(
 
 
 def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) -> None:
+    """What no single setting shows: the lists a run needs, limits set against each other,
+    and every URL checked before anything connects."""
+
     def fail(key: str, problem: str) -> ConfigError:
         return ConfigError(f"{key}: {problem}", key=key, where=sources.get(key, where_file))
 
+    _check_job(s, fail)
+    _check_url(s["warehouse_url"], ("duckdb", "impala"), "MNAAS_WAREHOUSE_URL", fail)
+    redis = ("redis", "rediss", SENTINEL_SCHEME)
+    for key, attr, schemes in (
+        ("MNAAS_BROKER_URL", "broker_url", (*redis, "amqp", "amqps", "pyamqp")),
+        ("MNAAS_RESULT_BACKEND", "result_backend", redis),
+        ("MNAAS_SMTP_URL", "smtp_url", ("smtp", "smtps")),
+        ("MNAAS_LOCK_URL", "lock_url", redis),
+    ):
+        if s[attr]:
+            _check_url(s[attr], schemes, key, fail)
+    _check_sentinels(s, sources, where_file)
+    if s["smtp_url"]:
+        from mnaas_missing_files.config.smtp_url import parse_smtp_url
+
+        # A malformed relay URL stops the run before it starts.
+        with _named("MNAAS_SMTP_URL", sources, where_file):
+            parse_smtp_url(s["smtp_url"])
+    _check_warehouse(s["warehouse_url"], sources, where_file, fail)
+
+
+def _check_job(s: Mapping[str, Any], fail: Callable[[str, str], ConfigError]) -> None:
+    """Something to check, someone to tell, and limits that fit together."""
     if not s["processes"]:
         raise fail("process_list", "the process list is empty")
     if not s["customers"] and not s["infonova_customers"]:
@@ -266,45 +293,31 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
             "MNAAS_VISIBILITY_TIMEOUT",
             f"must exceed MNAAS_GROUP_TIME_LIMIT ({s['group_time_limit']} s), or a slow task would be delivered twice",
         )
-    _check_url(s["warehouse_url"], ("duckdb", "impala"), "MNAAS_WAREHOUSE_URL", fail)
-    redis = ("redis", "rediss", SENTINEL_SCHEME)
-    for key, attr, schemes in (
-        ("MNAAS_BROKER_URL", "broker_url", (*redis, "amqp", "amqps", "pyamqp")),
-        ("MNAAS_RESULT_BACKEND", "result_backend", redis),
-        ("MNAAS_SMTP_URL", "smtp_url", ("smtp", "smtps")),
-        ("MNAAS_LOCK_URL", "lock_url", redis),
-    ):
-        if s[attr]:
-            _check_url(s[attr], schemes, key, fail)
+
+
+def _check_sentinels(s: Mapping[str, Any], sources: Mapping[str, str], where_file: str) -> None:
+    """A sentinel list that does not parse, or no master named for it, stops the run here."""
     redis_urls = {
         "MNAAS_BROKER_URL": s["broker_url"],
         "MNAAS_RESULT_BACKEND": s["result_backend"],
         "MNAAS_LOCK_URL": s["lock_url"],
     }
-    try:  # a sentinel list that does not parse, or no master named for it, stops the run here
+    try:
         check_sentinel_settings(redis_urls, s["sentinel_master"])
     except ConfigError as exc:
         where = sources.get(exc.key or "")
         raise ConfigError(
             str(exc), key=exc.key, where=where if where not in (None, "default") else where_file
         ) from None
-    if s["smtp_url"]:
-        from mnaas_missing_files.config.smtp_url import parse_smtp_url
 
-        try:  # a malformed relay URL stops the run before it starts
-            parse_smtp_url(s["smtp_url"])
-        except ConfigError as exc:
-            raise ConfigError(str(exc), key="MNAAS_SMTP_URL", where=sources.get("MNAAS_SMTP_URL", where_file)) from None
-    url = s["warehouse_url"]
+
+def _check_warehouse(url: str, sources: Mapping[str, str], where_file: str, fail) -> None:
+    """An Impala URL's auth, TLS and timeout options, a DuckDB URL's options and its file."""
     if url.startswith("impala:"):
         from mnaas_missing_files.config.impala_url import parse_impala_url
 
-        try:  # auth, TLS and timeout options are checked before anything runs
+        with _named("MNAAS_WAREHOUSE_URL", sources, where_file):
             parse_impala_url(url)
-        except ConfigError as exc:
-            raise ConfigError(
-                str(exc), key="MNAAS_WAREHOUSE_URL", where=sources.get("MNAAS_WAREHOUSE_URL", where_file)
-            ) from None
     if url.startswith("duckdb:") and url != DUCKDB_MEMORY:
         try:  # its options (memory_limit, threads) too
             db = duckdb_path(url)
@@ -312,6 +325,15 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
             raise fail("MNAAS_WAREHOUSE_URL", str(exc)) from None
         if not db.is_file():
             raise fail("MNAAS_WAREHOUSE_URL", f"DuckDB file {db} does not exist")
+
+
+@contextmanager
+def _named(key: str, sources: Mapping[str, str], where_file: str) -> Iterator[None]:
+    """A URL parser's ConfigError, re-raised naming the key and where the key was set."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise ConfigError(str(exc), key=key, where=sources.get(key, where_file)) from None
 
 
 def _check_url(url: str, schemes: tuple[str, ...], key: str, fail) -> None:
