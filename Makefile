@@ -24,7 +24,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp
 
-# The quick loop: the unit tests only (no Redis, no workers, no Java), a few seconds.
+# The quick loop: the unit tests only (no Redis, no workers, no Java), a few seconds. The
+# markers choose among the rest (pyproject.toml, docs/design.md#tests-and-their-markers), e.g.
+# .venv/bin/python -m pytest -m "not slow" --basetemp=.pytest-tmp, or -m "not hs2 and not chromium".
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp tests/unit
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench.harness import run_profile
 from bench.profiles import PROFILES
 from bench.report import report
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 QUICK = PROFILES["quick"]
 # By hand: 8 customers, at most 4 per group task (MNAAS_GROUP_SIZE), each task every process:

@@ -10,6 +10,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from mnaas_missing_files.checking.planning import make_plan, plan_groups
 from tasks import FINALIZE_RUN, START_RUN
 from tasks.runstate import redis_client
@@ -190,6 +192,7 @@ def test_flower_lists_the_run_tasks_with_readable_arguments_behind_basic_auth(cl
     assert all("token" not in t["kwargs"] for t in tasks)
 
 
+@pytest.mark.slow
 def test_two_beats_ticking_trigger_exactly_one_scheduled_run_of_the_day(cluster_ready):
     c = cluster_ready
     now = dt.datetime.now(dt.UTC)

@@ -66,6 +66,7 @@ def test_the_environment_file_example_says_mode_0600_and_names_the_job():
     assert "MNAAS_CONFIG=" in text and "FLOWER_BASIC_AUTH=" in text
 
 
+@pytest.mark.systemd
 def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
     analyze = require_tool("systemd-analyze", "systemd")
     for name in NAMES:  # installed paths pointed at this checkout, whose scripts exist

@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 
+import pytest
+
 from tests.helpers.browser import dump_dom
 from tests.helpers.celerycluster import cluster, cluster_ready, first_line, http_get, submitted_run_id  # noqa: F401
 from tests.helpers.celeryjob import DAY
 from tests.helpers.celeryproc import Proc, wait_until
 from tests.helpers.redisproc import free_port
+
+pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
 PASSWORD = "flower-view-secret"
 # By hand: 7 customers, at most 5 a group task, 4 group workers: 4 tasks (1/4 .. 4/4), each

@@ -535,6 +535,7 @@ def test_check_config_rejects_a_bad_impala_url_without_the_password(tmp_path, ex
     assert result.returncode == 2 and "MNAAS_WAREHOUSE_URL" in result.stderr
 
 
+@pytest.mark.redis
 def test_hs2_restart_between_queries_and_between_runs_of_one_worker_process(hs2, tmp_path, caplog):
     """One server restart (they are slow) serves two checks:
     - an ImpalaWarehouse object used before the restart: the first query after it succeeds on
