@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint venv clean bench
+.PHONY: demo test test-fast lint venv clean bench docs
 
 venv: $(STAMP)
 
@@ -37,6 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The settings reference, generated from the settings table (config/options.py); a unit test
+# fails while the committed page differs.
+docs: $(STAMP)
+	$(BIN)/python -m mnaas_missing_files.config.docs > docs/configuration.md
 
 # The benchmark (bench/README.md): PROFILE=quick|standard|large, WAREHOUSE=duckdb|hs2.
 PROFILE ?= standard

@@ -93,7 +93,7 @@ class DayAnalysis:
     )
 
     def to_json(self) -> dict:
-        """The outcome's `analysis` (documented in the README): verdict -> pair count, totals,
+        """The outcome's `analysis` (documented in docs/design.md): verdict -> pair count, totals,
         per process its totals and verdict counts, and the pairs that are not `ok`, or have
         outstanding or recovered files, as rows of `pair_fields`: at most OUTCOME_PAIRS of
         them, most severe first (the email's order), and `pairs_not_listed` the rest. The

@@ -1,4 +1,4 @@
-"""The systemd units of deploy/systemd/ (README "Without Docker"): `systemd-analyze verify`
+"""The systemd units of deploy/systemd/ (docs/operations.md, "Without Docker"): `systemd-analyze verify`
 accepts each, with not even a warning, once pointed at this checkout; and what they promise
 operators is in them: the job's environment file, a restart policy, beat as a single unit."""
 

@@ -110,7 +110,7 @@ def test_flower_in_a_browser_shows_the_run_id_and_group_of_each_task_and_keeps_t
             interval=1,
             what="Flower to see the run's tasks succeed",
         )
-        # the README's recipe for one run's tasks, through the API
+        # the operations guide's recipe for one run's tasks, through the API
         code, body = http_get(
             f"http://127.0.0.1:{port}/api/tasks?search=kwargs:run_id={run_id}", auth=("ops", PASSWORD)
         )
