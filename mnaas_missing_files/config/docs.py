@@ -33,8 +33,9 @@ mnaas-missing-files check-config --config /path/to/MNAAS_Missing_Customer_Files.
 ```
 
 It prints every setting below with its effective value (passwords as `***`) and where the
-value came from (file:line, `environment` or `default`), then any warning; a setting it
-cannot use is exit 2 with one line naming the key and file:line. The connection URLs'
+value came from (file:line, `environment` or `default`), the group tasks a run would have,
+then any warning; a setting it cannot use is exit 2 with one line naming the key and
+file:line. The connection URLs'
 options are explained in [operations.md](operations.md#warehouse-connection-mnaas_warehouse_url)
 and [operations.md](operations.md#mail-relay-mnaas_smtp_url).
 
