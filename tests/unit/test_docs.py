@@ -181,15 +181,15 @@ def keys_the_code_builds(tmp_path, monkeypatch) -> set[str]:
     settings = settings_for_tests(conf_path=tmp_path)
     job = lock_key(settings.script_name, settings.status_file)
     redis = KeyRecorder()
-    state = RunState(redis, RUN)  # type: ignore[arg-type]
+    state = RunState(redis, RUN)
     state.create(day=DAY, trigger="submit", dry_run=False, total=1, job=job)
     state.save_plan({"run_id": RUN, "batches": [{"batch_id": "1/1"}]})
     state.group_started("1/1")
     state.group_done(GroupResult(group_id=GROUP, ok=False, error="refused"))
-    RedisJournal(redis).mark_sent(RUN, "report")  # type: ignore[arg-type]
-    claim_scheduled_day(redis, job, DAY, RUN)  # type: ignore[arg-type]
-    pending_tick(redis, job, DAY, ttl=60, mark=True)  # type: ignore[arg-type]
-    count_delivery(redis, TASK, 0)  # type: ignore[arg-type]
+    RedisJournal(redis).mark_sent(RUN, "report")
+    claim_scheduled_day(redis, job, DAY, RUN)
+    pending_tick(redis, job, DAY, ttl=60, mark=True)
+    count_delivery(redis, TASK, 0)
     for name, value in {
         "overdue_day": lambda s: DAY,
         "succeeded": lambda entries, day: False,
