@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from mnaas_missing_files.checking.dayinput import DayInput, read_day_input
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, ReportError, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan, iter_outstanding, iter_rows
@@ -26,6 +27,7 @@ from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.listed import ListedMemory
 from mnaas_missing_files.state.liveness import LOCAL
+from mnaas_missing_files.warehouse.base import open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,8 @@ def finalize(
     # What each pair says, and what was recovered since the memory of listed names was
     # written (contract §7, §8); one pass, one group's names unpacked at a time.
     memory = ListedMemory.load(settings.status_file) if lookback else ListedMemory(settings.status_file)
-    outcome.analysis = analyse(settings, plan, results, memory)
+    found = None if lost else _read_day_input(settings, plan)
+    outcome.analysis = analyse(settings, plan, results, memory, found)
     for process in outcome.no_input:
         log.warning(
             "run %s: process %s received nothing on %s (no input: the upstream load did not run, or has not run yet)",
@@ -150,6 +153,16 @@ def finalize(
             outcome.outcome = Outcome.LOST
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
+
+
+def _read_day_input(settings: Settings, plan: Plan) -> DayInput:
+    """The run's one query for the whole day (contract §14), on its own connection: on Celery
+    this is the callback, which holds no group's."""
+    warehouse = open_warehouse(settings.warehouse_url)
+    try:
+        return read_day_input(lambda: warehouse, settings, run_id=plan.run_id)
+    finally:
+        warehouse.close()
 
 
 def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
