@@ -5,6 +5,7 @@ tests/helpers/volumescenario.py, worked out by hand."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import json
 import os
@@ -148,3 +149,27 @@ def test_an_unreadable_day_input_judges_no_volume_and_says_the_list_is_unknown(t
     assert "NOT MONITORED: the list is unknown this run" in text
     [entry] = history_of(job)
     assert entry["unmonitored"] is None and entry["verdicts"]["silent"] == 0
+
+
+def tree(root) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_backtest_flags_the_days_engineered_to_be_flagged_and_writes_nothing(tmp_path, warehouse):
+    job = job_for(tmp_path / "job", warehouse)
+    before = tree(tmp_path)
+    saturday = scenario.D - dt.timedelta(days=2)
+    result = cli(job, "backtest", "--from", saturday.isoformat(), "--to", DS)
+    assert result.returncode == 0, result.stderr
+    flagged = [line.split() for line in result.stdout.splitlines() if line.startswith("20")]
+    # by hand (volumescenario.py): the three findings of D, nothing on the weekend before
+    assert [(w[0], w[1], w[2], w[4].rstrip(":"), w[5], w[8]) for w in flagged] == [
+        (DS, verdict, process, customer, str(received), str(expected))
+        for process, customer, verdict, received, expected, _days in scenario.FINDINGS
+    ]
+    # Saturday: only sms has input; its Weekend sender got its usual 30 (4 pairs: Ign is ignored).
+    # Sunday: nobody sends. Monday: sms 4 and mms 5 pairs judged, voice's 5 too short.
+    assert "summary: 3 day(s), 13 pair-days judged, 3 flagged (silent 1, low_input 2)" in result.stdout
+    assert f"  {saturday} (Sat): 0 flagged of 4 judged; not judged: mms (no input)," in result.stdout
+    assert f"  {DS} (Mon): 3 flagged of 9 judged, history too short for 5;" in result.stdout
+    assert tree(tmp_path) == before  # no report, email, status, history, memory or metrics
