@@ -27,7 +27,7 @@ from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.listed import ListedMemory
 from mnaas_missing_files.state.liveness import LOCAL
-from mnaas_missing_files.warehouse.base import open_warehouse
+from mnaas_missing_files.warehouse.base import shared_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,14 @@ def finalize(
     journal: DeliveryJournal | None = None,
     before_write: Callable[[], object] | None = None,
     lost: bool = False,
+    day_input: DayInput | None = None,
 ) -> RunOutcome:
     """Write the reports, send the email, record the outcome. Never raises for a failed run:
     the outcome says what happened. `before_write` may raise (e.g. LockLost) to stop a stale
     run from overwriting a newer run's outcome. `lost`: the sweeper is reporting the run,
-    whose outcome is then `lost` (contract §7), its email and ticket those of the failure."""
+    whose outcome is then `lost` (contract §7), its email and ticket those of the failure.
+    `day_input`: the day's input (contract §14) when the executor read it already (`run`, in
+    its pool); else it is read here (the Celery callback), except for a lost run."""
     journal = journal or MemoryJournal()
     guard = before_write or (lambda: None)
     failed = {
@@ -110,7 +113,7 @@ def finalize(
     # What each pair says, and what was recovered since the memory of listed names was
     # written (contract §7, §8); one pass, one group's names unpacked at a time.
     memory = ListedMemory.load(settings.status_file) if lookback else ListedMemory(settings.status_file)
-    found = None if lost else _read_day_input(settings, plan)
+    found = day_input or (None if lost else _read_day_input(settings, plan))
     outcome.analysis = analyse(settings, plan, results, memory, found)
     for process in outcome.no_input:
         log.warning(
@@ -156,13 +159,9 @@ def finalize(
 
 
 def _read_day_input(settings: Settings, plan: Plan) -> DayInput:
-    """The run's one query for the whole day (contract §14), on its own connection: on Celery
-    this is the callback, which holds no group's."""
-    warehouse = open_warehouse(settings.warehouse_url)
-    try:
-        return read_day_input(lambda: warehouse, settings, run_id=plan.run_id)
-    finally:
-        warehouse.close()
+    """The run's one query for the whole day (contract §14), on this thread's shared warehouse:
+    in a Celery worker the connection its groups keep open (DuckDB's pages stay warm)."""
+    return read_day_input(lambda: shared_warehouse(settings.warehouse_url), settings, run_id=plan.run_id)
 
 
 def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
