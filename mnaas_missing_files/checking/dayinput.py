@@ -136,6 +136,13 @@ def read_day_input(
             attempt += 1
 
 
+def not_read(day: dt.date, exc: BaseException, run_id: str = "-") -> DayInput:
+    """A DayInput for a read that did not end (a stopped run, a bug): the run's outcome must
+    not depend on it, so it is judged as unreadable and the email says why."""
+    log.error("run %s: the day's input was not read: %s", run_id, describe_error(exc))
+    return DayInput(day, problem=describe_error(exc))
+
+
 class VolumeCheck:
     """The §14 rules over one day: which configured processes are judged at all (`not_judged`
     says why the others are not), each pair's judgement, and how many pairs had a history too

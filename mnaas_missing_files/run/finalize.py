@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from mnaas_missing_files.checking.dayinput import DayInput, read_day_input
+from mnaas_missing_files.checking.dayinput import DayInput, not_read, read_day_input
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, ReportError, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan, iter_outstanding, iter_rows
@@ -161,7 +161,10 @@ def finalize(
 def _read_day_input(settings: Settings, plan: Plan) -> DayInput:
     """The run's one query for the whole day (contract §14), on this thread's shared warehouse:
     in a Celery worker the connection its groups keep open (DuckDB's pages stay warm)."""
-    return read_day_input(lambda: shared_warehouse(settings.warehouse_url), settings, run_id=plan.run_id)
+    try:
+        return read_day_input(lambda: shared_warehouse(settings.warehouse_url), settings, run_id=plan.run_id)
+    except Exception as exc:  # a bug here must not cost the run its reports
+        return not_read(settings.day, exc, plan.run_id)
 
 
 def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from mnaas_missing_files.checking.check import check_batch_with_retries, failed_results
-from mnaas_missing_files.checking.dayinput import DayInput, read_day_input
+from mnaas_missing_files.checking.dayinput import DayInput, not_read, read_day_input
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import RunInterrupted, StatusFileError
@@ -129,12 +129,10 @@ def check_groups_locally(
 
 
 def _day_input_of(found: Future, settings: Settings, plan: Plan) -> DayInput:
-    """Its DayInput; a stopped run's or a bug's is a DayInput that says why it was not read."""
     try:
         return found.result()
-    except Exception as exc:  # RunInterrupted, or a bug: the run's outcome must not depend on it
-        log.error("run %s: the day's input was not read: %s", plan.run_id, exc)
-        return DayInput(settings.day, problem=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # RunInterrupted, or a bug
+        return not_read(settings.day, exc, plan.run_id)
 
 
 def run_local(
