@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from mnaas_missing_files.checking.dayinput import DayInput, VolumeCheck
-from mnaas_missing_files.checking.verdicts import Verdict, pair_verdict
+from mnaas_missing_files.checking.dayinput import DayInput, Unmonitored, VolumeCheck
+from mnaas_missing_files.checking.verdicts import PairStatus, Verdict, pair_verdict
 from mnaas_missing_files.checking.volume import (
     Expectation,
     KpiHistory,
@@ -20,6 +20,10 @@ from mnaas_missing_files.checking.volume import (
 )
 from mnaas_missing_files.config.options import OPTIONS_BY_KEY, convert
 from mnaas_missing_files.core.errors import ConfigError
+from mnaas_missing_files.reporting.mailbody import subject
+from mnaas_missing_files.reporting.volumeview import expected_note, volume_view
+from mnaas_missing_files.run.analysis import DayAnalysis
+from tests.helpers.settings import settings_for_tests
 
 D = dt.date(2026, 11, 23)  # a Monday
 W1, W2, W3, W4 = (D - dt.timedelta(days=7 * k) for k in (1, 2, 3, 4))
@@ -190,3 +194,21 @@ def test_quiet_days_and_ratio_are_checked():
     for bad in ("0", "1.5", "half"):
         with pytest.raises(ConfigError, match="MNAAS_LOW_INPUT_RATIO"):
             convert(ratio, bad, None)
+
+
+def test_the_email_lists_at_most_50_unmonitored_pairs_and_prefixes_silent_before_low_input():
+
+    pairs = [
+        PairStatus("sms", "regular", "JLR", Verdict.LOW_INPUT, 4, 4, expected=Fraction(43, 2), counted_days=4),
+        PairStatus("sms", "regular", "eLUX", Verdict.SILENT, 0, 0, expected=Fraction(44), counted_days=1),
+    ]
+    analysis = DayAnalysis(D, 0, pairs, ["fax"], {}, volume_judged=True, history_too_short=2)
+    analysis.unmonitored = [Unmonitored("cdr", f"c{n:02d}", 100 - n) for n in range(52)]
+    settings = settings_for_tests(day=D)
+    assert subject(settings, D, analysis, {"g": "boom"}).startswith("INCOMPLETE - NO INPUT - SILENT - LOW INPUT - ")
+    assert expected_note(pairs[0], D) == "4 received, usually 21.5: median of 4 Mondays"
+    assert expected_note(pairs[1], D) == "0 received, usually 44: median of 1 Monday"
+    view = volume_view(analysis, settings)
+    assert len(view["unmonitored_lines"]) == 50 and view["unmonitored_more"] == 2
+    assert view["unmonitored_lines"][0] == ("cdr", "c00", "100") and view["unmonitored_total"] == 52
+    assert view["volume"] == "judged against the last 4 Mondays; history too short for 2 pair(s)"
