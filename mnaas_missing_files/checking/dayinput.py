@@ -51,6 +51,7 @@ class DayInput:
     history: KpiHistory = field(default_factory=KpiHistory)
     kpi: dict[tuple[str, str], int] = field(default_factory=dict)  # File Received of D, every pair with a row
     files: dict[tuple[str, str], int] = field(default_factory=dict)  # distinct received files of D
+    kpi_processes: set[str] = field(default_factory=set)  # processes with any KPI row of D
     problem: str | None = None
 
     @classmethod
@@ -62,13 +63,14 @@ class DayInput:
                 found.files[pair] = count
             elif _day(row_day) == day:
                 found.kpi[pair] = count
+                found.kpi_processes.add(pair[0])
             else:
                 found.history.add(_day(row_day), *pair, count)
         return found
 
     def kpi_loaded(self, process: str) -> bool:
         """Any KPI row of the process on D, whatever its customer, name or value."""
-        return any(p == process for p, _ in self.kpi)
+        return process in self.kpi_processes
 
     def has_input(self, process: str, customers: Iterable[str]) -> bool:
         """A configured customer received something on D: a File Received KPI above 0 or a
@@ -160,6 +162,7 @@ class VolumeCheck:
         self.too_short = 0
         self.not_judged: dict[str, str] = {}  # process -> why it is not judged on D
         self.kpi_not_loaded: list[str] = []  # received files on D, but no KPI row of D
+        self._counted: dict[str, list[dt.date]] = {}
         readable = found is not None and found.problem is None
         self.active = readable and found is not None and rules.judges(found.day)
         if found is None or not readable:
@@ -176,6 +179,9 @@ class VolumeCheck:
     def judge(self, process: str, customer: str, received: int) -> Judgement:
         if not self.active or self.found is None or process in self.not_judged:
             return Judgement(None, None)
-        judgement = judge_pair(self.rules, self.found.history, self.found.baseline, process, customer, received)
+        counted = self._counted.get(process)
+        if counted is None:  # the same for every pair of the process
+            counted = self._counted[process] = self.found.history.counted_days(process, self.found.baseline)
+        judgement = judge_pair(self.rules, self.found.history, counted, process, customer, received)
         self.too_short += too_short(judgement, self.rules)
         return judgement

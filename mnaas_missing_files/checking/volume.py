@@ -136,14 +136,15 @@ class Judgement:
 def judge_pair(
     rules: VolumeRules,
     history: KpiHistory,
-    baseline: Sequence[dt.date],
+    counted: Sequence[dt.date],
     process: str,
     customer: str,
     received: int,
 ) -> Judgement:
+    """`counted`: the process's counted days (KpiHistory.counted_days)."""
     if rules.ignores(process, customer):
         return Judgement(None, None)
-    expectation = history.expectation(process, customer, history.counted_days(process, baseline))
+    expectation = history.expectation(process, customer, counted)
     return Judgement(volume_verdict(received, expectation, rules), expectation)
 
 
