@@ -9,7 +9,7 @@ from .profiles import BOUNDED, BOUNDED_LIMIT, Profile
 def checks(doc: dict, profile: Profile) -> list[dict]:
     """The issue's targets, each with the measured value and whether it holds."""
     found: list[dict] = []
-    for family in (_every_way, _lookback_cost, _run_floor, _standard_speed, _large_day):
+    for family in (_every_way, _lookback_cost, _run_floor, _standard_speed, _large_day, _volume_cost):
         found += [{"target": target, "value": value, "ok": bool(ok)} for target, value, ok in family(doc, profile)]
     return found
 
@@ -25,12 +25,13 @@ def _every_way(doc: dict, profile: Profile) -> list[Check]:
             continue
         if way != "baseline":
             groups = profile.groups_for(profile.workers_of(way))
+            # + 1: the run's one day-input query (baseline and not monitored, contract §14)
             found.append(
                 (
-                    f"{way}: queries = 2 x groups ({2 * groups}; groups = its {profile.workers_of(way)} "
+                    f"{way}: queries = 2 x groups + 1 ({2 * groups + 1}; groups = its {profile.workers_of(way)} "
                     f"workers, or what MNAAS_GROUP_SIZE needs)",
                     w["queries"],
-                    w["queries"] == 2 * groups,
+                    w["queries"] == 2 * groups + 1,
                 )
             )
         found.append((f"{way}: reports identical to the baseline", w["identical"], w["identical"] is True))
@@ -123,6 +124,21 @@ def _large_day(doc: dict, profile: Profile) -> list[Check]:
     return found
 
 
+def _volume_cost(doc: dict, profile: Profile) -> list[Check]:
+    """The volume checks' CPU against the run without them (contract §19)."""
+    volume = doc.get("volume")
+    if not volume:
+        return []
+    return [
+        (
+            f"volume checks: run CPU <= 1.1 x the run with MNAAS_BASELINE_WEEKS=0 (best of {len(volume['cpu_s']['on'])} "
+            f"interleaved: {volume['best']['on']:.3f} s vs {volume['best']['off']:.3f} s; 5 weeks of KPIs)",
+            volume["ratio"],
+            volume["ratio"] <= 1.1,
+        )
+    ]
+
+
 def table(doc: dict) -> str:
     ways = doc["ways"]
     base = ways.get("baseline")
@@ -179,6 +195,13 @@ def report(doc: dict) -> str:
     if doc.get("warmup_s") is not None:
         out.append(
             f"before the ways: one untimed warm-up `run` of the day on the fresh Spark ({doc['warmup_s']:.3f} s)"
+        )
+    if doc.get("volume"):
+        v = doc["volume"]
+        out.append(
+            f"volume checks (contract §14), CPU s of `run`, best of {len(v['cpu_s']['on'])}: on {v['best']['on']:.3f}, "
+            f"MNAAS_BASELINE_WEEKS=0 {v['best']['off']:.3f} ({v['ratio']:.3f}x), without the day-input query at "
+            f"all {v['best']['none']:.3f} ({v['ratio_none']:.3f}x); runs {v['cpu_s']}"
         )
     for note in doc["notes"]:
         out.append(f"note: {note}")

@@ -1,4 +1,4 @@
-"""`mnaas-missing-files`: run, submit, backfill, check-config, status, demo (contract §5)."""
+"""`mnaas-missing-files`: run, submit, backfill, backtest, check-config, status, demo (contract §5, §14)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the days of the range with no ended non-dry run in the history",
     )
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
+
+    p = sub.add_parser("backtest", parents=[common], help="replay the volume rules (silent, low input) over past days")
+    p.add_argument("--from", dest="start", type=_day, required=True, metavar="D1")
+    p.add_argument("--to", dest="end", type=_day, required=True, metavar="D2")
 
     p = sub.add_parser("check-config", parents=[common], help="validate and print the effective settings")
     p.add_argument("--date", type=_day, metavar="D", help="resolve day-dependent paths for D")
@@ -123,6 +127,17 @@ def cmd_backfill(args) -> int:
     )
 
 
+def cmd_backtest(args) -> int:
+    from mnaas_missing_files.checking.planning import refuse_future_day
+    from mnaas_missing_files.cli.backtestview import print_backtest
+
+    if args.end < args.start:
+        raise UsageError(f"--to {args.end} is before --from {args.start}")
+    settings = _settings(args, args.end)
+    refuse_future_day(settings, args.end)
+    return print_backtest(settings, args.start, args.end)
+
+
 def cmd_check_config(args) -> int:
     from mnaas_missing_files.checking.planning import plan_batches
 
@@ -160,6 +175,7 @@ COMMANDS = {
     "run": cmd_run,
     "submit": cmd_submit,
     "backfill": cmd_backfill,
+    "backtest": cmd_backtest,
     "check-config": cmd_check_config,
     "status": cmd_status,
     "demo": cmd_demo,

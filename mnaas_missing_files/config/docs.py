@@ -49,6 +49,8 @@ _KINDS = {
     "path": "path",
     "list": "bash array",
     "names": "names",
+    "dates": "dates (YYYY-MM-DD)",
+    "ratio": "ratio (above 0, at most 1; exact)",
     "addresses": "addresses",
     "mode": "octal mode",
     "cron": "cron",
@@ -88,6 +90,8 @@ def _default(option: Option) -> str:
         return "—"
     if option.kind == "mode":
         return f"`0{option.default:o}`"
+    if option.kind == "ratio":
+        return f"`{float(option.default):g}`"
     return f"`{option.default}`"
 
 

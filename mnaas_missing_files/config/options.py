@@ -6,10 +6,12 @@ from the file or the environment, the environment winning. `settings.py` resolve
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ _ADDRESS_SPLIT = re.compile(r"[,;\s]+")
 class Option:
     key: str  # the name in the properties file / environment
     attr: str  # the Settings attribute
-    kind: str  # str | secret | int | float | path | list | names | choice | addresses | mode | cron | tz | table | url | hhmm
+    kind: str  # str | secret | int | float | ratio | dates | path | list | names | choice | addresses | mode | cron | tz | table | url | hhmm
     help: str
     default: Any = None  # a value, or a callable of the partly resolved settings dict
     required: bool = False
@@ -370,6 +372,65 @@ OPTIONS: tuple[Option, ...] = (
         env=True,
     ),
     Option(
+        "MNAAS_BASELINE_WEEKS",
+        "baseline_weeks",
+        "int",
+        "Weeks of the same weekday (D-7, D-14, ...) whose received counts make a pair's expected count (contract §14); 0 turns the silent and low_input verdicts off.",
+        default=4,
+        env=True,
+        minimum=0,
+    ),
+    Option(
+        "MNAAS_SILENT_MIN_DAYS",
+        "silent_min_days",
+        "int",
+        "Counted baseline days on which a pair must have received files for a day with nothing to be silent; a pair with fewer counted days is not judged for volume.",
+        default=3,
+        env=True,
+        minimum=1,
+    ),
+    Option(
+        "MNAAS_LOW_INPUT_RATIO",
+        "low_input_ratio",
+        "ratio",
+        "A pair that received more than 0 and less than this times its expected count is low_input (compared exactly, strictly less).",
+        default=Fraction(1, 2),
+        env=True,
+    ),
+    Option(
+        "MNAAS_LOW_INPUT_MIN_FILES",
+        "low_input_min_files",
+        "int",
+        "Expected count below which a pair is never low_input: near zero a ratio means nothing.",
+        default=10,
+        env=True,
+        minimum=1,
+    ),
+    Option(
+        "MNAAS_QUIET_DAYS",
+        "quiet_days",
+        "dates",
+        "Days (YYYY-MM-DD; public holidays, maintenance) left out of every baseline; a run of a quiet day is not judged for volume.",
+        default=(),
+        env=True,
+    ),
+    Option(
+        "MNAAS_VOLUME_IGNORE",
+        "volume_ignore",
+        "names",
+        "Processes or process/customer pairs never judged for volume (silent, low_input).",
+        default=(),
+        env=True,
+    ),
+    Option(
+        "MNAAS_UNMONITORED_IGNORE",
+        "unmonitored_ignore",
+        "names",
+        "Processes, customers or process/customer pairs with files on D that are deliberately not configured: never listed as not monitored.",
+        default=(),
+        env=True,
+    ),
+    Option(
         "MNAAS_LOOKBACK_DAYS",
         "lookback_days",
         "int",
@@ -463,6 +524,41 @@ def split_addresses(value: str) -> tuple[str, ...]:
     return tuple(a for a in _ADDRESS_SPLIT.split(value.strip()) if a)
 
 
+def listed_items(raw: str | list) -> list[str]:
+    """A list setting's items (contract §14): a bash array as it is, else one string split on
+    commas when it holds one (so a name may contain a space), else on whitespace; each item
+    stripped, empty ones dropped."""
+    if isinstance(raw, list):
+        items = [str(i) for i in raw]
+    else:
+        text = str(raw)
+        items = text.split(",") if "," in text else text.split()
+    return [i.strip() for i in items if i.strip()]
+
+
+def _dates(items: tuple[str, ...], fail: Callable[[str], ConfigError]) -> list[dt.date]:
+    days = []
+    for item in items:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", item):
+                raise ValueError(item)
+            days.append(dt.date.fromisoformat(item))
+        except ValueError:
+            raise fail(f"expected dates as YYYY-MM-DD, got {item!r}") from None
+    return days
+
+
+def _ratio(value: str, fail: Callable[[str], ConfigError]) -> Fraction:
+    """Exact, from its decimal text (0.1 is one tenth, not the float nearest it)."""
+    try:
+        ratio = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise fail(f"expected a number between 0 and 1 such as 0.5, got {value!r}") from None
+    if not 0 < ratio <= 1:
+        raise fail(f"must be above 0 and at most 1, got {value}")
+    return ratio
+
+
 def convert(option: Option, raw: Any, where: str | None) -> Any:
     """Turn a raw string (or list, for arrays) into the option's type, or raise ConfigError."""
 
@@ -470,7 +566,7 @@ def convert(option: Option, raw: Any, where: str | None) -> Any:
         return ConfigError(f"{option.key}: {problem}", key=option.key, where=where)
 
     if option.kind in _ARRAY_KINDS:
-        return _ARRAY_KINDS[option.kind](raw)
+        return _ARRAY_KINDS[option.kind](raw, fail)
     if isinstance(raw, list):
         raise fail("expected a single value, found an array")
     converter = _SCALAR_KINDS.get(option.kind)
@@ -484,14 +580,17 @@ def convert(option: Option, raw: Any, where: str | None) -> Any:
 _Fail = Callable[[str], ConfigError]
 
 
-def _to_list(raw: Any) -> tuple[str, ...]:
+def _to_list(raw: Any, fail: _Fail) -> tuple[str, ...]:
     items = raw if isinstance(raw, list) else ([raw] if str(raw).strip() else [])
     return tuple(str(i) for i in items)
 
 
-def _to_names(raw: Any) -> tuple[str, ...]:
-    items = raw if isinstance(raw, list) else re.split(r"[,\s]+", str(raw).strip())
-    return tuple(dict.fromkeys(str(i) for i in items if str(i).strip()))
+def _to_names(raw: Any, fail: _Fail) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(listed_items(raw)))
+
+
+def _to_dates(raw: Any, fail: _Fail) -> tuple[dt.date, ...]:
+    return tuple(_dates(_to_names(raw, fail), fail))
 
 
 def _as_str(option: Option, value: str, fail: _Fail) -> str:
@@ -531,6 +630,10 @@ def _as_number(option: Option, value: str, fail: _Fail) -> int | float:
     if option.minimum is not None and number < option.minimum:
         raise fail(f"must be at least {option.minimum:g}, got {value}")
     return number
+
+
+def _as_ratio(option: Option, value: str, fail: _Fail) -> Fraction:
+    return _ratio(value, fail)
 
 
 def _as_mode(option: Option, value: str, fail: _Fail) -> int:
@@ -575,7 +678,11 @@ def _as_table(option: Option, value: str, fail: _Fail) -> str:
 
 
 # Arrays keep their items (a bash array, or one value); every other kind takes one value.
-_ARRAY_KINDS: dict[str, Callable[[Any], tuple[str, ...]]] = {"list": _to_list, "names": _to_names}
+_ARRAY_KINDS: dict[str, Callable[[Any, _Fail], tuple[Any, ...]]] = {
+    "list": _to_list,
+    "names": _to_names,
+    "dates": _to_dates,
+}
 _SCALAR_KINDS: dict[str, Callable[[Option, str, _Fail], Any]] = {
     "str": _as_str,
     "choice": _as_choice,
@@ -585,6 +692,7 @@ _SCALAR_KINDS: dict[str, Callable[[Option, str, _Fail], Any]] = {
     "addresses": _as_addresses,
     "int": _as_number,
     "float": _as_number,
+    "ratio": _as_ratio,
     "mode": _as_mode,
     "cron": _as_cron,
     "tz": _as_timezone,

@@ -9,6 +9,7 @@ import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -88,6 +89,13 @@ class Settings:
     metrics_file: Path | None
     metrics_max_customers: int
     mail_pairs: int
+    baseline_weeks: int
+    silent_min_days: int
+    low_input_ratio: Fraction
+    low_input_min_files: int
+    quiet_days: tuple[dt.date, ...]
+    volume_ignore: tuple[str, ...]
+    unmonitored_ignore: tuple[str, ...]
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default
     warnings: tuple[str, ...] = field(default=(), compare=False)
     # Every file the parser read (the config, then what it sourced): a cache of these
@@ -118,7 +126,9 @@ class Settings:
         for option in OPTIONS:
             value = getattr(self, option.attr)
             if isinstance(value, tuple):
-                shown = " ".join(f'"{v}"' if " " in v else v for v in value)
+                shown = " ".join(f'"{v}"' if " " in str(v) else str(v) for v in value)
+            elif option.kind == "ratio":
+                shown = f"{float(value):g}"
             elif option.kind == "mode":
                 shown = f"0{value:o}"
             elif option.kind == "secret":
@@ -198,6 +208,11 @@ def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
         for name in s["empty_input_allowed"]
         if name not in s["processes"]
     )
+    advice += tuple(
+        f"MNAAS_VOLUME_IGNORE: {entry!r} names no configured process or process/customer pair; it has no effect"
+        for entry in s["volume_ignore"]
+        if not _names_configured(entry, s)
+    )
     if s["lock_url"] and s["lock_ttl"] <= s["group_time_limit"]:
         return advice + (
             f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
@@ -205,6 +220,12 @@ def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
             "longer than the TTL lets its lock lapse, and the sweeper may report it lost",
         )
     return advice
+
+
+def _names_configured(entry: str, s: Mapping[str, Any]) -> bool:
+    process, _, customer = entry.partition("/")
+    customers = (*s["customers"], *s["infonova_customers"])
+    return process in s["processes"] and (not customer or customer in customers)
 
 
 def _environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:

@@ -37,6 +37,7 @@ def outcome_lines(outcome: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"  NO INPUT: {', '.join(outcome['processes_without_input'])} received nothing on {outcome.get('day')}"
         )
+    lines.extend(_volume_lines(outcome.get("analysis") or {}))
     for label, key in (("CSV", "csv"), ("TXT", "txt"), ("outstanding", "outstanding_report"), ("email", "email")):
         if outcome.get(key):
             lines.append(f"  {label}: {outcome[key]}")
@@ -46,6 +47,28 @@ def outcome_lines(outcome: Mapping[str, Any]) -> list[str]:
         lines.append(f"  error: {error}")
     if outcome.get("ticket_raised"):
         lines.append("  service-desk ticket raised")
+    return lines
+
+
+def _volume_lines(analysis: Mapping[str, Any]) -> list[str]:
+    """Expected input (contract §14): the silent and low-input pairs, why volume was not
+    judged, and the pairs nobody configured."""
+    if "unmonitored_pairs" not in analysis:
+        return []
+    lines = [
+        f"  {verdict.replace('_', ' ').upper()}: {process} / {customer}: {received} received, usually {expected}"
+        for process, customer, verdict, received, expected, _days in analysis.get("volume_findings") or []
+    ]
+    if analysis.get("volume_problem"):
+        lines.append(f"  volume not judged: the day's input could not be read ({analysis['volume_problem']})")
+    elif analysis.get("history_too_short"):
+        lines.append(f"  volume: history too short for {analysis['history_too_short']} pair(s)")
+    if analysis.get("kpi_not_loaded"):
+        lines.append(f"  KPI NOT LOADED: {', '.join(analysis['kpi_not_loaded'])}")
+    unmonitored = analysis.get("unmonitored_pairs")
+    lines.append(
+        f"  not monitored: {'unknown' if unmonitored is None else unmonitored} pair(s) with files not configured"
+    )
     return lines
 
 

@@ -17,7 +17,9 @@ WHERE = "job.properties:7"
         ("process_list", ["traffic", "sms"], ("traffic", "sms")),
         ("process_list", "traffic", ("traffic",)),
         ("process_list", "  ", ()),
-        ("MNAAS_EMPTY_INPUT_ALLOWED", "sms, tolling  sms", ("sms", "tolling")),
+        # with a comma the string splits on commas only (a name may hold a space), else on blanks
+        ("MNAAS_EMPTY_INPUT_ALLOWED", "sms, tolling  sms, sms", ("sms", "tolling  sms")),
+        ("MNAAS_EMPTY_INPUT_ALLOWED", "sms tolling  sms", ("sms", "tolling")),
         ("MNAAS_EMPTY_INPUT_ALLOWED", ["sms", " ", "sms"], ("sms",)),
         ("ENV_MODE", "  UAT ", "UAT"),
         ("MNAAS_EMPTY_INPUT", "WARN", "warn"),
