@@ -71,7 +71,13 @@ OPTIONS: tuple[Option, ...] = (
         required=True,
     ),
     Option("process_list", "processes", "list", "Processes to check, in report order (bash array).", required=True),
-    Option("customer_names", "customers", "list", "Regular customers, in report order (bash array).", default=()),
+    Option(
+        "customer_names",
+        "customers",
+        "list",
+        "Regular customers, in report order (bash array); may be () when infonova_customer_names has customers.",
+        required=True,
+    ),
     Option(
         "infonova_customer_names",
         "infonova_customers",
@@ -453,6 +459,21 @@ OPTIONS: tuple[Option, ...] = (
         default=100,
         env=True,
         minimum=0,
+    ),
+    Option(
+        "MNAAS_LOCAL_KEYS",
+        "local_keys",
+        "names",
+        "Keys of the job's file that are bash locals, never typos, although they look like known keys (bash array or list; contract §16).",
+        default=(),
+        env=True,
+    ),
+    Option(
+        "MNAAS_SHADOW_DIR",
+        "shadow_dir",
+        "path",
+        "Shadow mode for the cutover (contract §16): runs started with it write reports, log, status file, emails (.eml, never sent), history and metrics only in this directory. `run --shadow DIR` sets it for one run; for a shadow cluster set it on the host that submits.",
+        env=True,
     ),
 )
 
