@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import calendar
 import datetime as dt
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
@@ -19,11 +21,26 @@ from mnaas_missing_files.run.summary import print_outcome
 log = logging.getLogger("mnaas_missing_files")
 
 
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
+_DAY_FORM = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+
+
+def parse_day(text: str) -> dt.date:
+    """Only YYYY-MM-DD (Python would also take 20261120 or 2026-W47-5), and a refusal names
+    what is wrong: a day that means nothing must not run some other day."""
+    found = _DAY_FORM.fullmatch(text)
+    if not found:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}")
+    year, month, day = (int(part) for part in found.groups())
+    if not 1 <= month <= 12:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: month {month} (months are 01 to 12)")
+    if year < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: year {year}")
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a day: day {day} ({calendar.month_name[month]} {year} has days 01 to {last})"
+        )
+    return dt.date(year, month, day)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,17 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", parents=[common], help="run the check here, now, on this machine")
-    p.add_argument("--date", type=_day, metavar="D", help="day to check (default: yesterday)")
+    p.add_argument("--date", type=parse_day, metavar="D", help="day to check (default: yesterday)")
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
 
     p = sub.add_parser("submit", parents=[common], help="enqueue the check on the Celery cluster")
-    p.add_argument("--date", type=_day, metavar="D", help="day to check (default: yesterday)")
+    p.add_argument("--date", type=parse_day, metavar="D", help="day to check (default: yesterday)")
     p.add_argument("--wait", action="store_true", help="follow the run's progress and exit with its code")
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
 
     p = sub.add_parser("backfill", parents=[common], help="check a range of days, one after another")
-    p.add_argument("--from", dest="start", type=_day, required=True, metavar="D1")
-    p.add_argument("--to", dest="end", type=_day, required=True, metavar="D2")
+    p.add_argument("--from", dest="start", type=parse_day, required=True, metavar="D1")
+    p.add_argument("--to", dest="end", type=parse_day, required=True, metavar="D2")
     p.add_argument("--submit", action="store_true", help="run each day on the Celery cluster")
     p.add_argument(
         "--only-missing",
@@ -57,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
 
     p = sub.add_parser("check-config", parents=[common], help="validate and print the effective settings")
-    p.add_argument("--date", type=_day, metavar="D", help="resolve day-dependent paths for D")
+    p.add_argument("--date", type=parse_day, metavar="D", help="resolve day-dependent paths for D")
     sub.add_parser("status", parents=[common], help="status file, lock holder, recent runs")
     p = sub.add_parser("demo", parents=[common], help="build a demo warehouse and config in var/demo and run yesterday")
     p.add_argument("--dir", default="var/demo", help="where to build the demo (default: var/demo)")
