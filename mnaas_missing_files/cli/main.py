@@ -1,4 +1,4 @@
-"""`mnaas-missing-files`: run, submit, backfill, check-config, status, demo (contract §5)."""
+"""`mnaas-missing-files`: run, submit, backfill, check-config, status, doctor, demo (contract §5, §16)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", parents=[common], help="validate and print the effective settings")
     p.add_argument("--date", type=parse_day, metavar="D", help="resolve day-dependent paths for D")
     sub.add_parser("status", parents=[common], help="status file, lock holder, recent runs")
+    p = sub.add_parser("doctor", parents=[common], help="check every dependency and path of the job, changing nothing")
+    p.add_argument("--date", type=parse_day, metavar="D", help="resolve day-dependent paths for D")
     p = sub.add_parser("demo", parents=[common], help="build a demo warehouse and config in var/demo and run yesterday")
     p.add_argument("--dir", default="var/demo", help="where to build the demo (default: var/demo)")
     return parser
@@ -167,6 +169,12 @@ def cmd_status(args) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args) -> int:
+    from mnaas_missing_files.cli.doctor import run_doctor
+
+    return run_doctor(args.config, args.date)
+
+
 def cmd_demo(args) -> int:
     from mnaas_missing_files.cli.demo import run_demo
 
@@ -179,6 +187,7 @@ COMMANDS = {
     "backfill": cmd_backfill,
     "check-config": cmd_check_config,
     "status": cmd_status,
+    "doctor": cmd_doctor,
     "demo": cmd_demo,
 }
 
