@@ -33,6 +33,14 @@ def run_doctor(config: str | None, day=None, out: TextIO | None = None) -> int:
     failed = False
     for warning in settings.warnings:
         print(Finding(WARN, "configuration", warning).line(), file=out)
+    if settings.shadow_dir:  # the paths checked below are then the shadow's
+        from mnaas_missing_files.run.shadow import shadowed
+
+        settings = shadowed(settings, settings.shadow_dir)
+        print(
+            Finding(WARN, "shadow", f"MNAAS_SHADOW_DIR is set: runs write only in {settings.shadow_dir}").line(),
+            file=out,
+        )
     for check in CHECKS:
         for finding in _findings(check, settings):
             failed = failed or finding.level == FAIL

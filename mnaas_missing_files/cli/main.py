@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="run the check here, now, on this machine")
     p.add_argument("--date", type=parse_day, metavar="D", help="day to check (default: yesterday)")
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
+    p.add_argument(
+        "--shadow",
+        metavar="DIR",
+        help="shadow run for the cutover: reports, log, status file, emails (never sent) only in DIR",
+    )
 
     p = sub.add_parser("submit", parents=[common], help="enqueue the check on the Celery cluster")
     p.add_argument("--date", type=parse_day, metavar="D", help="day to check (default: yesterday)")
@@ -78,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("status", parents=[common], help="status file, lock holder, recent runs")
     p = sub.add_parser("doctor", parents=[common], help="check every dependency and path of the job, changing nothing")
     p.add_argument("--date", type=parse_day, metavar="D", help="resolve day-dependent paths for D")
+    p = sub.add_parser("compare", help="compare the legacy job's CSV and TXT reports with the product's, day by day")
+    p.add_argument("legacy", metavar="LEGACY_DIR", help="where the legacy job writes its reports")
+    p.add_argument("product", metavar="PRODUCT_DIR", help="where the product wrote its reports (e.g. a shadow dir)")
+    p.add_argument("--from", dest="start", type=parse_day, metavar="D1", help="first day compared")
+    p.add_argument("--to", dest="end", type=parse_day, metavar="D2", help="last day compared")
     p = sub.add_parser("demo", parents=[common], help="build a demo warehouse and config in var/demo and run yesterday")
     p.add_argument("--dir", default="var/demo", help="where to build the demo (default: var/demo)")
     return parser
@@ -112,6 +122,11 @@ def cmd_run(args) -> int:
     from mnaas_missing_files.run.progress import ProgressPrinter
 
     settings = _settings(args, args.date)
+    shadow = args.shadow or settings.shadow_dir
+    if shadow:
+        from mnaas_missing_files.run.shadow import enter_shadow
+
+        settings = enter_shadow(settings, shadow)
     attach_log_file(settings.log_path)
     with signals_stop(Interruption()) as interruption:
         outcome = run_local(
@@ -175,6 +190,25 @@ def cmd_doctor(args) -> int:
     return run_doctor(args.config, args.date)
 
 
+def cmd_compare(args) -> int:
+    from pathlib import Path
+
+    from mnaas_missing_files.reporting.compare import compare_dirs, summary
+
+    if args.start and args.end and args.end < args.start:
+        raise UsageError(f"--to {args.end} is before --from {args.start}")
+    days = compare_dirs(Path(args.legacy), Path(args.product), args.start, args.end)
+    if not days:
+        span = f" from {args.start or 'the first'} to {args.end or 'the last'} day" if args.start or args.end else ""
+        print(f"no day's reports found{span} in {args.legacy} or {args.product}: nothing compared", file=sys.stderr)
+        return EXIT_FAILED
+    for day in days:
+        for line in day.lines():
+            print(line)
+    print(summary(days))
+    return EXIT_OK if all(d.verdict == "identical" for d in days) else EXIT_FAILED
+
+
 def cmd_demo(args) -> int:
     from mnaas_missing_files.cli.demo import run_demo
 
@@ -188,6 +222,7 @@ COMMANDS = {
     "check-config": cmd_check_config,
     "status": cmd_status,
     "doctor": cmd_doctor,
+    "compare": cmd_compare,
     "demo": cmd_demo,
 }
 

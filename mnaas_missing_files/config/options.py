@@ -41,6 +41,20 @@ def _d(fn: Callable[[dict], Any]) -> Callable[[dict], Any]:
 
 _REPORT_DIR = "Missing_Customer_Files"
 
+
+def csv_name(day) -> str:
+    """The CSV's default file name for day D (contract §3); the legacy job's name too."""
+    return f"Missing_Customer_Files_Report_{day:%Y-%m-%d}.csv"
+
+
+def txt_name(day) -> str:
+    return f"Missing_Customer_Files_{day:%Y-%m-%d}.txt"
+
+
+def outstanding_name(day) -> str:
+    return f"Missing_Customer_Files_Outstanding_{day:%Y-%m-%d}.csv"
+
+
 OPTIONS: tuple[Option, ...] = (
     Option(
         "MNAASConfPath",
@@ -121,14 +135,14 @@ OPTIONS: tuple[Option, ...] = (
         "csv_path",
         "path",
         "CSV summary of the day.",
-        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_Report_{s['day']:%Y-%m-%d}.csv"),
+        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / csv_name(s["day"])),
     ),
     Option(
         "query_output1",
         "txt_path",
         "path",
         "TXT list of missing customer files of the day.",
-        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_{s['day']:%Y-%m-%d}.txt"),
+        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / txt_name(s["day"])),
     ),
     Option(
         "MNAAS_WAREHOUSE_URL",
@@ -389,7 +403,7 @@ OPTIONS: tuple[Option, ...] = (
         "outstanding_path",
         "path",
         "CSV of the outstanding files (default beside the CSV: Missing_Customer_Files_Outstanding_D.csv); in the file it takes the $(date ...) forms, from the environment it is taken literally.",
-        default=_d(lambda s: s["csv_path"].parent / f"Missing_Customer_Files_Outstanding_{s['day']:%Y-%m-%d}.csv"),
+        default=_d(lambda s: s["csv_path"].parent / outstanding_name(s["day"])),
         env=True,
     ),
     Option(
