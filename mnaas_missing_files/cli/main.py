@@ -94,7 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args, day: dt.date | None = None) -> Settings:
-    return load_settings(config_path_from(args.config), day=day)
+    """The job's settings; a shadow run's (`run --shadow DIR`, MNAAS_SHADOW_DIR) write only in
+    its directory, which the commands that run here create (run/shadow.py)."""
+    settings = load_settings(config_path_from(args.config), day=day)
+    shadow = getattr(args, "shadow", None) or settings.shadow_dir
+    if not shadow:
+        return settings
+    from mnaas_missing_files.run.shadow import enter_shadow, shadowed
+
+    return enter_shadow(settings, shadow) if args.command in ("run", "backfill") else shadowed(settings, shadow)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,11 +130,6 @@ def cmd_run(args) -> int:
     from mnaas_missing_files.run.progress import ProgressPrinter
 
     settings = _settings(args, args.date)
-    shadow = args.shadow or settings.shadow_dir
-    if shadow:
-        from mnaas_missing_files.run.shadow import enter_shadow
-
-        settings = enter_shadow(settings, shadow)
     attach_log_file(settings.log_path)
     with signals_stop(Interruption()) as interruption:
         outcome = run_local(

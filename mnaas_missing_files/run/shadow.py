@@ -29,8 +29,25 @@ SHADOW_KEY = "MNAAS_SHADOW_DIR"
 
 def shadowed(settings: Settings, directory: str | os.PathLike) -> Settings:
     """The same job with every path it writes moved into `directory` and no mail sent.
-    Pure: nothing is created (`enter_shadow` does that)."""
+    Nothing is created (`enter_shadow` does that); a directory where the job's real files are
+    written is refused, since the shadow's reports would replace production's."""
     shadow = Path(directory).expanduser().absolute()
+    real = {
+        "status file": settings.status_file.parent,
+        "reports": settings.csv_path.parent,
+        "TXT report": settings.txt_path.parent,
+        "outstanding report": settings.outstanding_path.parent,
+        "outbox": settings.outbox_dir,
+        "log file": settings.log_path.parent,
+        **({"metrics file": settings.metrics_file.parent} if settings.metrics_file else {}),
+    }
+    for what, real_dir in real.items():
+        if shadow.resolve() == real_dir.resolve():
+            raise ConfigError(
+                f"the shadow directory {shadow} is where the real {what} is written; "
+                "a shadow run must write elsewhere (a directory of its own)",
+                key=SHADOW_KEY,
+            )
     day = settings.day
     return dataclasses.replace(
         settings,
@@ -51,22 +68,6 @@ def enter_shadow(settings: Settings, directory: str | os.PathLike) -> Settings:
     holds none yet (then the shadow's own edits go on there, day after day)."""
     shadow = shadowed(settings, directory)
     assert shadow.shadow_dir is not None
-    real = {
-        "status file": settings.status_file.parent,
-        "reports": settings.csv_path.parent,
-        "TXT report": settings.txt_path.parent,
-        "outstanding report": settings.outstanding_path.parent,
-        "outbox": settings.outbox_dir,
-        "log file": settings.log_path.parent,
-        **({"metrics file": settings.metrics_file.parent} if settings.metrics_file else {}),
-    }
-    for what, directory in real.items():
-        if shadow.shadow_dir.resolve() == directory.resolve():
-            raise ConfigError(
-                f"the shadow directory {shadow.shadow_dir} is where the real {what} is written; "
-                "a shadow run must write elsewhere (a directory of its own)",
-                key=SHADOW_KEY,
-            )
     try:
         ensure_dir(shadow.shadow_dir)
         if not shadow.status_file.exists() and settings.status_file.is_file():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from pathlib import Path
 
 import pytest
 
@@ -14,19 +13,10 @@ from tests.helpers.celeryproc import celery_env, run_cli, start_worker, stop_all
 from tests.helpers.jobconfig import small_duckdb_job
 from tests.helpers.redisproc import RedisServer, free_port
 from tests.helpers.smtpd import SmtpServer
+from tests.helpers.snapshot import snapshot
 
 DAY = dt.date.today() - dt.timedelta(days=1)  # doctor looks for KPI rows of the last 7 days
 PASSWORD = "s3cret-redis-pw"
-
-
-def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
-    """Every file under `root`: content, inode, modification time (ns)."""
-    files = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            stat = path.stat()
-            files[str(path)] = (path.read_bytes(), stat.st_ino, stat.st_mtime_ns)
-    return files
 
 
 def lines(done, level: str) -> list[str]:

@@ -15,6 +15,7 @@ from tests.helpers.celeryproc import CLI, run_cli, start_cli
 from tests.helpers.jobconfig import small_duckdb_job
 from tests.helpers.lockholder import file_lock_held
 from tests.helpers.smtpd import SmtpServer
+from tests.helpers.snapshot import snapshot
 
 DAY = dt.date(2026, 11, 24)
 STATUS = "MNAAS_Missing_Customer_Files_ProcessStatusFile"
@@ -23,16 +24,6 @@ REPORTS = (
     f"Missing_Customer_Files_{DAY}.txt",
     f"Missing_Customer_Files_Outstanding_{DAY}.csv",
 )
-
-
-def snapshot(*roots) -> dict[str, tuple[bytes, int, int]]:
-    files = {}
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            if path.is_file():
-                stat = path.stat()
-                files[str(path)] = (path.read_bytes(), stat.st_ino, stat.st_mtime_ns)
-    return files
 
 
 @pytest.fixture
@@ -129,3 +120,17 @@ def test_the_setting_shadows_a_run_too_and_a_real_directory_is_refused(job, env,
     assert done.returncode == 2
     assert "a shadow run must write elsewhere" in done.stderr
     assert snapshot(job.root) == before
+
+
+def test_a_shadow_backfill_runs_every_day_into_the_directory(job, env, smtp, tmp_path):
+    before = snapshot(job.root)
+    shadow = tmp_path / "s"
+    first = DAY - dt.timedelta(days=1)
+    # The day before has no data: without input it completes, with a warning.
+    shadow_env = {**env, "MNAAS_SHADOW_DIR": str(shadow), "MNAAS_EMPTY_INPUT": "warn"}
+    done = run_cli(job.config, shadow_env, "backfill", "--from", str(first), "--to", str(DAY))
+    assert done.returncode == 0, done.stderr
+    assert snapshot(job.root) == before and smtp.messages == []
+    for day in (first, DAY):
+        assert (shadow / f"Missing_Customer_Files_Report_{day}.csv").is_file()
+    assert len((shadow / f"{STATUS}.runs.jsonl").read_text().splitlines()) == 2
