@@ -196,3 +196,19 @@ def duckdb_url(tmp_path):
     path = tmp_path / "wh.duckdb"
     duckdb.connect(str(path)).close()
     return f"duckdb:///{path}"
+
+
+def test_doctor_names_every_typo_on_a_fail_line_and_exits_2(tmp_path):
+    import io
+
+    from mnaas_missing_files.cli.doctor import run_doctor
+
+    job, number = job_with(tmp_path, "custmer_names=(eLUX)", "MNAAS_NO_SUCH_THING=1")
+    out = io.StringIO()
+    assert run_doctor(str(job.config), out=out) == 2
+    assert out.getvalue().splitlines() == [
+        f"FAIL configuration: {job.config}:{number}: unknown key custmer_names; did you mean customer_names?; "
+        "fix it (check-config shows every setting)",
+        f"FAIL configuration: {job.config}:{number + 1}: unknown key MNAAS_NO_SUCH_THING (no such setting); "
+        "fix it (check-config shows every setting)",
+    ]
