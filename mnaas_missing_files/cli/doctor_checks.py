@@ -139,6 +139,15 @@ def check_redis(settings: Settings) -> Iterator[Finding]:
         try:
             client.ping()
             yield Finding(OK, key, f"answers ({_shown_url(url)})")
+            if is_sentinel_url(url):  # found now; could it fail over tomorrow?
+                from mnaas_missing_files.state.sentinelcheck import sentinel_problems
+
+                problem = "; ".join(sentinel_problems(client))
+                yield (
+                    Finding(WARN, f"{key} sentinels", problem)
+                    if problem
+                    else Finding(OK, f"{key} sentinels", f"master {settings.sentinel_master!r} can fail over")
+                )
         except Exception as exc:
             yield Finding(
                 FAIL, key, f"{describe_redis_error(exc, client)}; start Redis or fix {key} (host, port, password)"

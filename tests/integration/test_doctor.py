@@ -157,3 +157,26 @@ def test_a_configuration_error_is_exit_2(cluster):
     done = run_cli(job.config, {**env, "MNAAS_GROUP_SIZE": "many"}, "doctor")
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stdout.startswith("FAIL configuration: MNAAS_GROUP_SIZE: expected an integer")
+
+
+def test_sentinels_find_the_master_or_say_which_name_they_do_not_know(tmp_path):
+    from tests.helpers.sentinelproc import MASTER_NAME, SentinelCluster
+
+    job = small_duckdb_job(tmp_path, DAY)
+    with SentinelCluster() as sentinels:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
+        env.update(
+            MNAAS_LOCK_URL=sentinels.url(2),
+            MNAAS_SENTINEL_MASTER=MASTER_NAME,
+            MNAAS_SENTINEL_PASSWORD=sentinels.sentinel_password,
+        )
+        done = run_cli(job.config, env, "doctor")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "ok   MNAAS_LOCK_URL: answers (sentinel://" in done.stdout
+        assert f"ok   MNAAS_LOCK_URL sentinels: master '{MASTER_NAME}' can fail over" in done.stdout
+        done = run_cli(job.config, {**env, "MNAAS_SENTINEL_MASTER": "nosuchmaster"}, "doctor")
+        assert done.returncode == 1, done.stdout + done.stderr
+        [failed] = lines(done, "FAIL")
+        assert failed.startswith("FAIL MNAAS_LOCK_URL: the sentinels at ")
+        assert "know no master named 'nosuchmaster'" in failed
+        assert sentinels.password not in done.stdout + done.stderr
