@@ -20,6 +20,7 @@ from mnaas_missing_files.checking.check import RetryLater, check_attempt, descri
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import (
+    ConfigError,
     JobHeld,
     LockHeld,
     LockLost,
@@ -30,6 +31,7 @@ from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.run.finalize import begin
 from mnaas_missing_files.run.local import lock_holder
+from mnaas_missing_files.run.shadow import enter_shadow
 from mnaas_missing_files.warehouse.base import close_shared_warehouses, shared_warehouse
 from workers.app import app
 
@@ -76,13 +78,14 @@ def start_run(
     trigger: str = "schedule",
     run_id: str | None = None,
     token: str | None = None,
+    shadow_dir: str | None = None,
 ) -> dict:
     """Take (or verify) the lock, mark the status file, plan, and launch the chord.
 
     `submit` passes the run id and the token of the lock it took; a caller that passes
     neither gets the day claimed (one scheduled run per day) and the lock taken here. Beat's
     tick goes through the catch-up pass (tasks/catchup.py), which starts its days itself."""
-    settings = settings_for(day)
+    settings = settings_for(day, shadow_dir)
     attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)
     state, lock = _state(settings, run_id), run_lock(settings)
@@ -120,8 +123,10 @@ def launch_run(settings: Settings, plan: Plan, state: RunState, token: str) -> d
     run_id, lock = plan.run_id, run_lock(settings)
     state.set(state=Stage.STARTING, total=len(plan.groups))
     try:
+        if plan.shadow_dir:  # its directory, with a copy of the real status file, on this host
+            enter_shadow(settings_for(plan.day, real=True), plan.shadow_dir)
         begin(settings, plan, pid=os.getpid())
-    except JobHeld as exc:
+    except (JobHeld, ConfigError) as exc:  # held by an operator; a shadow dir it cannot make
         lock.release(token)
         if plan.trigger in ("schedule", "catchup"):
             release_scheduled_day(state.client, job_lock_key(settings), plan.day, run_id)
@@ -174,9 +179,10 @@ def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str
 
 def _launch_chord(plan: Plan, token: str) -> None:
     day = plan.day.isoformat()
+    shadow = {"shadow_dir": plan.shadow_dir} if plan.shadow_dir else {}
     # Flower shows kwargsrepr: the batch's size and span, not its thousand customers again.
     header = [
-        check_group.s(run_id=plan.run_id, day=day, group=b.to_json(), token=token).set(  # type: ignore[call-arg]
+        check_group.s(run_id=plan.run_id, day=day, group=b.to_json(), token=token, **shadow).set(  # type: ignore[call-arg]
             kwargsrepr=_shown(
                 run_id=plan.run_id,
                 day=day,
@@ -208,12 +214,14 @@ def _launch_chord(plan: Plan, token: str) -> None:
 # task, and the immutable callback reads the run state. (Returning the results too stored
 # them twice in the backend and put all of them in the callback's one message.)
 @app.task(name=CHECK_GROUP, bind=True, max_retries=None, ignore_result=True)
-def check_group(self, run_id: str, day: str, group: dict, token: str | None = None) -> dict:
+def check_group(
+    self, run_id: str, day: str, group: dict, token: str | None = None, shadow_dir: str | None = None
+) -> dict:
     """One batch's queries (core/plan.py; `group` is its JSON, or one group's from a message
     of the version before batches). Transient errors are retried (countdown
     MNAAS_RETRY_BACKOFF, doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails comes back as
     failed results, so the chord callback always runs."""
-    settings = settings_for(day)
+    settings = settings_for(day, shadow_dir)  # a shadow run's lock is its own
     batch = Batch.from_json(group)
     state = _state(settings, run_id)
     attempt = self.request.retries + 1
@@ -354,4 +362,7 @@ def _run_of(run_id: str | None, day: str | None, plan: dict | None) -> tuple[Set
     settings = settings_for(day)
     state = _state(settings, run_id)
     stored = plan if plan is not None else state.plan()
-    return settings, state, Plan.from_json(stored) if stored else None
+    run_plan = Plan.from_json(stored) if stored else None
+    if run_plan is not None and run_plan.shadow_dir:
+        settings = settings_for(day, run_plan.shadow_dir)
+    return settings, state, run_plan

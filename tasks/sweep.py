@@ -159,6 +159,9 @@ def _report_lost_run(job: Settings, state: RunState, record: dict, reporter: str
                 run_id=state.run_id,
             )
         )
+        if plan.shadow_dir:  # a shadow run is reported in its own directory
+            settings = settings_for(record["day"], plan.shadow_dir)
+            attach_job_log(settings)
         reason = (
             f"lost: no result came back before the run's lock lapsed ({settings.lock_ttl} s "
             "without progress, MNAAS_LOCK_TTL): were its workers stopped or its messages lost?"

@@ -18,7 +18,8 @@ export FLOWER_DB="${FLOWER_DB:-flower.db}"
 export FLOWER_STATE_SAVE_INTERVAL="${FLOWER_STATE_SAVE_INTERVAL:-60000}"
 export FLOWER_PURGE_OFFLINE_WORKERS="${FLOWER_PURGE_OFFLINE_WORKERS:-3600}"
 export FLOWER_ADDRESS="${FLOWER_ADDRESS:-127.0.0.1}"
-export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+# The virtualenv beside the checkout (else the PATH): env.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 # Its database holds the tasks' arguments: readable by this user only.
 umask 077
 exec celery -A workers.app flower "$@"

@@ -115,4 +115,5 @@ def make_plan(
         batches=plan_batches(settings, workers),
         dry_run=dry_run,
         trigger=trigger,
+        shadow_dir=str(settings.shadow_dir) if settings.shadow_dir else None,
     )

@@ -43,6 +43,20 @@ def _d(fn: Callable[[dict], Any]) -> Callable[[dict], Any]:
 
 _REPORT_DIR = "Missing_Customer_Files"
 
+
+def csv_name(day) -> str:
+    """The CSV's default file name for day D (contract §3); the legacy job's name too."""
+    return f"Missing_Customer_Files_Report_{day:%Y-%m-%d}.csv"
+
+
+def txt_name(day) -> str:
+    return f"Missing_Customer_Files_{day:%Y-%m-%d}.txt"
+
+
+def outstanding_name(day) -> str:
+    return f"Missing_Customer_Files_Outstanding_{day:%Y-%m-%d}.csv"
+
+
 OPTIONS: tuple[Option, ...] = (
     Option(
         "MNAASConfPath",
@@ -73,7 +87,13 @@ OPTIONS: tuple[Option, ...] = (
         required=True,
     ),
     Option("process_list", "processes", "list", "Processes to check, in report order (bash array).", required=True),
-    Option("customer_names", "customers", "list", "Regular customers, in report order (bash array).", default=()),
+    Option(
+        "customer_names",
+        "customers",
+        "list",
+        "Regular customers, in report order (bash array); may be () when infonova_customer_names has customers.",
+        required=True,
+    ),
     Option(
         "infonova_customer_names",
         "infonova_customers",
@@ -117,14 +137,14 @@ OPTIONS: tuple[Option, ...] = (
         "csv_path",
         "path",
         "CSV summary of the day.",
-        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_Report_{s['day']:%Y-%m-%d}.csv"),
+        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / csv_name(s["day"])),
     ),
     Option(
         "query_output1",
         "txt_path",
         "path",
         "TXT list of missing customer files of the day.",
-        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_{s['day']:%Y-%m-%d}.txt"),
+        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / txt_name(s["day"])),
     ),
     Option(
         "MNAAS_WAREHOUSE_URL",
@@ -444,7 +464,7 @@ OPTIONS: tuple[Option, ...] = (
         "outstanding_path",
         "path",
         "CSV of the outstanding files (default beside the CSV: Missing_Customer_Files_Outstanding_D.csv); in the file it takes the $(date ...) forms, from the environment it is taken literally.",
-        default=_d(lambda s: s["csv_path"].parent / f"Missing_Customer_Files_Outstanding_{s['day']:%Y-%m-%d}.csv"),
+        default=_d(lambda s: s["csv_path"].parent / outstanding_name(s["day"])),
         env=True,
     ),
     Option(
@@ -514,6 +534,21 @@ OPTIONS: tuple[Option, ...] = (
         default=100,
         env=True,
         minimum=0,
+    ),
+    Option(
+        "MNAAS_LOCAL_KEYS",
+        "local_keys",
+        "names",
+        "Keys of the job's file that are bash locals, never typos, although they look like known keys (bash array or list; contract §16).",
+        default=(),
+        env=True,
+    ),
+    Option(
+        "MNAAS_SHADOW_DIR",
+        "shadow_dir",
+        "path",
+        "Shadow mode for the cutover (contract §16): runs started with it write reports, log, status file, emails (.eml, never sent), history and metrics only in this directory. `run --shadow DIR` sets it for one run; for a shadow cluster set it on the host that submits.",
+        env=True,
     ),
 )
 

@@ -19,6 +19,7 @@ from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
 from mnaas_missing_files.config.options import OPTIONS, OPTIONS_BY_KEY, Option, convert
 from mnaas_missing_files.config.properties import parse_properties
 from mnaas_missing_files.config.redis_url import SENTINEL_SCHEME, check_sentinel_settings
+from mnaas_missing_files.config.typos import check_typos, stray_environment
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import MASK, mask_secrets
@@ -96,6 +97,8 @@ class Settings:
     quiet_days: tuple[dt.date, ...]
     volume_ignore: tuple[str, ...]
     unmonitored_ignore: tuple[str, ...]
+    local_keys: tuple[str, ...]
+    shadow_dir: Path | None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default
     warnings: tuple[str, ...] = field(default=(), compare=False)
     # Every file the parser read (the config, then what it sourced): a cache of these
@@ -184,6 +187,9 @@ def load_settings(
     now = now or dt.datetime.now().astimezone()
     provisional = day or now.date() - dt.timedelta(days=1)
     props = parse_properties(path, environ=environ, run_day=provisional, now=now)
+    # Before any value is judged: a missing customer_names next to a `custmer_names` gets
+    # the typo's message, not "required setting missing".
+    check_typos(props.own_assignments, props.values, environ)
     # The zone may be set in the file itself: read it, then resolve the day and re-read the
     # file with the clock in that zone, since `$(date …)` forms depend on both.
     tz_raw = environ.get("MNAAS_TIMEZONE") or props.values.get("MNAAS_TIMEZONE")
@@ -195,7 +201,7 @@ def load_settings(
     if day != provisional or timezone:
         props = parse_properties(path, environ=environ, run_day=day, now=now)
     resolved = _resolve(props.values, props.origins, _environment_overrides(environ), day, config_path=path)
-    warnings = tuple(props.warnings) + _advice(resolved)
+    warnings = tuple(props.warnings) + tuple(stray_environment(environ, _password_env(resolved))) + _advice(resolved)
     for warning in warnings:
         log.warning("configuration: %s", warning)
     return Settings(config_path=path, day=day, warnings=warnings, files=tuple(props.files), **resolved)
@@ -226,6 +232,14 @@ def _names_configured(entry: str, s: Mapping[str, Any]) -> bool:
     process, _, customer = entry.partition("/")
     customers = (*s["customers"], *s["infonova_customers"])
     return process in s["processes"] and (not customer or customer in customers)
+
+
+def _password_env(s: Mapping[str, Any]) -> tuple[str, ...]:
+    """The variable an impala:// URL's password_env names: read by the product, not stray."""
+    from urllib.parse import parse_qs
+
+    query = parse_qs(urlsplit(s["warehouse_url"] or "").query)
+    return tuple(query.get("password_env", ()))
 
 
 def _environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:

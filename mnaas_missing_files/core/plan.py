@@ -131,6 +131,9 @@ class Plan:
     dry_run: bool = False
     trigger: str = "run"  # run | submit | schedule | backfill | catchup
     batches: list[Batch] = field(default_factory=list)
+    # Shadow mode (contract §16): the directory the run writes in instead of the job's own
+    # paths, decided where the run was started and carried to the control worker.
+    shadow_dir: str | None = None
 
     def __post_init__(self) -> None:
         if not self.batches:
@@ -146,6 +149,7 @@ class Plan:
             "batches": [b.to_json() for b in self.batches],
             "dry_run": self.dry_run,
             "trigger": self.trigger,
+            **({"shadow_dir": self.shadow_dir} if self.shadow_dir else {}),
         }
 
     @classmethod
@@ -157,4 +161,5 @@ class Plan:
             batches=[Batch.from_json(b) for b in data.get("batches") or ()],
             dry_run=bool(data.get("dry_run", False)),
             trigger=data.get("trigger", "run"),
+            shadow_dir=data.get("shadow_dir") or None,
         )

@@ -164,3 +164,25 @@ def day_input(
         sql += _DAY_FILES_SQL.format(received_table=received_table)
         params.append(day.isoformat())
     return sql, params
+
+
+# What `doctor` asks (contract §16): each table answers with the columns the run's queries
+# read (no row is fetched), and the KPI table has rows for recent days.
+KPI_COLUMNS = ("kpi_date", "process_name", "customer_name", "kpi_name", "kpi_value")
+RECEIVED_COLUMNS = ("file_date", "process_name", "customer_name", "filename")
+GENERATED_COLUMNS = ("file_date", "process_name", "customer_name", "source_filename")
+
+
+def connection_probe() -> tuple[str, list]:
+    """The cheapest statement every engine answers: does the connection work at all?"""
+    return "SELECT 1", []
+
+
+def columns_probe(table: str, columns: Sequence[str] = ()) -> tuple[str, list]:
+    """No rows: an error when the table, or one of `columns` (none: only the table), is not there."""
+    return f"SELECT {', '.join(columns) or '1'} FROM {table} WHERE 1 = 0", []
+
+
+def kpi_rows_between(kpi_table: str, first: dt.date, last: dt.date) -> tuple[str, list]:
+    """One row, one count: the KPI rows of the days first .. last."""
+    return f"SELECT COUNT(*) FROM {kpi_table} WHERE kpi_date BETWEEN ? AND ?", [first.isoformat(), last.isoformat()]
