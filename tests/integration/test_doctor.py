@@ -159,6 +159,7 @@ def test_a_configuration_error_is_exit_2(cluster):
     assert done.stdout.startswith("FAIL configuration: MNAAS_GROUP_SIZE: expected an integer")
 
 
+@pytest.mark.redis
 def test_sentinels_find_the_master_or_say_which_name_they_do_not_know(tmp_path):
     from tests.helpers.sentinelproc import MASTER_NAME, SentinelCluster
 
