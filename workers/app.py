@@ -77,9 +77,29 @@ def _warn_about_sentinels(role: str) -> None:
         log.warning("%s of job %s: Redis Sentinel: %s", role, os.environ.get(CONFIG_ENV), mask_secrets(problem))
 
 
+def _kerberos_login(role: str) -> None:
+    """With MNAAS_KERBEROS_KEYTAB, this process gets and renews its own tickets (contract §17).
+    The configuration was checked when the worker or beat started; a failure here is logged
+    and the first connection's error says the rest."""
+    from mnaas_missing_files.warehouse.kerberos import login_from_settings
+
+    try:
+        settings = celeryconfig.job_settings()
+        if settings is not None:
+            login_from_settings(settings)
+    except Exception as exc:
+        log.warning("%s of job %s: Kerberos login not set up: %s", role, os.environ.get(CONFIG_ENV), mask_secrets(exc))
+
+
 @signals.worker_init.connect
 def _check_worker(**_kwargs) -> None:
     _refuse_to_start_without_a_job("worker")
+    _kerberos_login("worker")
+
+
+@signals.worker_process_init.connect
+def _pool_process_kerberos_login(**_kwargs) -> None:
+    _kerberos_login("worker process")
 
 
 @signals.worker_ready.connect
@@ -91,6 +111,7 @@ def _describe_worker(**_kwargs) -> None:
 @signals.beat_init.connect
 def _check_beat(**_kwargs) -> None:
     _refuse_to_start_without_a_job("beat")
+    _kerberos_login("beat")
     _describe("beat")
     _warn_about_sentinels("beat")
     _catch_up_at_start()

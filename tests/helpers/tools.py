@@ -11,7 +11,8 @@ import pytest
 
 
 def require_tool(name: str, debian_package: str) -> str:
-    path = shutil.which(name)
+    # Daemons and admin tools (krb5kdc, kadmin.local) live in sbin, off a user's PATH.
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     if path:
         return path
     how = f"{name} is not installed: apt-get install -y {debian_package} (Debian/Ubuntu)"
