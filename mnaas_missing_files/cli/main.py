@@ -163,6 +163,7 @@ def cmd_backfill(args) -> int:
     from mnaas_missing_files.checking.planning import refuse_future_day
 
     refuse_future_day(first, args.end)  # before any day of the range runs
+    check_before_run(first)  # and the warehouse login (GSSAPI), once for every day
     return backfill(
         first, args.start, args.end, submit=args.submit, dry_run=args.dry_run, only_missing=args.only_missing
     )
