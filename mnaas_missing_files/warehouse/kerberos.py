@@ -14,6 +14,7 @@ Without a keytab the environment's cache (KRB5CCNAME or the system default) is o
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import re
@@ -50,6 +51,7 @@ class KeytabLogin:
 
 
 _login: KeytabLogin | None = None
+_logins = itertools.count(1)
 
 
 def login_with_keytab(keytab: Path | None, principal: str | None) -> None:
@@ -60,8 +62,8 @@ def login_with_keytab(keytab: Path | None, principal: str | None) -> None:
         _login = None
         return
     os.environ["KRB5_CLIENT_KTNAME"] = f"FILE:{keytab}"
-    # A cache of this process alone; a forked pool process calls this again for its own.
-    os.environ["KRB5CCNAME"] = f"MEMORY:mnaas-missing-files-{os.getpid()}"
+    # A cache of this process and this login alone (a forked pool process logs in again).
+    os.environ["KRB5CCNAME"] = f"MEMORY:mnaas-missing-files-{os.getpid()}-{next(_logins)}"
     _login = KeytabLogin(Path(keytab), principal)
 
 
@@ -116,7 +118,10 @@ def kerberos_ticket_status(settings) -> TicketStatus | None:
     the environment's cache."""
     if not is_gssapi(settings.warehouse_url):
         return None
-    if settings.kerberos_keytab is not None and (_login is None or _login.keytab != Path(settings.kerberos_keytab)):
+    wanted = (
+        KeytabLogin(Path(settings.kerberos_keytab), settings.kerberos_principal) if settings.kerberos_keytab else None
+    )
+    if wanted is not None and _login != wanted:
         login_with_keytab(settings.kerberos_keytab, settings.kerberos_principal)
     try:
         return ensure_ticket()

@@ -170,7 +170,10 @@ def test_a_keytab_login_gives_the_process_a_memory_cache_of_its_own(tmp_path, mo
     monkeypatch.setattr(kerberos, "_login", None)
     kerberos.login_with_keytab(tmp_path / "mnaas.keytab", "svc@CORP.EXAMPLE")
     assert os.environ["KRB5_CLIENT_KTNAME"] == f"FILE:{tmp_path / 'mnaas.keytab'}"
-    assert os.environ["KRB5CCNAME"] == f"MEMORY:mnaas-missing-files-{os.getpid()}"
+    assert os.environ["KRB5CCNAME"].startswith(f"MEMORY:mnaas-missing-files-{os.getpid()}-")
+    first = os.environ["KRB5CCNAME"]
+    kerberos.login_with_keytab(tmp_path / "other.keytab", None)
+    assert os.environ["KRB5CCNAME"] != first  # another identity: a fresh cache, not the old tickets
     assert kerberos._login == kerberos.KeytabLogin(tmp_path / "mnaas.keytab", "svc@CORP.EXAMPLE")
 
 
