@@ -171,10 +171,10 @@ def test_a_keytab_login_gives_the_process_a_memory_cache_of_its_own(tmp_path, mo
     kerberos.login_with_keytab(tmp_path / "mnaas.keytab", "svc@CORP.EXAMPLE")
     assert os.environ["KRB5_CLIENT_KTNAME"] == f"FILE:{tmp_path / 'mnaas.keytab'}"
     assert os.environ["KRB5CCNAME"].startswith(f"MEMORY:mnaas-missing-files-{os.getpid()}-")
+    assert kerberos._login == kerberos.KeytabLogin(tmp_path / "mnaas.keytab", "svc@CORP.EXAMPLE")
     first = os.environ["KRB5CCNAME"]
     kerberos.login_with_keytab(tmp_path / "other.keytab", None)
     assert os.environ["KRB5CCNAME"] != first  # another identity: a fresh cache, not the old tickets
-    assert kerberos._login == kerberos.KeytabLogin(tmp_path / "mnaas.keytab", "svc@CORP.EXAMPLE")
 
 
 def test_without_a_keytab_the_environments_cache_is_left_alone(monkeypatch):
