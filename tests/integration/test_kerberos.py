@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from tests.helpers.celeryproc import celery_env, run_cli, start_worker
 from tests.helpers.hs2 import KerberizedServer, SparkThriftServer
 from tests.helpers.kdc import KerberosKdc
 from tests.helpers.redisproc import RedisServer
-from tests.helpers.tools import require_module
+from tests.helpers.tools import require_module, require_tool
 
 ROWS = job_rows()
 TEN_HOURS = 36000  # the KDC's max_life (tests/helpers/kdc.py): a default principal's ticket
@@ -130,6 +131,9 @@ def test_run_through_gssapi_from_a_keytab_gives_exact_reports_and_the_ticket_exp
     [(labels, expiry)] = read_samples(metrics)["mnaas_missing_files_kerberos_ticket_expiry_timestamp_seconds"]
     assert labels == {"job_name": job.status()["MNAAS_Daily_ProcessName"]}
     assert began + TEN_HOURS - 5 <= expiry <= time.time() + TEN_HOURS + 1
+    promtool = require_tool("promtool", "prometheus")
+    checked = subprocess.run([promtool, "check", "metrics"], input=metrics.read_bytes(), capture_output=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_backfill_logs_in_from_the_keytab_too(realm, tmp_path):

@@ -194,3 +194,10 @@ def test_without_a_keytab_the_environments_cache_is_left_alone(monkeypatch):
 )
 def test_is_gssapi(url, gssapi):
     assert kerberos.is_gssapi(url) is gssapi
+
+
+def test_the_ticket_status_line_names_the_principal_and_its_end_or_the_problem():
+    end = dt.datetime(2026, 3, 15, 4, 10, tzinfo=dt.UTC)
+    status = kerberos.TicketStatus("svc_mnaas@CORP.EXAMPLE", end)
+    assert status.describe() == "ticket of svc_mnaas@CORP.EXAMPLE valid until 2026-03-15 04:10:00 UTC"
+    assert kerberos.TicketStatus(None, None, "no valid Kerberos ticket").describe() == "no valid Kerberos ticket"
