@@ -31,6 +31,8 @@ from tests.helpers.redisproc import RedisServer
 from tests.helpers.tools import require_module, require_tool
 
 ROWS = job_rows()
+# Every test here uses the session's KDC and Kerberized HiveServer2 (the realm fixture).
+pytestmark = [pytest.mark.kerberos, pytest.mark.hs2]
 TEN_HOURS = 36000  # the KDC's max_life (tests/helpers/kdc.py): a default principal's ticket
 
 
@@ -118,6 +120,7 @@ def _no_raw_gss(*texts: str) -> None:
 # -- whole runs through GSSAPI -------------------------------------------------------------------
 
 
+@pytest.mark.promtool
 def test_run_through_gssapi_from_a_keytab_gives_exact_reports_and_the_ticket_expiry(realm, tmp_path):
     metrics = tmp_path / "metrics.prom"
     job = _job(tmp_path, realm, MNAAS_KERBEROS_KEYTAB=str(realm.keytab), MNAAS_METRICS_FILE=str(metrics))
@@ -160,6 +163,7 @@ def test_no_ticket_and_no_keytab_fails_the_run_at_once_naming_the_keytab_setting
     assert len(job.emails("sdp-ticket")) == 1
 
 
+@pytest.mark.redis
 def test_a_service_principal_the_kdc_does_not_know_is_exit_2_with_nothing_changed(realm, tmp_path):
     job = _job(tmp_path, realm, MNAAS_KERBEROS_KEYTAB=str(realm.keytab))
     job.configure(MNAAS_WAREHOUSE_URL=realm.url(kerberos_service_name="hive"), MNAAS_KERBEROS_KEYTAB=str(realm.keytab))
@@ -200,6 +204,8 @@ def test_the_kdc_stopped_is_transient_and_retried(realm, tmp_path):
     assert job.status()["MNAAS_job_status"] == "Failure"
 
 
+@pytest.mark.redis
+@pytest.mark.slow  # waits out a ticket's one-minute life
 def test_a_one_minute_ticket_is_renewed_by_a_long_running_worker(realm, tmp_path):
     """One pool process serves two runs more than a ticket's life apart; the server restarts
     in between, so the second run's connection needs a ticket the first run never had."""
