@@ -92,7 +92,11 @@ class TicketStatus:
     def describe(self) -> str:
         if self.problem:
             return self.problem
-        return f"ticket of {self.principal} valid until {self.expires:%Y-%m-%d %H:%M:%S} UTC"
+        left = max(0, int((self.expires - dt.datetime.now(dt.UTC)).total_seconds())) // 60
+        return (
+            f"ticket of {self.principal} valid until {self.expires:%Y-%m-%d %H:%M:%S} UTC "
+            f"({left // 60} h {left % 60} min left)"
+        )
 
 
 def ensure_ticket(where: str = "Kerberos") -> TicketStatus:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -144,6 +145,22 @@ def test_backfill_logs_in_from_the_keytab_too(realm, tmp_path):
     result = run_cli(job.config, realm.env(tmp_path), "backfill", "--from", DAY.isoformat(), "--to", DAY.isoformat())
     assert result.returncode == 0, result.stderr
     assert job.reports(DAY) == tuple(text.encode() for text in job.expected(DAY))
+
+
+def test_doctor_shows_the_principal_and_the_tickets_end_or_what_to_do(realm, tmp_path):
+    job = _job(tmp_path, realm, MNAAS_KERBEROS_KEYTAB=str(realm.keytab))
+    healthy = run_cli(job.config, realm.env(tmp_path), "doctor")
+    [line] = [line for line in healthy.stdout.splitlines() if "Kerberos" in line]
+    assert line.startswith("ok   Kerberos: ticket of mnaas@MNAAS.TEST valid until ")
+    assert re.search(r"\((9 h 59|10 h 0) min left\)$", line), line  # the KDC's 10 h tickets
+    assert f"ok   warehouse impala://127.0.0.1:{realm.server.port}" in healthy.stdout, healthy.stdout
+    job.configure(MNAAS_WAREHOUSE_URL=realm.url())  # no keytab, and no ticket in the cache
+    broken = run_cli(job.config, realm.env(tmp_path), "doctor")
+    assert broken.returncode == 1
+    [line] = [line for line in broken.stdout.splitlines() if line.startswith("FAIL Kerberos")]
+    assert "MNAAS_KERBEROS_KEYTAB" in line and "kinit -kt" in line
+    _no_raw_gss(healthy.stdout, healthy.stderr, broken.stdout, broken.stderr)
+    assert not (tmp_path / "untouched.ccache").exists()
 
 
 def test_no_ticket_and_no_keytab_fails_the_run_at_once_naming_the_keytab_setting(realm, tmp_path):

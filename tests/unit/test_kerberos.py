@@ -197,7 +197,10 @@ def test_is_gssapi(url, gssapi):
 
 
 def test_the_ticket_status_line_names_the_principal_and_its_end_or_the_problem():
-    end = dt.datetime(2026, 3, 15, 4, 10, tzinfo=dt.UTC)
+    end = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=9, minutes=59, seconds=30)).replace(microsecond=0)
     status = kerberos.TicketStatus("svc_mnaas@CORP.EXAMPLE", end)
-    assert status.describe() == "ticket of svc_mnaas@CORP.EXAMPLE valid until 2026-03-15 04:10:00 UTC"
+    assert (
+        status.describe()
+        == f"ticket of svc_mnaas@CORP.EXAMPLE valid until {end:%Y-%m-%d %H:%M:%S} UTC (9 h 59 min left)"
+    )
     assert kerberos.TicketStatus(None, None, "no valid Kerberos ticket").describe() == "no valid Kerberos ticket"
