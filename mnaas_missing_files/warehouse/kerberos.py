@@ -90,8 +90,8 @@ class TicketStatus:
     problem: str | None = None
 
     def describe(self) -> str:
-        if self.problem:
-            return self.problem
+        if self.problem or self.expires is None:
+            return self.problem or "no ticket"
         left = max(0, int((self.expires - dt.datetime.now(dt.UTC)).total_seconds())) // 60
         return (
             f"ticket of {self.principal} valid until {self.expires:%Y-%m-%d %H:%M:%S} UTC "
