@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The `kerberos` package (GSSAPI) builds against libkrb5-dev: only `make test` needs it.
+KERBEROS_STAMP := $(VENV)/.installed-kerberos
 
 .PHONY: demo test test-fast lint venv clean bench docs
 
@@ -15,13 +17,22 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# Without MIT's headers (krb5-config) outside CI it says so and goes on: the Kerberos tests then
+# skip, as the tests of other system tools do; .ci/run installs libkrb5-dev first, so CI builds it.
+$(KERBEROS_STAMP): $(STAMP) requirements-kerberos.txt
+	@if command -v krb5-config >/dev/null || [ -n "$$CI" ]; then \
+		$(BIN)/python -m pip install --quiet -r requirements-kerberos.txt && touch $(KERBEROS_STAMP); \
+	else \
+		echo "note: libkrb5-dev is not installed: the Kerberos tests will skip (apt-get install libkrb5-dev krb5-kdc krb5-admin-server krb5-user)"; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/mnaas-missing-files demo
 
 # A base temp dir of this checkout's own: pytest prunes old runs' dirs under the shared
 # /tmp/pytest-of-$USER, which would pull the files from under a long-lived test server
 # (the Spark Thrift Server) of another checkout's run on the same machine.
-test: $(STAMP)
+test: $(STAMP) $(KERBEROS_STAMP)
 	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp
 
 # The quick loop: the unit tests only (no Redis, no workers, no Java), a few seconds. The

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 from celery import Celery, signals
 
@@ -77,9 +78,42 @@ def _warn_about_sentinels(role: str) -> None:
         log.warning("%s of job %s: Redis Sentinel: %s", role, os.environ.get(CONFIG_ENV), mask_secrets(problem))
 
 
+# (keytab, principal) when the job logs in from a keytab: read once by the worker's main
+# process, then used by each pool process it forks, without reading the configuration again.
+_keytab_login: tuple[Path, str | None] | None = None
+
+
+def _kerberos_login(role: str) -> None:
+    """With MNAAS_KERBEROS_KEYTAB and GSSAPI, this process gets and renews its own tickets
+    (contract §17). A failure here is logged; the first connection's error says the rest."""
+    global _keytab_login
+    from mnaas_missing_files.warehouse.kerberos import is_gssapi, login_with_keytab
+
+    try:
+        settings = celeryconfig.job_settings()
+        if settings is not None and settings.kerberos_keytab and is_gssapi(settings.warehouse_url):
+            _keytab_login = (settings.kerberos_keytab, settings.kerberos_principal)
+            login_with_keytab(*_keytab_login)
+            log.info(
+                "%s of job %s: Kerberos tickets from keytab %s", role, os.environ.get(CONFIG_ENV), _keytab_login[0]
+            )
+    except Exception as exc:
+        log.warning("%s of job %s: Kerberos login not set up: %s", role, os.environ.get(CONFIG_ENV), mask_secrets(exc))
+
+
 @signals.worker_init.connect
 def _check_worker(**_kwargs) -> None:
     _refuse_to_start_without_a_job("worker")
+    _kerberos_login("worker")
+
+
+@signals.worker_process_init.connect
+def _pool_process_kerberos_login(**_kwargs) -> None:
+    """Each pool process its own credential cache, from the main process's keytab login."""
+    if _keytab_login is not None:
+        from mnaas_missing_files.warehouse.kerberos import login_with_keytab
+
+        login_with_keytab(*_keytab_login)
 
 
 @signals.worker_ready.connect
@@ -91,6 +125,7 @@ def _describe_worker(**_kwargs) -> None:
 @signals.beat_init.connect
 def _check_beat(**_kwargs) -> None:
     _refuse_to_start_without_a_job("beat")
+    _kerberos_login("beat")
     _describe("beat")
     _warn_about_sentinels("beat")
     _catch_up_at_start()

@@ -12,6 +12,7 @@ from pathlib import Path
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.warehouse import queries
+from mnaas_missing_files.warehouse.kerberos import kerberos_ticket_status
 
 RECENT_DAYS = 7  # no KPI row in this many days before today: the KPI load looks stopped
 PING_SECONDS = 3.0  # how long workers get to answer the ping
@@ -58,6 +59,9 @@ def check_warehouse(settings: Settings) -> Iterator[Finding]:
     from mnaas_missing_files.warehouse.base import open_warehouse
 
     what = f"warehouse {_shown_url(settings.warehouse_url)}"
+    ticket = kerberos_ticket_status(settings)  # GSSAPI only; from the keytab, in memory
+    if ticket is not None:
+        yield Finding(FAIL if ticket.problem else OK, "Kerberos", ticket.describe())
     warehouse = open_warehouse(settings.warehouse_url)
     try:
         try:

@@ -18,6 +18,7 @@ from mnaas_missing_files.core.fsio import os_error
 from mnaas_missing_files.core.runlog import attach_log_file, configure_stderr
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.run.summary import print_outcome
+from mnaas_missing_files.warehouse.login import check_before_run
 
 log = logging.getLogger("mnaas_missing_files")
 
@@ -135,6 +136,7 @@ def cmd_run(args) -> int:
     from mnaas_missing_files.run.progress import ProgressPrinter
 
     settings = _settings(args, args.date)
+    check_before_run(settings)
     attach_log_file(settings.log_path)
     with signals_stop(Interruption()) as interruption:
         outcome = run_local(
@@ -148,6 +150,7 @@ def cmd_submit(args) -> int:
     from tasks.client import submit_run
 
     settings = _settings(args, args.date)
+    check_before_run(settings)
     return submit_run(settings, wait=args.wait, dry_run=args.dry_run)
 
 
@@ -160,6 +163,7 @@ def cmd_backfill(args) -> int:
     from mnaas_missing_files.checking.planning import refuse_future_day
 
     refuse_future_day(first, args.end)  # before any day of the range runs
+    check_before_run(first)  # and the warehouse login (GSSAPI), once for every day
     return backfill(
         first, args.start, args.end, submit=args.submit, dry_run=args.dry_run, only_missing=args.only_missing
     )

@@ -157,6 +157,20 @@ OPTIONS: tuple[Option, ...] = (
         required=True,
     ),
     Option(
+        "MNAAS_KERBEROS_KEYTAB",
+        "kerberos_keytab",
+        "path",
+        "Keytab from which `run`, every worker process and beat get and renew their own Kerberos tickets when MNAAS_WAREHOUSE_URL uses auth_mechanism=GSSAPI (owned by the job's user, mode 0600); unset: the environment's ticket cache (kinit) is used as it is.",
+        env=True,
+    ),
+    Option(
+        "MNAAS_KERBEROS_PRINCIPAL",
+        "kerberos_principal",
+        "str",
+        "Principal (name@REALM) of MNAAS_KERBEROS_KEYTAB to log in as; default the keytab's first principal.",
+        env=True,
+    ),
+    Option(
         "MNAAS_BROKER_URL",
         "broker_url",
         "url",

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from mnaas_missing_files.config.duckdb_url import MEMORY as DUCKDB_MEMORY
 from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
+from mnaas_missing_files.config.keytab import check_keytab, keytab_advice
 from mnaas_missing_files.config.options import OPTIONS, OPTIONS_BY_KEY, Option, convert
 from mnaas_missing_files.config.properties import parse_properties
 from mnaas_missing_files.config.redis_url import SENTINEL_SCHEME, check_sentinel_settings
@@ -52,6 +53,8 @@ class Settings:
     csv_path: Path
     txt_path: Path
     warehouse_url: str
+    kerberos_keytab: Path | None
+    kerberos_principal: str | None
     broker_url: str | None
     result_backend: str | None
     smtp_url: str | None
@@ -219,6 +222,7 @@ def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
         for entry in s["volume_ignore"]
         if not _names_configured(entry, s)
     )
+    advice += keytab_advice(s)
     if s["lock_url"] and s["lock_ttl"] <= s["group_time_limit"]:
         return advice + (
             f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
@@ -310,6 +314,7 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
         # A malformed relay URL stops the run before it starts.
         with _named("MNAAS_SMTP_URL", sources, where_file):
             parse_smtp_url(s["smtp_url"])
+    check_keytab(s, fail)
     _check_warehouse(s["warehouse_url"], sources, where_file, fail)
 
 

@@ -115,3 +115,15 @@ class TransientMailError(Transient, MailError):
 
 class ReportError(MnaasError):
     """The report files could not be written; the previous reports are left intact."""
+
+
+class KerberosTicketMissing(WarehouseError):
+    """GSSAPI found no valid ticket (none, ended, or the keytab cannot give one): retrying
+    cannot fix it; the message names MNAAS_KERBEROS_KEYTAB and `kinit -kt`."""
+
+
+class KerberosServiceUnknown(WarehouseError):
+    """The KDC does not know the service principal asked for (kerberos_service_name and
+    krb_host of the warehouse URL): a configuration error, never retried."""
+
+    exit_code = EXIT_CONFIG

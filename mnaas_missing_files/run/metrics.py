@@ -26,6 +26,7 @@ from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.run.analysis import DayAnalysis
 from mnaas_missing_files.run.deadline import deadline_missed
 from mnaas_missing_files.state.catchup import days_not_run, history_entries
+from mnaas_missing_files.warehouse.kerberos import kerberos_ticket_status
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,9 @@ def write_metrics(settings: Settings, run: RunMetrics | None, now: dt.datetime |
     gauges.set("unmonitored_pairs", float(unmonitored or 0))
     gauges.set("deadline_missed", 1.0 if deadline_missed(settings, entries, now) else 0.0)
     gauges.set("catchup_window_not_run", float(len(days_not_run(settings, now, entries))))
+    ticket = kerberos_ticket_status(settings)  # None unless the warehouse uses GSSAPI (§17)
+    if ticket is not None and ticket.expires is not None:
+        gauges.set("kerberos_ticket_expiry_timestamp_seconds", ticket.expires.timestamp())
     atomic_write(path, generate_latest(gauges.registry), METRICS_MODE)
     return path
 
@@ -213,6 +217,10 @@ class _Gauges:
         ),
         "deadline_missed": ("1 from a missed MNAAS_DEADLINE until a successful run of that day ends.", ()),
         "catchup_window_not_run": ("Days of the catch-up window that have not run.", ()),
+        "kerberos_ticket_expiry_timestamp_seconds": (
+            "End of the Kerberos ticket of the process that wrote this file (GSSAPI only).",
+            (),
+        ),
     }
 
     def __init__(self, job_name: str) -> None:

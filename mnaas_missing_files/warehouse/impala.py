@@ -30,6 +30,7 @@ from typing import Any
 
 from mnaas_missing_files.config.impala_url import ImpalaTarget
 from mnaas_missing_files.core.errors import TransientWarehouseError, WarehouseError
+from mnaas_missing_files.warehouse import kerberos
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,8 @@ class ImpalaWarehouse:
             _require_kerberos_module()
         try:
             if self._conn is None:
+                if t.auth_mechanism == "GSSAPI":  # a new connection needs a valid ticket (§17)
+                    kerberos.ensure_ticket(self._where)
                 log.debug("opening Impala connection %s", t.safe_url())
                 self._conn = connect(
                     host=t.host,
@@ -190,6 +193,10 @@ class ImpalaWarehouse:
             self.close()
             raise
         return self._cursors[:sessions]
+
+    @property
+    def _where(self) -> str:
+        return f"Impala {self.target.host}:{self.target.port}"
 
     def _cancelled(self, cursor) -> None:
         # Every statement sent with this one is cancelled too: the run is ending.
@@ -242,7 +249,11 @@ class ImpalaWarehouse:
         from impala.error import Error as ImpylaError
         from thrift.transport.TTransport import TTransportException
 
-        where = f"Impala {self.target.host}:{self.target.port}"
+        where = self._where
+        service = f"{self.target.kerberos_service_name}/{self.target.krb_host or self.target.host}"
+        gss = kerberos.classify_gss_error(exc, where, service=service)
+        if gss is not None:
+            return gss
         text = self.target.scrub(f"{type(exc).__name__}: {exc}".strip())
         lowered = str(exc).lower()
         if isinstance(exc, TTransportException):

@@ -45,6 +45,19 @@ def status_fields(path: Path) -> dict[str, str]:
     )
 
 
+def job_rows() -> Rows:
+    """The generated warehouse rows of DAY and the day before (a few missing files a day)."""
+    return generate(
+        DataSpec(
+            days=[DAY - dt.timedelta(days=1), DAY],
+            processes=PROCESSES,
+            customers=CUSTOMERS + INFONOVA,
+            files_per_pair=12,
+            missing_fraction=0.08,
+        )
+    )
+
+
 @dataclass
 class CeleryJob:
     root: Path
@@ -54,15 +67,7 @@ class CeleryJob:
 
     @classmethod
     def build(cls, root: Path) -> CeleryJob:
-        rows = generate(
-            DataSpec(
-                days=[DAY - dt.timedelta(days=1), DAY],
-                processes=PROCESSES,
-                customers=CUSTOMERS + INFONOVA,
-                files_per_pair=12,
-                missing_fraction=0.08,
-            )
-        )
+        rows = job_rows()
         warehouse = root / "warehouse.duckdb"
         write_duckdb(warehouse, rows)
         instance = cls(root, rows, warehouse, None)  # type: ignore[arg-type]

@@ -7,6 +7,9 @@ logs) stays in the directory it is given. Authentication:
 - "PLAIN": SASL PLAIN. With `passwords` ({user: password}) the server checks them through a
   small Java provider compiled here (hs2_auth/FixedPasswords.java, hive.server2.authentication
   =CUSTOM) and refuses anything else; without, it accepts any user and password (NONE).
+- "GSSAPI": Kerberos (hive.server2.authentication=KERBEROS, hadoop.security.authentication=
+  kerberos) with `kerberos` (a KerberizedServer: its principal, keytab and krb5.conf, from
+  tests/helpers/kdc.py); this module's own client uses the client keytab it names.
 TLS: pass a Java keystore (see `make_tls_material`).
 """
 
@@ -19,6 +22,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +145,42 @@ def make_tls_material(directory: Path, host_ip: str = "127.0.0.1") -> TlsMateria
     return TlsMaterial(keystore, password, ca_cert)
 
 
+@dataclass(frozen=True)
+class KerberizedServer:
+    """The server's Kerberos identity (principal `service/localhost@REALM`) and, for this
+    module's own connections, a client keytab and a credential cache of their own."""
+
+    principal: str
+    keytab: Path
+    krb5_conf: Path
+    client_keytab: Path
+    client_ccache: Path
+
+    @property
+    def service(self) -> str:
+        return self.principal.split("/", 1)[0]
+
+    @contextmanager
+    def client_environment(self):
+        """MIT's client keytab initiation for the connections opened inside, then the
+        process's environment as it was (the product's own tests set theirs)."""
+        names = ("KRB5_CONFIG", "KRB5_CLIENT_KTNAME", "KRB5CCNAME")
+        saved = {name: os.environ.get(name) for name in names}
+        os.environ.update(
+            KRB5_CONFIG=str(self.krb5_conf),
+            KRB5_CLIENT_KTNAME=str(self.client_keytab),
+            KRB5CCNAME=f"FILE:{self.client_ccache}",
+        )
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
 class SparkThriftServer:
     """One Spark Thrift Server process on 127.0.0.1:`port`, state kept under `workdir`."""
 
@@ -152,8 +192,9 @@ class SparkThriftServer:
         tls: TlsMaterial | None = None,
         port: int | None = None,
         passwords: dict[str, str] | None = None,
+        kerberos: KerberizedServer | None = None,
     ):
-        if auth not in ("NOSASL", "PLAIN"):
+        if auth not in ("NOSASL", "PLAIN", "GSSAPI") or (auth == "GSSAPI") != (kerberos is not None):
             raise ValueError(f"unsupported auth {auth!r}")
         if passwords and auth != "PLAIN":
             raise ValueError("passwords are checked only with PLAIN")
@@ -161,6 +202,7 @@ class SparkThriftServer:
         self.auth = auth
         self.tls = tls
         self.passwords = dict(passwords or {})
+        self.kerberos = kerberos
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.process: subprocess.Popen | None = None
@@ -176,7 +218,13 @@ class SparkThriftServer:
             "hive.server2.thrift.bind.host": self.host,
             "hive.server2.transport.mode": "binary",
             "hive.server2.authentication": (
-                "NOSASL" if self.auth == "NOSASL" else "CUSTOM" if self.passwords else "NONE"
+                "KERBEROS"
+                if self.kerberos
+                else "NOSASL"
+                if self.auth == "NOSASL"
+                else "CUSTOM"
+                if self.passwords
+                else "NONE"
             ),
             "hive.server2.enable.doAs": "false",
             "hive.exec.scratchdir": str(w / "scratch"),
@@ -188,6 +236,9 @@ class SparkThriftServer:
         }
         if self.passwords:
             hive["hive.server2.custom.authentication.class"] = PASSWORD_PROVIDER
+        if self.kerberos is not None:
+            hive["hive.server2.authentication.kerberos.principal"] = self.kerberos.principal
+            hive["hive.server2.authentication.kerberos.keytab"] = str(self.kerberos.keytab)
         if self.tls is not None:
             hive.update(
                 {
@@ -210,6 +261,9 @@ class SparkThriftServer:
             f"-Dmnaas.test.passwords={w / 'passwords.properties'} "
             "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss4m",
         }
+        if self.kerberos is not None:
+            conf["spark.hadoop.hadoop.security.authentication"] = "kerberos"
+            conf["spark.driver.extraJavaOptions"] += f" -Djava.security.krb5.conf={self.kerberos.krb5_conf}"
         if self.passwords:
             conf["spark.driver.extraClassPath"] = str(w / "auth-classes")
         command = [
@@ -341,6 +395,8 @@ class SparkThriftServer:
         query = {"auth_mechanism": self.auth}
         if self.tls is not None:
             query.update(use_ssl="1", ca_cert=str(self.tls.ca_cert))
+        if self.kerberos is not None:
+            query.update(krb_host="localhost", kerberos_service_name=self.kerberos.service)
         query.update(params)
         user = ""
         if self.auth == "PLAIN":
@@ -355,7 +411,10 @@ class SparkThriftServer:
             kwargs.update(user="loader", password="loader-password")
         if self.tls is not None:
             kwargs.update(use_ssl=True, ca_cert=str(self.tls.ca_cert))
-        return connect(**kwargs)
+        if self.kerberos is None:
+            return connect(**kwargs)
+        with self.kerberos.client_environment():
+            return connect(**kwargs, krb_host="localhost", kerberos_service_name=self.kerberos.service)
 
     def execute(self, sql: str, params: Sequence | None = None) -> list[tuple]:
         conn = self.connect()

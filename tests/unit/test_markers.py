@@ -20,6 +20,7 @@ STARTS = {
     "promtool": ('require_tool("promtool"',),
     "systemd": ('require_tool("systemd-analyze"',),
     "rabbitmq": ("rabbitmqctl",),
+    "kerberos": ("KerberosKdc(",),
 }
 
 
