@@ -105,3 +105,8 @@ class TransientMailError(Transient, MailError):
 
 class ReportError(MnaasError):
     """The report files could not be written; the previous reports are left intact."""
+
+
+class MessageFormatError(MnaasError):
+    """A task message or a stored plan is not in a format this version reads (an unknown
+    `version`, a missing field): named with what it is and where it came from."""

@@ -22,7 +22,7 @@ from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state.liveness import LOCAL
 from mnaas_missing_files.state.locks import FileRunLock, RunLock
 from mnaas_missing_files.state.redislock import RedisRunLock
-from mnaas_missing_files.warehouse.base import open_warehouse
+from mnaas_missing_files.warehouse.duckdb_engine import open_warehouse
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK
 from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.reports import ReportSummary
 from mnaas_missing_files.run.analysis import DayAnalysis
+
+
+def outcome_rule(
+    *, dry_run: bool, errors: bool, failed_groups: bool, no_input: bool, empty_input: str
+) -> tuple[Outcome, int]:
+    """A run's outcome and exit code once its groups are checked (contract §7), the first that
+    applies: failed (an error: reports not written, …), incomplete (a group failed after its
+    retries), no_input (a process received nothing, under MNAAS_EMPTY_INPUT=fail), success. A
+    dry run is `dry-run`, exiting 1 where a real run would not succeed for those reasons.
+    (Delivering the email and writing the status file may still turn a real run `failed`.)"""
+    blocking_no_input = no_input and empty_input == "fail"
+    if dry_run:
+        return Outcome.DRY_RUN, EXIT_FAILED if errors or failed_groups or blocking_no_input else EXIT_OK
+    if errors:
+        return Outcome.FAILED, EXIT_FAILED
+    if failed_groups:
+        return Outcome.INCOMPLETE, EXIT_FAILED
+    if blocking_no_input:
+        return Outcome.NO_INPUT, EXIT_FAILED
+    return Outcome.SUCCESS, EXIT_OK
 
 
 @dataclass

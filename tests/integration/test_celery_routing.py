@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from tasks.runstate import RunState, redis_client
+from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from tests.helpers.celeryjob import DAY, GROUPS, TASKS, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, wait_until
 from tests.helpers.redisproc import RedisServer

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tasks.context import SettingsCache, settings_for
+from mnaas_missing_files.cluster.context import SettingsCache, settings_for
 from tests.helpers.jobconfig import make_job
 
 DAY = dt.date(2026, 11, 24)

@@ -10,8 +10,8 @@ import pytest
 
 from mnaas_missing_files.config.cron import Cron, latest_scheduled_day
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.run.deadline import overdue_day, what_is_known
-from mnaas_missing_files.state.catchup import days_not_run, only_missing, window
+from mnaas_missing_files.run.deadline_alert import overdue_day, what_is_known
+from mnaas_missing_files.state.missed_days import days_not_run, only_missing, window
 from tests.helpers.settings import settings_for_tests
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")

@@ -22,7 +22,7 @@ def test_the_layout_section_names_every_subpackage_and_top_level_directory():
     root = Path(__file__).resolve().parents[2]
     layout = README[README.index("## Layout") :]
     packages = sorted(p.parent.name for p in (root / "mnaas_missing_files").glob("*/__init__.py"))
-    assert packages == ["checking", "cli", "config", "core", "reporting", "run", "state", "warehouse"]
+    assert packages == ["checking", "cli", "cluster", "config", "core", "reporting", "run", "state", "warehouse"]
     for name in packages:
         assert f"  {name}/ " in layout, name
     for directory in ("workers/", "tasks/", "docs/contract.md", "examples/", "tests/unit/", "bench/"):
