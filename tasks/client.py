@@ -9,33 +9,19 @@ is read from the run's state in Redis, never by holding a worker.
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
-
-import redis
 
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.cluster.context import run_lock, run_state
-from mnaas_missing_files.cluster.following import Follower
-from mnaas_missing_files.cluster.records import LockView, RunRecord
-from mnaas_missing_files.cluster.runstate import RunState
+from mnaas_missing_files.cluster.following import follow_run
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_OK, LockUnavailable, MnaasError
+from mnaas_missing_files.core.errors import EXIT_OK, MnaasError
 from mnaas_missing_files.core.model import FORMAT_VERSION
 from mnaas_missing_files.core.secrets import mask_secrets
-from mnaas_missing_files.core.states import Stage
 from mnaas_missing_files.run.local import lock_holder
-from mnaas_missing_files.run.progress import ProgressPrinter
-from mnaas_missing_files.run.summary import print_outcome
 from mnaas_missing_files.state import statusfile
 
 from . import START_RUN
-
-POLL_SECONDS = 0.25
-# A Redis restart (the lock, run state and broker are usually one server) is waited out, since
-# the workers reconnect and the run goes on; one unreachable for longer than the lock's TTL is
-# not coming back soon enough to follow the run.
-REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, LockUnavailable)
 
 
 def celery_client(settings: Settings):
@@ -81,7 +67,7 @@ def submit_run(
     if not wait:
         print(f"follow it with: mnaas-missing-files status --config {settings.config_path}", file=err)
         return EXIT_OK
-    return wait_for_run(
+    return follow_run(
         state, lock, token, out=out, err=err, sweep_wait=settings.group_time_limit + 2 * settings.sweep_interval
     )
 
@@ -111,33 +97,3 @@ def _send_start(settings: Settings, plan, token: str) -> None:
         ) from None
     finally:
         app.close()
-
-
-def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO, sweep_wait: float = 1500) -> int:
-    """Show progress until the run ends (cluster/following.py decides); its exit code."""
-    printer = ProgressPrinter(err)
-    follower = Follower(state.run_id, token, lock_ttl=lock.ttl_seconds, sweep_wait=sweep_wait)
-    while True:
-        try:
-            seen = follower.saw(time.monotonic(), state.record(), LockView.of(*lock.holder_and_last()))
-        except REDIS_DOWN as exc:
-            seen = follower.unreachable(time.monotonic(), mask_secrets(exc))
-        if seen.progress is not None:
-            printer.update(*seen.progress)
-        if seen.say:
-            print(seen.say, file=err, flush=True)
-        if seen.ended is not None:
-            _report(seen.ended, out, err)
-        if seen.exit_code is not None:
-            return seen.exit_code
-        time.sleep(POLL_SECONDS)
-
-
-def _report(record: RunRecord, out: TextIO, err: TextIO) -> None:
-    if record.state != Stage.DONE:
-        print(
-            f"run {record.run_id} for {record.day}: {str(record.state).upper()}: {record.message or 'no detail'}",
-            file=err,
-        )
-        return
-    print_outcome(record.outcome or {}, out)

@@ -1,16 +1,24 @@
 """Following a submitted run (`submit --wait`): when its progress is shown, when it has
 ended, and when it counts as lost, decided from what each poll saw (its record, the job's
-lock, the time) or that Redis could not be reached. The poll loop (tasks/client.py) only
-reads, asks `Follower`, prints and sleeps.
+lock, the time) or that Redis could not be reached. The poll loop only
+reads, asks `Follower`, prints and sleeps (`follow_run`).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import TextIO
+
+import redis
 
 from mnaas_missing_files.cluster.records import LockView, RunRecord
-from mnaas_missing_files.core.errors import EXIT_FAILED
+from mnaas_missing_files.cluster.runstate import RunState
+from mnaas_missing_files.core.errors import EXIT_FAILED, LockUnavailable
+from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Stage
+from mnaas_missing_files.run.progress import ProgressPrinter
+from mnaas_missing_files.run.summary import print_outcome
 
 # How long the run may look ownerless (lock gone, state not final) before the client calls
 # it lost: finalize releases the lock a moment before it records the outcome. A run whose lock
@@ -19,6 +27,11 @@ from mnaas_missing_files.core.states import Stage
 LOST_GRACE_SECONDS = 5.0
 
 SHOWN_STAGES = frozenset({Stage.RUNNING, Stage.FINALIZING, Stage.DONE})
+POLL_SECONDS = 0.25
+# A Redis restart (the lock, run state and broker are usually one server) is waited out, since
+# the workers reconnect and the run goes on; one unreachable for longer than the lock's TTL is
+# not coming back soon enough to follow the run.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, LockUnavailable)
 
 
 @dataclass(frozen=True)
@@ -100,3 +113,33 @@ class Follower:
         if lapse:
             return Seen(progress, say=lapse)
         return Seen(progress)
+
+
+def follow_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO, sweep_wait: float = 1500) -> int:
+    """Show progress until the run ends (`Follower` decides); its exit code."""
+    printer = ProgressPrinter(err)
+    follower = Follower(state.run_id, token, lock_ttl=lock.ttl_seconds, sweep_wait=sweep_wait)
+    while True:
+        try:
+            seen = follower.saw(time.monotonic(), state.record(), LockView.of(*lock.holder_and_last()))
+        except REDIS_DOWN as exc:
+            seen = follower.unreachable(time.monotonic(), mask_secrets(exc))
+        if seen.progress is not None:
+            printer.update(*seen.progress)
+        if seen.say:
+            print(seen.say, file=err, flush=True)
+        if seen.ended is not None:
+            _report(seen.ended, out, err)
+        if seen.exit_code is not None:
+            return seen.exit_code
+        time.sleep(POLL_SECONDS)
+
+
+def _report(record: RunRecord, out: TextIO, err: TextIO) -> None:
+    if record.state != Stage.DONE:
+        print(
+            f"run {record.run_id} for {record.day}: {str(record.state).upper()}: {record.message or 'no detail'}",
+            file=err,
+        )
+        return
+    print_outcome(record.outcome or {}, out)

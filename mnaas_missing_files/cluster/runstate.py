@@ -206,8 +206,8 @@ class RunState:
             return None
         plan = json.loads(raw)
         count = plan.pop("batch_keys", None)
-        if not isinstance(count, int):  # not a header this version wrote: as good as gone
-            return None
+        if not isinstance(count, int):  # not a header this version wrote: the decoder refuses it
+            return plan
         parts = self.client.mget([plan_batch_key(self.run_id, n) for n in range(count)]) if count else []
         plan["batches"] = [json.loads(part) for part in parts if part is not None]
         return plan if len(plan["batches"]) == count else None  # partly expired: as good as gone

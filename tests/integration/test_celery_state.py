@@ -116,12 +116,13 @@ def test_the_plan_is_kept_once_per_run_and_lives_as_long_as_the_run_state(client
         "day": str(DAY),
         "dry_run": False,
         "trigger": "submit",
-        "groups": [
+        "batches": [
             {
-                "group_id": "traffic/regular/1",
-                "process": "traffic",
-                "customer_type": "regular",
-                "customers": ["eLUX", "MyRep"],
+                "batch_id": "1/1",
+                "processes": ["traffic"],
+                "regular": ["eLUX", "MyRep"],
+                "infonova": [],
+                "numbers": [1, 1],
             }
         ],
     }
