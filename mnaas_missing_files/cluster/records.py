@@ -1,5 +1,5 @@
 """The records the Celery side passes around, typed: a run's record in Redis, the lock's
-holder, the lock as a sweeper or a follower sees it, and what each task returns. Each has one
+holder (state/locks.py, since `run` takes the same lock), the lock as a sweeper or a follower sees it, and what each task returns. Each has one
 `to_json` and one `from_json`; the wire and Redis forms are the plain words they were.
 """
 
@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
+from mnaas_missing_files.state.locks import LockHolder
+
+__all__ = ["LockHolder", "LockView", "RunRecord", "TaskResult"]
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S%z"  # a run record's `created` and `updated`
 
@@ -96,50 +99,6 @@ class RunRecord:
             job=str(data.get("job") or ""),
             failed_groups=dict(data.get("failed_groups") or {}),
         )
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """Who holds (or last held) the job's lock: the record the lock keeps as JSON. `token` is
-    only known to readers of the raw record (the sweeper, a follower), never shown."""
-
-    run_id: str
-    day: str = "?"
-    trigger: str = ""
-    host: str = "?"
-    pid: int | None = None
-    started: str = "?"
-    executor: str | None = None
-    token: str | None = None
-
-    def to_json(self) -> dict:
-        """The holder as handed to the lock's `acquire` (which adds the token)."""
-        data: dict[str, Any] = {"run_id": self.run_id, "day": self.day, "trigger": self.trigger}
-        for name in ("host", "pid", "started", "executor"):
-            value = getattr(self, name)
-            if value not in (None, "?"):
-                data[name] = value
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict) -> LockHolder:
-        pid = data.get("pid")
-        return cls(
-            run_id=str(data.get("run_id", "?")),
-            day=str(data.get("day", "?")),
-            trigger=str(data.get("trigger") or ""),
-            host=str(data.get("host", "?")),
-            pid=int(pid) if isinstance(pid, int) or (isinstance(pid, str) and pid.isdigit()) else None,
-            started=str(data.get("started", "?")),
-            executor=data.get("executor"),
-            token=data.get("token"),
-        )
-
-    @classmethod
-    def sweeper(cls, run_id: str, day: str) -> LockHolder:
-        """The sweeper, taking the job over from the lost run `run_id` to report it: it holds
-        the lock under the run's id, so a follower of the run keeps following."""
-        return cls(run_id=run_id, day=day, trigger="sweeper")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from mnaas_missing_files.cluster.context import run_lock
 from mnaas_missing_files.cluster.lifecycle import LockLostEnd, who_ends_lock_lost
 from mnaas_missing_files.cluster.records import LockView
-from mnaas_missing_files.cluster.runstate import RedisJournal, RunState
+from mnaas_missing_files.cluster.store import RunStore
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, LockLost
 from mnaas_missing_files.core.model import GroupResult, Plan
@@ -29,7 +29,7 @@ def finish_run(
     plan: Plan,
     results: dict[str, GroupResult],
     token: str,
-    state: RunState,
+    state: RunStore,
     message: str = "",
     lost: bool = False,
     next_pass: Callable[[], None] | None = None,
@@ -44,9 +44,7 @@ def finish_run(
 
     try:
         still_owner()
-        outcome = finalize(
-            settings, plan, results, journal=RedisJournal(state.client), before_write=still_owner, lost=lost
-        )
+        outcome = finalize(settings, plan, results, journal=state.journal(), before_write=still_owner, lost=lost)
     except LockLost as exc:
         log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
         if who_ends_lock_lost(plan.run_id, LockView.of(lock.holder())) is LockLostEnd.SWEEPER:
@@ -76,7 +74,7 @@ def finish_run(
     return done
 
 
-def abandon_run(settings: Settings, state: RunState, token: str | None, message: str) -> dict:
+def abandon_run(settings: Settings, state: RunStore, token: str | None, message: str) -> dict:
     """The run cannot be reported: free the job, record it failed, and end it through the one
     boundary (history, log) with the reason."""
     if token:
@@ -86,7 +84,7 @@ def abandon_run(settings: Settings, state: RunState, token: str | None, message:
             RunEnd(
                 settings,
                 state.run_id,
-                str(state.read().get("day") or settings.day),
+                (record.day if (record := state.record()) else "") or str(settings.day),
                 Outcome.FAILED,
                 EXIT_FAILED,
                 message=message,

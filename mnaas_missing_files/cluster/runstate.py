@@ -235,6 +235,9 @@ class RunState:
             self.group_done(result)
         self.client.hdel(self.part_key("active"), batch_id)
 
+    def journal(self) -> RedisJournal:
+        return RedisJournal(self.client)
+
     def results(self) -> dict[str, GroupResult]:
         """Every recorded group's result (the groups counted in `done`), read in chunks."""
         group_ids = sorted(_str(g) for g in self.client.smembers(self.part_key("done")))

@@ -19,6 +19,7 @@ from mnaas_missing_files.cluster.jobkeys import forget_open_run, open_runs
 from mnaas_missing_files.cluster.records import LockHolder, LockView, RunRecord
 from mnaas_missing_files.cluster.run_end import abandon_run, finish_run
 from mnaas_missing_files.cluster.runstate import RunState
+from mnaas_missing_files.cluster.store import JobLock, RunStore
 from mnaas_missing_files.cluster.sweeping import (
     LISTED,
     Sweep,
@@ -46,7 +47,7 @@ def sweep(settings: Settings) -> dict[str, list[str]]:
     swept: dict[str, list[str]] = {str(outcome): [] for outcome in LISTED}
     for run_id in open_runs(client, job):
         try:
-            outcome = sweep_one(settings, RunState(client, run_id))
+            outcome = sweep_one(settings, RunState(client, run_id), run_lock(settings))
         except Exception:  # one run that cannot be looked at must not hide the others
             log.exception("run %s: the sweep could not look at it; trying again next sweep", run_id)
             continue
@@ -57,9 +58,8 @@ def sweep(settings: Settings) -> dict[str, list[str]]:
     return swept
 
 
-def sweep_one(settings: Settings, state: RunState) -> Sweep | None:
+def sweep_one(settings: Settings, state: RunStore, lock: JobLock) -> Sweep | None:
     """What the sweep did with one open run (None: nothing, it was touched a moment ago)."""
-    lock = run_lock(settings)
     record, token = state.record(), state.token()
     look = first_look(record, token, LockView.of(*lock.holder_and_last()))
     if look in (Sweep.ENDED, Sweep.RUNNING):
@@ -74,15 +74,15 @@ def sweep_one(settings: Settings, state: RunState) -> Sweep | None:
     except LockHeld:  # the run took its lock back a moment ago: it is moving again
         return Sweep.RUNNING
     except LockLost:
-        return Sweep.SUPERSEDED if _mark_superseded(settings, state, record) else None
+        return Sweep.SUPERSEDED if _mark_superseded(settings, state, record, lock) else None
     return Sweep.REPORTED if _report_lost_run(settings, state, record, reporter) else Sweep.UNREPORTABLE
 
 
-def _mark_superseded(settings: Settings, state: RunState, record: RunRecord) -> bool:
+def _mark_superseded(settings: Settings, state: RunStore, record: RunRecord, lock: JobLock) -> bool:
     """The run lapsed and another run has held the job since: it can never write again."""
     if not may_mark_superseded(record.updated_age(dt.datetime.now(dt.UTC)), settings.lock_ttl):
         return False
-    holder = run_lock(settings).holder()
+    holder = lock.holder()
     message = superseded_message(settings.lock_ttl, holder.get("run_id") if holder else None)
     if not state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, if_updated=record.updated):
         return False
@@ -92,7 +92,7 @@ def _mark_superseded(settings: Settings, state: RunState, record: RunRecord) -> 
     return True
 
 
-def _report_lost_run(job: Settings, state: RunState, record: RunRecord, reporter: str) -> bool:
+def _report_lost_run(job: Settings, state: RunStore, record: RunRecord, reporter: str) -> bool:
     """With the job's lock taken over from the lost run: report it once, then free the job.
     Whatever fails here frees the job too, rather than holding it until the TTL; False then."""
     try:
