@@ -52,7 +52,6 @@ def test_the_window_skips_days_with_an_ended_run_that_counts(tmp_path):
     entries = [
         {"day": "2026-11-27", "ended": "x", "outcome": "lost"},
         {"day": "2026-11-28", "ended": "x", "outcome": "dry-run"},
-        {"day": "2026-11-28", "ended": "x", "outcome": "refused"},
         {"day": "2026-11-29", "ended": None, "outcome": "running"},
         {"day": "2026-11-30", "ended": "x", "outcome": "interrupted"},
     ]
