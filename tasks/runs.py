@@ -31,8 +31,9 @@ from mnaas_missing_files.cluster.run_end import abandon_run, finish_run
 from mnaas_missing_files.cluster.run_start import claim_scheduled_run, extend_quietly, launch_run, scheduled_run_id
 from mnaas_missing_files.cluster.runstate import RunState
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import LockLost, MessageFormatError, TransientWarehouseError
+from mnaas_missing_files.core.errors import LockLost, TransientWarehouseError
 from mnaas_missing_files.core.model import FORMAT_VERSION, Batch, GroupResult, Plan
+from mnaas_missing_files.core.plan import accept_version
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Stage
 from mnaas_missing_files.warehouse.duckdb_engine import close_shared_warehouses, shared_warehouse
@@ -41,12 +42,6 @@ from workers.app import app
 from . import CATCH_UP, CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
 
 log = get_task_logger(__name__)
-
-
-def accept(task: str, version: int) -> None:
-    """A message names its format's `version` (absent: version 1, the only one)."""
-    if version != FORMAT_VERSION:
-        raise MessageFormatError(f"{task}: a message of format version {version!r}; this worker reads {FORMAT_VERSION}")
 
 
 def ask_for_the_next_pass() -> None:
@@ -77,7 +72,7 @@ def start_run(
     `submit` passes the run id and the token of the lock it took; a caller that passes
     neither gets the day claimed (one scheduled run per day) and the lock taken here. Beat's
     tick goes through the catch-up pass (tasks/catchup.py), which starts its days itself."""
-    accept(START_RUN, version)
+    accept_version(f"a {START_RUN} message", version)
     settings = settings_for(day)
     attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)
@@ -191,7 +186,7 @@ def _check_once(task, settings: Settings, batch: Batch, run_id: str, attempt: in
 def finalize_run(self, run_id: str, day: str, token: str | None = None, version: int = FORMAT_VERSION) -> dict:
     """Chord callback: the run's outcome, exactly as `run` reports it, written only while the
     run still owns the lock (a late duplicate never overwrites a newer run), one email."""
-    accept(FINALIZE_RUN, version)
+    accept_version(f"a {FINALIZE_RUN} message", version)
     settings, state, plan = _run_of(run_id, day)
     attach_job_log(settings)
     problem = finish_problem(
@@ -214,7 +209,7 @@ def run_failed(
 ) -> dict:
     """Error handler of the chord (a task raised instead of returning a record, or the
     callback itself failed): report what is known, record the failure, free the lock."""
-    accept(RUN_FAILED, version)
+    accept_version(f"a {RUN_FAILED} message", version)
     settings, state, plan = _run_of(run_id, day)
     attach_job_log(settings)
     log.error("run %s: task %s failed; reporting the groups whose results are known", state.run_id, task_id)

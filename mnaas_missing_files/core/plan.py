@@ -126,15 +126,19 @@ def groups_in_report_order(batches: list[Batch]) -> list[Group]:
     return [g for p in processes for kind in (REGULAR, INFONOVA) for g in by_key.get((p, kind), [])]
 
 
+def accept_version(what: str, version: Any) -> None:
+    """Refuse, naming it, a message or record of a format version this version does not read."""
+    if version != FORMAT_VERSION:
+        raise MessageFormatError(f"{what} is of format version {version!r}; this version reads {FORMAT_VERSION} only")
+
+
 def decode(what: str, data: Any, build: Callable[[dict], T]) -> T:
     """`build(data)` for data of one kind (`what`, for the error): a version other than
     FORMAT_VERSION, a missing field or a value of the wrong shape is a MessageFormatError
     naming what was read, never a half-read record."""
     if not isinstance(data, dict):
         raise MessageFormatError(f"{what}: expected a JSON object, got {type(data).__name__}")
-    version = data.get("version", FORMAT_VERSION)
-    if version != FORMAT_VERSION:
-        raise MessageFormatError(f"{what} is of format version {version!r}; this version reads {FORMAT_VERSION} only")
+    accept_version(what, data.get("version", FORMAT_VERSION))
     try:
         return build(data)
     except KeyError as exc:

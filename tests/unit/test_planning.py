@@ -87,3 +87,18 @@ def test_a_plan_or_batch_of_an_unknown_version_or_the_group_form_that_never_ship
         Batch.from_json(one_group)
     without_version = {k: v for k, v in plan.items() if k != "version"}
     assert Plan.from_json(without_version) == Plan.from_json(plan)  # absent: version 1
+
+
+def test_a_task_message_of_another_format_version_is_refused_by_name():
+    from mnaas_missing_files.core.errors import MessageFormatError
+    from mnaas_missing_files.core.plan import accept_version
+
+    accept_version("a mnaas.start_run message", 1)
+    with pytest.raises(
+        MessageFormatError, match="a mnaas.start_run message is of format version 2; this version reads 1"
+    ):
+        accept_version("a mnaas.start_run message", 2)
+    with pytest.raises(MessageFormatError, match="a group task's batch: expected a JSON object, got list"):
+        from mnaas_missing_files.core.model import Batch
+
+        Batch.from_json(["traffic"])
