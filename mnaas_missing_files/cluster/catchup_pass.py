@@ -16,7 +16,7 @@ from mnaas_missing_files.cluster.catching_up import Claim, PassView, busy_with, 
 from mnaas_missing_files.cluster.context import job_lock_key, run_lock, settings_for, state_client
 from mnaas_missing_files.cluster.jobkeys import claim_age, claim_day, open_runs, pending_tick, release_scheduled_day
 from mnaas_missing_files.cluster.keys import claim_ttl, scheduled_key
-from mnaas_missing_files.cluster.records import LockHolder
+from mnaas_missing_files.cluster.records import LockHolder, TaskResult
 from mnaas_missing_files.cluster.run_start import SendChord, launch_run
 from mnaas_missing_files.cluster.runstate import RunState
 from mnaas_missing_files.config.settings import Settings
@@ -78,7 +78,7 @@ def _start_day(settings: Settings, client, job: str, step, ttl: int, send_chord:
     state = RunState(client, run_id)
     record = state.record()
     if record is not None and not record.not_started:
-        return {"run_id": run_id, "state": "already started"}
+        return TaskResult(run_id, "already started").to_json()
     if not claim_day(client, job, day, run_id, ttl=ttl, replacing=step.replacing):
         # Another pass (another beat's tick, a sweep) claimed it a moment ago.
         log.info(
@@ -87,7 +87,7 @@ def _start_day(settings: Settings, client, job: str, step, ttl: int, send_chord:
             day,
             client.get(scheduled_key(job, day)),
         )
-        return {"run_id": run_id, "state": "claimed by another pass"}
+        return TaskResult(run_id, "claimed by another pass").to_json()
     plan = make_plan(settings, workers=settings.group_workers, dry_run=False, trigger=trigger, run_id=run_id)
     token = state.token()
     if token is None:

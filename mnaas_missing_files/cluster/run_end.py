@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from mnaas_missing_files.cluster.context import run_lock
 from mnaas_missing_files.cluster.lifecycle import LockLostEnd, who_ends_lock_lost
-from mnaas_missing_files.cluster.records import LockView
+from mnaas_missing_files.cluster.records import LockView, TaskResult
 from mnaas_missing_files.cluster.store import RunStore
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, LockLost
@@ -92,4 +92,4 @@ def abandon_run(settings: Settings, state: RunStore, token: str | None, message:
         )
     else:
         log.error("run %s: %s (it had already ended)", state.run_id, message)
-    return {"run_id": state.run_id, "state": "failed"}
+    return TaskResult(state.run_id, "failed").to_json()

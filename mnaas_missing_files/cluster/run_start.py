@@ -11,6 +11,7 @@ from collections.abc import Callable
 from mnaas_missing_files.checking.check import describe_error
 from mnaas_missing_files.cluster.context import job_lock_key, run_lock
 from mnaas_missing_files.cluster.jobkeys import claim_scheduled_day, release_scheduled_day
+from mnaas_missing_files.cluster.records import TaskResult
 from mnaas_missing_files.cluster.run_end import abandon_run
 from mnaas_missing_files.cluster.runstate import RunState
 from mnaas_missing_files.config.settings import Settings
@@ -44,7 +45,7 @@ def launch_run(settings: Settings, plan: Plan, state: RunState, token: str, send
             release_scheduled_day(state.client, job_lock_key(settings), plan.day, run_id)
         log.error("run %s: %s", run_id, mask_secrets(exc))
         state.finish(state=Stage.REFUSED, exit_code=exc.exit_code, message=mask_secrets(exc))
-        return {"run_id": run_id, "state": "refused"}
+        return TaskResult(run_id, "refused").to_json()
     except Exception as exc:  # the status file cannot be written: nothing ran, free the job
         log.exception("run %s: cannot start", run_id)
         return abandon_run(settings, state, token, f"cannot start: {describe_error(exc)}")
@@ -52,7 +53,7 @@ def launch_run(settings: Settings, plan: Plan, state: RunState, token: str, send
     send_chord(plan, token)
     state.set(state=Stage.RUNNING)
     extend_quietly(settings, token, run_id)
-    return {"run_id": run_id, "state": "running", "groups": len(plan.groups)}
+    return TaskResult(run_id, "running", {"groups": len(plan.groups)}).to_json()
 
 
 def claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str | None:

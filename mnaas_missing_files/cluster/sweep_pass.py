@@ -84,7 +84,7 @@ def _mark_superseded(settings: Settings, state: RunStore, record: RunRecord, loc
         return False
     holder = lock.holder()
     message = superseded_message(settings.lock_ttl, holder.get("run_id") if holder else None)
-    if not state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, if_updated=record.updated):
+    if not state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, if_updated=record.updated or None):
         return False
     end_run(
         RunEnd(settings, state.run_id, record.day, Outcome.FAILED, EXIT_FAILED, message=message, trigger=record.trigger)
