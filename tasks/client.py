@@ -77,7 +77,7 @@ def _send_start(settings: Settings, plan, token: str) -> None:
     kwargs = {
         "day": plan.day.isoformat(),
         "dry_run": plan.dry_run,
-        "trigger": plan.trigger,
+        "trigger": str(plan.trigger),
         "run_id": plan.run_id,
         "token": token,
         "version": FORMAT_VERSION,
