@@ -66,3 +66,16 @@ def test_every_listed_key_says_its_type_ttl_and_meaning():
 def test_claims_outlive_the_catch_up_window():
     assert keys.claim_ttl(0) == keys.claim_ttl(3) == 8 * 24 * 3600  # a late tick's day at least
     assert keys.claim_ttl(10) == 12 * 24 * 3600  # K + 2 days
+
+
+def test_no_module_but_the_keys_module_and_the_lock_spells_a_redis_key():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.joinpath("mnaas_missing_files").rglob("*.py"), *root.joinpath("tasks").rglob("*.py")]
+    spelled = sorted(
+        str(path.relative_to(root))
+        for path in sources
+        if re.search(r"mnaas-missing-files:|\{PREFIX\}:", path.read_text(encoding="utf-8"))
+    )
+    assert spelled == ["mnaas_missing_files/cluster/keys.py", "mnaas_missing_files/state/redislock.py"]
