@@ -33,7 +33,7 @@ from mnaas_missing_files.cluster.runstate import RunState
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import LockLost, TransientWarehouseError
 from mnaas_missing_files.core.model import FORMAT_VERSION, Batch, GroupResult, Plan
-from mnaas_missing_files.core.plan import accept_version
+from mnaas_missing_files.core.plan import accept_version, parse_trigger
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Stage
 from mnaas_missing_files.warehouse.duckdb_engine import close_shared_warehouses, shared_warehouse
@@ -73,6 +73,7 @@ def start_run(
     neither gets the day claimed (one scheduled run per day) and the lock taken here. Beat's
     tick goes through the catch-up pass (tasks/catchup.py), which starts its days itself."""
     accept_version(f"a {START_RUN} message", version)
+    trigger = parse_trigger(f"a {START_RUN} message", trigger)
     settings = settings_for(day)
     attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)

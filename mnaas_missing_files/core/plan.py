@@ -132,6 +132,15 @@ def accept_version(what: str, version: Any) -> None:
         raise MessageFormatError(f"{what} is of format version {version!r}; this version reads {FORMAT_VERSION} only")
 
 
+def parse_trigger(what: str, value: Any) -> Trigger:
+    """A message's trigger, or a MessageFormatError naming the ones there are."""
+    try:
+        return Trigger(value)
+    except ValueError:
+        known = ", ".join(t.value for t in Trigger)
+        raise MessageFormatError(f"{what} names an unknown trigger {value!r} (one of {known})") from None
+
+
 def decode(what: str, data: Any, build: Callable[[dict], T]) -> T:
     """`build(data)` for data of one kind (`what`, for the error): a version other than
     FORMAT_VERSION, a missing field or a value of the wrong shape is a MessageFormatError
@@ -186,5 +195,5 @@ class Plan:
             day=dt.date.fromisoformat(data["day"]),
             batches=[Batch.from_json(b) for b in data["batches"]],
             dry_run=bool(data.get("dry_run", False)),
-            trigger=Trigger(data.get("trigger", Trigger.RUN)),
+            trigger=parse_trigger("a run's plan", data.get("trigger", Trigger.RUN)),
         )

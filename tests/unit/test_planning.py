@@ -80,7 +80,7 @@ def test_a_plan_or_batch_of_an_unknown_version_or_the_group_form_that_never_ship
         Plan.from_json(plan | {"version": 2})
     with pytest.raises(MessageFormatError, match="a run's plan has no 'batches' field"):
         Plan.from_json({k: v for k, v in plan.items() if k != "batches"})
-    with pytest.raises(MessageFormatError, match="a run's plan is malformed: 'nightly' is not a valid Trigger"):
+    with pytest.raises(MessageFormatError, match="a run's plan names an unknown trigger 'nightly'"):
         Plan.from_json(plan | {"trigger": "nightly"})
     one_group = {"group_id": "sms/infonova/2", "process": "sms", "customer_type": "infonova", "customers": ["I3"]}
     with pytest.raises(MessageFormatError, match="a group task's batch has no 'batch_id' field"):
@@ -102,3 +102,16 @@ def test_a_task_message_of_another_format_version_is_refused_by_name():
         from mnaas_missing_files.core.model import Batch
 
         Batch.from_json(["traffic"])
+
+
+def test_a_message_naming_an_unknown_trigger_is_refused_with_the_known_ones():
+    from mnaas_missing_files.core.errors import MessageFormatError
+    from mnaas_missing_files.core.plan import parse_trigger
+    from mnaas_missing_files.core.states import Trigger
+
+    assert parse_trigger("a mnaas.start_run message", "schedule") is Trigger.SCHEDULE
+    with pytest.raises(
+        MessageFormatError,
+        match=r"a mnaas.start_run message names an unknown trigger 'nightly' \(one of run, submit, schedule, backfill, catchup\)",
+    ):
+        parse_trigger("a mnaas.start_run message", "nightly")
