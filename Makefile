@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint venv clean bench
+.PHONY: demo test test-fast lint venv clean bench docs
 
 venv: $(STAMP)
 
@@ -24,7 +24,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp
 
-# The quick loop: the unit tests only (no Redis, no workers, no Java), a few seconds.
+# The quick loop: the unit tests only (no Redis, no workers, no Java), a few seconds. The
+# markers choose among the rest (pyproject.toml, docs/design.md#tests-and-their-markers), e.g.
+# .venv/bin/python -m pytest -m "not slow" --basetemp=.pytest-tmp, or -m "not hs2 and not chromium".
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.pytest-tmp tests/unit
 
@@ -35,6 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The settings reference, generated from the settings table (config/options.py); a unit test
+# fails while the committed page differs.
+docs: $(STAMP)
+	$(BIN)/python -m mnaas_missing_files.config.docs > docs/configuration.md
 
 # The benchmark (bench/README.md): PROFILE=quick|standard|large, WAREHOUSE=duckdb|hs2.
 PROFILE ?= standard

@@ -21,6 +21,7 @@ from .profiles import BOUNDED, BOUNDED_LIMIT, DAY, PROFILES, Profile
 from .report import checks
 
 RESULTS = REPO / "bench" / "results"
+VOLUME_PROFILES = ("standard", "large")  # where the volume checks' CPU ratio is measured
 WAY_TIMEOUT = 3600
 
 
@@ -186,7 +187,7 @@ def run_profile(
             # one untimed `run` of the same day (its figures are `warmup_s`, not a way's).
             print(f"[bench {name}] warm-up run (untimed) ...", file=sys.stderr, flush=True)
             warmup_s = one_way("run", profile, work, warehouse_url, root_name="warmup")["wall_s"]
-        for way in wanted:
+        for way in (w for w in wanted if w != "volume"):  # `volume`: measured below, bench/volume.py
             if way.startswith("submit_w") and not submit_available():
                 notes.append(f"{way}: skipped, the Celery layer (tasks.client, workers.app) is not present")
                 continue
@@ -226,6 +227,10 @@ def run_profile(
         doc["reference_window_anti_join_s"] = round(
             reference_anti_join(db, work / "reference-window.csv", lookback=7), 3
         )
+    if warehouse == "duckdb" and (ways is None or "volume" in ways) and name in VOLUME_PROFILES:
+        from .volume import measure
+
+        doc["volume"] = measure(profile, work, db)  # contract §14: volume checks on vs off
     doc["checks"] = checks(doc, profile)
     if write_results:
         RESULTS.mkdir(parents=True, exist_ok=True)

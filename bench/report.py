@@ -8,78 +8,135 @@ from .profiles import BOUNDED, BOUNDED_LIMIT, Profile
 
 def checks(doc: dict, profile: Profile) -> list[dict]:
     """The issue's targets, each with the measured value and whether it holds."""
-    ways, found = doc["ways"], []
+    found: list[dict] = []
+    for family in (_every_way, _lookback_cost, _run_floor, _standard_speed, _large_day, _volume_cost):
+        found += [{"target": target, "value": value, "ok": bool(ok)} for target, value, ok in family(doc, profile)]
+    return found
 
-    def add(target: str, value, ok: bool) -> None:
-        found.append({"target": target, "value": value, "ok": bool(ok)})
 
-    for way, w in ways.items():
+Check = tuple[str, object, bool]  # (target, measured value, whether it holds)
+
+
+def _every_way(doc: dict, profile: Profile) -> list[Check]:
+    """Each way: two queries per group task, the baseline's reports, exit 0."""
+    found: list[Check] = []
+    for way, w in doc["ways"].items():
         if way == "floor":
             continue
         if way != "baseline":
             groups = profile.groups_for(profile.workers_of(way))
-            add(
-                f"{way}: queries = 2 x groups ({2 * groups}; groups = its {profile.workers_of(way)} "
-                f"workers, or what MNAAS_GROUP_SIZE needs)",
-                w["queries"],
-                w["queries"] == 2 * groups,
+            # + 1: the run's one day-input query (baseline and not monitored, contract §14)
+            found.append(
+                (
+                    f"{way}: queries = 2 x groups + 1 ({2 * groups + 1}; groups = its {profile.workers_of(way)} "
+                    f"workers, or what MNAAS_GROUP_SIZE needs)",
+                    w["queries"],
+                    w["queries"] == 2 * groups + 1,
+                )
             )
-        add(f"{way}: reports identical to the baseline", w["identical"], w["identical"] is True)
-        add(f"{way}: exit code 0", w["exit_code"], w["exit_code"] == 0)
-    for way, w in ways.items():  # the lookback window's cost (issue 9): L = 7 vs L = 0
+        found.append((f"{way}: reports identical to the baseline", w["identical"], w["identical"] is True))
+        found.append((f"{way}: exit code 0", w["exit_code"], w["exit_code"] == 0))
+    return found
+
+
+def _lookback_cost(doc: dict, profile: Profile) -> list[Check]:
+    """The lookback window's cost (issue 9): L = 7 vs L = 0."""
+    found: list[Check] = []
+    ways = doc["ways"]
+    for way, w in ways.items():
         l0 = ways.get(f"{way}_l0")
         if l0 and l0["wall_s"]:
             ratio = w["wall_s"] / l0["wall_s"]
-            add(f"{way}: wall with L = 7 <= 1.5 x L = 0 ({l0['wall_s']:.3f} s)", round(ratio, 2), ratio <= 1.5)
-    if "floor" in ways and "run" in ways:
-        ratio = ways["run"]["wall_s"] / max(ways["floor"]["wall_s"], 1e-9)
-        add(f"run: within 2x of the two-query floor ({ways['floor']['wall_s']:.3f} s)", round(ratio, 2), ratio <= 2)
-    base = ways.get("baseline")
-    if base and doc["profile"] == "standard":
-        for way in ("run", "submit_w2"):
-            if way in ways:
-                speedup = base["wall_s"] / max(ways[way]["wall_s"], 1e-9)
-                add(f"{way}: >= 40x faster than the baseline", round(speedup, 1), speedup >= 40)
-        for way in ("submit_w1", "submit_w2", "submit_w4"):
-            if way in ways:
-                w = ways[way]
-                overhead = w["wall_s"] - w["longest_group_s"]
-                # With one worker the groups' queries run one after another: wall - longest
-                # group then includes the other groups' queries, which no fan-out removes.
-                # On hs2 one local Spark server runs every query on the same 2 cores, so group
-                # queries queue inside it: fanout_s, not this, is the fan-out's cost there.
-                if way != "submit_w1" and doc["warehouse"] == "duckdb":
-                    add(f"{way}: fan-out overhead (wall - longest group) < 2 s", round(overhead, 3), overhead < 2)
-                cost = w["wall_s"] - w["busiest_process_query_s"]
-                add(f"{way}: fan-out cost (wall - busiest worker's query time) < 2 s", round(cost, 3), cost < 2)
-    if doc["profile"] == "large":
-        missing = doc["shape"].get("missing_files") or 1
-        for way, w in ways.items():
-            if way == "baseline":
-                continue
-            if w["peak_rss_mb"] is not None:
-                add(f"{way}: report writer peak RSS < 200 MB", w["peak_rss_mb"], w["peak_rss_mb"] < 200)
-            if way.startswith("submit"):
-                per = w["result_bytes"] / missing
-                add(f"{way}: result-backend bytes per missing file < 100", round(per, 2), per < 100)
-        # Issue 10's floor: one anti-join written by DuckDB, over the same days as the way's
-        # window (the day alone for L = 0, D-7 .. D for L = 7: the same work).
-        for way, w in ways.items():
-            if way == "baseline" or way.startswith("submit"):
-                continue
-            floor_key, days = (
-                ("reference_anti_join_s", "the day")
-                if w.get("lookback_days") == 0
-                else ("reference_window_anti_join_s", "D-7 .. D")
+            found.append(
+                (f"{way}: wall with L = 7 <= 1.5 x L = 0 ({l0['wall_s']:.3f} s)", round(ratio, 2), ratio <= 1.5)
             )
-            if doc.get(floor_key):
-                ratio = w["wall_s"] / doc[floor_key]
-                add(
+    return found
+
+
+def _run_floor(doc: dict, profile: Profile) -> list[Check]:
+    ways = doc["ways"]
+    if "floor" not in ways or "run" not in ways:
+        return []
+    ratio = ways["run"]["wall_s"] / max(ways["floor"]["wall_s"], 1e-9)
+    return [(f"run: within 2x of the two-query floor ({ways['floor']['wall_s']:.3f} s)", round(ratio, 2), ratio <= 2)]
+
+
+def _standard_speed(doc: dict, profile: Profile) -> list[Check]:
+    """The standard day: the speed-up over the legacy shape, and the fan-out's cost."""
+    ways, base = doc["ways"], doc["ways"].get("baseline")
+    if not base or doc["profile"] != "standard":
+        return []
+    found: list[Check] = []
+    for way in ("run", "submit_w2"):
+        if way in ways:
+            speedup = base["wall_s"] / max(ways[way]["wall_s"], 1e-9)
+            found.append((f"{way}: >= 40x faster than the baseline", round(speedup, 1), speedup >= 40))
+    for way in ("submit_w1", "submit_w2", "submit_w4"):
+        if way in ways:
+            w = ways[way]
+            overhead = w["wall_s"] - w["longest_group_s"]
+            # With one worker the groups' queries run one after another: wall - longest
+            # group then includes the other groups' queries, which no fan-out removes.
+            # On hs2 one local Spark server runs every query on the same 2 cores, so group
+            # queries queue inside it: fanout_s, not this, is the fan-out's cost there.
+            if way != "submit_w1" and doc["warehouse"] == "duckdb":
+                found.append(
+                    (f"{way}: fan-out overhead (wall - longest group) < 2 s", round(overhead, 3), overhead < 2)
+                )
+            cost = w["wall_s"] - w["busiest_process_query_s"]
+            found.append((f"{way}: fan-out cost (wall - busiest worker's query time) < 2 s", round(cost, 3), cost < 2))
+    return found
+
+
+def _large_day(doc: dict, profile: Profile) -> list[Check]:
+    """The large day: memory, result-backend bytes, and the distance to DuckDB's own floor."""
+    if doc["profile"] != "large":
+        return []
+    found: list[Check] = []
+    missing = doc["shape"].get("missing_files") or 1
+    for way, w in doc["ways"].items():
+        if way == "baseline":
+            continue
+        if w["peak_rss_mb"] is not None:
+            found.append((f"{way}: report writer peak RSS < 200 MB", w["peak_rss_mb"], w["peak_rss_mb"] < 200))
+        if way.startswith("submit"):
+            per = w["result_bytes"] / missing
+            found.append((f"{way}: result-backend bytes per missing file < 100", round(per, 2), per < 100))
+    # Issue 10's floor: one anti-join written by DuckDB, over the same days as the way's
+    # window (the day alone for L = 0, D-7 .. D for L = 7: the same work).
+    for way, w in doc["ways"].items():
+        if way == "baseline" or way.startswith("submit"):
+            continue
+        floor_key, days = (
+            ("reference_anti_join_s", "the day")
+            if w.get("lookback_days") == 0
+            else ("reference_window_anti_join_s", "D-7 .. D")
+        )
+        if doc.get(floor_key):
+            ratio = w["wall_s"] / doc[floor_key]
+            found.append(
+                (
                     f"{way}: within 3x one anti-join over {days} written by DuckDB ({doc[floor_key]:.3f} s)",
                     round(ratio, 2),
                     ratio <= 3,
                 )
+            )
     return found
+
+
+def _volume_cost(doc: dict, profile: Profile) -> list[Check]:
+    """The volume checks' CPU against the run without them (contract §19)."""
+    volume = doc.get("volume")
+    if not volume:
+        return []
+    return [
+        (
+            f"volume checks: run CPU <= 1.1 x the run with MNAAS_BASELINE_WEEKS=0 (best of {len(volume['cpu_s']['on'])} "
+            f"interleaved: {volume['best']['on']:.3f} s vs {volume['best']['off']:.3f} s; 5 weeks of KPIs)",
+            volume["ratio"],
+            volume["ratio"] <= 1.1,
+        )
+    ]
 
 
 def table(doc: dict) -> str:
@@ -138,6 +195,13 @@ def report(doc: dict) -> str:
     if doc.get("warmup_s") is not None:
         out.append(
             f"before the ways: one untimed warm-up `run` of the day on the fresh Spark ({doc['warmup_s']:.3f} s)"
+        )
+    if doc.get("volume"):
+        v = doc["volume"]
+        out.append(
+            f"volume checks (contract §14), CPU s of `run`, best of {len(v['cpu_s']['on'])}: on {v['best']['on']:.3f}, "
+            f"MNAAS_BASELINE_WEEKS=0 {v['best']['off']:.3f} ({v['ratio']:.3f}x), without the day-input query at "
+            f"all {v['best']['none']:.3f} ({v['ratio_none']:.3f}x); runs {v['cpu_s']}"
         )
     for note in doc["notes"]:
         out.append(f"note: {note}")

@@ -43,6 +43,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SELECT = re.compile(r"SELECT\s+(?:DISTINCT\s+)?(.*?)\s+FROM\s", re.S | re.I)
 _KEYS = {"customer_name", "process_name", "file_date", "kpi_date", "filename"}
 _KPIS = {"file_received", "file_generated"}
+_DAY_INPUT = re.compile(r"SELECT\s+'kpi'\s+AS\s+part", re.I)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,10 @@ class SyntheticWarehouse:
         return answers
 
     def _answer(self, sql: str, params: Sequence) -> tuple[list[tuple], float]:
+        if _DAY_INPUT.search(sql):
+            # The run's day-input query (contract §14): the model has no KPI history and no
+            # unconfigured pair, so it answers nothing (volume is not judged) for one query's cost.
+            return [], self.model.base_s
         days, processes, customers = self._scope(params)
         columns = _columns(sql)
         rows = (

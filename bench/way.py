@@ -2,8 +2,9 @@
 
     python -m bench.way baseline|run|submit --config JOB.properties --date D
 
-Prints one JSON line: wall_s (the check itself, not the interpreter's start), exit_code and,
-for the ways that write the reports in this process, peak_rss_mb (VmHWM). The queries are
+Prints one JSON line: wall_s (the check itself, not the interpreter's start), cpu_s (user +
+system time of this process and its children during the check), exit_code and, for the ways
+that write the reports in this process, peak_rss_mb (VmHWM). The queries are
 counted by bench.latency's log, not here.
 """
 
@@ -13,8 +14,16 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
+import resource
 import sys
 import time
+
+
+def cpu_s() -> float:
+    """User + system seconds of this process (every thread) and its waited-for children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def peak_rss_mb(pid: str | int = "self") -> float:
@@ -151,11 +160,16 @@ def main(argv=None) -> int:
         from bench import messages
 
         messages.install()  # start_run's message is the client's (BENCH_MESSAGES_FILE)
+    if os.environ.get("BENCH_NO_DAY_INPUT"):  # bench/volume.py: the run without §14's query
+        import mnaas_missing_files.run.finalize as finalize
+
+        finalize._read_day_input = lambda settings, plan: None  # type: ignore[assignment,return-value]
     settings = load_settings(args.config, day=args.date)
+    cpu_before = cpu_s()
     started = time.monotonic()
     exit_code = WAYS[args.way](settings)
     wall = time.monotonic() - started
-    out = {"wall_s": round(wall, 3), "exit_code": exit_code}
+    out = {"wall_s": round(wall, 3), "cpu_s": round(cpu_s() - cpu_before, 3), "exit_code": exit_code}
     if args.way != "submit":
         out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(json.dumps(out))

@@ -81,6 +81,7 @@ def _send_start(settings: Settings, plan, token: str) -> None:
         "run_id": plan.run_id,
         "token": token,
         "version": FORMAT_VERSION,
+        **({"shadow_dir": plan.shadow_dir} if plan.shadow_dir else {}),
     }
     shown = {k: v for k, v in kwargs.items() if k != "token"}
     try:

@@ -65,6 +65,7 @@ def start_run(
     trigger: str = "schedule",
     run_id: str | None = None,
     token: str | None = None,
+    shadow_dir: str | None = None,
     version: int = FORMAT_VERSION,
 ) -> dict:
     """Take (or verify) the lock, mark the status file, plan, and launch the chord.
@@ -74,7 +75,7 @@ def start_run(
     tick goes through the catch-up pass (tasks/catchup.py), which starts its days itself."""
     accept_version(f"a {START_RUN} message", version)
     trigger = parse_trigger(f"a {START_RUN} message", trigger)
-    settings = settings_for(day)
+    settings = settings_for(day, shadow_dir)
     attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)
     state = run_state(settings, run_id)
@@ -104,9 +105,10 @@ def start_run(
 
 def send_chord(plan: Plan, token: str) -> None:
     day = plan.day.isoformat()
+    shadow = {"shadow_dir": plan.shadow_dir} if plan.shadow_dir else {}
     # Flower shows kwargsrepr: the batch's size and span, not its thousand customers again.
     header = [
-        check_batch.s(run_id=plan.run_id, day=day, group=b.to_json(), token=token).set(  # type: ignore[call-arg]
+        check_batch.s(run_id=plan.run_id, day=day, group=b.to_json(), token=token, **shadow).set(  # type: ignore[call-arg]
             kwargsrepr=repr(
                 {
                     "run_id": plan.run_id,
@@ -136,12 +138,14 @@ def send_chord(plan: Plan, token: str) -> None:
 # (each bounded by MNAAS_GROUP_SIZE customers): the chord's join gets a few bytes per task,
 # and the immutable callback reads the run state.
 @app.task(name=CHECK_GROUP, bind=True, max_retries=None, ignore_result=True)
-def check_batch(self, run_id: str, day: str, group: dict, token: str | None = None) -> dict:
+def check_batch(
+    self, run_id: str, day: str, group: dict, token: str | None = None, shadow_dir: str | None = None
+) -> dict:
     """One batch's queries (core/plan.py; `group` is its JSON: the task's name predates
     batches). Transient errors are retried (countdown MNAAS_RETRY_BACKOFF, doubling) up to
     MNAAS_QUERY_ATTEMPTS; what still fails comes back as failed results, so the chord
     callback always runs."""
-    settings = settings_for(day)
+    settings = settings_for(day, shadow_dir)  # a shadow run's lock is its own
     batch = Batch.from_json(group)
     state = run_state(settings, run_id)
     attempt = self.request.retries + 1
@@ -232,4 +236,7 @@ def _run_of(run_id: str, day: str) -> tuple[Settings, RunState, Plan | None]:
     settings = settings_for(day)
     state = run_state(settings, run_id)
     stored = state.plan()
-    return settings, state, Plan.from_json(stored) if stored else None
+    plan = Plan.from_json(stored) if stored else None
+    if plan is not None and plan.shadow_dir:
+        settings = settings_for(day, plan.shadow_dir)
+    return settings, state, plan

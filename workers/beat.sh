@@ -5,8 +5,8 @@
 #   MNAAS_CONFIG=/path/job.properties workers/beat.sh [celery beat options]
 # MNAAS_BEAT_STATE_FILE: where beat keeps its last-run times (default ./celerybeat-schedule).
 set -euo pipefail
-: "${MNAAS_CONFIG:?MNAAS_CONFIG must name the job properties file}"
-export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+# The virtualenv beside the checkout, MNAAS_CONFIG and check-config (exit 2): preflight.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
 exec celery -A workers.app beat \
     --schedule="${MNAAS_BEAT_STATE_FILE:-celerybeat-schedule}" \
     --loglevel="${MNAAS_LOG_LEVEL:-INFO}" \

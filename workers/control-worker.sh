@@ -4,8 +4,8 @@
 # them (the status file is shared with the platform's other jobs through that host's disk).
 #   MNAAS_CONFIG=/path/job.properties workers/control-worker.sh [celery worker options]
 set -euo pipefail
-: "${MNAAS_CONFIG:?MNAAS_CONFIG must name the job properties file}"
-export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+# The virtualenv beside the checkout, MNAAS_CONFIG and check-config (exit 2): preflight.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
 # Two processes: one run's finalize never waits behind another's start; runs are serialized
 # by the job lock anyway.
 exec celery -A workers.app worker \

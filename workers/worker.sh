@@ -5,9 +5,8 @@
 # MNAAS_WORKER_QUEUES overrides the queues (empty: every queue of the product, as `celery
 # worker` without -Q); MNAAS_WORKER_NAME the node name; extra arguments go to `celery worker`.
 set -euo pipefail
-: "${MNAAS_CONFIG:?MNAAS_CONFIG must name the job properties file}"
-# A source checkout works without installing: workers/ and celeryconfig.py sit one level up.
-export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+# The virtualenv beside the checkout, MNAAS_CONFIG and check-config (exit 2): preflight.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
 queues=()
 if [[ -n "${MNAAS_WORKER_QUEUES-mnaas-groups}" ]]; then
     queues=(--queues="${MNAAS_WORKER_QUEUES-mnaas-groups}")

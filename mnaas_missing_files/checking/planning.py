@@ -116,4 +116,5 @@ def make_plan(
         batches=plan_batches(settings, workers),
         dry_run=dry_run,
         trigger=Trigger(trigger),
+        shadow_dir=str(settings.shadow_dir) if settings.shadow_dir else None,
     )

@@ -1,5 +1,5 @@
-"""What each pair of the day says (contract §7 verdicts, §8 changes), and which processes had
-no input at all.
+"""What each pair of the day says (contract §7 verdicts, §8 changes, §14 volume), and which
+processes had no input at all.
 
 Pure functions of the plan, the group results and the settings: no warehouse, no memory. The
 recovered files (which need the memory of earlier listings) are filled in by the run layer
@@ -12,15 +12,18 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fractions import Fraction
 
 from mnaas_missing_files.core.model import GroupResult, Plan, kpi_difference
 
 
 class Verdict(StrEnum):
-    """Per pair, the first that applies (contract §7)."""
+    """Per pair, the first that applies (contract §7, §14)."""
 
     UNKNOWN = "unknown"  # its group failed after its retries
     NO_INPUT = "no_input"  # its process received nothing on D
+    SILENT = "silent"  # nothing on D, though it usually sends on this weekday
+    LOW_INPUT = "low_input"  # less than MNAAS_LOW_INPUT_RATIO of its usual count
     MISMATCH = "mismatch"  # KPI difference != names listed
     MISSING = "missing"  # at least one missing name
     OK = "ok"
@@ -64,6 +67,8 @@ class PairStatus:
     recovered: int = 0
     recovered_names: list[str] = field(default_factory=list)
     remembered: bool = False  # the memory listed something for it in the window
+    expected: Fraction | None = None  # its usual count on this weekday, when judged for volume
+    counted_days: int = 0  # the baseline days behind `expected`
 
     @property
     def difference(self) -> int | None:
@@ -87,30 +92,26 @@ class PairStatus:
         return self.verdict is not Verdict.OK or self.outstanding > 0
 
 
-# Most severe first (contract §9, 2): the verdict words, then the change words.
-_SEVERITY = {
-    Verdict.UNKNOWN: 0,
-    Verdict.NO_INPUT: 1,
-    Verdict.MISMATCH: 2,
-    Change.PERSISTING: 3,
-    Change.NEW: 4,
-    Change.OUTSTANDING: 5,
-}
+# Most severe first (contract §9, 2; §14 puts SILENT and LOW INPUT after NO INPUT): the
+# verdict words, then the change words.
+_LABELLED = (Verdict.UNKNOWN, Verdict.NO_INPUT, Verdict.SILENT, Verdict.LOW_INPUT, Verdict.MISMATCH)
+_RANKED: tuple[Verdict | Change, ...] = (*_LABELLED, Change.PERSISTING, Change.NEW, Change.OUTSTANDING)
+_SEVERITY: dict[Verdict | Change, int] = {label: rank for rank, label in enumerate(_RANKED)}
 
 
 def action_label(pair: PairStatus) -> str:
     """The word a pair needing action is shown with."""
-    if pair.verdict in (Verdict.UNKNOWN, Verdict.NO_INPUT, Verdict.MISMATCH):
+    if pair.verdict in _LABELLED:
         return pair.verdict.word
     change = pair.change
     return change.value if change is not None else pair.verdict.word
 
 
 def severity(pair: PairStatus) -> int:
-    if pair.verdict in (Verdict.UNKNOWN, Verdict.NO_INPUT, Verdict.MISMATCH):
+    if pair.verdict in _LABELLED:
         return _SEVERITY[pair.verdict]
     change = pair.change
-    return _SEVERITY.get(change, 6) if change is not None else 6
+    return _SEVERITY.get(change, len(_SEVERITY)) if change is not None else len(_SEVERITY)
 
 
 def processes_without_input(plan: Plan, results: dict[str, GroupResult], allowed: Iterable[str] = ()) -> list[str]:
@@ -135,11 +136,16 @@ def processes_without_input(plan: Plan, results: dict[str, GroupResult], allowed
     return empty
 
 
-def pair_verdict(received: int | None, generated: int | None, missing: int | None, no_input: bool) -> Verdict:
+def pair_verdict(
+    received: int | None, generated: int | None, missing: int | None, no_input: bool, volume: Verdict | None = None
+) -> Verdict:
+    """The first that applies; `volume` is what the rules of §14 said (silent, low_input or None)."""
     if received is None or generated is None or missing is None:
         return Verdict.UNKNOWN
     if no_input:
         return Verdict.NO_INPUT
+    if volume is not None:
+        return volume
     if received - generated != missing:
         return Verdict.MISMATCH
     if missing:
@@ -152,7 +158,7 @@ def age_days(day: dt.date, file_date: str) -> int:
 
 
 def verdict_counts(pairs: Iterable[PairStatus]) -> dict[str, int]:
-    """verdict -> pair count, all five present (the metrics read every one)."""
+    """verdict -> pair count, all seven present (the history and the metrics read every one)."""
     counts = {v.value: 0 for v in VERDICTS}
     for pair in pairs:
         counts[pair.verdict.value] += 1

@@ -12,6 +12,7 @@ from mnaas_missing_files.core.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, M
 from mnaas_missing_files.core.runlog import attach_log_file
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.run.interrupt import Interruption, signals_stop
+from mnaas_missing_files.run.shadow import enter_shadow
 from mnaas_missing_files.state import missed_days
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ def _each_day(
         print(f"backfill: day {index}/{len(days)}: {day}", file=sys.stderr)
         try:
             settings = first if day == first.day else load_settings(first.config_path, day=day)
+            if settings is not first and first.shadow_dir:  # every day of a shadow backfill too
+                settings = enter_shadow(settings, first.shadow_dir)
             attach_log_file(settings.log_path)  # the job's log, as for `run` and the workers
             if submit:
                 from tasks.client import submit_run

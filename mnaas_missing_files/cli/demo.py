@@ -1,6 +1,7 @@
 """`mnaas-missing-files demo`: a DuckDB warehouse and a legacy-shaped configuration in
 var/demo/, then real runs on them: the day before yesterday, then (after some of its missing
-files were generated late) yesterday, whose email shows every label of contract §7-§9."""
+files were generated late) yesterday, whose email shows every label of contract §7-§9 and §14 (a silent customer, a low-input pair,
+a process and a customer nobody configured)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import datetime as dt
 import os
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
-from mnaas_missing_files.cli.demo_data import DataSpec, generate, history_for_demo, write_duckdb
+from mnaas_missing_files.cli.demo_data import DataSpec, generate, history_for_demo, quiet_feeds, write_duckdb
 from mnaas_missing_files.config.settings import default_day, load_settings
 from mnaas_missing_files.core.errors import EXIT_OK
 from mnaas_missing_files.core.runlog import attach_log_file
@@ -31,6 +33,12 @@ CUSTOMERS = [
 INFONOVA = ["INFONOVA_CHT", "INFONOVA_VF"]
 DAYS = 5
 EMPTY_PROCESS = "tolling"  # receives nothing yesterday: the upstream load did not run
+# Expected input (contract §14): the KPI table holds five weeks, so each run has its baseline
+# (the same weekday of the four weeks before, for the day before yesterday's run too).
+KPI_HISTORY_DAYS = 7 * 4 + 2
+SILENT_CUSTOMER = "Volvo_Cars"  # its feed stopped yesterday: every pair of it is silent
+LOW_PAIR = ("actives", "Maersk")  # yesterday it received 8 files, usually 30 to 50
+LOW_KEPT = 8
 
 COMMON = """\
 # Shared settings sourced by every job of the platform (demo values)
@@ -102,7 +110,11 @@ def build_demo(root: Path, yesterday: dt.date, *, late: bool = True) -> Path:
         missing_fraction=0.02,
         duplicate_fraction=0.03,
     )
-    before, after = history_for_demo(generate(spec), yesterday, empty_process=EMPTY_PROCESS)
+    rows = quiet_feeds(generate(spec), yesterday, silent_customer=SILENT_CUSTOMER, low_pair=LOW_PAIR, kept=LOW_KEPT)
+    # Only the KPI table reaches back weeks: the baseline reads nothing else.
+    history = [yesterday - dt.timedelta(days=n) for n in range(KPI_HISTORY_DAYS, DAYS - 1, -1)]
+    rows.kpi[:0] = generate(replace(spec, days=history)).kpi
+    before, after = history_for_demo(rows, yesterday, empty_process=EMPTY_PROCESS)
     write_duckdb(root / "warehouse.duckdb", after if late else before)
     (root / "conf" / "MNAAS_CommonProperties.properties").write_text(COMMON.format(root=root))
     job = root / "conf" / "MNAAS_Missing_Customer_Files.properties"

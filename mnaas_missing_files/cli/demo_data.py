@@ -146,3 +146,25 @@ def history_for_demo(
         if r[0] < d and (r[0], r[1], r[2], r[3]) not in generated and rng.random() < late_fraction
     ]
     return before, Rows(kpi=before.kpi, received=before.received, generated=before.generated + late)
+
+
+def quiet_feeds(rows: Rows, day: dt.date, *, silent_customer: str, low_pair: tuple[str, str], kept: int) -> Rows:
+    """Expected input for the demo (contract §14): on `day`, `silent_customer` received nothing
+    at all (its feed stopped), and `low_pair` (process, customer) only its first `kept` files,
+    its KPIs counting just those."""
+    d = day.isoformat()
+
+    def stays(r: tuple, filename: str | None = None) -> bool:
+        if r[0] != d:
+            return True
+        if r[2] == silent_customer:
+            return False
+        return (r[1], r[2]) != low_pair or filename is None or int(filename.rsplit("_", 1)[1].split(".")[0]) < kept
+
+    received = [r for r in rows.received if stays(r, r[3])]
+    generated = [r for r in rows.generated if stays(r, r[3])]
+    kpi = [r for r in rows.kpi if stays(r) and not (r[0] == d and (r[1], r[2]) == low_pair)]
+    process, customer = low_pair
+    kpi.append((d, process, customer, "File Received", len({r[3] for r in received if r[:3] == (d, *low_pair)})))
+    kpi.append((d, process, customer, "File Generated", sum(1 for r in generated if r[:3] == (d, *low_pair))))
+    return Rows(kpi=kpi, received=received, generated=generated)

@@ -1,10 +1,13 @@
-"""`mnaas-missing-files`: run, submit, backfill, check-config, status, demo (contract §5)."""
+"""`mnaas-missing-files`: run, submit, backfill, backtest, check-config, status, doctor, compare, demo
+(contract §5, §14, §16)."""
 
 from __future__ import annotations
 
 import argparse
+import calendar
 import datetime as dt
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
@@ -19,11 +22,26 @@ from mnaas_missing_files.run.summary import print_outcome
 log = logging.getLogger("mnaas_missing_files")
 
 
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
+_DAY_FORM = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+
+
+def parse_day(text: str) -> dt.date:
+    """Only YYYY-MM-DD (Python would also take 20261120 or 2026-W47-5), and a refusal names
+    what is wrong: a day that means nothing must not run some other day."""
+    found = _DAY_FORM.fullmatch(text)
+    if not found:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}")
+    year, month, day = (int(part) for part in found.groups())
+    if not 1 <= month <= 12:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: month {month} (months are 01 to 12)")
+    if year < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: year {year}")
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a day: day {day} ({calendar.month_name[month]} {year} has days 01 to {last})"
+        )
+    return dt.date(year, month, day)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,17 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", parents=[common], help="run the check here, now, on this machine")
-    p.add_argument("--date", type=_day, metavar="D", help="day to check (default: yesterday)")
+    p.add_argument("--date", type=parse_day, metavar="D", help="day to check (default: yesterday)")
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
+    p.add_argument(
+        "--shadow",
+        metavar="DIR",
+        help="shadow run for the cutover: reports, log, status file, emails (never sent) only in DIR",
+    )
 
     p = sub.add_parser("submit", parents=[common], help="enqueue the check on the Celery cluster")
-    p.add_argument("--date", type=_day, metavar="D", help="day to check (default: yesterday)")
+    p.add_argument("--date", type=parse_day, metavar="D", help="day to check (default: yesterday)")
     p.add_argument("--wait", action="store_true", help="follow the run's progress and exit with its code")
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
 
     p = sub.add_parser("backfill", parents=[common], help="check a range of days, one after another")
-    p.add_argument("--from", dest="start", type=_day, required=True, metavar="D1")
-    p.add_argument("--to", dest="end", type=_day, required=True, metavar="D2")
+    p.add_argument("--from", dest="start", type=parse_day, required=True, metavar="D1")
+    p.add_argument("--to", dest="end", type=parse_day, required=True, metavar="D2")
     p.add_argument("--submit", action="store_true", help="run each day on the Celery cluster")
     p.add_argument(
         "--only-missing",
@@ -56,16 +79,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="write the reports; no email, status file untouched")
 
+    p = sub.add_parser("backtest", parents=[common], help="replay the volume rules (silent, low input) over past days")
+    p.add_argument("--from", dest="start", type=parse_day, required=True, metavar="D1")
+    p.add_argument("--to", dest="end", type=parse_day, required=True, metavar="D2")
+
     p = sub.add_parser("check-config", parents=[common], help="validate and print the effective settings")
-    p.add_argument("--date", type=_day, metavar="D", help="resolve day-dependent paths for D")
+    p.add_argument("--date", type=parse_day, metavar="D", help="resolve day-dependent paths for D")
     sub.add_parser("status", parents=[common], help="status file, lock holder, recent runs")
+    p = sub.add_parser("doctor", parents=[common], help="check every dependency and path of the job, changing nothing")
+    p.add_argument("--date", type=parse_day, metavar="D", help="resolve day-dependent paths for D")
+    p = sub.add_parser("compare", help="compare the legacy job's CSV and TXT reports with the product's, day by day")
+    p.add_argument("legacy", metavar="LEGACY_DIR", help="where the legacy job writes its reports")
+    p.add_argument("product", metavar="PRODUCT_DIR", help="where the product wrote its reports (e.g. a shadow dir)")
+    p.add_argument("--from", dest="start", type=parse_day, metavar="D1", help="first day compared")
+    p.add_argument("--to", dest="end", type=parse_day, metavar="D2", help="last day compared")
     p = sub.add_parser("demo", parents=[common], help="build a demo warehouse and config in var/demo and run yesterday")
     p.add_argument("--dir", default="var/demo", help="where to build the demo (default: var/demo)")
     return parser
 
 
 def _settings(args, day: dt.date | None = None) -> Settings:
-    return load_settings(config_path_from(args.config), day=day)
+    """The job's settings; a shadow run's (`run --shadow DIR`, MNAAS_SHADOW_DIR) write only in
+    its directory, which the commands that run here create (run/shadow.py)."""
+    settings = load_settings(config_path_from(args.config), day=day)
+    shadow = getattr(args, "shadow", None) or settings.shadow_dir
+    if not shadow:
+        return settings
+    from mnaas_missing_files.run.shadow import enter_shadow, shadowed
+
+    return enter_shadow(settings, shadow) if args.command in ("run", "backfill") else shadowed(settings, shadow)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +165,17 @@ def cmd_backfill(args) -> int:
     )
 
 
+def cmd_backtest(args) -> int:
+    from mnaas_missing_files.checking.planning import refuse_future_day
+    from mnaas_missing_files.cli.backtestview import print_backtest
+
+    if args.end < args.start:
+        raise UsageError(f"--to {args.end} is before --from {args.start}")
+    settings = _settings(args, args.end)
+    refuse_future_day(settings, args.end)
+    return print_backtest(settings, args.start, args.end)
+
+
 def cmd_check_config(args) -> int:
     from mnaas_missing_files.checking.planning import plan_batches
 
@@ -150,6 +203,31 @@ def cmd_status(args) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args) -> int:
+    from mnaas_missing_files.cli.doctor import run_doctor
+
+    return run_doctor(args.config, args.date)
+
+
+def cmd_compare(args) -> int:
+    from pathlib import Path
+
+    from mnaas_missing_files.reporting.compare import compare_dirs, summary
+
+    if args.start and args.end and args.end < args.start:
+        raise UsageError(f"--to {args.end} is before --from {args.start}")
+    days = compare_dirs(Path(args.legacy), Path(args.product), args.start, args.end)
+    if not days:
+        span = f" from {args.start or 'the first'} to {args.end or 'the last'} day" if args.start or args.end else ""
+        print(f"no day's reports found{span} in {args.legacy} or {args.product}: nothing compared", file=sys.stderr)
+        return EXIT_FAILED
+    for day in days:
+        for line in day.lines():
+            print(line)
+    print(summary(days))
+    return EXIT_OK if all(d.verdict == "identical" for d in days) else EXIT_FAILED
+
+
 def cmd_demo(args) -> int:
     from mnaas_missing_files.cli.demo import run_demo
 
@@ -160,8 +238,11 @@ COMMANDS = {
     "run": cmd_run,
     "submit": cmd_submit,
     "backfill": cmd_backfill,
+    "backtest": cmd_backtest,
     "check-config": cmd_check_config,
     "status": cmd_status,
+    "doctor": cmd_doctor,
+    "compare": cmd_compare,
     "demo": cmd_demo,
 }
 

@@ -136,6 +136,9 @@ def print_last_findings(runs: list[dict]) -> None:
     )
     if last.get("no_input"):
         print(f"  NO INPUT: {', '.join(last['no_input'])}")
+    if "unmonitored" in last:  # contract §14; runs before it have no such field
+        unmonitored = last["unmonitored"]
+        print(f"  not monitored: {'unknown' if unmonitored is None else unmonitored} pair(s) with files not configured")
 
 
 def print_missed_days(settings: Settings) -> None:

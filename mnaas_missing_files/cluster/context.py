@@ -18,21 +18,27 @@ from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from mnaas_missing_files.config.settings import Settings, config_path_from, load_settings
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.runlog import attach_log_file
+from mnaas_missing_files.run.shadow import shadowed
 from mnaas_missing_files.state.redisconn import sentinel_options
 from mnaas_missing_files.state.redislock import RedisRunLock, lock_key
 
 
-def settings_for(day: dt.date | str | None = None) -> Settings:
+def settings_for(day: dt.date | str | None = None, shadow_dir: str | None = None, *, real: bool = False) -> Settings:
     """The job's settings for `day` (default: yesterday in MNAAS_TIMEZONE) from MNAAS_CONFIG
     and this process's environment, so that a task never carries a connection setting and an
     edited file takes effect without a restart. Parsed once per process while nothing it was
-    read from changes (SettingsCache): a 2,000-customer file costs 20 ms to parse."""
+    read from changes (SettingsCache): a 2,000-customer file costs 20 ms to parse.
+
+    A shadow run's (`shadow_dir`, from its plan, or this process's MNAAS_SHADOW_DIR) write
+    only in that directory (run/shadow.py); `real` asks for the job's own paths."""
     if isinstance(day, str):
         day = dt.date.fromisoformat(day)
     environ = dict(os.environ)
-    return _settings_cache.get(
+    settings = _settings_cache.get(
         config_path_from(None, environ), day=day, environ=environ, now=dt.datetime.now().astimezone()
     )
+    shadow = None if real else shadow_dir or settings.shadow_dir
+    return shadowed(settings, shadow) if shadow else settings
 
 
 class SettingsCache:

@@ -104,7 +104,7 @@ LAYOUT: tuple[KeyPattern, ...] = (
     ),
     KeyPattern(f"{_RUN}:failed", "hash", f"{STATE_TTL // DAY} days", "group id -> error of each failed group"),
     KeyPattern(
-        f"{_RUN}:result:<group_id>",
+        f"{_RUN}:result:<group id>",
         "string",
         f"{STATE_TTL // DAY} days",
         "one group's result JSON: a key per group, so that no key holds the whole day",
@@ -146,7 +146,7 @@ LAYOUT: tuple[KeyPattern, ...] = (
         "the day's NOT DELIVERED alert: `alerting` while it is sent, then `sent`",
     ),
     KeyPattern(
-        f"{PREFIX}:deliveries:<task_id>:<retry>",
+        f"{PREFIX}:deliveries:<task id>:<retries>",
         "string",
         f"{DELIVERY_TTL // DAY} days",
         "how often one task message was delivered (MNAAS_MAX_DELIVERIES)",

@@ -9,18 +9,19 @@ import os
 from collections.abc import Callable
 
 from mnaas_missing_files.checking.check import describe_error
-from mnaas_missing_files.cluster.context import job_lock_key, run_lock
+from mnaas_missing_files.cluster.context import job_lock_key, run_lock, settings_for
 from mnaas_missing_files.cluster.jobkeys import claim_scheduled_day, release_scheduled_day
 from mnaas_missing_files.cluster.records import TaskResult
 from mnaas_missing_files.cluster.run_end import abandon_run
 from mnaas_missing_files.cluster.runstate import RunState
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import JobHeld, LockHeld, LockLost
+from mnaas_missing_files.core.errors import ConfigError, JobHeld, LockHeld, LockLost
 from mnaas_missing_files.core.model import Plan
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Stage
 from mnaas_missing_files.run.finalize import begin
 from mnaas_missing_files.run.local import lock_holder
+from mnaas_missing_files.run.shadow import enter_shadow
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,10 @@ def launch_run(settings: Settings, plan: Plan, state: RunState, token: str, send
     run_id, lock = plan.run_id, run_lock(settings)
     state.set(state=Stage.STARTING, total=len(plan.groups))
     try:
+        if plan.shadow_dir:  # its directory, with a copy of the real status file, on this host
+            enter_shadow(settings_for(plan.day, real=True), plan.shadow_dir)
         begin(settings, plan, pid=os.getpid())
-    except JobHeld as exc:
+    except (JobHeld, ConfigError) as exc:  # held by an operator; a shadow dir it cannot make
         lock.release(token)
         if plan.trigger.claims_its_day:
             release_scheduled_day(state.client, job_lock_key(settings), plan.day, run_id)

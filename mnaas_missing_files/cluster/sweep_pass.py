@@ -110,6 +110,9 @@ def _report_lost_run(job: Settings, state: RunStore, record: RunRecord, reporter
                 run_id=state.run_id,
             )
         )
+        if plan.shadow_dir:  # a shadow run is reported in its own directory
+            settings = settings_for(record.day, plan.shadow_dir)
+            attach_job_log(settings)
         reason = lost_reason(settings.lock_ttl)
         results = state.results()
         log.error(

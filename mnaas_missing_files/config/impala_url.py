@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.secrets import register_secret
@@ -94,53 +94,16 @@ def parse_impala_url(url: str) -> ImpalaTarget:
     def bad(message: str) -> ConfigError:
         return ConfigError(f"{KEY}: {message}", key=KEY)
 
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-        host = parts.hostname
-    except ValueError:
-        raise bad("malformed impala:// URL (check the host and port)") from None
-    if parts.scheme != "impala":
-        raise bad(f"expected an impala:// URL, not {parts.scheme or 'no'} scheme")
-    if not host:
-        raise bad("the impala:// URL names no host")
-    if port == 0:
-        raise bad("port 0 is not a usable port")
-    params: dict[str, str] = {}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
-        if name not in _PARAMS:
-            raise bad(f"unknown parameter {name!r}; known: {', '.join(sorted(_PARAMS))}")
-        if name in params:
-            raise bad(f"parameter {name!r} given twice")
-        params[name] = value
-
+    parts, host, port = _split(url, bad)
+    params = _parameters(parts.query, bad)
     auth = params.get("auth_mechanism", "NOSASL").upper()
     if auth not in AUTH_MECHANISMS:
         raise bad(f"auth_mechanism must be one of {', '.join(AUTH_MECHANISMS)}, not {params['auth_mechanism']!r}")
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None else None
-    password_env = params.get("password_env") or None
-    if password_env is not None:
-        if password is not None:
-            raise bad("give the password either in the URL or through password_env, not both")
-        password = os.environ.get(password_env)
-        if not password:
-            raise bad(f"password_env names {password_env!r}, which is not set in the environment")
-    register_secret(password)  # a server that echoes it back must not leak it into a log
-    if password is not None and auth not in ("PLAIN", "LDAP"):
-        raise bad(f"a password is only used with auth_mechanism PLAIN or LDAP, not {auth}")
-    if auth == "LDAP" and (not user or not password):
-        raise bad("auth_mechanism LDAP needs a user and a password")
-
+    user, password, password_env = _credentials(parts, params, auth, bad)
     database = _one_database(parts.path, params.get("database"), bad)
     use_ssl = _flag(params, "use_ssl", False, bad)
     ssl_verify = _flag(params, "ssl_verify", True, bad)
-    ca_cert = params.get("ca_cert") or None
-    if ca_cert is not None:
-        if not use_ssl:
-            raise bad("ca_cert is set but use_ssl is not: add use_ssl=1")
-        if not os.path.isfile(ca_cert):
-            raise bad(f"ca_cert {ca_cert!r} is not a readable file")
+    ca_cert = _ca_cert(params, use_ssl, bad)
     krb_host = params.get("krb_host") or None
     return ImpalaTarget(
         host=host,
@@ -158,6 +121,66 @@ def parse_impala_url(url: str) -> ImpalaTarget:
         timeout=_seconds(params, "timeout", DEFAULT_TIMEOUT, bad),
         query_timeout=_seconds(params, "query_timeout", DEFAULT_QUERY_TIMEOUT, bad),
     )
+
+
+def _split(url: str, bad) -> tuple[SplitResult, str, int | None]:
+    """The URL's parts, host and port, or what is wrong with its scheme, host or port."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        raise bad("malformed impala:// URL (check the host and port)") from None
+    if parts.scheme != "impala":
+        raise bad(f"expected an impala:// URL, not {parts.scheme or 'no'} scheme")
+    if not host:
+        raise bad("the impala:// URL names no host")
+    if port == 0:
+        raise bad("port 0 is not a usable port")
+    return parts, host, port
+
+
+def _parameters(query: str, bad) -> dict[str, str]:
+    """The query's options, each known and given once."""
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if name not in _PARAMS:
+            raise bad(f"unknown parameter {name!r}; known: {', '.join(sorted(_PARAMS))}")
+        if name in params:
+            raise bad(f"parameter {name!r} given twice")
+        params[name] = value
+    return params
+
+
+def _credentials(
+    parts: SplitResult, params: dict[str, str], auth: str, bad
+) -> tuple[str | None, str | None, str | None]:
+    """User, password (from the URL or the variable password_env names) and that variable's name."""
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    password_env = params.get("password_env") or None
+    if password_env is not None:
+        if password is not None:
+            raise bad("give the password either in the URL or through password_env, not both")
+        password = os.environ.get(password_env)
+        if not password:
+            raise bad(f"password_env names {password_env!r}, which is not set in the environment")
+    register_secret(password)  # a server that echoes it back must not leak it into a log
+    if password is not None and auth not in ("PLAIN", "LDAP"):
+        raise bad(f"a password is only used with auth_mechanism PLAIN or LDAP, not {auth}")
+    if auth == "LDAP" and (not user or not password):
+        raise bad("auth_mechanism LDAP needs a user and a password")
+    return user, password, password_env
+
+
+def _ca_cert(params: dict[str, str], use_ssl: bool, bad) -> str | None:
+    ca_cert = params.get("ca_cert") or None
+    if ca_cert is not None:
+        if not use_ssl:
+            raise bad("ca_cert is set but use_ssl is not: add use_ssl=1")
+        if not os.path.isfile(ca_cert):
+            raise bad(f"ca_cert {ca_cert!r} is not a readable file")
+    return ca_cert
 
 
 def _one_database(path: str, param: str | None, bad) -> str | None:

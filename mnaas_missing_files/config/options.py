@@ -6,10 +6,12 @@ from the file or the environment, the environment winning. `settings.py` resolve
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ _ADDRESS_SPLIT = re.compile(r"[,;\s]+")
 class Option:
     key: str  # the name in the properties file / environment
     attr: str  # the Settings attribute
-    kind: str  # str | secret | int | float | path | list | names | choice | addresses | mode | cron | tz | table | url | hhmm
+    kind: str  # str | secret | int | float | ratio | dates | path | list | names | choice | addresses | mode | cron | tz | table | url | hhmm
     help: str
     default: Any = None  # a value, or a callable of the partly resolved settings dict
     required: bool = False
@@ -40,6 +42,20 @@ def _d(fn: Callable[[dict], Any]) -> Callable[[dict], Any]:
 
 
 _REPORT_DIR = "Missing_Customer_Files"
+
+
+def csv_name(day) -> str:
+    """The CSV's default file name for day D (contract §3); the legacy job's name too."""
+    return f"Missing_Customer_Files_Report_{day:%Y-%m-%d}.csv"
+
+
+def txt_name(day) -> str:
+    return f"Missing_Customer_Files_{day:%Y-%m-%d}.txt"
+
+
+def outstanding_name(day) -> str:
+    return f"Missing_Customer_Files_Outstanding_{day:%Y-%m-%d}.csv"
+
 
 OPTIONS: tuple[Option, ...] = (
     Option(
@@ -71,7 +87,13 @@ OPTIONS: tuple[Option, ...] = (
         required=True,
     ),
     Option("process_list", "processes", "list", "Processes to check, in report order (bash array).", required=True),
-    Option("customer_names", "customers", "list", "Regular customers, in report order (bash array).", default=()),
+    Option(
+        "customer_names",
+        "customers",
+        "list",
+        "Regular customers, in report order (bash array); may be () when infonova_customer_names has customers.",
+        required=True,
+    ),
     Option(
         "infonova_customer_names",
         "infonova_customers",
@@ -115,14 +137,14 @@ OPTIONS: tuple[Option, ...] = (
         "csv_path",
         "path",
         "CSV summary of the day.",
-        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_Report_{s['day']:%Y-%m-%d}.csv"),
+        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / csv_name(s["day"])),
     ),
     Option(
         "query_output1",
         "txt_path",
         "path",
         "TXT list of missing customer files of the day.",
-        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / f"Missing_Customer_Files_{s['day']:%Y-%m-%d}.txt"),
+        default=_d(lambda s: s["conf_path"] / _REPORT_DIR / txt_name(s["day"])),
     ),
     Option(
         "MNAAS_WAREHOUSE_URL",
@@ -370,6 +392,65 @@ OPTIONS: tuple[Option, ...] = (
         env=True,
     ),
     Option(
+        "MNAAS_BASELINE_WEEKS",
+        "baseline_weeks",
+        "int",
+        "Weeks of the same weekday (D-7, D-14, ...) whose received counts make a pair's expected count (contract §14); 0 turns the silent and low_input verdicts off.",
+        default=4,
+        env=True,
+        minimum=0,
+    ),
+    Option(
+        "MNAAS_SILENT_MIN_DAYS",
+        "silent_min_days",
+        "int",
+        "Counted baseline days on which a pair must have received files for a day with nothing to be silent; a pair with fewer counted days is not judged for volume.",
+        default=3,
+        env=True,
+        minimum=1,
+    ),
+    Option(
+        "MNAAS_LOW_INPUT_RATIO",
+        "low_input_ratio",
+        "ratio",
+        "A pair that received more than 0 and less than this times its expected count is low_input (compared exactly, strictly less).",
+        default=Fraction(1, 2),
+        env=True,
+    ),
+    Option(
+        "MNAAS_LOW_INPUT_MIN_FILES",
+        "low_input_min_files",
+        "int",
+        "Expected count below which a pair is never low_input: near zero a ratio means nothing.",
+        default=10,
+        env=True,
+        minimum=1,
+    ),
+    Option(
+        "MNAAS_QUIET_DAYS",
+        "quiet_days",
+        "dates",
+        "Days (YYYY-MM-DD; public holidays, maintenance) left out of every baseline; a run of a quiet day is not judged for volume.",
+        default=(),
+        env=True,
+    ),
+    Option(
+        "MNAAS_VOLUME_IGNORE",
+        "volume_ignore",
+        "names",
+        "Processes or process/customer pairs never judged for volume (silent, low_input).",
+        default=(),
+        env=True,
+    ),
+    Option(
+        "MNAAS_UNMONITORED_IGNORE",
+        "unmonitored_ignore",
+        "names",
+        "Processes, customers or process/customer pairs with files on D that are deliberately not configured: never listed as not monitored.",
+        default=(),
+        env=True,
+    ),
+    Option(
         "MNAAS_LOOKBACK_DAYS",
         "lookback_days",
         "int",
@@ -383,7 +464,7 @@ OPTIONS: tuple[Option, ...] = (
         "outstanding_path",
         "path",
         "CSV of the outstanding files (default beside the CSV: Missing_Customer_Files_Outstanding_D.csv); in the file it takes the $(date ...) forms, from the environment it is taken literally.",
-        default=_d(lambda s: s["csv_path"].parent / f"Missing_Customer_Files_Outstanding_{s['day']:%Y-%m-%d}.csv"),
+        default=_d(lambda s: s["csv_path"].parent / outstanding_name(s["day"])),
         env=True,
     ),
     Option(
@@ -454,6 +535,21 @@ OPTIONS: tuple[Option, ...] = (
         env=True,
         minimum=0,
     ),
+    Option(
+        "MNAAS_LOCAL_KEYS",
+        "local_keys",
+        "names",
+        "Keys of the job's file that are bash locals, never typos, although they look like known keys (bash array or list; contract §16).",
+        default=(),
+        env=True,
+    ),
+    Option(
+        "MNAAS_SHADOW_DIR",
+        "shadow_dir",
+        "path",
+        "Shadow mode for the cutover (contract §16): runs started with it write reports, log, status file, emails (.eml, never sent), history and metrics only in this directory. `run --shadow DIR` sets it for one run; for a shadow cluster set it on the host that submits.",
+        env=True,
+    ),
 )
 
 OPTIONS_BY_KEY = {o.key: o for o in OPTIONS}
@@ -463,75 +559,178 @@ def split_addresses(value: str) -> tuple[str, ...]:
     return tuple(a for a in _ADDRESS_SPLIT.split(value.strip()) if a)
 
 
+def listed_items(raw: str | list) -> list[str]:
+    """A list setting's items (contract §14): a bash array as it is, else one string split on
+    commas when it holds one (so a name may contain a space), else on whitespace; each item
+    stripped, empty ones dropped."""
+    if isinstance(raw, list):
+        items = [str(i) for i in raw]
+    else:
+        text = str(raw)
+        items = text.split(",") if "," in text else text.split()
+    return [i.strip() for i in items if i.strip()]
+
+
+def _dates(items: tuple[str, ...], fail: Callable[[str], ConfigError]) -> list[dt.date]:
+    days = []
+    for item in items:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", item):
+                raise ValueError(item)
+            days.append(dt.date.fromisoformat(item))
+        except ValueError:
+            raise fail(f"expected dates as YYYY-MM-DD, got {item!r}") from None
+    return days
+
+
+def _ratio(value: str, fail: Callable[[str], ConfigError]) -> Fraction:
+    """Exact, from its decimal text (0.1 is one tenth, not the float nearest it)."""
+    try:
+        ratio = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise fail(f"expected a number between 0 and 1 such as 0.5, got {value!r}") from None
+    if not 0 < ratio <= 1:
+        raise fail(f"must be above 0 and at most 1, got {value}")
+    return ratio
+
+
 def convert(option: Option, raw: Any, where: str | None) -> Any:
     """Turn a raw string (or list, for arrays) into the option's type, or raise ConfigError."""
 
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{option.key}: {problem}", key=option.key, where=where)
 
-    if option.kind == "list":
-        items = raw if isinstance(raw, list) else ([raw] if str(raw).strip() else [])
-        return tuple(str(i) for i in items)
-    if option.kind == "names":
-        items = raw if isinstance(raw, list) else re.split(r"[,\s]+", str(raw).strip())
-        return tuple(dict.fromkeys(str(i) for i in items if str(i).strip()))
+    if option.kind in _ARRAY_KINDS:
+        return _ARRAY_KINDS[option.kind](raw, fail)
     if isinstance(raw, list):
         raise fail("expected a single value, found an array")
-    value = str(raw).strip()
-    if option.kind == "str":
-        return value
-    if option.kind == "choice":
-        if value.lower() not in option.choices:
-            raise fail(f"expected {' or '.join(option.choices)}, got {value!r}")
-        return value.lower()
-    if option.kind == "url":
-        return value or None
-    if option.kind == "secret":
-        register_secret(value)  # masked wherever it shows up, even echoed back by a server
-        return value or None
-    if option.kind == "path":
-        if not value:
-            raise fail("empty path")
-        return Path(value).expanduser().absolute()
-    if option.kind == "addresses":
-        return split_addresses(value)
-    if option.kind in ("int", "float"):
-        try:
-            number = int(value) if option.kind == "int" else float(value)
-        except ValueError:
-            raise fail(f"expected a{'n integer' if option.kind == 'int' else ' number'}, got {value!r}") from None
-        if option.minimum is not None and number < option.minimum:
-            raise fail(f"must be at least {option.minimum:g}, got {value}")
-        return number
-    if option.kind == "mode":
-        if not re.fullmatch(r"0?o?[0-7]{3,4}", value):
-            raise fail(f"expected an octal file mode such as 0640, got {value!r}")
-        mode = int(value.replace("o", ""), 8)
-        if mode & 0o002:
-            raise fail(f"{value} would make the reports world-writable")
-        return mode
-    if option.kind == "cron":
-        fields = value.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise fail(f"expected five cron fields (minute hour day month weekday), got {value!r}")
-        return " ".join(fields)
-    if option.kind == "tz":
-        if not value:
-            return None
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise fail(f"unknown time zone {value!r}") from None
-        return value
-    if option.kind == "hhmm":
-        if not value:
-            return None
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
-        if not match:
-            raise fail(f"expected a time of day as HH:MM (00:00 to 23:59), got {value!r}")
-        return f"{int(match[1]):02d}:{match[2]}"
-    if option.kind == "table":
-        if not _IDENTIFIER.match(value):
-            raise fail(f"expected a table name like db.table, got {value!r}")
-        return value
-    raise AssertionError(f"unknown option kind {option.kind}")
+    converter = _SCALAR_KINDS.get(option.kind)
+    if converter is None:
+        raise AssertionError(f"unknown option kind {option.kind}")
+    return converter(option, str(raw).strip(), fail)
+
+
+# One converter per kind of setting. A scalar converter gets the option, the value stripped
+# of surrounding blanks and `fail`, which builds the ConfigError naming the key and file:line.
+_Fail = Callable[[str], ConfigError]
+
+
+def _to_list(raw: Any, fail: _Fail) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else ([raw] if str(raw).strip() else [])
+    return tuple(str(i) for i in items)
+
+
+def _to_names(raw: Any, fail: _Fail) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(listed_items(raw)))
+
+
+def _to_dates(raw: Any, fail: _Fail) -> tuple[dt.date, ...]:
+    return tuple(_dates(_to_names(raw, fail), fail))
+
+
+def _as_str(option: Option, value: str, fail: _Fail) -> str:
+    return value
+
+
+def _as_choice(option: Option, value: str, fail: _Fail) -> str:
+    if value.lower() not in option.choices:
+        raise fail(f"expected {' or '.join(option.choices)}, got {value!r}")
+    return value.lower()
+
+
+def _as_url(option: Option, value: str, fail: _Fail) -> str | None:
+    return value or None
+
+
+def _as_secret(option: Option, value: str, fail: _Fail) -> str | None:
+    register_secret(value)  # masked wherever it shows up, even echoed back by a server
+    return value or None
+
+
+def _as_path(option: Option, value: str, fail: _Fail) -> Path:
+    if not value:
+        raise fail("empty path")
+    return Path(value).expanduser().absolute()
+
+
+def _as_addresses(option: Option, value: str, fail: _Fail) -> tuple[str, ...]:
+    return split_addresses(value)
+
+
+def _as_number(option: Option, value: str, fail: _Fail) -> int | float:
+    try:
+        number = int(value) if option.kind == "int" else float(value)
+    except ValueError:
+        raise fail(f"expected a{'n integer' if option.kind == 'int' else ' number'}, got {value!r}") from None
+    if option.minimum is not None and number < option.minimum:
+        raise fail(f"must be at least {option.minimum:g}, got {value}")
+    return number
+
+
+def _as_ratio(option: Option, value: str, fail: _Fail) -> Fraction:
+    return _ratio(value, fail)
+
+
+def _as_mode(option: Option, value: str, fail: _Fail) -> int:
+    if not re.fullmatch(r"0?o?[0-7]{3,4}", value):
+        raise fail(f"expected an octal file mode such as 0640, got {value!r}")
+    mode = int(value.replace("o", ""), 8)
+    if mode & 0o002:
+        raise fail(f"{value} would make the reports world-writable")
+    return mode
+
+
+def _as_cron(option: Option, value: str, fail: _Fail) -> str:
+    fields = value.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise fail(f"expected five cron fields (minute hour day month weekday), got {value!r}")
+    return " ".join(fields)
+
+
+def _as_timezone(option: Option, value: str, fail: _Fail) -> str | None:
+    if not value:
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise fail(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _as_time_of_day(option: Option, value: str, fail: _Fail) -> str | None:
+    if not value:
+        return None
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+    if not match:
+        raise fail(f"expected a time of day as HH:MM (00:00 to 23:59), got {value!r}")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _as_table(option: Option, value: str, fail: _Fail) -> str:
+    if not _IDENTIFIER.match(value):
+        raise fail(f"expected a table name like db.table, got {value!r}")
+    return value
+
+
+# Arrays keep their items (a bash array, or one value); every other kind takes one value.
+_ARRAY_KINDS: dict[str, Callable[[Any, _Fail], tuple[Any, ...]]] = {
+    "list": _to_list,
+    "names": _to_names,
+    "dates": _to_dates,
+}
+_SCALAR_KINDS: dict[str, Callable[[Option, str, _Fail], Any]] = {
+    "str": _as_str,
+    "choice": _as_choice,
+    "url": _as_url,
+    "secret": _as_secret,
+    "path": _as_path,
+    "addresses": _as_addresses,
+    "int": _as_number,
+    "float": _as_number,
+    "ratio": _as_ratio,
+    "mode": _as_mode,
+    "cron": _as_cron,
+    "tz": _as_timezone,
+    "hhmm": _as_time_of_day,
+    "table": _as_table,
+}

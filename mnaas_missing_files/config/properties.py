@@ -33,6 +33,9 @@ class Properties:
     origins: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # (key, file:line) of every assignment in the job's own file, in order: what the typo
+    # check reads (sourced common files are not checked, contract §16).
+    own_assignments: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_properties(path, *, environ: Mapping[str, str], run_day: datetime.date, now: datetime.datetime) -> Properties:
@@ -105,6 +108,8 @@ class _Reader:
             value = [value] + previous[1:]  # bash: a scalar assignment replaces element 0 only
         self.result.values[key] = value
         self.result.origins[key] = where
+        if lx.path == self.result.files[0]:
+            self.result.own_assignments.append((key, where))
 
     def _array(self, lx: Lexer, key: str) -> list[str]:
         opening = lx.pos

@@ -6,8 +6,10 @@ import datetime as dt
 import logging
 import os
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +19,7 @@ from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
 from mnaas_missing_files.config.options import OPTIONS, OPTIONS_BY_KEY, Option, convert
 from mnaas_missing_files.config.properties import parse_properties
 from mnaas_missing_files.config.redis_url import SENTINEL_SCHEME, check_sentinel_settings
+from mnaas_missing_files.config.typos import check_typos, stray_environment
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import MASK, mask_secrets
@@ -87,6 +90,15 @@ class Settings:
     metrics_file: Path | None
     metrics_max_customers: int
     mail_pairs: int
+    baseline_weeks: int
+    silent_min_days: int
+    low_input_ratio: Fraction
+    low_input_min_files: int
+    quiet_days: tuple[dt.date, ...]
+    volume_ignore: tuple[str, ...]
+    unmonitored_ignore: tuple[str, ...]
+    local_keys: tuple[str, ...]
+    shadow_dir: Path | None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> file:line | environment | default
     warnings: tuple[str, ...] = field(default=(), compare=False)
     # Every file the parser read (the config, then what it sourced): a cache of these
@@ -117,7 +129,9 @@ class Settings:
         for option in OPTIONS:
             value = getattr(self, option.attr)
             if isinstance(value, tuple):
-                shown = " ".join(f'"{v}"' if " " in v else v for v in value)
+                shown = " ".join(f'"{v}"' if " " in str(v) else str(v) for v in value)
+            elif option.kind == "ratio":
+                shown = f"{float(value):g}"
             elif option.kind == "mode":
                 shown = f"0{value:o}"
             elif option.kind == "secret":
@@ -173,6 +187,9 @@ def load_settings(
     now = now or dt.datetime.now().astimezone()
     provisional = day or now.date() - dt.timedelta(days=1)
     props = parse_properties(path, environ=environ, run_day=provisional, now=now)
+    # Before any value is judged: a missing customer_names next to a `custmer_names` gets
+    # the typo's message, not "required setting missing".
+    check_typos(props.own_assignments, props.values, environ)
     # The zone may be set in the file itself: read it, then resolve the day and re-read the
     # file with the clock in that zone, since `$(date …)` forms depend on both.
     tz_raw = environ.get("MNAAS_TIMEZONE") or props.values.get("MNAAS_TIMEZONE")
@@ -184,7 +201,7 @@ def load_settings(
     if day != provisional or timezone:
         props = parse_properties(path, environ=environ, run_day=day, now=now)
     resolved = _resolve(props.values, props.origins, _environment_overrides(environ), day, config_path=path)
-    warnings = tuple(props.warnings) + _advice(resolved)
+    warnings = tuple(props.warnings) + tuple(stray_environment(environ, _password_env(resolved))) + _advice(resolved)
     for warning in warnings:
         log.warning("configuration: %s", warning)
     return Settings(config_path=path, day=day, warnings=warnings, files=tuple(props.files), **resolved)
@@ -197,6 +214,11 @@ def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
         for name in s["empty_input_allowed"]
         if name not in s["processes"]
     )
+    advice += tuple(
+        f"MNAAS_VOLUME_IGNORE: {entry!r} names no configured process or process/customer pair; it has no effect"
+        for entry in s["volume_ignore"]
+        if not _names_configured(entry, s)
+    )
     if s["lock_url"] and s["lock_ttl"] <= s["group_time_limit"]:
         return advice + (
             f"MNAAS_LOCK_TTL ({s['lock_ttl']} s) does not exceed MNAAS_GROUP_TIME_LIMIT "
@@ -204,6 +226,20 @@ def _advice(s: Mapping[str, Any]) -> tuple[str, ...]:
             "longer than the TTL lets its lock lapse, and the sweeper may report it lost",
         )
     return advice
+
+
+def _names_configured(entry: str, s: Mapping[str, Any]) -> bool:
+    process, _, customer = entry.partition("/")
+    customers = (*s["customers"], *s["infonova_customers"])
+    return process in s["processes"] and (not customer or customer in customers)
+
+
+def _password_env(s: Mapping[str, Any]) -> tuple[str, ...]:
+    """The variable an impala:// URL's password_env names: read by the product, not stray."""
+    from urllib.parse import parse_qs
+
+    query = parse_qs(urlsplit(s["warehouse_url"] or "").query)
+    return tuple(query.get("password_env", ()))
 
 
 def _environment_overrides(environ: Mapping[str, str]) -> dict[str, str]:
@@ -250,9 +286,35 @@ def _resolve(
 
 
 def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) -> None:
+    """What no single setting shows: the lists a run needs, limits set against each other,
+    and every URL checked before anything connects."""
+
     def fail(key: str, problem: str) -> ConfigError:
         return ConfigError(f"{key}: {problem}", key=key, where=sources.get(key, where_file))
 
+    _check_job(s, fail)
+    _check_url(s["warehouse_url"], ("duckdb", "impala"), "MNAAS_WAREHOUSE_URL", fail)
+    redis = ("redis", "rediss", SENTINEL_SCHEME)
+    for key, attr, schemes in (
+        ("MNAAS_BROKER_URL", "broker_url", (*redis, "amqp", "amqps", "pyamqp")),
+        ("MNAAS_RESULT_BACKEND", "result_backend", redis),
+        ("MNAAS_SMTP_URL", "smtp_url", ("smtp", "smtps")),
+        ("MNAAS_LOCK_URL", "lock_url", redis),
+    ):
+        if s[attr]:
+            _check_url(s[attr], schemes, key, fail)
+    _check_sentinels(s, sources, where_file)
+    if s["smtp_url"]:
+        from mnaas_missing_files.config.smtp_url import parse_smtp_url
+
+        # A malformed relay URL stops the run before it starts.
+        with _named("MNAAS_SMTP_URL", sources, where_file):
+            parse_smtp_url(s["smtp_url"])
+    _check_warehouse(s["warehouse_url"], sources, where_file, fail)
+
+
+def _check_job(s: Mapping[str, Any], fail: Callable[[str, str], ConfigError]) -> None:
+    """Something to check, someone to tell, and limits that fit together."""
     if not s["processes"]:
         raise fail("process_list", "the process list is empty")
     if not s["customers"] and not s["infonova_customers"]:
@@ -266,45 +328,31 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
             "MNAAS_VISIBILITY_TIMEOUT",
             f"must exceed MNAAS_GROUP_TIME_LIMIT ({s['group_time_limit']} s), or a slow task would be delivered twice",
         )
-    _check_url(s["warehouse_url"], ("duckdb", "impala"), "MNAAS_WAREHOUSE_URL", fail)
-    redis = ("redis", "rediss", SENTINEL_SCHEME)
-    for key, attr, schemes in (
-        ("MNAAS_BROKER_URL", "broker_url", (*redis, "amqp", "amqps", "pyamqp")),
-        ("MNAAS_RESULT_BACKEND", "result_backend", redis),
-        ("MNAAS_SMTP_URL", "smtp_url", ("smtp", "smtps")),
-        ("MNAAS_LOCK_URL", "lock_url", redis),
-    ):
-        if s[attr]:
-            _check_url(s[attr], schemes, key, fail)
+
+
+def _check_sentinels(s: Mapping[str, Any], sources: Mapping[str, str], where_file: str) -> None:
+    """A sentinel list that does not parse, or no master named for it, stops the run here."""
     redis_urls = {
         "MNAAS_BROKER_URL": s["broker_url"],
         "MNAAS_RESULT_BACKEND": s["result_backend"],
         "MNAAS_LOCK_URL": s["lock_url"],
     }
-    try:  # a sentinel list that does not parse, or no master named for it, stops the run here
+    try:
         check_sentinel_settings(redis_urls, s["sentinel_master"])
     except ConfigError as exc:
         where = sources.get(exc.key or "")
         raise ConfigError(
             str(exc), key=exc.key, where=where if where not in (None, "default") else where_file
         ) from None
-    if s["smtp_url"]:
-        from mnaas_missing_files.config.smtp_url import parse_smtp_url
 
-        try:  # a malformed relay URL stops the run before it starts
-            parse_smtp_url(s["smtp_url"])
-        except ConfigError as exc:
-            raise ConfigError(str(exc), key="MNAAS_SMTP_URL", where=sources.get("MNAAS_SMTP_URL", where_file)) from None
-    url = s["warehouse_url"]
+
+def _check_warehouse(url: str, sources: Mapping[str, str], where_file: str, fail) -> None:
+    """An Impala URL's auth, TLS and timeout options, a DuckDB URL's options and its file."""
     if url.startswith("impala:"):
         from mnaas_missing_files.config.impala_url import parse_impala_url
 
-        try:  # auth, TLS and timeout options are checked before anything runs
+        with _named("MNAAS_WAREHOUSE_URL", sources, where_file):
             parse_impala_url(url)
-        except ConfigError as exc:
-            raise ConfigError(
-                str(exc), key="MNAAS_WAREHOUSE_URL", where=sources.get("MNAAS_WAREHOUSE_URL", where_file)
-            ) from None
     if url.startswith("duckdb:") and url != DUCKDB_MEMORY:
         try:  # its options (memory_limit, threads) too
             db = duckdb_path(url)
@@ -312,6 +360,15 @@ def _validate(s: dict[str, Any], sources: Mapping[str, str], where_file: str) ->
             raise fail("MNAAS_WAREHOUSE_URL", str(exc)) from None
         if not db.is_file():
             raise fail("MNAAS_WAREHOUSE_URL", f"DuckDB file {db} does not exist")
+
+
+@contextmanager
+def _named(key: str, sources: Mapping[str, str], where_file: str) -> Iterator[None]:
+    """A URL parser's ConfigError, re-raised naming the key and where the key was set."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise ConfigError(str(exc), key=key, where=sources.get(key, where_file)) from None
 
 
 def _check_url(url: str, schemes: tuple[str, ...], key: str, fail) -> None:

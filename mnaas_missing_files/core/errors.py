@@ -35,6 +35,16 @@ class ConfigError(MnaasError):
         super().__init__(" ".join(parts))
 
 
+class ConfigTypo(ConfigError):
+    """The job's file sets keys the product does not know but that look like ones it does
+    (contract §16): every one of them, one `file:line: unknown key …` line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        count = f"{len(problems)} unknown key{'s' if len(problems) > 1 else ''}"
+        super().__init__("\n".join([f"{count} in the job's configuration file:", *problems]))
+
+
 class UsageError(MnaasError):
     """The command line is wrong (a bad date, a reversed range)."""
 

@@ -167,6 +167,9 @@ class Plan:
     dry_run: bool = False
     trigger: Trigger = Trigger.RUN
     batches: list[Batch] = field(default_factory=list)
+    # Shadow mode (contract §16): the directory the run writes in instead of the job's own
+    # paths, decided where the run was started and carried to the control worker.
+    shadow_dir: str | None = None
 
     def __post_init__(self) -> None:
         self.trigger = Trigger(self.trigger)
@@ -182,6 +185,7 @@ class Plan:
             "batches": [b.to_json() for b in self.batches],
             "dry_run": self.dry_run,
             "trigger": self.trigger,
+            **({"shadow_dir": self.shadow_dir} if self.shadow_dir else {}),
         }
 
     @classmethod
@@ -196,4 +200,5 @@ class Plan:
             batches=[Batch.from_json(b) for b in data["batches"]],
             dry_run=bool(data.get("dry_run", False)),
             trigger=parse_trigger("a run's plan", data.get("trigger", Trigger.RUN)),
+            shadow_dir=data.get("shadow_dir") or None,
         )

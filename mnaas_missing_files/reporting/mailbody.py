@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from mnaas_missing_files.checking.verdicts import Change, PairStatus, action_label, severity
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting.attachments import files_note
+from mnaas_missing_files.reporting.volumeview import expected_note, subject_prefix, volume_view
 
 UNKNOWN = "?"
 
@@ -25,6 +26,8 @@ UNKNOWN = "?"
 COLOURS = {
     "UNKNOWN": "#4b5563",
     "NO INPUT": "#6d28d9",
+    "SILENT": "#9d174d",
+    "LOW INPUT": "#be185d",
     "MISMATCH": "#c2410c",
     "PERSISTING": "#b91c1c",
     "NEW": "#dc2626",
@@ -61,6 +64,7 @@ class Line:
     cells: dict[str, str] = field(default_factory=dict)
     names: list[tuple[str, str]] = field(default_factory=list)  # (name, note: "" or "outstanding, 3 days")
     more: int = 0  # names not shown
+    note: str = ""  # under a silent or low-input pair: received against expected
 
     @property
     def colour(self) -> str:
@@ -89,6 +93,7 @@ def subject(settings: Any, day: dt.date, analysis, failed_groups: dict[str, str]
         prefix += "INCOMPLETE - "
     if analysis.without_input:
         prefix += "NO INPUT - "
+    prefix += subject_prefix(analysis)
     text = f"Missing customer files {day}: {analysis.missing} missing"
     if analysis.lookback_days:
         text += f" ({analysis.new} new), {analysis.outstanding} outstanding"
@@ -146,6 +151,7 @@ def view(
                 },
                 names,
                 more,
+                expected_note(p, day),
             )
         )
     recovered = []
@@ -184,6 +190,7 @@ def view(
         "without_input": analysis.without_input,
         "empty_input": settings.empty_input,
         "memory_problem": analysis.memory_problem,
+        **volume_view(analysis, settings),
         "action": action,
         "recovered_lines": recovered,
         "action_total": len(action_pairs),

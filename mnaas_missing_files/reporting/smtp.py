@@ -20,19 +20,43 @@ def send_once(target: SmtpTarget, msg: EmailMessage, sender: str, recipients: li
     """One connection, one message. Returns the recipients the server refused while it
     accepted others (the message went out; those addresses need a human)."""
     try:
-        client = _connect(target)
+        client = _session(target)
         try:
-            if target.starttls:
-                client.starttls(context=target.tls_context())
-                client.ehlo()
-            if target.user:
-                client.login(target.user, target.password or "")
             refused = client.send_message(msg, from_addr=sender, to_addrs=recipients)
         finally:
             _close_quietly(client)
     except Exception as exc:
         raise _classify(target, exc) from None
     return {addr: (code, _text(reply)) for addr, (code, reply) in refused.items()}
+
+
+def probe(target: SmtpTarget) -> str:
+    """Connect, EHLO, STARTTLS and log in as a delivery would, then quit without sending
+    anything (`doctor`). Returns what the server calls itself; raises as send_once does."""
+    try:
+        client = _session(target)
+        try:
+            client.ehlo_or_helo_if_needed()
+            return _text(client.ehlo_resp or b"").split("\n", 1)[0].strip()
+        finally:
+            _close_quietly(client)
+    except Exception as exc:
+        raise _classify(target, exc) from None
+
+
+def _session(target: SmtpTarget) -> smtplib.SMTP:
+    """A connection ready to take a message: TLS and login as the URL asks."""
+    client = _connect(target)
+    try:
+        if target.starttls:
+            client.starttls(context=target.tls_context())
+            client.ehlo()
+        if target.user:
+            client.login(target.user, target.password or "")
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
 def _connect(target: SmtpTarget) -> smtplib.SMTP:

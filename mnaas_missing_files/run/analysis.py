@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from mnaas_missing_files.checking.dayinput import UNMONITORED_SHOWN, DayInput, Unmonitored, VolumeCheck
+from mnaas_missing_files.checking.planning import configured_customers, configured_processes
 from mnaas_missing_files.checking.verdicts import (
     Change,
     PairStatus,
@@ -22,6 +24,7 @@ from mnaas_missing_files.checking.verdicts import (
     severity,
     verdict_counts,
 )
+from mnaas_missing_files.checking.volume import VolumeRules
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.state.listed import DayNames, ListedMemory
@@ -58,6 +61,18 @@ class DayAnalysis:
     processes: dict[str, ProcessTotals]
     left_window: int = 0  # remembered names whose day left the window still missing
     memory_problem: str | None = None
+    # Expected input (contract §14): whether volume was judged, why not, and what was found.
+    volume_judged: bool = False
+    volume_problem: str | None = None  # the day's input could not be read: volume not judged
+    history_too_short: int = 0  # pairs with fewer counted days than MNAAS_SILENT_MIN_DAYS
+    not_judged: dict[str, str] = field(default_factory=dict)  # process -> why it was not judged
+    kpi_not_loaded: list[str] = field(default_factory=list)  # files on D, no KPI row of D
+    unmonitored: list[Unmonitored] | None = None  # None: the list is unknown (see volume_problem)
+
+    @property
+    def volume_findings(self) -> list[PairStatus]:
+        """The silent and low-input pairs, in the CSV's order."""
+        return [p for p in self.pairs if p.verdict in (Verdict.SILENT, Verdict.LOW_INPUT)]
 
     @property
     def missing(self) -> int:
@@ -93,7 +108,7 @@ class DayAnalysis:
     )
 
     def to_json(self) -> dict:
-        """The outcome's `analysis` (documented in the README): verdict -> pair count, totals,
+        """The outcome's `analysis` (documented in docs/design.md): verdict -> pair count, totals,
         per process its totals and verdict counts, and the pairs that are not `ok`, or have
         outstanding or recovered files, as rows of `pair_fields`: at most OUTCOME_PAIRS of
         them, most severe first (the email's order), and `pairs_not_listed` the rest. The
@@ -110,6 +125,7 @@ class DayAnalysis:
             "left_window_files": self.left_window,
             "lookback_days": self.lookback_days,
             "processes_without_input": self.without_input,
+            **self._volume_json(),
             "processes": {name: t.to_json() for name, t in self.processes.items()},
             "pair_fields": list(self.PAIR_FIELDS),
             "pairs": [
@@ -129,14 +145,46 @@ class DayAnalysis:
             "pairs_not_listed": len(listed) - len(shown),
         }
 
+    def _volume_json(self) -> dict:
+        unmonitored = self.unmonitored
+        return {
+            "volume_judged": self.volume_judged,
+            "volume_problem": self.volume_problem,
+            "history_too_short": self.history_too_short,
+            "processes_not_judged": self.not_judged,
+            "kpi_not_loaded": self.kpi_not_loaded,
+            "volume_findings": [
+                [p.process, p.customer, p.verdict.value, p.received, _number(p.expected), p.counted_days]
+                for p in self.volume_findings[:OUTCOME_PAIRS]
+            ],
+            "unmonitored_pairs": None if unmonitored is None else len(unmonitored),
+            "unmonitored": None if unmonitored is None else [u.to_json() for u in unmonitored[:UNMONITORED_SHOWN]],
+        }
+
+
+def _number(value) -> int | float | None:
+    """An exact median as JSON: whole, or a half."""
+    if value is None:
+        return None
+    return int(value) if value.denominator == 1 else float(value)
+
 
 # The most pairs an outcome lists: about 100 KB of JSON, the bound on the run record's size.
 OUTCOME_PAIRS = 1000
 
 
-def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult], memory: ListedMemory) -> DayAnalysis:
+def analyse(
+    settings: Settings,
+    plan: Plan,
+    results: dict[str, GroupResult],
+    memory: ListedMemory,
+    found: DayInput | None = None,
+) -> DayAnalysis:
+    """`found`: the day's input (checking/dayinput.py), read once for the run; None when it
+    was not asked for (volume is then not judged and nothing is listed as not monitored)."""
     empty = processes_without_input(plan, results, settings.empty_input_allowed)
     analysis = DayAnalysis(plan.day, settings.lookback_days, [], empty, {}, memory_problem=memory.problem)
+    volume = _volume_check(settings, found, empty, analysis)
     first = settings.window_start.isoformat()
     day = plan.day.isoformat()
     cap = settings.mail_names_per_pair
@@ -160,17 +208,19 @@ def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult], mem
             current: DayNames = {d: names[customer] for d, names in earlier.items() if names.get(customer)}
             outstanding = sum(len(n) for n in current.values())
             names_d = on_day.get(customer, [])
+            judgement = volume.judge(group.process, customer, received)
             pair = PairStatus(
                 group.process,
                 group.customer_type,
                 customer,
-                pair_verdict(received, generated, len(names_d), group.process in empty),
+                pair_verdict(received, generated, len(names_d), group.process in empty, judgement.verdict),
                 received=received,
                 generated=generated,
                 missing=len(names_d),
                 outstanding=outstanding,
                 oldest_age=age_days(plan.day, min(current)) if current else None,
                 names=_first_names(plan.day, names_d, current, cap),
+                **judgement.facts(),
             )
             if names_d:
                 current[day] = names_d
@@ -181,7 +231,23 @@ def analyse(settings: Settings, plan: Plan, results: dict[str, GroupResult], mem
                 memory.put(group.process, customer, {**kept, **current})
             _add(totals, pair)
             analysis.pairs.append(pair)
+    analysis.history_too_short = volume.too_short
     return analysis
+
+
+def _volume_check(settings: Settings, found: DayInput | None, empty: list[str], analysis: DayAnalysis) -> VolumeCheck:
+    """The §14 rules for this run, and what the analysis says of them before any pair."""
+    regular, infonova, _ = configured_customers(settings)
+    processes, _ = configured_processes(settings)
+    volume = VolumeCheck(VolumeRules.of(settings), found, processes, regular + infonova, empty)
+    analysis.volume_judged = volume.active
+    analysis.not_judged = dict(volume.not_judged) if volume.active else {}
+    analysis.kpi_not_loaded = volume.kpi_not_loaded
+    if found is not None:
+        analysis.volume_problem = found.problem
+        if found.problem is None:
+            analysis.unmonitored = found.unmonitored(processes, regular + infonova, settings.unmonitored_ignore)
+    return volume
 
 
 def _first_names(day: dt.date, names_d: list[str], earlier: DayNames, cap: int) -> list[tuple[str, int | None]]:

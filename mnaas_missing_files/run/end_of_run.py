@@ -50,6 +50,10 @@ class RunEnd:
         return [f"group {g}: {e}" for g, e in self.report.failed_groups.items()] + self.report.errors
 
 
+def _unmonitored(analysis) -> int | None:
+    return None if analysis is None or analysis.unmonitored is None else len(analysis.unmonitored)
+
+
 def record_in_history(end: RunEnd) -> None:
     summary = end.report.summary if end.report else None
     analysis = end.report.analysis if end.report else None
@@ -64,6 +68,8 @@ def record_in_history(end: RunEnd) -> None:
         "outstanding_files": analysis.outstanding if analysis else None,
         "recovered_files": analysis.recovered if analysis else None,
         "no_input": analysis.without_input if analysis else [],
+        # contract §14: pairs with files on D that nobody configured (None: not known)
+        "unmonitored": _unmonitored(analysis),
     }
     if end.message:
         fields["message"] = end.message
@@ -107,6 +113,7 @@ def write_metrics_file(end: RunEnd) -> None:
             pair_facts(report.analysis if report else None),
             len(report.failed_groups) if report else 0,
             end.run_id,
+            _unmonitored(report.analysis if report else None),
         ),
     )
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from mnaas_missing_files.checking.dayinput import DayInput, not_read, read_day_input
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, ReportError, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan, iter_outstanding, iter_rows
@@ -26,6 +27,7 @@ from mnaas_missing_files.run.outcome import RunOutcome, outcome_rule
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.listed import ListedMemory
 from mnaas_missing_files.state.liveness import LOCAL
+from mnaas_missing_files.warehouse.duckdb_engine import shared_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +92,14 @@ def finalize(
     journal: DeliveryJournal | None = None,
     before_write: Callable[[], object] | None = None,
     lost: bool = False,
+    day_input: DayInput | None = None,
 ) -> RunOutcome:
     """Write the reports, send the email, record the outcome. Never raises for a failed run:
     the outcome says what happened. `before_write` may raise (e.g. LockLost) to stop a stale
     run from overwriting a newer run's outcome. `lost`: the sweeper is reporting the run,
-    whose outcome is then `lost` (contract §7), its email and ticket those of the failure."""
+    whose outcome is then `lost` (contract §7), its email and ticket those of the failure.
+    `day_input`: the day's input (contract §14) when the executor read it already (`run`, in
+    its pool); else it is read here (the Celery callback), except for a lost run."""
     journal = journal or MemoryJournal()
     guard = before_write or (lambda: None)
     failed = {
@@ -108,7 +113,8 @@ def finalize(
     # What each pair says, and what was recovered since the memory of listed names was
     # written (contract §7, §8); one pass, one group's names unpacked at a time.
     memory = ListedMemory.load(settings.status_file) if lookback else ListedMemory(settings.status_file)
-    outcome.analysis = analyse(settings, plan, results, memory)
+    found = day_input or (None if lost else _read_day_input(settings, plan))
+    outcome.analysis = analyse(settings, plan, results, memory, found)
     for process in outcome.no_input:
         log.warning(
             "run %s: process %s received nothing on %s (no input: the upstream load did not run, or has not run yet)",
@@ -152,6 +158,15 @@ def finalize(
             outcome.outcome = Outcome.LOST
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
+
+
+def _read_day_input(settings: Settings, plan: Plan) -> DayInput:
+    """The run's one query for the whole day (contract §14), on this thread's shared warehouse:
+    in a Celery worker the connection its groups keep open (DuckDB's pages stay warm)."""
+    try:
+        return read_day_input(lambda: shared_warehouse(settings.warehouse_url), settings, run_id=plan.run_id)
+    except Exception as exc:  # a bug here must not cost the run its reports
+        return not_read(settings.day, exc, plan.run_id)
 
 
 def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:

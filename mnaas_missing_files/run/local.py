@@ -8,9 +8,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from mnaas_missing_files.checking.check import check_batch_with_retries, failed_results
+from mnaas_missing_files.checking.dayinput import DayInput, not_read, read_day_input
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import RunInterrupted, StatusFileError
@@ -58,10 +59,13 @@ def check_groups_locally(
     progress: Progress | None = None,
     on_group_done: Callable[[], object] | None = None,
     interruption: Interruption | None = None,
+    day_input: list[DayInput] | None = None,
 ) -> dict[str, GroupResult]:
     """Check every batch of the plan in `local_workers` threads, one warehouse connection
     each; the results per group. Once `interruption` is set, queries in flight are
-    cancelled, retries stop waiting and the batches not yet checked come back failed at once."""
+    cancelled, retries stop waiting and the batches not yet checked come back failed at once.
+    `day_input`: the run's day-input query (contract §14) runs in the pool too, on a thread's
+    warehouse already open and warm, and its DayInput is appended there."""
     results: dict[str, GroupResult] = {}
     workers = max(1, min(settings.local_workers, len(plan.batches)))
     local = threading.local()
@@ -90,6 +94,11 @@ def check_groups_locally(
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="group") as pool:
             futures = {pool.submit(check, b): b for b in plan.batches}
+            found = (
+                pool.submit(read_day_input, warehouse, settings, run_id=plan.run_id, sleep=stop.sleep)
+                if day_input is not None
+                else None
+            )
             for future in as_completed(futures):
                 batch = futures.pop(future)  # a finished future holds its result: let it go
                 try:
@@ -111,10 +120,19 @@ def check_groups_locally(
                         progress(len(results), len(plan.groups), result)
                 if on_group_done:
                     on_group_done()
+            if found is not None and day_input is not None:
+                day_input.append(_day_input_of(found, settings, plan))
     finally:
         for wh in opened:
             wh.close()
     return results
+
+
+def _day_input_of(found: Future, settings: Settings, plan: Plan) -> DayInput:
+    try:
+        return found.result()
+    except Exception as exc:  # RunInterrupted, or a bug
+        return not_read(settings.day, exc, plan.run_id)
 
 
 def run_local(
@@ -136,8 +154,14 @@ def run_local(
     try:
         mark_dead_runs_lost(settings, found_by=f"run {plan.run_id}")
         begin(settings, plan, local=True)
+        day_input: list[DayInput] = []
         results = check_groups_locally(
-            settings, plan, progress=progress, interruption=stop, on_group_done=lambda: lock.extend(token)
+            settings,
+            plan,
+            progress=progress,
+            interruption=stop,
+            on_group_done=lambda: lock.extend(token),
+            day_input=day_input,
         )
         if stop.is_set():
             outcome = end_interrupted(settings, plan, stop.reason)
@@ -145,7 +169,13 @@ def run_local(
             # A Redis lock that expired or was taken over means another run owns the job now:
             # extend() raises LockLost and this run writes nothing more.
             try:
-                outcome = finalize(settings, plan, results, before_write=lambda: lock.extend(token))
+                outcome = finalize(
+                    settings,
+                    plan,
+                    results,
+                    before_write=lambda: lock.extend(token),
+                    day_input=day_input[0] if day_input else None,
+                )
             except StatusFileError as exc:
                 outcome = end_failed(settings, plan, str(exc))
     finally:

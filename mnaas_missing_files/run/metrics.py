@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 METRICS_MODE = 0o644  # node_exporter runs as its own user
 PREFIX = "mnaas_missing_files_"
 OUTCOMES = ("success", "failed", "incomplete", "no_input", "lost")
-VERDICTS = ("unknown", "no_input", "mismatch", "missing", "ok")
+VERDICTS = tuple(v.value for v in Verdict)  # all seven (contract §14)
 # Outcomes of the history shown as another in last_run_outcome; dry runs write no metrics.
 OUTCOME_SHOWN_AS = {"interrupted": "failed"}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -82,6 +82,7 @@ class RunMetrics:
     pairs: list[PairFacts] | None
     failed_groups: int
     run_id: str
+    unmonitored: int | None = None  # pairs with files on D that nobody configured; None: unknown
 
 
 def write_metrics_quietly(settings: Settings, run: RunMetrics | None) -> bool:
@@ -130,6 +131,10 @@ def write_metrics(settings: Settings, run: RunMetrics | None, now: dt.datetime |
     )
     _per_process(gauges, settings, run, previous)
     gauges.set("failed_groups", float(run.failed_groups) if run else _previous_one(previous, "failed_groups") or 0.0)
+    unmonitored = (
+        run.unmonitored if run and run.unmonitored is not None else _previous_one(previous, "unmonitored_pairs")
+    )
+    gauges.set("unmonitored_pairs", float(unmonitored or 0))
     gauges.set("deadline_missed", 1.0 if deadline_missed(settings, entries, now) else 0.0)
     gauges.set("catchup_window_not_run", float(len(days_not_run(settings, now, entries))))
     atomic_write(path, generate_latest(gauges.registry), METRICS_MODE)
@@ -201,6 +206,10 @@ class _Gauges:
         "customer_missing_files": (
             "Missing plus outstanding files of the pairs with the most, capped by MNAAS_METRICS_MAX_CUSTOMERS.",
             ("process", "customer"),
+        ),
+        "unmonitored_pairs": (
+            "(process, customer) pairs with files on the last run's day that are not configured.",
+            (),
         ),
         "deadline_missed": ("1 from a missed MNAAS_DEADLINE until a successful run of that day ends.", ()),
         "catchup_window_not_run": ("Days of the catch-up window that have not run.", ()),

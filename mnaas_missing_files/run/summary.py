@@ -27,6 +27,7 @@ def outcome_lines(outcome: Mapping[str, Any]) -> list[str]:
         )
     if told.processes_without_input:
         lines.append(f"  NO INPUT: {', '.join(told.processes_without_input)} received nothing on {told.day}")
+    lines.extend(_volume_lines(told.analysis or {}))
     for label, path in (("CSV", told.csv), ("TXT", told.txt), ("outstanding", told.outstanding_report)):
         if path:
             lines.append(f"  {label}: {path}")
@@ -36,6 +37,28 @@ def outcome_lines(outcome: Mapping[str, Any]) -> list[str]:
     lines += [f"  error: {error}" for error in told.errors]
     if told.ticket_raised:
         lines.append("  service-desk ticket raised")
+    return lines
+
+
+def _volume_lines(analysis: Mapping[str, Any]) -> list[str]:
+    """Expected input (contract §14): the silent and low-input pairs, why volume was not
+    judged, and the pairs nobody configured."""
+    if "unmonitored_pairs" not in analysis:
+        return []
+    lines = [
+        f"  {verdict.replace('_', ' ').upper()}: {process} / {customer}: {received} received, usually {expected}"
+        for process, customer, verdict, received, expected, _days in analysis.get("volume_findings") or []
+    ]
+    if analysis.get("volume_problem"):
+        lines.append(f"  volume not judged: the day's input could not be read ({analysis['volume_problem']})")
+    elif analysis.get("history_too_short"):
+        lines.append(f"  volume: history too short for {analysis['history_too_short']} pair(s)")
+    if analysis.get("kpi_not_loaded"):
+        lines.append(f"  KPI NOT LOADED: {', '.join(analysis['kpi_not_loaded'])}")
+    unmonitored = analysis.get("unmonitored_pairs")
+    lines.append(
+        f"  not monitored: {'unknown' if unmonitored is None else unmonitored} pair(s) with files not configured"
+    )
     return lines
 
 

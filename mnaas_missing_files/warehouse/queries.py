@@ -69,6 +69,29 @@ SELECT COUNT(*) FROM (
 ) probe
 """
 
+# Expected input (contract §14), once per run, never per group, pair or day. The KPI part: every
+# process's and customer's File Received of D (the processes nobody configured are found here,
+# and a process's KPI load shows as any row of it on D), and the configured processes' rows of
+# the baseline days (a day counts for a process when it has any row on it, whichever customer,
+# so no customer filter). The received part: distinct files of D per pair, for the pairs with
+# received rows but no KPI. A small result: one row per day, process and customer.
+_DAY_INPUT_SQL = """
+SELECT 'kpi' AS part, kpi_date, process_name, customer_name,
+       SUM(CASE WHEN kpi_name = 'File Received' THEN kpi_value ELSE 0 END) AS received
+FROM {kpi_table}
+WHERE kpi_date IN ({day_marks})
+  AND (kpi_date = ? OR process_name IN ({process_marks}))
+GROUP BY kpi_date, process_name, customer_name
+"""
+
+_DAY_FILES_SQL = """
+UNION ALL
+SELECT 'files' AS part, file_date, process_name, customer_name, COUNT(DISTINCT filename) AS received
+FROM {received_table}
+WHERE file_date = ?
+GROUP BY file_date, process_name, customer_name
+"""
+
 
 def _marks(count: int, what: str = "customer") -> str:
     if count < 1:
@@ -119,3 +142,47 @@ def any_received(received_table: str, day: dt.date, process: str, customers: Seq
     `customers`, else 0."""
     sql = _ANY_RECEIVED_SQL.format(received_table=received_table, customer_marks=_marks(len(customers)))
     return sql, [day.isoformat(), process, *customers]
+
+
+def day_input(
+    kpi_table: str,
+    day: dt.date,
+    baseline: Sequence[dt.date],
+    processes: Sequence[str],
+    received_table: str | None = None,
+) -> tuple[str, list]:
+    """Rows (part, day, process, customer, received): part `kpi` for D (every process) and the
+    `baseline` days (`processes` only), part `files` (distinct received files of D, every
+    process) unless `received_table` is None (the backtest reads KPIs only)."""
+    _listed(processes)
+    days = [day, *baseline]
+    sql = _DAY_INPUT_SQL.format(
+        kpi_table=kpi_table, day_marks=_marks(len(days), "day"), process_marks=_marks(len(processes), "process")
+    )
+    params = [d.isoformat() for d in days] + [day.isoformat(), *processes]
+    if received_table is not None:
+        sql += _DAY_FILES_SQL.format(received_table=received_table)
+        params.append(day.isoformat())
+    return sql, params
+
+
+# What `doctor` asks (contract §16): each table answers with the columns the run's queries
+# read (no row is fetched), and the KPI table has rows for recent days.
+KPI_COLUMNS = ("kpi_date", "process_name", "customer_name", "kpi_name", "kpi_value")
+RECEIVED_COLUMNS = ("file_date", "process_name", "customer_name", "filename")
+GENERATED_COLUMNS = ("file_date", "process_name", "customer_name", "source_filename")
+
+
+def connection_probe() -> tuple[str, list]:
+    """The cheapest statement every engine answers: does the connection work at all?"""
+    return "SELECT 1", []
+
+
+def columns_probe(table: str, columns: Sequence[str] = ()) -> tuple[str, list]:
+    """No rows: an error when the table, or one of `columns` (none: only the table), is not there."""
+    return f"SELECT {', '.join(columns) or '1'} FROM {table} WHERE 1 = 0", []
+
+
+def kpi_rows_between(kpi_table: str, first: dt.date, last: dt.date) -> tuple[str, list]:
+    """One row, one count: the KPI rows of the days first .. last."""
+    return f"SELECT COUNT(*) FROM {kpi_table} WHERE kpi_date BETWEEN ? AND ?", [first.isoformat(), last.isoformat()]

@@ -369,15 +369,15 @@ class SparkThriftServer:
         finally:
             conn.close()
 
-    def load(self, rows: dict[str, Iterable[tuple]], batch: int = 5000) -> None:
-        """(Re)create database mnaas with the contract §2 tables holding exactly `rows`."""
+    def load(self, rows: dict[str, Iterable[tuple]], batch: int = 5000, database: str = DATABASE) -> None:
+        """(Re)create `database` (default mnaas) with the contract §2 tables holding exactly `rows`."""
         conn = self.connect(timeout=120)
         try:
             cursor = conn.cursor(user="loader")
             try:
-                cursor.execute(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+                cursor.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
                 for table, columns in TABLES.items():
-                    name = f"{DATABASE}.{table}"
+                    name = f"{database}.{table}"
                     cursor.execute(f"DROP TABLE IF EXISTS {name}")
                     cols = ", ".join(f"{c} {t}" for c, t in columns)
                     cursor.execute(f"CREATE TABLE {name} ({cols}) USING parquet")

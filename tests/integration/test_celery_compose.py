@@ -109,6 +109,8 @@ def _replace(text: str, replacements: dict[str, str]) -> str:
     return text
 
 
+@pytest.mark.redis
+@pytest.mark.slow
 def test_compose_commands_run_as_plain_processes_and_make_a_working_cluster(compose, tmp_path):
     services = compose["services"]
     logs = tmp_path / "logs"

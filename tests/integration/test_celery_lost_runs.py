@@ -18,6 +18,8 @@ from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401
 from tests.helpers.celeryjob import DAY, GROUPS
 from tests.helpers.celeryproc import Proc, start_worker, stop_all, wait_until
 
+pytestmark = [pytest.mark.slow]
+
 CONTROL = "mnaas-control"
 TTL = 5
 GRACE = 10  # MNAAS_GROUP_TIME_LIMIT: how long a lapsed run stays unreported

@@ -9,11 +9,15 @@ import base64
 import json
 import re
 
+import pytest
+
 from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED
 from tests.helpers.celeryjob import DAY, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, wait_until
 from tests.helpers.redisproc import RedisServer
+
+pytestmark = [pytest.mark.redis]
 
 
 def customers(count: int) -> str:

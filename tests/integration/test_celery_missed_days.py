@@ -21,6 +21,8 @@ from tasks import CATCH_UP, SWEEP_LOST_RUNS
 from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401
 from tests.helpers.celeryproc import Proc, start_worker, wait_until
 
+pytestmark = [pytest.mark.slow]
+
 CONTROL = "mnaas-control"
 MIDNIGHT = '"0 0 * * *"'
 

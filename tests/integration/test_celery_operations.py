@@ -10,6 +10,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from mnaas_missing_files.cluster.runstate import redis_client
 from tasks import FINALIZE_RUN, START_RUN
 from tests.helpers.celerycluster import cluster, cluster_ready, first_line, http_get, submitted_run_id  # noqa: F401
@@ -169,6 +171,7 @@ def test_flower_lists_the_run_tasks_with_readable_arguments_behind_basic_auth(cl
     assert all("token" not in t["kwargs"] for t in tasks)
 
 
+@pytest.mark.slow
 def test_two_beats_ticking_trigger_exactly_one_scheduled_run_of_the_day(cluster_ready):
     c = cluster_ready
     now = dt.datetime.now(dt.UTC)

@@ -14,6 +14,8 @@ from tests.helpers.celeryjob import DAY, TASKS, CeleryJob
 from tests.helpers.celeryproc import celery_env, run_cli, start_worker
 from tests.helpers.redisproc import RedisServer
 
+pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq]
+
 AMQP = ("127.0.0.1", 5672)
 
 

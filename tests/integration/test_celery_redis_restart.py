@@ -12,6 +12,8 @@ from tests.helpers.celerycluster import running_cluster, submitted_run_id
 from tests.helpers.celeryjob import DAY, GROUPS, TASKS
 from tests.helpers.celeryproc import start_cli, wait_until
 
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
 REDIS_DOWN_SECONDS = 3
 
 

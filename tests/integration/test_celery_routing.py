@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from tests.helpers.celeryjob import DAY, GROUPS, TASKS, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, wait_until
 from tests.helpers.redisproc import RedisServer
+
+pytestmark = [pytest.mark.redis]
 
 
 def test_group_tasks_wait_in_the_groups_queue_and_never_reach_the_control_worker(tmp_path):

@@ -1,4 +1,4 @@
-"""A worker's settings are parsed once per process (tasks/context.py, SettingsCache) and parsed
+"""A worker's settings are parsed once per process (cluster/context.py, SettingsCache) and parsed
 again as soon as anything they were read from changes: the job file, a file it sources, the
 environment, the date. Real files on disk, the real parser; the clock is passed in where the
 test needs another date."""

@@ -12,7 +12,7 @@ import pytest
 from tests.helpers.celerycluster import hold_one_group, running_cluster, submitted_run_id
 from tests.helpers.celeryproc import start_worker, wait_until
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.redis, pytest.mark.slow]
 
 
 def test_a_warm_shutdown_mid_run_requeues_and_the_run_completes_elsewhere(tmp_path):

@@ -41,9 +41,25 @@ def test_demo_runs_twice_ignoring_the_environment(tmp_path):
     # yesterday's email shows every label a day can have but UNKNOWN (no group fails)
     msg = email.message_from_bytes(emails[-1].read_bytes(), policy=policy.default)
     text = msg.get_body(("plain",)).get_content()
-    for label in ("NO INPUT", "MISMATCH", "PERSISTING", "NEW", "OUTSTANDING", "RESOLVED", "RECOVERED"):
+    labels = (
+        "NO INPUT",
+        "SILENT",
+        "LOW INPUT",
+        "MISMATCH",
+        "PERSISTING",
+        "NEW",
+        "OUTSTANDING",
+        "RESOLVED",
+        "RECOVERED",
+    )
+    for label in labels:
         assert f"\n  {label} " in text, label
-    assert msg["Subject"].strip().startswith("[DEMO] NO INPUT - Missing customer files")
+    assert msg["Subject"].strip().startswith("[DEMO] NO INPUT - SILENT - LOW INPUT - Missing customer files")
+    # contract §14: Volvo_Cars's feed stopped, actives/Maersk came in short, and a process
+    # and a customer nobody configured received files
+    assert "\n      0 received, usually " in text and "\n      8 received, usually " in text
+    assert "\nNOT MONITORED: 15 pair(s)" in text and "\n  cdr_unbilled / eLUX: " in text
+    assert "\n  traffic / Unlisted_Customer: " in text
     for out in (first.stdout, second.stdout):
         assert "CSV:" in out and "TXT:" in out and "email:" in out and "status file:" in out
 
@@ -62,7 +78,8 @@ def test_status_shows_fields_lock_holder_and_recent_runs(tmp_path):
     assert "success" in out.stdout.split("recent runs:")[1]
     # the last run's findings, as its history entry has them (the demo's yesterday)
     findings = out.stdout.split("last run's findings")[1].split("recent runs:")[0]
-    assert "verdicts: unknown 0, no_input 12, mismatch 1," in findings
+    assert "verdicts: unknown 0, no_input 12, silent 3, low_input 1, mismatch 1," in findings
+    assert "not monitored: 15 pair(s)" in findings
     assert "NO INPUT: tolling" in findings and "outstanding " in findings and "recovered " in findings
     free = run_cli("status", "--config", str(config))
     assert "lock: free" in free.stdout

@@ -1,4 +1,4 @@
-"""The systemd units of deploy/systemd/ (README "Without Docker"): `systemd-analyze verify`
+"""The systemd units of deploy/systemd/ (docs/operations.md, "Without Docker"): `systemd-analyze verify`
 accepts each, with not even a warning, once pointed at this checkout; and what they promise
 operators is in them: the job's environment file, a restart policy, beat as a single unit."""
 
@@ -66,6 +66,7 @@ def test_the_environment_file_example_says_mode_0600_and_names_the_job():
     assert "MNAAS_CONFIG=" in text and "FLOWER_BASIC_AUTH=" in text
 
 
+@pytest.mark.systemd
 def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
     analyze = require_tool("systemd-analyze", "systemd")
     for name in NAMES:  # installed paths pointed at this checkout, whose scripts exist

@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 
+import pytest
+
 from tests.helpers.browser import dump_dom
 from tests.helpers.celerycluster import cluster, cluster_ready, first_line, http_get, submitted_run_id  # noqa: F401
 from tests.helpers.celeryjob import DAY
 from tests.helpers.celeryproc import Proc, wait_until
 from tests.helpers.redisproc import free_port
+
+pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
 PASSWORD = "flower-view-secret"
 # By hand: 7 customers, at most 5 a group task, 4 group workers: 4 tasks (1/4 .. 4/4), each
@@ -106,7 +110,7 @@ def test_flower_in_a_browser_shows_the_run_id_and_group_of_each_task_and_keeps_t
             interval=1,
             what="Flower to see the run's tasks succeed",
         )
-        # the README's recipe for one run's tasks, through the API
+        # the operations guide's recipe for one run's tasks, through the API
         code, body = http_get(
             f"http://127.0.0.1:{port}/api/tasks?search=kwargs:run_id={run_id}", auth=("ops", PASSWORD)
         )

@@ -9,6 +9,7 @@ server then sees, and a wrong one is refused by the server itself.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import socket
@@ -535,6 +536,7 @@ def test_check_config_rejects_a_bad_impala_url_without_the_password(tmp_path, ex
     assert result.returncode == 2 and "MNAAS_WAREHOUSE_URL" in result.stderr
 
 
+@pytest.mark.redis
 def test_hs2_restart_between_queries_and_between_runs_of_one_worker_process(hs2, tmp_path, caplog):
     """One server restart (they are slow) serves two checks:
     - an ImpalaWarehouse object used before the restart: the first query after it succeeds on
@@ -626,3 +628,40 @@ def test_one_connection_and_one_session_per_statement_opened_once_and_reused(hs2
         assert opened == {"connections": 1, "sessions": 2}
     finally:
         wh.close()
+
+
+# -- expected input (contract §14) on HiveServer2 ------------------------------------------------
+
+
+def test_volume_verdicts_and_not_monitored_on_hs2_as_worked_out_by_hand(hs2, tmp_path):
+    """volumescenario.py's five weeks, in a database of their own on the same server: the
+    day-input query and the backtest's KPI query run unchanged on HiveServer2."""
+    from tests.helpers import volumescenario as scenario
+
+    data = scenario.rows()
+    hs2.load(
+        {
+            "kpi_measurement": data.kpi,
+            "telena_file_record_count": data.received,
+            "customers_files_records_count": data.generated,
+        },
+        database="volume",
+    )
+    tables = {
+        "MNAAS_KPI_TABLE": "volume.kpi_measurement",
+        "MNAAS_RECEIVED_TABLE": "volume.telena_file_record_count",
+        "MNAAS_GENERATED_TABLE": "volume.customers_files_records_count",
+    }
+    job = make_job(tmp_path / "job", {**scenario.SETTINGS, **tables, "MNAAS_WAREHOUSE_URL": hs2.url()})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MNAAS_")}
+    result = run_cli(job.config, env, "run", "--date", scenario.D.isoformat())
+    assert result.returncode == 0, result.stderr
+    history = job.status_file.with_name(job.status_file.name + ".runs.jsonl").read_text().splitlines()
+    entry = json.loads(history[-1])
+    assert (entry["verdicts"], entry["unmonitored"]) == (scenario.VERDICTS, 2)
+    assert "  SILENT: sms / eLUX: 0 received, usually 46" in result.stdout
+    assert "  KPI NOT LOADED: late" in result.stdout
+    backtest = run_cli(job.config, env, "backtest", "--from", scenario.D.isoformat(), "--to", scenario.D.isoformat())
+    assert backtest.returncode == 0, backtest.stderr
+    flagged = [line.split()[1:3] for line in backtest.stdout.splitlines() if line.startswith("20")]
+    assert flagged == [[verdict, process] for process, _c, verdict, *_ in scenario.FINDINGS]

@@ -330,6 +330,7 @@ def test_a_redis_restart_loses_the_lock(redis_server):
         lock.extend(token)
 
 
+@pytest.mark.redis
 def test_unreachable_redis_is_lock_unavailable_without_the_password():
     with RedisServer(password="hunter2-secret") as server:
         url = server.url()
@@ -349,6 +350,7 @@ def test_unreachable_redis_is_lock_unavailable_without_the_password():
             assert f"redis://:***@127.0.0.1:{server.port}/0" in message
 
 
+@pytest.mark.redis
 def test_a_wrong_password_is_lock_unavailable_without_the_password():
     with RedisServer(password="right-pass") as server:
         bad_url = f"redis://:wrong-pass@127.0.0.1:{server.port}/0"

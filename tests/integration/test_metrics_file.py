@@ -157,6 +157,7 @@ def test_backfill_only_missing_runs_only_the_days_that_never_ran(job):
     ]
 
 
+@pytest.mark.promtool
 def test_promtool_accepts_a_metrics_file_the_product_wrote(job):
     promtool = require_tool("promtool", "prometheus")
     assert run(job, DAY).returncode == 0
@@ -167,6 +168,7 @@ def test_promtool_accepts_a_metrics_file_the_product_wrote(job):
     assert checked.stdout + checked.stderr == b""  # not even a lint warning
 
 
+@pytest.mark.promtool
 def test_the_shipped_alert_rules_pass_their_promtool_unit_tests():
     promtool = require_tool("promtool", "prometheus")
     for args in (

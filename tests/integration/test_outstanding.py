@@ -145,7 +145,15 @@ def test_outstanding_recovered_and_changes_over_three_runs(job, tmp_path):
     assert "new: 1, outstanding: 2 (oldest 2 days), recovered: 2" in first.stdout
     entry = json.loads(job.status_file.with_name(job.status_file.name + ".runs.jsonl").read_text().splitlines()[-1])
     assert (entry["outstanding_files"], entry["recovered_files"]) == (2, 2)
-    assert entry["verdicts"] == {"unknown": 0, "no_input": 0, "mismatch": 0, "missing": 2, "ok": 3}
+    assert entry["verdicts"] == {
+        "unknown": 0,
+        "no_input": 0,
+        "silent": 0,
+        "low_input": 0,
+        "mismatch": 0,
+        "missing": 2,
+        "ok": 3,
+    }
 
     cli(job, "run", "--date", D.isoformat())  # a rerun: each recovered file is reported once
     again = last_report(job)

@@ -166,8 +166,10 @@ def test_unreachable_impala_retries_then_fails_with_one_ticket(tmp_path):
     )
     result = cli(job, "run", "--date", DAY.isoformat())
     assert result.returncode == 1, result.stderr
-    # 7 customers, 4 local workers: 4 group tasks (each every process) x (3 attempts - 1)
-    assert result.stderr.count("retrying in") == 4 * 2
+    # 7 customers, 4 local workers: 4 group tasks (each every process) x (3 attempts - 1),
+    # and the run's day-input query (contract §14), retried alike
+    assert result.stderr.count("retrying in") == 4 * 2 + 2
+    assert result.stderr.count("reading the day's input, attempt") == 2
     status = status_of(job.status_file)
     assert status["MNAAS_Daily_ProcessStatusFlag"] == "1"
     assert status["MNAAS_job_status"] == "Failure"

@@ -110,7 +110,8 @@ def tickets(job) -> list[Path]:
     return [p for p in job.emails() if p.name.endswith("_sdp-ticket.eml")]
 
 
-@pytest.fixture(params=["file lock", "redis lock"])
+# The Redis lock is taken from a fixture looked up by value: its param carries the marker.
+@pytest.fixture(params=["file lock", pytest.param("redis lock", marks=pytest.mark.redis)])
 def lock_env(request):
     if request.param == "file lock":
         yield {}

@@ -49,6 +49,8 @@ def test_the_sentinel_file_adds_a_replica_three_sentinels_and_points_every_celer
         assert {f"sentinel-{n}" for n in (1, 2, 3)} <= set(services[name]["depends_on"])
 
 
+@pytest.mark.redis
+@pytest.mark.slow
 def test_the_sentinel_services_commands_run_as_plain_processes_and_a_run_completes(files, tmp_path):
     base, sentinel = files
     logs = tmp_path / "logs"

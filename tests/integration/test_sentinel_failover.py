@@ -31,6 +31,8 @@ from tests.helpers.celeryproc import (
 )
 from tests.helpers.sentinelproc import MASTER_NAME, SentinelCluster
 
+pytestmark = [pytest.mark.redis]
+
 POOL_PROCESSES = 4  # two workers of concurrency 2: every one of them holds a group at the gate
 
 
@@ -105,6 +107,7 @@ def assert_no_secret(d: Deployment, *texts: str) -> None:
             assert secret not in text
 
 
+@pytest.mark.slow
 def test_master_killed_mid_run_the_replica_takes_over_and_the_run_completes_exactly(tmp_path):
     with deployment(tmp_path) as d:
         local = d.cli("run")  # `run` takes the same lock through the sentinels
@@ -147,6 +150,7 @@ def test_master_killed_mid_run_the_replica_takes_over_and_the_run_completes_exac
         )
 
 
+@pytest.mark.slow
 def test_submits_and_status_across_a_failover_never_two_runs_holding_the_job(tmp_path):
     with deployment(tmp_path) as d:
         first, run_id = hold_run(d)

@@ -18,6 +18,8 @@ import pytest
 
 from tests.helpers.jobconfig import small_duckdb_job
 
+pytestmark = [pytest.mark.slow]
+
 DAY = dt.date(2026, 11, 24)
 RUNS = 25
 # One `sed -i` every 10 ms (100 writes a second), paced by the clock so that the time sed

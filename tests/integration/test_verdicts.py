@@ -112,7 +112,15 @@ def test_no_input_fails_the_run_once_per_episode_and_names_the_process(job):
     assert "no input on 2026-11-24 for process(es) actives" in ticket.get_content()
     [entry] = history_of(job)
     assert entry["outcome"] == "no_input"
-    assert entry["verdicts"] == {"unknown": 0, "no_input": 2, "mismatch": 1, "missing": 1, "ok": 0}
+    assert entry["verdicts"] == {
+        "unknown": 0,
+        "no_input": 2,
+        "silent": 0,
+        "low_input": 0,
+        "mismatch": 1,
+        "missing": 1,
+        "ok": 0,
+    }
     # CSV and TXT keep their format: the no-input pairs are zeros, as before
     assert job.csv(D).read_text().splitlines()[3:] == [
         "2026-11-24,actives,regular,eLUX,0,0,0,0",
@@ -165,7 +173,15 @@ def test_an_allowed_process_is_never_no_input(job):
     [report] = messages(job, "report")
     assert report["Subject"] == "Missing customer files 2026-11-24: 2 missing (2 new), 0 outstanding"
     [entry] = history_of(job)
-    assert entry["verdicts"] == {"unknown": 0, "no_input": 0, "mismatch": 1, "missing": 1, "ok": 2}
+    assert entry["verdicts"] == {
+        "unknown": 0,
+        "no_input": 0,
+        "silent": 0,
+        "low_input": 0,
+        "mismatch": 1,
+        "missing": 1,
+        "ok": 2,
+    }
 
 
 def test_a_day_after_today_is_refused_before_anything_is_touched(job):

@@ -16,9 +16,11 @@ JOB = lock_key("MNAAS_Daily_Missing_Files", "/var/mnaas/status/daily.status")
 def _matches_a_listed_pattern(key: str) -> list[str]:
     found = []
     for entry in keys.LAYOUT:
-        regex = re.escape(entry.pattern)
-        regex = re.sub(r"<job>", r"[^:]+:[0-9a-f]{12}", regex)
-        regex = re.sub(r"<[a-z_]+>", r"[^:]+", regex)
+        parts = re.split(r"(<[a-z_ ]+>)", entry.pattern)
+        regex = "".join(
+            r"[^:]+:[0-9a-f]{12}" if part == "<job>" else r"[^:]+" if part.startswith("<") else re.escape(part)
+            for part in parts
+        )
         if re.fullmatch(regex, key):
             found.append(entry.pattern)
     return found
