@@ -186,7 +186,7 @@ def celery_settings(settings: Settings | None = None, environ: dict[str, str] | 
         "enable_utc": bool(timezone),
         "beat_schedule": {
             # The tick: the catch-up window's missed days first, then the tick's own day
-            # (trigger schedule), each through its day's claim (tasks/catchup.py).
+            # (trigger schedule), each through its day's claim (mnaas_missing_files/cluster/catchup_pass.py).
             DAILY_ENTRY: {
                 "task": CATCH_UP,
                 "schedule": crontab_of(value("MNAAS_SCHEDULE")),

@@ -44,7 +44,7 @@ class MeasuredWarehouse:
         """The statements go out together, so they pay the injected latency once, side by
         side; each is logged with the time from the previous one's end to its own (the
         group's queries then add up to its wall time)."""
-        from mnaas_missing_files.warehouse.base import query_many
+        from mnaas_missing_files.warehouse.duckdb_engine import query_many
 
         clock = [time.monotonic()]
         if self.latency_s > 0:
@@ -89,7 +89,7 @@ def install(factory=None) -> None:
     """Wrap every warehouse this process opens (idempotent). Patches `open_warehouse` where
     the product looks it up, so DuckDB and Impala alike are measured. `factory(url)`, when
     given, replaces the product's warehouse (the scale model's synthetic one)."""
-    from mnaas_missing_files.warehouse import base as warehouse
+    from mnaas_missing_files.warehouse import duckdb_engine as warehouse
 
     if getattr(warehouse.open_warehouse, "_bench_measured", False):
         return

@@ -42,7 +42,7 @@ def baseline(settings) -> int:
     from mnaas_missing_files.core.model import INFONOVA, REGULAR, PairRow
     from mnaas_missing_files.reporting.reports import write_reports
     from mnaas_missing_files.warehouse import queries
-    from mnaas_missing_files.warehouse.base import open_warehouse
+    from mnaas_missing_files.warehouse.duckdb_engine import open_warehouse
 
     regular, infonova, _ = configured_customers(settings)
     processes, _ = configured_processes(settings)
@@ -81,7 +81,7 @@ def floor(settings) -> dict:
     from bench.latency import LOG_ENV, record_query
     from mnaas_missing_files.checking.planning import configured_customers, configured_processes
     from mnaas_missing_files.warehouse import queries
-    from mnaas_missing_files.warehouse.base import open_warehouse
+    from mnaas_missing_files.warehouse.duckdb_engine import open_warehouse
 
     regular, infonova, _ = configured_customers(settings)
     processes, _ = configured_processes(settings)

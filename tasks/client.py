@@ -9,35 +9,19 @@ is read from the run's state in Redis, never by holding a worker.
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
 
-import redis
-
 from mnaas_missing_files.checking.planning import make_plan
+from mnaas_missing_files.cluster.context import run_lock, run_state
+from mnaas_missing_files.cluster.following import follow_run
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, LockUnavailable, MnaasError
+from mnaas_missing_files.core.errors import EXIT_OK, MnaasError
+from mnaas_missing_files.core.model import FORMAT_VERSION
 from mnaas_missing_files.core.secrets import mask_secrets
-from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.run.local import lock_holder
-from mnaas_missing_files.run.progress import ProgressPrinter
-from mnaas_missing_files.run.summary import print_outcome
 from mnaas_missing_files.state import statusfile
 
 from . import START_RUN
-from .context import run_lock, run_state
-from .runstate import RunState
-
-POLL_SECONDS = 0.25
-# How long the run may look ownerless (lock gone, state not final) before the client calls
-# it lost: finalize releases the lock a moment before it records the outcome. A run whose lock
-# merely lapsed (nobody took the job since) may still move again, or the sweeper reports it
-# after MNAAS_GROUP_TIME_LIMIT more, at its next sweep: that is waited for.
-LOST_GRACE_SECONDS = 5.0
-# A Redis restart (the lock, run state and broker are usually one server) is waited out, since
-# the workers reconnect and the run goes on; one unreachable for longer than the lock's TTL is
-# not coming back soon enough to follow the run.
-REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, LockUnavailable)
 
 
 def celery_client(settings: Settings):
@@ -83,7 +67,7 @@ def submit_run(
     if not wait:
         print(f"follow it with: mnaas-missing-files status --config {settings.config_path}", file=err)
         return EXIT_OK
-    return wait_for_run(
+    return follow_run(
         state, lock, token, out=out, err=err, sweep_wait=settings.group_time_limit + 2 * settings.sweep_interval
     )
 
@@ -93,9 +77,10 @@ def _send_start(settings: Settings, plan, token: str) -> None:
     kwargs = {
         "day": plan.day.isoformat(),
         "dry_run": plan.dry_run,
-        "trigger": plan.trigger,
+        "trigger": str(plan.trigger),
         "run_id": plan.run_id,
         "token": token,
+        "version": FORMAT_VERSION,
         **({"shadow_dir": plan.shadow_dir} if plan.shadow_dir else {}),
     }
     shown = {k: v for k, v in kwargs.items() if k != "token"}
@@ -113,81 +98,3 @@ def _send_start(settings: Settings, plan, token: str) -> None:
         ) from None
     finally:
         app.close()
-
-
-def wait_for_run(state: RunState, lock, token: str, *, out: TextIO, err: TextIO, sweep_wait: float = 1500) -> int:
-    """Show progress until the run ends; its exit code."""
-    printer = ProgressPrinter(err)
-    shown = None
-    ownerless_since = None
-    unreachable_since = None
-    lapse_told = False
-    while True:
-        try:
-            record = state.read()
-            holder, last = (r or {} for r in lock.holder_and_last())
-            # The sweeper reporting this lost run holds the lock under the run's id.
-            owner = holder.get("token") == token or holder.get("run_id") == state.run_id
-            resumable = not owner and last.get("token") == token
-        except REDIS_DOWN as exc:
-            if unreachable_since is None:
-                unreachable_since = time.monotonic()
-                print(
-                    f"run {state.run_id}: Redis unreachable ({mask_secrets(exc)}); waiting for it "
-                    f"(up to {lock.ttl_seconds} s)",
-                    file=err,
-                    flush=True,
-                )
-            elif time.monotonic() - unreachable_since > lock.ttl_seconds:
-                print(
-                    f"run {state.run_id}: lost track: Redis unreachable for over {lock.ttl_seconds} s; "
-                    "the run may still finish: follow it with `status`",
-                    file=err,
-                )
-                return EXIT_FAILED
-            ownerless_since = None
-            time.sleep(POLL_SECONDS)
-            continue
-        unreachable_since = None
-        progress = (record.get("done", 0), record.get("total", 0), record.get("failed", 0))
-        if record.get("state") in (Stage.RUNNING, Stage.FINALIZING, Stage.DONE) and progress != shown:
-            printer.update(*progress)
-            shown = progress
-        if record.get("state") in TERMINAL_STAGES:
-            return _report(record, out, err)
-        if owner:
-            ownerless_since = None
-        elif ownerless_since is None:
-            ownerless_since = time.monotonic()
-        else:
-            limit = LOST_GRACE_SECONDS + (sweep_wait if resumable else 0)
-            if resumable and not lapse_told and time.monotonic() - ownerless_since > LOST_GRACE_SECONDS:
-                lapse_told = True
-                print(
-                    f"run {state.run_id}: its lock lapsed (no progress for MNAAS_LOCK_TTL); waiting "
-                    f"up to {limit:.0f} s for it to move again or for the sweeper to report it",
-                    file=err,
-                    flush=True,
-                )
-            if time.monotonic() - ownerless_since > limit:
-                print(
-                    f"run {state.run_id}: lost: its lock expired and no outcome was recorded (did every worker die?)",
-                    file=err,
-                )
-                return EXIT_FAILED
-        time.sleep(POLL_SECONDS)
-
-
-def _report(record: dict, out: TextIO, err: TextIO) -> int:
-    code = record.get("exit_code")
-    code = EXIT_FAILED if code is None else code
-    outcome = record.get("outcome") or {}
-    if record["state"] != Stage.DONE:
-        print(
-            f"run {record['run_id']} for {record.get('day')}: {record['state'].upper()}: "
-            f"{record.get('message') or 'no detail'}",
-            file=err,
-        )
-        return code
-    print_outcome(outcome, out)
-    return code

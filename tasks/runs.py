@@ -1,16 +1,13 @@
 """The Celery tasks of a run: start_run -> chord(check_group x N) -> finalize_run, with
-run_failed as the chord's error handler. Thin: every decision about the data, the reports,
-the email and the status file is the domain package's (the same code `run` uses).
+run_failed as the chord's error handler. Adapters: they decode the message, read what the
+cluster layer's rules need, and apply its decision (mnaas_missing_files/cluster/).
 
 Arguments are small JSON with no secret and no host-only path (Flower and the broker show
-them): run id, day, group, and the run's lock token, which Flower's display leaves out.
+them): run id, day, batch, and the run's lock token, which Flower's display leaves out.
 Each worker reads its connection settings from its own MNAAS_CONFIG and environment.
 """
 
 from __future__ import annotations
-
-import os
-import time
 
 from celery import chord
 from celery.exceptions import SoftTimeLimitExceeded
@@ -18,56 +15,46 @@ from celery.utils.log import get_task_logger
 
 from mnaas_missing_files.checking.check import RetryLater, check_attempt, describe_error, failed_results
 from mnaas_missing_files.checking.planning import make_plan
-from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import (
-    ConfigError,
-    JobHeld,
-    LockHeld,
-    LockLost,
-    TransientWarehouseError,
+from mnaas_missing_files.cluster.context import attach_job_log, run_lock, run_state, settings_for, state_client
+from mnaas_missing_files.cluster.jobkeys import count_delivery
+from mnaas_missing_files.cluster.lifecycle import (
+    NO_TOKEN,
+    PLAN_GONE,
+    TAKEN_BEFORE_START,
+    Start,
+    finish_problem,
+    start_step,
+    too_many_deliveries,
 )
-from mnaas_missing_files.core.model import Batch, GroupResult, Plan
+from mnaas_missing_files.cluster.records import TaskResult
+from mnaas_missing_files.cluster.run_end import abandon_run, finish_run
+from mnaas_missing_files.cluster.run_start import claim_scheduled_run, extend_quietly, launch_run, scheduled_run_id
+from mnaas_missing_files.cluster.runstate import RunState
+from mnaas_missing_files.config.settings import Settings
+from mnaas_missing_files.core.errors import LockLost, TransientWarehouseError
+from mnaas_missing_files.core.model import FORMAT_VERSION, Batch, GroupResult, Plan
+from mnaas_missing_files.core.plan import accept_version, parse_trigger
 from mnaas_missing_files.core.secrets import mask_secrets
-from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
-from mnaas_missing_files.run.finalize import begin
-from mnaas_missing_files.run.local import lock_holder
-from mnaas_missing_files.run.shadow import enter_shadow
-from mnaas_missing_files.warehouse.base import close_shared_warehouses, shared_warehouse
+from mnaas_missing_files.core.states import Stage
+from mnaas_missing_files.warehouse.duckdb_engine import close_shared_warehouses, shared_warehouse
 from workers.app import app
 
-from . import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
-from .context import attach_job_log, job_lock_key, run_lock, run_state, settings_for, state_client
-from .ending import abandon_run, finish_run
-from .jobkeys import claim_scheduled_day, count_delivery, release_scheduled_day
-from .runstate import RunState
+from . import CATCH_UP, CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
 
 log = get_task_logger(__name__)
 
-# TEST ONLY (never set in production): path of a "gate" file. While it exists, a group task
-# on its first delivery waits before querying, so an integration test can hold a group in a
-# pool process and kill that process, or keep a run busy while it races another.
-TEST_GATE_ENV = "MNAAS_TEST_GROUP_GATE"
 
-
-def scheduled_run_id(settings: Settings, task_id: str) -> str:
-    """A beat-triggered run's id comes from its task id, so a redelivery is the same run."""
-    return f"{settings.day:%Y%m%d}-{task_id.replace('-', '')[:8]}"
-
-
-def _state(settings: Settings, run_id: str) -> RunState:
-    return run_state(settings, run_id)
+def ask_for_the_next_pass() -> None:
+    """Catch-up runs one day at a time: the next pass now, rather than at the next sweep
+    (which makes it anyway, within MNAAS_SWEEP_INTERVAL)."""
+    try:
+        app.send_task(CATCH_UP)
+    except Exception as exc:  # kombu's connection errors vary; the run's outcome stands
+        log.warning("catch-up: could not ask for the next pass now (%s); the next sweep makes it", mask_secrets(exc))
 
 
 def _delivery(task, settings: Settings) -> int:
     return count_delivery(state_client(settings), task.request.id, task.request.retries)
-
-
-def _shown(**fields) -> str:
-    """What Flower shows as a task's keyword arguments: readable, without the lock token."""
-    return repr(fields)
-
-
-# --- start ---------------------------------------------------------------------------------
 
 
 @app.task(name=START_RUN, bind=True)
@@ -79,121 +66,62 @@ def start_run(
     run_id: str | None = None,
     token: str | None = None,
     shadow_dir: str | None = None,
+    version: int = FORMAT_VERSION,
 ) -> dict:
     """Take (or verify) the lock, mark the status file, plan, and launch the chord.
 
     `submit` passes the run id and the token of the lock it took; a caller that passes
     neither gets the day claimed (one scheduled run per day) and the lock taken here. Beat's
     tick goes through the catch-up pass (tasks/catchup.py), which starts its days itself."""
+    accept_version(f"a {START_RUN} message", version)
+    trigger = parse_trigger(f"a {START_RUN} message", trigger)
     settings = settings_for(day, shadow_dir)
     attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)
-    state, lock = _state(settings, run_id), run_lock(settings)
-    current = state.read().get("state")
-    if current not in (None, "queued", "starting"):
-        log.info("run %s: already %s; this delivery of start_run does nothing", run_id, current)
-        return {"run_id": run_id, "state": current}
+    state = run_state(settings, run_id)
+    record = state.record()
     token = token or state.token()  # a redelivered scheduled run goes on with its own lock
-    delivery = _delivery(self, settings)
-    if delivery > settings.max_deliveries:
-        return abandon_run(
-            settings,
-            state,
-            token,
-            f"start_run was delivered {delivery} times "
-            f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying",
-        )
+    delivery = _delivery(self, settings) if record is None or record.not_started else 0
+    step = start_step(record, token, delivery, settings.max_deliveries)
+    if step is Start.ALREADY:
+        assert record is not None
+        log.info("run %s: already %s; this delivery of start_run does nothing", run_id, record.state)
+        return TaskResult(run_id, str(record.state)).to_json()
+    if step is Start.ABANDON:
+        return abandon_run(settings, state, token, too_many_deliveries("start_run", delivery, settings.max_deliveries))
     plan = make_plan(settings, workers=settings.group_workers, dry_run=dry_run, trigger=trigger, run_id=run_id)
-    if token is None:
-        token = _claim_scheduled_run(settings, plan, state)
+    if step is Start.CLAIM:
+        token = claim_scheduled_run(settings, plan, state)
         if token is None:
-            return {"run_id": run_id, "state": "skipped"}
+            return TaskResult(run_id, "skipped").to_json()
     else:
+        assert token is not None
         try:  # a lock that lapsed while the message waited is taken back if nobody held the job
-            lock.extend(token)
+            run_lock(settings).extend(token)
         except LockLost:
-            message = "the run's lock was taken by another run before a worker started this one"
-            return abandon_run(settings, state, None, f"{message}; not starting")
-    return launch_run(settings, plan, state, token)
+            return abandon_run(settings, state, None, TAKEN_BEFORE_START)
+    return launch_run(settings, plan, state, token, send_chord)
 
 
-def launch_run(settings: Settings, plan: Plan, state: RunState, token: str) -> dict:
-    """With the job's lock held by `token`: mark the status file, save the plan and send the
-    chord. A held status file refuses the run and gives a claimed day back."""
-    run_id, lock = plan.run_id, run_lock(settings)
-    state.set(state=Stage.STARTING, total=len(plan.groups))
-    try:
-        if plan.shadow_dir:  # its directory, with a copy of the real status file, on this host
-            enter_shadow(settings_for(plan.day, real=True), plan.shadow_dir)
-        begin(settings, plan, pid=os.getpid())
-    except (JobHeld, ConfigError) as exc:  # held by an operator; a shadow dir it cannot make
-        lock.release(token)
-        if plan.trigger in ("schedule", "catchup"):
-            release_scheduled_day(state.client, job_lock_key(settings), plan.day, run_id)
-        log.error("run %s: %s", run_id, mask_secrets(exc))
-        state.finish(state=Stage.REFUSED, exit_code=exc.exit_code, message=mask_secrets(exc))
-        return {"run_id": run_id, "state": "refused"}
-    except Exception as exc:  # the status file cannot be written: nothing ran, free the job
-        log.exception("run %s: cannot start", run_id)
-        return abandon_run(settings, state, token, f"cannot start: {describe_error(exc)}")
-    state.save_plan(plan.to_json())
-    _launch_chord(plan, token)
-    state.set(state=Stage.RUNNING)
-    _extend(settings, token, run_id)
-    return {"run_id": run_id, "state": "running", "groups": len(plan.groups)}
-
-
-def _claim_scheduled_run(settings: Settings, plan: Plan, state: RunState) -> str | None:
-    """Beat's path: claim the day, then the lock. None when this tick must not run."""
-    client = state.client
-    first = claim_scheduled_day(client, job_lock_key(settings), plan.day, plan.run_id)
-    if first is not None:
-        log.info("scheduled run for %s already started as run %s; not starting another", plan.day, first)
-        return None
-    try:
-        token = run_lock(settings).acquire(lock_holder(settings, plan))
-    except LockHeld as exc:
-        release_scheduled_day(client, job_lock_key(settings), plan.day, plan.run_id)
-        log.warning("scheduled run %s for %s not started: %s", plan.run_id, plan.day, mask_secrets(exc))
-        state.create(
-            day=plan.day,
-            trigger=plan.trigger,
-            dry_run=plan.dry_run,
-            total=len(plan.groups),
-            job=job_lock_key(settings),
-            state=Stage.REFUSED,
-        )
-        state.finish(state=Stage.REFUSED, exit_code=exc.exit_code, message=mask_secrets(exc))
-        return None
-    state.create(
-        day=plan.day,
-        trigger=plan.trigger,
-        dry_run=plan.dry_run,
-        total=len(plan.groups),
-        job=job_lock_key(settings),
-        state=Stage.STARTING,
-        token=token,
-    )
-    return token
-
-
-def _launch_chord(plan: Plan, token: str) -> None:
+def send_chord(plan: Plan, token: str) -> None:
     day = plan.day.isoformat()
     shadow = {"shadow_dir": plan.shadow_dir} if plan.shadow_dir else {}
     # Flower shows kwargsrepr: the batch's size and span, not its thousand customers again.
     header = [
-        check_group.s(run_id=plan.run_id, day=day, group=b.to_json(), token=token, **shadow).set(  # type: ignore[call-arg]
-            kwargsrepr=_shown(
-                run_id=plan.run_id,
-                day=day,
-                group=b.batch_id,
-                checks=b.describe(),
-                groups=[g.group_id for g in b.groups()][:4] + (["…"] if len(b.groups()) > 4 else []),
+        check_batch.s(run_id=plan.run_id, day=day, group=b.to_json(), token=token, **shadow).set(  # type: ignore[call-arg]
+            kwargsrepr=repr(
+                {
+                    "run_id": plan.run_id,
+                    "day": day,
+                    "group": b.batch_id,
+                    "checks": b.describe(),
+                    "groups": [g.group_id for g in b.groups()][:4] + (["…"] if len(b.groups()) > 4 else []),
+                }
             )
         )
         for b in plan.batches
     ]
-    summary = _shown(run_id=plan.run_id, day=day, groups=len(plan.batches), dry_run=plan.dry_run)
+    summary = repr({"run_id": plan.run_id, "day": day, "groups": len(plan.batches), "dry_run": plan.dry_run})
     # Celery copies the callback (and its error handler) into every group task's message: it
     # names the run, whose plan start_run saved in the run state, instead of carrying it.
     run = {"run_id": plan.run_id, "day": day, "token": token}
@@ -206,24 +134,20 @@ def _launch_chord(plan: Plan, token: str) -> None:
     log.info("run %s: %d group tasks sent", plan.run_id, len(plan.batches))
 
 
-# --- one group -----------------------------------------------------------------------------
-
-
-# A group task's results reach the callback through the run state only, one hash field per
-# group (each bounded by MNAAS_GROUP_SIZE customers): the chord's join gets a few bytes per
-# task, and the immutable callback reads the run state. (Returning the results too stored
-# them twice in the backend and put all of them in the callback's one message.)
+# A group task's results reach the callback through the run state only, one key per group
+# (each bounded by MNAAS_GROUP_SIZE customers): the chord's join gets a few bytes per task,
+# and the immutable callback reads the run state.
 @app.task(name=CHECK_GROUP, bind=True, max_retries=None, ignore_result=True)
-def check_group(
+def check_batch(
     self, run_id: str, day: str, group: dict, token: str | None = None, shadow_dir: str | None = None
 ) -> dict:
-    """One batch's queries (core/plan.py; `group` is its JSON, or one group's from a message
-    of the version before batches). Transient errors are retried (countdown
-    MNAAS_RETRY_BACKOFF, doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails comes back as
-    failed results, so the chord callback always runs."""
+    """One batch's queries (core/plan.py; `group` is its JSON: the task's name predates
+    batches). Transient errors are retried (countdown MNAAS_RETRY_BACKOFF, doubling) up to
+    MNAAS_QUERY_ATTEMPTS; what still fails comes back as failed results, so the chord
+    callback always runs."""
     settings = settings_for(day, shadow_dir)  # a shadow run's lock is its own
     batch = Batch.from_json(group)
-    state = _state(settings, run_id)
+    state = run_state(settings, run_id)
     attempt = self.request.retries + 1
     delivery = _delivery(self, settings)
     if delivery > settings.max_deliveries:
@@ -235,10 +159,9 @@ def check_group(
         results = failed_results(batch, error, attempts=attempt)
     else:
         state.group_started(batch.batch_id)
-        _wait_at_test_gate(delivery, attempt)
         results = _check_once(self, settings, batch, run_id, attempt)
     state.batch_done(batch.batch_id, results)
-    _extend(settings, token, run_id)
+    extend_quietly(settings, token, run_id)
     return {"group": batch.batch_id, "groups": len(results), "failed": sum(not r.ok for r in results)}
 
 
@@ -262,107 +185,58 @@ def _check_once(task, settings: Settings, batch: Batch, run_id: str, attempt: in
     return outcome
 
 
-def _wait_at_test_gate(delivery: int, attempt: int) -> None:
-    gate = os.environ.get(TEST_GATE_ENV)
-    if not gate or delivery != 1 or attempt != 1:
-        return
-    while os.path.exists(gate):
-        time.sleep(0.05)
-
-
-def _extend(settings: Settings, token: str | None, run_id: str) -> None:
-    if not token:
-        return
-    try:
-        run_lock(settings).extend(token)
-    except LockLost as exc:
-        log.warning("run %s: %s", run_id, mask_secrets(exc))
-
-
-# --- the end -------------------------------------------------------------------------------
-
-
 # Not stored either: with result_extended the stored result repeats the task's arguments, i.e.
 # every group's result again; the run's outcome is kept in its run state.
 @app.task(name=FINALIZE_RUN, bind=True, ignore_result=True)
-def finalize_run(
-    self,
-    results: list | None = None,
-    run_id: str | None = None,
-    day: str | None = None,
-    token: str | None = None,
-    plan: dict | None = None,
-) -> dict:
+def finalize_run(self, run_id: str, day: str, token: str | None = None, version: int = FORMAT_VERSION) -> dict:
     """Chord callback: the run's outcome, exactly as `run` reports it, written only while the
-    run still owns the lock (a late duplicate never overwrites a newer run), one email.
-    `plan` (the whole plan) comes only from messages queued by a version that sent it."""
-    settings, state, plan_ = _run_of(run_id, day, plan)
+    run still owns the lock (a late duplicate never overwrites a newer run), one email."""
+    accept_version(f"a {FINALIZE_RUN} message", version)
+    settings, state, plan = _run_of(run_id, day)
     attach_job_log(settings)
-    delivery = _delivery(self, settings)
-    if delivery > settings.max_deliveries:
-        return abandon_run(
-            settings,
-            state,
-            token,
-            f"finalize_run was delivered {delivery} times "
-            f"(MNAAS_MAX_DELIVERIES={settings.max_deliveries}); its worker kept dying",
-        )
-    if plan_ is None:
-        return abandon_run(settings, state, token, PLAN_GONE)
-    if token is None:
-        return abandon_run(settings, state, None, NO_TOKEN)
-    by_group = state.results()
-    # A message of the version whose callback got the groups' results: they count too.
-    by_group.update(
-        {r["group_id"]: GroupResult.from_json(r) for r in results or [] if isinstance(r, dict) and r.get("group_id")}
+    problem = finish_problem(
+        delivery=_delivery(self, settings),
+        max_deliveries=settings.max_deliveries,
+        plan_known=plan is not None,
+        token=token,
     )
-    if state.read().get("state") not in TERMINAL_STAGES:
+    if problem is not None or plan is None or token is None:
+        return abandon_run(settings, state, token, problem or PLAN_GONE)
+    record = state.record()
+    if record is None or not record.ended:
         state.set(state=Stage.FINALIZING)
-    return finish_run(settings, plan_, by_group, token, state)
+    return finish_run(settings, plan, state.results(), token, state, next_pass=ask_for_the_next_pass)
 
 
 @app.task(name=RUN_FAILED, bind=True)
 def run_failed(
-    self,
-    task_id: str,
-    *,
-    run_id: str | None = None,
-    day: str | None = None,
-    token: str | None = None,
-    plan: dict | None = None,
+    self, task_id: str, *, run_id: str, day: str, token: str | None = None, version: int = FORMAT_VERSION
 ) -> dict:
     """Error handler of the chord (a task raised instead of returning a record, or the
     callback itself failed): report what is known, record the failure, free the lock."""
-    settings, state, plan_ = _run_of(run_id, day, plan)
+    accept_version(f"a {RUN_FAILED} message", version)
+    settings, state, plan = _run_of(run_id, day)
     attach_job_log(settings)
     log.error("run %s: task %s failed; reporting the groups whose results are known", state.run_id, task_id)
-    if plan_ is None:
+    if plan is None:
         return abandon_run(settings, state, token, f"task {task_id} failed; {PLAN_GONE}")
     if token is None:
         return abandon_run(settings, state, None, f"task {task_id} failed; {NO_TOKEN}")
     try:
-        return finish_run(settings, plan_, state.results(), token, state)
+        return finish_run(settings, plan, state.results(), token, state, next_pass=ask_for_the_next_pass)
     except Exception as exc:
-        log.exception("run %s: could not report the failed run", plan_.run_id)
+        log.exception("run %s: could not report the failed run", plan.run_id)
         return abandon_run(
             settings, state, token, f"task {task_id} failed and the run could not be reported: {describe_error(exc)}"
         )
 
 
-NO_TOKEN = "the callback carries no lock token, so it cannot prove the run still holds the job; nothing is written"
-PLAN_GONE = "the run's plan is no longer in its run state (expired or deleted), so its reports cannot be written"
-
-
-def _run_of(run_id: str | None, day: str | None, plan: dict | None) -> tuple[Settings, RunState, Plan | None]:
+def _run_of(run_id: str, day: str) -> tuple[Settings, RunState, Plan | None]:
     """A callback's settings, run state and plan (None when the run state lost it)."""
-    if plan is not None:  # a message from the version that sent the whole plan
-        run_id, day = plan["run_id"], plan["day"]
-    if run_id is None or day is None:
-        raise ValueError("the callback's message names no run (run_id and day are required)")
     settings = settings_for(day)
-    state = _state(settings, run_id)
-    stored = plan if plan is not None else state.plan()
-    run_plan = Plan.from_json(stored) if stored else None
-    if run_plan is not None and run_plan.shadow_dir:
-        settings = settings_for(day, run_plan.shadow_dir)
-    return settings, state, run_plan
+    state = run_state(settings, run_id)
+    stored = state.plan()
+    plan = Plan.from_json(stored) if stored else None
+    if plan is not None and plan.shadow_dir:
+        settings = settings_for(day, plan.shadow_dir)
+    return settings, state, plan

@@ -19,7 +19,7 @@ import celeryconfig
 from mnaas_missing_files.config.settings import CONFIG_ENV
 from mnaas_missing_files.core.runlog import SecretFilter
 from mnaas_missing_files.core.secrets import mask_secrets
-from mnaas_missing_files.warehouse.base import close_shared_warehouses
+from mnaas_missing_files.warehouse.duckdb_engine import close_shared_warehouses
 
 log = logging.getLogger("mnaas_missing_files.workers")
 

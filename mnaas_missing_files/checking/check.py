@@ -25,7 +25,7 @@ from mnaas_missing_files.core.model import REGULAR, Batch, Group, GroupResult, N
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.warehouse import queries
-from mnaas_missing_files.warehouse.base import Warehouse, query_many
+from mnaas_missing_files.warehouse.duckdb_engine import Warehouse, query_many
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from mnaas_missing_files.checking.check import describe_error, query_policy
 from mnaas_missing_files.checking.volume import Judgement, KpiHistory, VolumeRules, judge_pair, too_short
 from mnaas_missing_files.core.errors import WarehouseError
 from mnaas_missing_files.warehouse import queries
-from mnaas_missing_files.warehouse.base import Warehouse
+from mnaas_missing_files.warehouse.duckdb_engine import Warehouse
 
 log = logging.getLogger(__name__)
 

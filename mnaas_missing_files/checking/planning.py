@@ -18,6 +18,7 @@ from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import UsageError
 from mnaas_missing_files.core.model import Batch, Group, Plan
 from mnaas_missing_files.core.plan import groups_in_report_order
+from mnaas_missing_files.core.states import Trigger
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,6 @@ def make_plan(
         day=settings.day,
         batches=plan_batches(settings, workers),
         dry_run=dry_run,
-        trigger=trigger,
+        trigger=Trigger(trigger),
         shadow_dir=str(settings.shadow_dir) if settings.shadow_dir else None,
     )

@@ -13,7 +13,7 @@ from mnaas_missing_files.core.runlog import attach_log_file
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.run.interrupt import Interruption, signals_stop
 from mnaas_missing_files.run.shadow import enter_shadow
-from mnaas_missing_files.state import catchup
+from mnaas_missing_files.state import missed_days
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def backfill(
     table: list[tuple[str, str, int, str]] = []
     days = days_between(start, end)
     if only_missing:
-        wanted = set(catchup.only_missing(days, first.status_file))
+        wanted = set(missed_days.only_missing(days, first.status_file))
         for day in days:
             if day not in wanted:
                 table.append((day.isoformat(), "skipped", EXIT_OK, "ran already (--only-missing)"))

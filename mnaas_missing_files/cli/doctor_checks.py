@@ -56,7 +56,7 @@ def writable(path: Path, *, directory: bool) -> str | None:
 def check_warehouse(settings: Settings) -> Iterator[Finding]:
     """Connect; the three tables with the columns the run reads; KPI rows of recent days."""
     from mnaas_missing_files.core.errors import WarehouseError
-    from mnaas_missing_files.warehouse.base import open_warehouse
+    from mnaas_missing_files.warehouse.duckdb_engine import open_warehouse
 
     what = f"warehouse {_shown_url(settings.warehouse_url)}"
     ticket = kerberos_ticket_status(settings)  # GSSAPI only; from the keytab, in memory

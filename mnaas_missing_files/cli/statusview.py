@@ -70,8 +70,8 @@ def print_run_progress(settings: Settings, run_id: str) -> None:
     """A submitted run's progress as its tasks record it in Redis (plain redis, no Celery).
     A `run` on this machine keeps none there: nothing is printed for it."""
     try:
-        from tasks.context import state_client
-        from tasks.runstate import RunState
+        from mnaas_missing_files.cluster.context import state_client
+        from mnaas_missing_files.cluster.runstate import RunState
     except ImportError:  # installed without the Celery side
         return
     try:
@@ -93,9 +93,9 @@ def print_run_progress(settings: Settings, run_id: str) -> None:
 def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
     """Submitted runs that have not ended but do not hold the lock: the sweeper's to report."""
     try:
-        from tasks.context import state_client
-        from tasks.jobkeys import open_runs
-        from tasks.runstate import RunState
+        from mnaas_missing_files.cluster.context import state_client
+        from mnaas_missing_files.cluster.jobkeys import open_runs
+        from mnaas_missing_files.cluster.runstate import RunState
     except ImportError:  # installed without the Celery side
         return
     from mnaas_missing_files.state.redislock import lock_key
@@ -143,8 +143,8 @@ def print_last_findings(runs: list[dict]) -> None:
 
 def print_missed_days(settings: Settings) -> None:
     """The catch-up window's days that never ran, and a missed deadline (contract §10)."""
-    from mnaas_missing_files.run.deadline import overdue_day, succeeded
-    from mnaas_missing_files.state.catchup import days_not_run, history_entries, window
+    from mnaas_missing_files.run.deadline_alert import overdue_day, succeeded
+    from mnaas_missing_files.state.missed_days import days_not_run, history_entries, window
 
     entries = history_entries(settings.status_file)
     days = window(settings)

@@ -127,3 +127,8 @@ class KerberosServiceUnknown(WarehouseError):
     krb_host of the warehouse URL): a configuration error, never retried."""
 
     exit_code = EXIT_CONFIG
+
+
+class MessageFormatError(MnaasError):
+    """A task message or a stored plan is not in a format this version reads (an unknown
+    `version`, a missing field): named with what it is and where it came from."""

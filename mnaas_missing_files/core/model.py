@@ -14,10 +14,10 @@ import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # Re-exported: the plan's types live in plan.py, every other module imports them from here.
-from mnaas_missing_files.core.plan import INFONOVA, REGULAR, Batch, Group, Plan  # noqa: F401
+from mnaas_missing_files.core.plan import FORMAT_VERSION, INFONOVA, REGULAR, Batch, Group, Plan, decode  # noqa: F401
 
 # zlib level 1, not 6: a large day packs a million names at least twice (the group result, the
 # memory of listed names); level 1 took half the time for 10 % more bytes.
@@ -130,6 +130,7 @@ class GroupResult:
 
     def to_json(self) -> dict:
         return {
+            "version": FORMAT_VERSION,
             "group_id": self.group_id,
             "ok": self.ok,
             "counts": self.counts,
@@ -143,19 +144,21 @@ class GroupResult:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> GroupResult:
+    def from_json(cls, data: Any) -> GroupResult:
+        return decode("a group's result", data, cls._build)
+
+    @classmethod
+    def _build(cls, data: dict) -> GroupResult:
         return cls(
             group_id=data["group_id"],
             ok=bool(data["ok"]),
-            counts={k: list(v) for k, v in (data.get("counts") or {}).items()},
-            missing={k: list(v) for k, v in (data.get("missing") or {}).items()},
-            packed=data.get("missing_z"),
+            counts={k: list(v) for k, v in data["counts"].items()},
+            packed=data["missing_z"],
             error=data.get("error"),
             attempts=int(data.get("attempts", 1)),
             queries=int(data.get("queries", 0)),
             elapsed_s=float(data.get("elapsed_s", 0.0)),
-            # absent in results from before the lookback window: nothing outstanding known
-            outstanding_packed=dict(data.get("outstanding_z") or {}),
+            outstanding_packed=dict(data["outstanding_z"]),
             process_has_input=data.get("process_has_input"),
         )
 

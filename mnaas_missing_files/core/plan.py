@@ -13,7 +13,19 @@ per group, in report order; a batch is only how the warehouse is asked.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from mnaas_missing_files.core.errors import MessageFormatError
+from mnaas_missing_files.core.states import Trigger
+
+# The format of a plan and of the batch a group task carries. A stored plan or a message
+# without `version` is of version 1 (the first that shipped, and the only one); any other
+# version is refused by name rather than half read.
+FORMAT_VERSION = 1
+
+T = TypeVar("T")
 
 REGULAR = "regular"
 INFONOVA = "infonova"
@@ -82,6 +94,7 @@ class Batch:
 
     def to_json(self) -> dict:
         return {
+            "version": FORMAT_VERSION,
             "batch_id": self.batch_id,
             "processes": list(self.processes),
             "regular": list(self.regular),
@@ -90,21 +103,14 @@ class Batch:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Batch:
-        """Also reads a group task message of the version that sent one group per task."""
-        if "batch_id" not in data:
-            return cls.of_group(Group.from_json(data))
+    def from_json(cls, data: Any) -> Batch:
+        return decode("a group task's batch", data, cls._build)
+
+    @classmethod
+    def _build(cls, data: dict) -> Batch:
         regular, infonova = tuple(data.get("regular") or ()), tuple(data.get("infonova") or ())
         numbers = data.get("numbers") or (1, 1)
         return cls(data["batch_id"], tuple(data["processes"]), regular, infonova, (int(numbers[0]), int(numbers[1])))
-
-    @classmethod
-    def of_group(cls, group: Group) -> Batch:
-        """The batch of exactly one group (its id, its part number)."""
-        number = int(group.group_id.rsplit("/", 1)[-1]) if group.group_id.rsplit("/", 1)[-1].isdigit() else 1
-        if group.customer_type == REGULAR:
-            return cls(group.group_id, (group.process,), group.customers, (), (number, 1))
-        return cls(group.group_id, (group.process,), (), group.customers, (1, number))
 
 
 def groups_in_report_order(batches: list[Batch]) -> list[Group]:
@@ -120,30 +126,60 @@ def groups_in_report_order(batches: list[Batch]) -> list[Group]:
     return [g for p in processes for kind in (REGULAR, INFONOVA) for g in by_key.get((p, kind), [])]
 
 
+def accept_version(what: str, version: Any) -> None:
+    """Refuse, naming it, a message or record of a format version this version does not read."""
+    if version != FORMAT_VERSION:
+        raise MessageFormatError(f"{what} is of format version {version!r}; this version reads {FORMAT_VERSION} only")
+
+
+def parse_trigger(what: str, value: Any) -> Trigger:
+    """A message's trigger, or a MessageFormatError naming the ones there are."""
+    try:
+        return Trigger(value)
+    except ValueError:
+        known = ", ".join(t.value for t in Trigger)
+        raise MessageFormatError(f"{what} names an unknown trigger {value!r} (one of {known})") from None
+
+
+def decode(what: str, data: Any, build: Callable[[dict], T]) -> T:
+    """`build(data)` for data of one kind (`what`, for the error): a version other than
+    FORMAT_VERSION, a missing field or a value of the wrong shape is a MessageFormatError
+    naming what was read, never a half-read record."""
+    if not isinstance(data, dict):
+        raise MessageFormatError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    accept_version(what, data.get("version", FORMAT_VERSION))
+    try:
+        return build(data)
+    except KeyError as exc:
+        raise MessageFormatError(f"{what} has no {exc.args[0]!r} field") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise MessageFormatError(f"{what} is malformed: {exc}") from None
+
+
 @dataclass
 class Plan:
-    """What one run checks: the day, its id, its batches and their groups in report order.
-    Built from either: groups alone make one batch each (plans of the version before batches)."""
+    """What one run checks: the day, its id, its batches and their groups in report order
+    (the groups follow from the batches when not given)."""
 
     run_id: str
     day: dt.date
     groups: list[Group] = field(default_factory=list)
     dry_run: bool = False
-    trigger: str = "run"  # run | submit | schedule | backfill | catchup
+    trigger: Trigger = Trigger.RUN
     batches: list[Batch] = field(default_factory=list)
     # Shadow mode (contract §16): the directory the run writes in instead of the job's own
     # paths, decided where the run was started and carried to the control worker.
     shadow_dir: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.batches:
-            self.batches = [Batch.of_group(g) for g in self.groups]
-        elif not self.groups:
+        self.trigger = Trigger(self.trigger)
+        if not self.groups:
             self.groups = groups_in_report_order(self.batches)
 
     def to_json(self) -> dict:
         # The batches only: each customer once, the groups follow from them.
         return {
+            "version": FORMAT_VERSION,
             "run_id": self.run_id,
             "day": self.day.isoformat(),
             "batches": [b.to_json() for b in self.batches],
@@ -153,13 +189,16 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Plan:
+    def from_json(cls, data: Any) -> Plan:
+        return decode("a run's plan", data, cls._build)
+
+    @classmethod
+    def _build(cls, data: dict) -> Plan:
         return cls(
             run_id=data["run_id"],
             day=dt.date.fromisoformat(data["day"]),
-            groups=[Group.from_json(g) for g in data.get("groups") or ()],
-            batches=[Batch.from_json(b) for b in data.get("batches") or ()],
+            batches=[Batch.from_json(b) for b in data["batches"]],
             dry_run=bool(data.get("dry_run", False)),
-            trigger=data.get("trigger", "run"),
+            trigger=parse_trigger("a run's plan", data.get("trigger", Trigger.RUN)),
             shadow_dir=data.get("shadow_dir") or None,
         )

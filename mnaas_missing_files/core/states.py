@@ -33,3 +33,19 @@ class Stage(StrEnum):
 
 
 TERMINAL_STAGES = frozenset({Stage.DONE, Stage.REFUSED, Stage.FAILED})
+
+
+class Trigger(StrEnum):
+    """What started a run: in its plan, its lock holder, its run state and its history."""
+
+    RUN = "run"  # `run` on one machine
+    SUBMIT = "submit"  # `submit` to the cluster
+    SCHEDULE = "schedule"  # beat's daily tick
+    BACKFILL = "backfill"  # `backfill`, one day at a time
+    CATCHUP = "catchup"  # a day of the catch-up window that never ran (contract §10)
+
+    @property
+    def claims_its_day(self) -> bool:
+        """Scheduled and catch-up runs claim their day (each starts once) and, when they end,
+        ask for the next catch-up pass."""
+        return self in (Trigger.SCHEDULE, Trigger.CATCHUP)

@@ -20,7 +20,7 @@ from mnaas_missing_files.checking.planning import configured_customers, configur
 from mnaas_missing_files.checking.verdicts import Verdict
 from mnaas_missing_files.checking.volume import VolumeRules, show_expected
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.warehouse.base import Warehouse, open_warehouse
+from mnaas_missing_files.warehouse.duckdb_engine import Warehouse, open_warehouse
 
 
 @dataclass(frozen=True)

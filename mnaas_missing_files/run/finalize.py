@@ -22,12 +22,12 @@ from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
 from mnaas_missing_files.reporting.reports import write_reports
 from mnaas_missing_files.run.analysis import analyse
-from mnaas_missing_files.run.ending import RunEnd, end_run
-from mnaas_missing_files.run.outcome import RunOutcome
+from mnaas_missing_files.run.end_of_run import RunEnd, end_run
+from mnaas_missing_files.run.outcome import RunOutcome, outcome_rule
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.listed import ListedMemory
 from mnaas_missing_files.state.liveness import LOCAL
-from mnaas_missing_files.warehouse.base import shared_warehouse
+from mnaas_missing_files.warehouse.duckdb_engine import shared_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +143,14 @@ def finalize(
         except StatusFileError as exc:
             outcome.errors.append(str(exc))
             log.error("run %s: %s", plan.run_id, outcome.errors[-1])
-    if plan.dry_run:
-        outcome.outcome = Outcome.DRY_RUN
-        stops = failed or outcome.errors or (outcome.no_input and settings.empty_input == "fail")
-        outcome.exit_code = EXIT_FAILED if stops else EXIT_OK
-    else:
-        outcome.outcome = _outcome_of(settings, outcome)
+    outcome.outcome, outcome.exit_code = outcome_rule(
+        dry_run=plan.dry_run,
+        errors=bool(outcome.errors),
+        failed_groups=bool(failed),
+        no_input=bool(outcome.no_input),
+        empty_input=settings.empty_input,
+    )
+    if not plan.dry_run:
         _send_report(settings, plan, outcome, journal)
         guard()
         _record_status(settings, plan, outcome, journal)
@@ -192,17 +194,6 @@ def _end_early(settings: Settings, plan: Plan, kind: Outcome, reason: str, *, re
             log.error("run %s: %s", plan.run_id, exc)
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
     return outcome
-
-
-def _outcome_of(settings: Settings, outcome: RunOutcome) -> Outcome:
-    """The first that applies (contract §7): failed, incomplete, no_input, success."""
-    if outcome.errors:
-        return Outcome.FAILED
-    if outcome.failed_groups:
-        return Outcome.INCOMPLETE
-    if outcome.no_input and settings.empty_input == "fail":
-        return Outcome.NO_INPUT
-    return Outcome.SUCCESS
 
 
 def _send_report(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) -> None:

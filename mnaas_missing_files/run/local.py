@@ -21,9 +21,9 @@ from mnaas_missing_files.run.interrupt import Interruption
 from mnaas_missing_files.run.lost import mark_dead_runs_lost
 from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state.liveness import LOCAL
-from mnaas_missing_files.state.locks import FileRunLock, RunLock
+from mnaas_missing_files.state.locks import FileRunLock, LockHolder, RunLock
 from mnaas_missing_files.state.redislock import RedisRunLock
-from mnaas_missing_files.warehouse.base import open_warehouse
+from mnaas_missing_files.warehouse.duckdb_engine import open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,15 @@ def run_lock_for(settings: Settings) -> RunLock:
 def lock_holder(settings: Settings, plan: Plan, *, local: bool = False) -> dict:
     """The lock's record of its holder. `local`: this process checks the run itself, so the
     run is dead when it is (contract §13); a submitted run outlives its client."""
-    return {
-        "run_id": plan.run_id,
-        "day": plan.day.isoformat(),
-        "trigger": plan.trigger,
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "started": settings.now().strftime("%Y-%m-%d %H:%M:%S"),
-        **({"executor": LOCAL} if local else {}),
-    }
+    return LockHolder(
+        run_id=plan.run_id,
+        day=plan.day.isoformat(),
+        trigger=plan.trigger,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        started=settings.now().strftime("%Y-%m-%d %H:%M:%S"),
+        executor=LOCAL if local else None,
+    ).to_json()
 
 
 def check_groups_locally(

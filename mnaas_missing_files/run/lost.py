@@ -1,7 +1,7 @@
 """A `run` of this host that died (SIGKILL, a crash, the machine's OOM killer) never ends by
 itself: the next `run` or `status` finds its history entry still `running` with its process
 gone and ends it as `lost`, through the one end-of-run boundary (contract §13). Submitted
-runs are the sweeper's (tasks/sweep.py)."""
+runs are the sweeper's (mnaas_missing_files/cluster/sweep_pass.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import logging
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED
 from mnaas_missing_files.core.states import Outcome
-from mnaas_missing_files.run.ending import RunEnd, end_run
+from mnaas_missing_files.run.end_of_run import RunEnd, end_run
 from mnaas_missing_files.state import history
 from mnaas_missing_files.state.liveness import dead_local_run
 

@@ -6,46 +6,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from mnaas_missing_files.run.outcome import OutcomeRecord
+
 
 def outcome_lines(outcome: Mapping[str, Any]) -> list[str]:
-    lines = [f"run {outcome.get('run_id')} for {outcome.get('day')}: {str(outcome.get('outcome')).upper()}"]
-    if outcome.get("missing_files") is not None:
-        unknown = outcome.get("unknown_pairs")
+    told = OutcomeRecord.from_json(outcome)
+    lines = [f"run {told.run_id} for {told.day}: {str(told.outcome).upper()}"]
+    if told.missing_files is not None:
+        unknown = f" ({told.unknown_pairs} unknown)" if told.unknown_pairs is not None else ""
+        lines.append(f"  missing files: {told.missing_files} in {told.pairs} pairs{unknown}")
+    if told.verdicts:
+        lines.append("  verdicts: " + ", ".join(f"{name} {count}" for name, count in told.verdicts.items()))
+    if told.outstanding_files is not None:
+        oldest = told.oldest_outstanding_age
         lines.append(
-            f"  missing files: {outcome['missing_files']} in {outcome.get('pairs')} pairs"
-            + (f" ({unknown} unknown)" if unknown is not None else "")
-        )
-    verdicts = outcome.get("verdicts")
-    if verdicts:
-        lines.append("  verdicts: " + ", ".join(f"{name} {count}" for name, count in verdicts.items()))
-    if outcome.get("outstanding_files") is not None:
-        analysis = outcome.get("analysis") or {}
-        oldest = max(
-            (p.get("oldest_outstanding_age_days") or 0 for p in (analysis.get("processes") or {}).values()), default=0
-        )
-        lines.append(
-            f"  new: {outcome.get('new_files')}, outstanding: {outcome['outstanding_files']}"
+            f"  new: {told.new_files}, outstanding: {told.outstanding_files}"
             + (f" (oldest {oldest} days)" if oldest else "")
-            + f", recovered: {outcome.get('recovered_files')}"
-            + (
-                f", left the window still missing: {outcome['left_window_files']}"
-                if outcome.get("left_window_files")
-                else ""
-            )
+            + f", recovered: {told.recovered_files}"
+            + (f", left the window still missing: {told.left_window_files}" if told.left_window_files else "")
         )
-    if outcome.get("processes_without_input"):
-        lines.append(
-            f"  NO INPUT: {', '.join(outcome['processes_without_input'])} received nothing on {outcome.get('day')}"
-        )
-    lines.extend(_volume_lines(outcome.get("analysis") or {}))
-    for label, key in (("CSV", "csv"), ("TXT", "txt"), ("outstanding", "outstanding_report"), ("email", "email")):
-        if outcome.get(key):
-            lines.append(f"  {label}: {outcome[key]}")
-    for group, error in (outcome.get("failed_groups") or {}).items():
-        lines.append(f"  failed group {group}: {error}")
-    for error in outcome.get("errors") or []:
-        lines.append(f"  error: {error}")
-    if outcome.get("ticket_raised"):
+    if told.processes_without_input:
+        lines.append(f"  NO INPUT: {', '.join(told.processes_without_input)} received nothing on {told.day}")
+    lines.extend(_volume_lines(told.analysis or {}))
+    for label, path in (("CSV", told.csv), ("TXT", told.txt), ("outstanding", told.outstanding_report)):
+        if path:
+            lines.append(f"  {label}: {path}")
+    if told.email:
+        lines.append(f"  email: {told.email}")
+    lines += [f"  failed group {group}: {error}" for group, error in told.failed_groups.items()]
+    lines += [f"  error: {error}" for error in told.errors]
+    if told.ticket_raised:
         lines.append("  service-desk ticket raised")
     return lines
 

@@ -1,8 +1,7 @@
 """The job's run history: `<status file>.runs.jsonl`, one JSON object per run, oldest first.
 
-Entries carry run_id, day, trigger, started, ended, outcome (success, failed, incomplete,
-dry-run, refused; `running` until the run ends), groups, failed_groups, missing_files, pairs,
-host and pid. Writers serialize on the status file's flock; readers take no lock and skip a
+Entries (HistoryEntry) carry run_id, day, trigger, started, ended, outcome (an Outcome:
+`running` until the run ends), groups, failed_groups, missing_files, pairs, host and pid. Writers serialize on the status file's flock; readers take no lock and skip a
 line they cannot parse (a half-appended last line, or a hand edit).
 """
 
@@ -10,15 +9,56 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mnaas_missing_files.core.errors import StatusFileError
 from mnaas_missing_files.core.fsio import atomic_write, os_error
+from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.state.statusfile import status_lock
 
 KEEP_RUNS = 200
 HISTORY_MODE = 0o640
+
+# Ended entries that are not a run of the day: a dry run checks without reporting.
+NOT_A_RUN = frozenset({Outcome.DRY_RUN, Outcome.RUNNING})
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the history, typed where a decision reads it (catch-up, the deadline);
+    every other field (counts, verdicts, host, pid, …) is kept as written, in `details`."""
+
+    run_id: str
+    day: str
+    outcome: str
+    trigger: str = ""
+    started: str = ""
+    ended: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    TYPED = ("run_id", "day", "outcome", "trigger", "started", "ended")
+
+    @property
+    def counts_as_run(self) -> bool:
+        """It ran the day (contract §10): ended, and not a dry run. A failed, interrupted or
+        lost run was reported; running it again is the operators' call."""
+        return bool(self.ended) and self.outcome not in NOT_A_RUN
+
+    @property
+    def succeeded(self) -> bool:
+        return bool(self.ended) and self.outcome == Outcome.SUCCESS
+
+    def to_json(self) -> dict:
+        typed = {name: getattr(self, name) for name in self.TYPED if getattr(self, name) or name in ("run_id", "day")}
+        return {**typed, **self.details}
+
+    @classmethod
+    def from_json(cls, data: dict) -> HistoryEntry:
+        typed = {name: str(data[name]) for name in cls.TYPED if data.get(name) is not None}
+        details = {k: v for k, v in data.items() if k not in cls.TYPED}
+        return cls(**{"run_id": "", "day": "", "outcome": "", **typed}, details=details)
 
 
 def history_path(status_file: str | os.PathLike) -> Path:

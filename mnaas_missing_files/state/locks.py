@@ -18,8 +18,9 @@ import os
 import secrets
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mnaas_missing_files.core.errors import LockHeld, LockUnavailable
 from mnaas_missing_files.core.fsio import os_error
@@ -54,6 +55,50 @@ def _describe(holder: dict) -> str:
         f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
         f"started {holder.get('started', '?')})"
     )
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or last held) the job's lock: the record the lock keeps as JSON. `token` is
+    only known to readers of the raw record (the sweeper, a follower), never shown."""
+
+    run_id: str
+    day: str = "?"
+    trigger: str = ""
+    host: str = "?"
+    pid: int | None = None
+    started: str = "?"
+    executor: str | None = None
+    token: str | None = None
+
+    def to_json(self) -> dict:
+        """The holder as handed to the lock's `acquire` (which adds the token)."""
+        data: dict[str, Any] = {"run_id": self.run_id, "day": self.day, "trigger": self.trigger}
+        for name in ("host", "pid", "started", "executor"):
+            value = getattr(self, name)
+            if value not in (None, "?"):
+                data[name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> LockHolder:
+        pid = data.get("pid")
+        return cls(
+            run_id=str(data.get("run_id", "?")),
+            day=str(data.get("day", "?")),
+            trigger=str(data.get("trigger") or ""),
+            host=str(data.get("host", "?")),
+            pid=int(pid) if isinstance(pid, int) or (isinstance(pid, str) and pid.isdigit()) else None,
+            started=str(data.get("started", "?")),
+            executor=data.get("executor"),
+            token=data.get("token"),
+        )
+
+    @classmethod
+    def sweeper(cls, run_id: str, day: str) -> LockHolder:
+        """The sweeper, taking the job over from the lost run `run_id` to report it: it holds
+        the lock under the run's id, so a follower of the run keeps following."""
+        return cls(run_id=run_id, day=day, trigger="sweeper")
 
 
 class RunLock(Protocol):

@@ -29,7 +29,7 @@ from mnaas_missing_files.state.redisconn import (
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "mnaas-missing-files:lock"
+LOCK_PREFIX = "mnaas-missing-files:lock"  # listed with every other key in cluster/keys.py
 
 
 # Compare-and-act scripts: the value is the holder JSON, which carries the owner's token.
@@ -96,7 +96,7 @@ LAST_HOLDER_TTL = 8 * 24 * 3600
 def lock_key(script_name: str, status_file: str | os.PathLike) -> str:
     """The Redis key of a job: one job is one status file, named by its absolute path."""
     digest = hashlib.sha1(os.path.abspath(os.fspath(status_file)).encode()).hexdigest()[:12]
-    return f"{KEY_PREFIX}:{script_name}:{digest}"
+    return f"{LOCK_PREFIX}:{script_name}:{digest}"
 
 
 class RedisRunLock:

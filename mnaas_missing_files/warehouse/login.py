@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from mnaas_missing_files.core.errors import KerberosServiceUnknown, WarehouseError
-from mnaas_missing_files.warehouse.base import open_warehouse
+from mnaas_missing_files.warehouse.duckdb_engine import open_warehouse
 from mnaas_missing_files.warehouse.kerberos import is_gssapi, login_from_settings
 
 log = logging.getLogger(__name__)

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from mnaas_missing_files.config.settings import load_settings
 from mnaas_missing_files.core.model import Batch, Plan
 from mnaas_missing_files.state.redislock import RedisRunLock, lock_key
-from tasks.runstate import RunState, redis_client
 from tests.helpers.celeryjob import DAY, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, start_cli, start_workers, stop_all, wait_until
 from tests.helpers.redisproc import RedisServer

@@ -147,11 +147,12 @@ def start_worker(
     pool: str = "prefork",
     wait: bool = True,
 ) -> Proc:
-    """`celery -A workers.app worker` as operators start it, with short start-up options."""
+    """`celery -A workers.app worker` as operators start it, with short start-up options; with
+    MNAAS_TEST_GROUP_GATE in `env`, the same app with the test-only group gate."""
     args = [
         CELERY,
         "-A",
-        "workers.app",
+        "tests.helpers.gatedworkerapp" if "MNAAS_TEST_GROUP_GATE" in env else "workers.app",
         "worker",
         f"--hostname={name}@%h",
         f"--pool={pool}",

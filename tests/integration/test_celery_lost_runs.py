@@ -12,8 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mnaas_missing_files.checking.planning import plan_groups
+from mnaas_missing_files.cluster.following import LOST_GRACE_SECONDS
 from tasks import FINALIZE_RUN, SWEEP_LOST_RUNS
-from tasks.client import LOST_GRACE_SECONDS
 from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401
 from tests.helpers.celeryjob import DAY, GROUPS
 from tests.helpers.celeryproc import Proc, start_worker, stop_all, wait_until
@@ -149,7 +149,7 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     after = c.job.status_file.read_bytes(), c.job.reports()
     log = c.workers[0]
     sweeps = task_lines(log, SWEEP_LOST_RUNS, "succeeded in")
-    send(c, FINALIZE_RUN, results=[], run_id=run_id, day=DAY.isoformat(), token=c.state(run_id).token())
+    send(c, FINALIZE_RUN, run_id=run_id, day=DAY.isoformat(), token=c.state(run_id).token())
     send(c, SWEEP_LOST_RUNS)
     log.wait_for_log(f"run {run_id}: this run no longer holds the lock")
     wait_until(

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
+from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from tasks import CHECK_GROUP, FINALIZE_RUN, RUN_FAILED
-from tasks.runstate import RunState, redis_client
 from tests.helpers.celeryjob import DAY, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, wait_until
 from tests.helpers.redisproc import RedisServer

@@ -15,9 +15,9 @@ import re
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from mnaas_missing_files.cluster.keys import SCHEDULED_TTL, scheduled_key
+from mnaas_missing_files.cluster.runstate import redis_client
 from tasks import CATCH_UP, SWEEP_LOST_RUNS
-from tasks.jobkeys import SCHEDULED_TTL, scheduled_key
-from tasks.runstate import redis_client
 from tests.helpers.celerycluster import cluster, cluster_ready  # noqa: F401
 from tests.helpers.celeryproc import Proc, start_worker, wait_until
 

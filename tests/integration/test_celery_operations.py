@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mnaas_missing_files.checking.planning import make_plan, plan_groups
+from mnaas_missing_files.cluster.runstate import redis_client
 from tasks import FINALIZE_RUN, START_RUN
-from tasks.runstate import redis_client
 from tests.helpers.celerycluster import cluster, cluster_ready, first_line, http_get, submitted_run_id  # noqa: F401
 from tests.helpers.celeryjob import DAY, GROUPS, TASKS
 from tests.helpers.celeryproc import Proc, wait_until
@@ -83,7 +82,6 @@ def test_when_finalize_fails_the_error_handler_frees_the_job_without_a_second_em
 def _send_callback(c, **kwargs) -> None:
     c.control_app().send_task(
         FINALIZE_RUN,
-        args=[[]],
         kwargs=kwargs,
         queue="mnaas-control",
         exchange="mnaas-control",
@@ -106,25 +104,6 @@ def test_a_callback_whose_run_state_lost_the_plan_fails_the_run_and_frees_the_jo
     assert record["exit_code"] == 1 and "plan is no longer in its run state" in record["message"]
     assert c.lock().holder() is None
     assert c.job.emails() == [] and c.job.status_file.read_bytes() == status_before
-
-
-def test_a_callback_queued_with_the_whole_plan_by_the_previous_version_still_reports(cluster_ready):
-    c = cluster_ready
-    plan = make_plan(c.settings(), workers=4, dry_run=True, trigger="submit")
-    token = c.lock().acquire({"run_id": plan.run_id, "day": str(DAY), "trigger": "submit"})
-    c.state(plan.run_id).create(
-        day=DAY, trigger="submit", dry_run=True, total=GROUPS, job=c.lock().key, state="running"
-    )
-
-    _send_callback(c, plan=plan.to_json(), token=token)  # and no plan in the run state
-
-    record = wait_until(
-        lambda: (r := c.state(plan.run_id).read()).get("state") == "done" and r, what="the callback to report"
-    )
-    assert record["outcome"]["outcome"] == "dry-run" and record["exit_code"] == 1  # no results: unknown
-    every_pair = {(g.process, customer) for g in plan_groups(c.settings()) for customer in g.customers}
-    assert c.job.reports() == tuple(t.encode() for t in c.job.expected(unknown=every_pair))
-    assert c.lock().holder() is None
 
 
 def test_backfill_submits_the_days_in_order_and_prints_a_table(cluster_ready):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tasks.runstate import redis_client
+from mnaas_missing_files.cluster.runstate import redis_client
 from tests.helpers.celerycluster import running_cluster, submitted_run_id
 from tests.helpers.celeryjob import DAY, GROUPS, TASKS
 from tests.helpers.celeryproc import start_cli, wait_until

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tasks.runstate import RunState, redis_client
+from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from tests.helpers.celeryjob import DAY, GROUPS, TASKS, CeleryJob
 from tests.helpers.celeryproc import Proc, celery_env, run_cli, wait_until
 from tests.helpers.redisproc import RedisServer

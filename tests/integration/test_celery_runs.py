@@ -9,9 +9,9 @@ import os
 import signal
 
 from mnaas_missing_files.checking.planning import plan_groups
+from mnaas_missing_files.cluster.runstate import redis_client
 from mnaas_missing_files.core.errors import EXIT_HELD
 from tasks import CHECK_GROUP, FINALIZE_RUN, START_RUN
-from tasks.runstate import redis_client
 from tests.helpers.celerycluster import cluster, cluster_ready, first_line, hold_one_group, submitted_run_id  # noqa: F401
 from tests.helpers.celeryjob import DAY, GROUPS, TASKS
 from tests.helpers.celeryproc import start_cli, wait_until

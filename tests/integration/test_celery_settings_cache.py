@@ -1,4 +1,4 @@
-"""A worker's settings are parsed once per process (tasks/context.py, SettingsCache) and parsed
+"""A worker's settings are parsed once per process (cluster/context.py, SettingsCache) and parsed
 again as soon as anything they were read from changes: the job file, a file it sources, the
 environment, the date. Real files on disk, the real parser; the clock is passed in where the
 test needs another date."""
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tasks.context import SettingsCache, settings_for
+from mnaas_missing_files.cluster.context import SettingsCache, settings_for
 from tests.helpers.jobconfig import make_job
 
 DAY = dt.date(2026, 11, 24)

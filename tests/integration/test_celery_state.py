@@ -8,9 +8,15 @@ import json
 
 import pytest
 
+from mnaas_missing_files.cluster.jobkeys import (
+    claim_scheduled_day,
+    count_delivery,
+    forget_open_run,
+    open_runs,
+    release_scheduled_day,
+)
+from mnaas_missing_files.cluster.runstate import RedisJournal, RunState, redis_client
 from mnaas_missing_files.core.model import GroupResult
-from tasks.jobkeys import claim_scheduled_day, count_delivery, forget_open_run, open_runs, release_scheduled_day
-from tasks.runstate import RedisJournal, RunState, redis_client
 
 DAY = dt.date(2026, 11, 24)
 LOCK_KEY = "mnaas-missing-files:lock:MNAAS_Missing_Customer_Files.sh:14d3fef0c0a8"
@@ -110,12 +116,13 @@ def test_the_plan_is_kept_once_per_run_and_lives_as_long_as_the_run_state(client
         "day": str(DAY),
         "dry_run": False,
         "trigger": "submit",
-        "groups": [
+        "batches": [
             {
-                "group_id": "traffic/regular/1",
-                "process": "traffic",
-                "customer_type": "regular",
-                "customers": ["eLUX", "MyRep"],
+                "batch_id": "1/1",
+                "processes": ["traffic"],
+                "regular": ["eLUX", "MyRep"],
+                "infonova": [],
+                "numbers": [1, 1],
             }
         ],
     }

@@ -18,7 +18,8 @@ import pytest
 from mnaas_missing_files.cli.demo_data import write_duckdb
 from mnaas_missing_files.config.settings import load_settings
 from mnaas_missing_files.run.local import run_local
-from mnaas_missing_files.warehouse import base, queries
+from mnaas_missing_files.warehouse import duckdb_engine as base
+from mnaas_missing_files.warehouse import queries
 from tests.helpers import volumescenario as scenario
 from tests.helpers.jobconfig import make_job
 

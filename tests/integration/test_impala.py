@@ -24,7 +24,7 @@ from mnaas_missing_files.cli.demo_data import DataSpec, Rows, generate, write_du
 from mnaas_missing_files.config.impala_url import ImpalaTarget, parse_impala_url
 from mnaas_missing_files.core.errors import ConfigError, TransientWarehouseError, WarehouseError
 from mnaas_missing_files.warehouse import queries
-from mnaas_missing_files.warehouse.base import DuckDBWarehouse
+from mnaas_missing_files.warehouse.duckdb_engine import DuckDBWarehouse
 from mnaas_missing_files.warehouse.impala import ImpalaWarehouse
 from tests.helpers.celeryjob import CeleryJob
 from tests.helpers.celeryproc import celery_env, run_cli, start_worker

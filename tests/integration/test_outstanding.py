@@ -21,7 +21,7 @@ from mnaas_missing_files.cli.demo_data import Rows, write_duckdb
 from mnaas_missing_files.config.settings import load_settings
 from mnaas_missing_files.run.finalize import finalize
 from mnaas_missing_files.state.listed import ListedMemory, memory_path
-from mnaas_missing_files.warehouse.base import DuckDBWarehouse
+from mnaas_missing_files.warehouse.duckdb_engine import DuckDBWarehouse
 from tests.helpers.jobconfig import make_job
 
 D = dt.date(2026, 11, 24)

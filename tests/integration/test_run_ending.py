@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from mnaas_missing_files.checking.planning import make_plan
-from tasks.context import job_lock_key, run_lock
-from tasks.ending import finish_run
-from tasks.runstate import RunState, redis_client
+from mnaas_missing_files.cluster.context import job_lock_key, run_lock
+from mnaas_missing_files.cluster.run_end import finish_run
+from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from tests.helpers.settings import settings_for_tests
 
 DAY = dt.date(2026, 11, 24)

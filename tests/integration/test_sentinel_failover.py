@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from mnaas_missing_files.state.redislock import RedisRunLock, lock_key
 from mnaas_missing_files.state.sentinelcheck import check_sentinels
-from tasks.runstate import RunState, redis_client
 from tests.helpers.celerycluster import submitted_run_id
 from tests.helpers.celeryjob import DAY, CeleryJob
 from tests.helpers.celeryproc import (

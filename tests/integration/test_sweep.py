@@ -11,8 +11,8 @@ import pytest
 
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
-from tasks.context import run_lock, run_state, settings_for
-from tasks.sweep import sweep
+from mnaas_missing_files.cluster.context import run_lock, run_state, settings_for
+from mnaas_missing_files.cluster.sweep_pass import sweep
 from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
 
 DAY = dt.date(2026, 11, 24)

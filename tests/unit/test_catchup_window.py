@@ -10,8 +10,8 @@ import pytest
 
 from mnaas_missing_files.config.cron import Cron, latest_scheduled_day
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.run.deadline import overdue_day, what_is_known
-from mnaas_missing_files.state.catchup import days_not_run, only_missing, window
+from mnaas_missing_files.run.deadline_alert import overdue_day, what_is_known
+from mnaas_missing_files.state.missed_days import days_not_run, only_missing, window
 from tests.helpers.settings import settings_for_tests
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -52,7 +52,6 @@ def test_the_window_skips_days_with_an_ended_run_that_counts(tmp_path):
     entries = [
         {"day": "2026-11-27", "ended": "x", "outcome": "lost"},
         {"day": "2026-11-28", "ended": "x", "outcome": "dry-run"},
-        {"day": "2026-11-28", "ended": "x", "outcome": "refused"},
         {"day": "2026-11-29", "ended": None, "outcome": "running"},
         {"day": "2026-11-30", "ended": "x", "outcome": "interrupted"},
     ]

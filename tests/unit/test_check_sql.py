@@ -8,7 +8,7 @@ from mnaas_missing_files.checking.check import _pack_names, check_batch
 from mnaas_missing_files.cli.demo_data import Rows, write_duckdb
 from mnaas_missing_files.core.errors import WarehouseError
 from mnaas_missing_files.core.model import Batch, Group, unpack_names
-from mnaas_missing_files.warehouse.base import DuckDBWarehouse
+from mnaas_missing_files.warehouse.duckdb_engine import DuckDBWarehouse
 from tests.helpers.settings import settings_for_tests
 
 D = "2026-11-24"

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-import tasks.deadline
+from mnaas_missing_files.cluster import deadline_pass
+from mnaas_missing_files.cluster.jobkeys import claim_scheduled_day, count_delivery, pending_tick
+from mnaas_missing_files.cluster.keys import LAYOUT
+from mnaas_missing_files.cluster.runstate import RedisJournal, RunState
 from mnaas_missing_files.config.docs import page
 from mnaas_missing_files.core import errors
 from mnaas_missing_files.core.model import GroupResult
 from mnaas_missing_files.state.redislock import RedisRunLock, lock_key
-from tasks.jobkeys import claim_scheduled_day, count_delivery, pending_tick
-from tasks.runstate import RedisJournal, RunState
 from tests.helpers.settings import settings_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,8 +199,8 @@ def keys_the_code_builds(tmp_path, monkeypatch) -> set[str]:
         "send_deadline_alert": lambda s, day: "sent",
         "write_metrics_quietly": lambda s, outcome: None,
     }.items():
-        monkeypatch.setattr(tasks.deadline, name, value)
-    tasks.deadline.check_deadline(settings)
+        monkeypatch.setattr(deadline_pass, name, value)
+    deadline_pass.check_deadline(settings)
     lock = RedisRunLock("redis://127.0.0.1:9/0", job, 60)  # connects on first use only
     patterns = {
         key.replace(job.removeprefix("mnaas-missing-files:lock:"), "<job>")
@@ -218,3 +219,4 @@ def test_the_design_page_s_redis_layout_is_the_keys_the_code_builds(tmp_path, mo
     table = text.split("## The Redis layout", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"^\| `(mnaas-missing-files:[^`]+)` \|", table, re.M))
     assert listed == keys_the_code_builds(tmp_path, monkeypatch)
+    assert listed == {key.pattern for key in LAYOUT}  # and the keys module's own list

@@ -12,8 +12,8 @@ import pytest
 
 from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
 from mnaas_missing_files.core.errors import ConfigError, TransientWarehouseError
-from mnaas_missing_files.warehouse import base
-from mnaas_missing_files.warehouse.base import DuckDBWarehouse
+from mnaas_missing_files.warehouse import duckdb_engine as base
+from mnaas_missing_files.warehouse.duckdb_engine import DuckDBWarehouse
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from mnaas_missing_files.core.errors import RunInterrupted, TransientWarehouseError
 from mnaas_missing_files.run.interrupt import Interruption
-from mnaas_missing_files.warehouse.base import DuckDBWarehouse
+from mnaas_missing_files.warehouse.duckdb_engine import DuckDBWarehouse
 
 # Minutes of work for DuckDB: only a cancel ends it within the test's bound.
 ENDLESS = "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3"

@@ -24,8 +24,9 @@ from mnaas_missing_files.core.errors import (
 from mnaas_missing_files.core.model import GroupResult
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.states import Outcome
-from mnaas_missing_files.run import ending, local
-from mnaas_missing_files.run.ending import RunEnd, end_run
+from mnaas_missing_files.run import end_of_run as ending
+from mnaas_missing_files.run import local
+from mnaas_missing_files.run.end_of_run import RunEnd, end_run
 from mnaas_missing_files.run.finalize import MemoryJournal, begin, finalize
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.locks import FileRunLock

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from mnaas_missing_files.core.model import Group, GroupResult, Plan, iter_rows
 
 DAY = dt.date(2026, 11, 24)
@@ -37,11 +39,16 @@ def test_many_similar_names_cost_a_few_bytes_each():
     assert len(packed) < 5000 * 10  # plain, the names are 36 bytes each
 
 
-def test_the_legacy_plain_form_is_still_read():
-    back = GroupResult.from_json(
-        {"group_id": "g", "ok": True, "counts": {"eLUX": [2, 0]}, "missing": {"eLUX": ["eLUX_A.dat", "eLUX_B.dat"]}}
-    )
-    assert back.missing_names() == {"eLUX": ["eLUX_A.dat", "eLUX_B.dat"]}
+def test_a_result_without_its_packed_names_or_of_another_version_is_refused_by_name():
+    from mnaas_missing_files.core.errors import MessageFormatError
+
+    plain = {"group_id": "g", "ok": True, "counts": {"eLUX": [2, 0]}, "missing": {"eLUX": ["eLUX_A.dat"]}}
+    with pytest.raises(MessageFormatError, match="a group's result has no 'missing_z' field"):
+        GroupResult.from_json(plain)
+    future = result().to_json() | {"version": 2}
+    with pytest.raises(MessageFormatError, match="a group's result is of format version 2; this version reads 1"):
+        GroupResult.from_json(future)
+    assert GroupResult.from_json(result().to_json()).missing_names() == result().missing
 
 
 def test_rows_come_lazily_in_plan_order_from_compacted_results():

@@ -1,5 +1,7 @@
 import datetime as dt
 
+import pytest
+
 from mnaas_missing_files.checking.planning import batch_count, make_plan, plan_batches, plan_groups
 from tests.helpers.settings import settings_for_tests
 
@@ -68,11 +70,48 @@ def test_plan_round_trips_through_json():
     assert "groups" not in plan.to_json()  # the batches only: each customer once
 
 
-def test_a_plan_or_group_message_of_the_version_before_batches_still_reads():
-    from mnaas_missing_files.core.model import Batch, Group, Plan
+def test_a_plan_or_batch_of_an_unknown_version_or_the_group_form_that_never_shipped_is_refused():
+    from mnaas_missing_files.core.errors import MessageFormatError
+    from mnaas_missing_files.core.model import Batch, Plan
 
-    old_group = {"group_id": "sms/infonova/2", "process": "sms", "customer_type": "infonova", "customers": ["I3", "I4"]}
-    batch = Batch.from_json(old_group)
-    assert batch.groups() == [Group("sms/infonova/2", "sms", "infonova", ("I3", "I4"))]
-    plan = Plan.from_json({"run_id": "r", "day": "2026-01-02", "groups": [old_group]})
-    assert plan.groups == [Group.from_json(old_group)] and len(plan.batches) == 1
+    plan = make_plan(settings_for_tests(day=dt.date(2026, 1, 2)), workers=2, trigger="submit").to_json()
+    assert plan["version"] == 1 and all(b["version"] == 1 for b in plan["batches"])
+    with pytest.raises(MessageFormatError, match="a run's plan is of format version 2"):
+        Plan.from_json(plan | {"version": 2})
+    with pytest.raises(MessageFormatError, match="a run's plan has no 'batches' field"):
+        Plan.from_json({k: v for k, v in plan.items() if k != "batches"})
+    with pytest.raises(MessageFormatError, match="a run's plan names an unknown trigger 'nightly'"):
+        Plan.from_json(plan | {"trigger": "nightly"})
+    one_group = {"group_id": "sms/infonova/2", "process": "sms", "customer_type": "infonova", "customers": ["I3"]}
+    with pytest.raises(MessageFormatError, match="a group task's batch has no 'batch_id' field"):
+        Batch.from_json(one_group)
+    without_version = {k: v for k, v in plan.items() if k != "version"}
+    assert Plan.from_json(without_version) == Plan.from_json(plan)  # absent: version 1
+
+
+def test_a_task_message_of_another_format_version_is_refused_by_name():
+    from mnaas_missing_files.core.errors import MessageFormatError
+    from mnaas_missing_files.core.plan import accept_version
+
+    accept_version("a mnaas.start_run message", 1)
+    with pytest.raises(
+        MessageFormatError, match="a mnaas.start_run message is of format version 2; this version reads 1"
+    ):
+        accept_version("a mnaas.start_run message", 2)
+    with pytest.raises(MessageFormatError, match="a group task's batch: expected a JSON object, got list"):
+        from mnaas_missing_files.core.model import Batch
+
+        Batch.from_json(["traffic"])
+
+
+def test_a_message_naming_an_unknown_trigger_is_refused_with_the_known_ones():
+    from mnaas_missing_files.core.errors import MessageFormatError
+    from mnaas_missing_files.core.plan import parse_trigger
+    from mnaas_missing_files.core.states import Trigger
+
+    assert parse_trigger("a mnaas.start_run message", "schedule") is Trigger.SCHEDULE
+    with pytest.raises(
+        MessageFormatError,
+        match=r"a mnaas.start_run message names an unknown trigger 'nightly' \(one of run, submit, schedule, backfill, catchup\)",
+    ):
+        parse_trigger("a mnaas.start_run message", "nightly")

@@ -1,9 +1,9 @@
 """Which days of the catch-up window never ran (contract §10), from the run history alone,
 so that the control worker, `status`, `backfill --only-missing` and the metrics agree.
 
-A day has run when the history has an entry for it with `ended` set and an outcome other
-than `refused` and `dry-run`: a failed, interrupted or lost run was reported, and running it
-again is the operators' call.
+A day has run when the history has an entry for it that counts as a run
+(HistoryEntry.counts_as_run: ended, not a dry run): a failed, interrupted or lost run was
+reported, and running it again is the operators' call.
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from mnaas_missing_files.config.cron import latest_scheduled_day
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.state import history
 
-NOT_A_RUN = frozenset({"refused", "dry-run", "running"})
-
 
 def ran_days(entries: Iterable[dict]) -> set[str]:
     """ISO days that have an ended run that counts (see the module's docstring)."""
-    return {str(e.get("day")) for e in entries if e.get("ended") and str(e.get("outcome")) not in NOT_A_RUN}
+    return {entry.day for entry in map(history.HistoryEntry.from_json, entries) if entry.counts_as_run}
 
 
 def history_entries(status_file: str | os.PathLike) -> list[dict]:

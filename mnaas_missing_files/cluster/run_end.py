@@ -1,25 +1,27 @@
 """How a submitted run ends, shared by its chord callback, its error handler and the sweeper
 of lost runs: the domain's finalize under the run's lock token, then the lock released and
-the outcome recorded in the run state; or, when nothing can be reported, the run abandoned."""
+the outcome recorded in the run state; or, when nothing can be reported, the run abandoned.
+Every end of a submitted run passes `finish_run` or `abandon_run`, and through them the
+domain's one end-of-run boundary (run/end_of_run.py)."""
 
 from __future__ import annotations
 
-from celery.utils.log import get_task_logger
+import logging
+from collections.abc import Callable
 
+from mnaas_missing_files.cluster.context import run_lock
+from mnaas_missing_files.cluster.lifecycle import LockLostEnd, who_ends_lock_lost
+from mnaas_missing_files.cluster.records import LockView, TaskResult
+from mnaas_missing_files.cluster.store import RunStore
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, LockLost
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome, Stage
-from mnaas_missing_files.run.ending import RunEnd, end_run
+from mnaas_missing_files.run.end_of_run import RunEnd, end_run
 from mnaas_missing_files.run.finalize import finalize
-from workers.app import app
 
-from . import CATCH_UP
-from .context import run_lock
-from .runstate import RedisJournal, RunState
-
-log = get_task_logger(__name__)
+log = logging.getLogger(__name__)
 
 
 def finish_run(
@@ -27,12 +29,14 @@ def finish_run(
     plan: Plan,
     results: dict[str, GroupResult],
     token: str,
-    state: RunState,
+    state: RunStore,
     message: str = "",
     lost: bool = False,
+    next_pass: Callable[[], None] | None = None,
 ) -> dict:
     """Reports, one email, the status file, written only while `token` holds the job (a
-    lapsed lock is taken back if nobody held the job meanwhile); the outcome as JSON."""
+    lapsed lock is taken back if nobody held the job meanwhile); the outcome as JSON.
+    `next_pass` asks for the next catch-up pass once a scheduled or catch-up run ended."""
     lock = run_lock(settings)
 
     def still_owner() -> None:
@@ -40,12 +44,10 @@ def finish_run(
 
     try:
         still_owner()
-        outcome = finalize(
-            settings, plan, results, journal=RedisJournal(state.client), before_write=still_owner, lost=lost
-        )
+        outcome = finalize(settings, plan, results, journal=state.journal(), before_write=still_owner, lost=lost)
     except LockLost as exc:
         log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
-        if (lock.holder() or {}).get("run_id") == plan.run_id:
+        if who_ends_lock_lost(plan.run_id, LockView.of(lock.holder())) is LockLostEnd.SWEEPER:
             log.info("run %s: the sweeper is reporting it; leaving the outcome to the sweeper", plan.run_id)
         elif state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True):
             end_run(
@@ -67,21 +69,12 @@ def finish_run(
     done = outcome.to_json()
     lock.release(token)
     state.finish(state=Stage.DONE, exit_code=outcome.exit_code, outcome=done, message=message)
-    if plan.trigger in ("catchup", "schedule"):
-        _ask_for_the_next_day()
+    if next_pass is not None and plan.trigger.claims_its_day:
+        next_pass()
     return done
 
 
-def _ask_for_the_next_day() -> None:
-    """Catch-up runs one day at a time: the next pass now, rather than at the next sweep
-    (which makes it anyway, within MNAAS_SWEEP_INTERVAL)."""
-    try:
-        app.send_task(CATCH_UP)
-    except Exception as exc:  # kombu's connection errors vary; the run's outcome stands
-        log.warning("catch-up: could not ask for the next pass now (%s); the next sweep makes it", mask_secrets(exc))
-
-
-def abandon_run(settings: Settings, state: RunState, token: str | None, message: str) -> dict:
+def abandon_run(settings: Settings, state: RunStore, token: str | None, message: str) -> dict:
     """The run cannot be reported: free the job, record it failed, and end it through the one
     boundary (history, log) with the reason."""
     if token:
@@ -91,7 +84,7 @@ def abandon_run(settings: Settings, state: RunState, token: str | None, message:
             RunEnd(
                 settings,
                 state.run_id,
-                str(state.read().get("day") or settings.day),
+                (record.day if (record := state.record()) else "") or str(settings.day),
                 Outcome.FAILED,
                 EXIT_FAILED,
                 message=message,
@@ -99,4 +92,4 @@ def abandon_run(settings: Settings, state: RunState, token: str | None, message:
         )
     else:
         log.error("run %s: %s (it had already ended)", state.run_id, message)
-    return {"run_id": state.run_id, "state": "failed"}
+    return TaskResult(state.run_id, "failed").to_json()

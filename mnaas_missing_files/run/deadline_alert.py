@@ -2,7 +2,7 @@
 successful run, or operators get one NOT DELIVERED alert and the SDP ticket (episode rule).
 
 The decision is the history's, so every sweeper (and the metrics) reaches the same one; that
-the alert goes once per day across sweepers is the caller's claim (tasks/deadline.py).
+the alert goes once per day across sweepers is the caller's claim (mnaas_missing_files/cluster/deadline_pass.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting.alerts import build_deadline_alert
 from mnaas_missing_files.reporting.mail import build_sdp_ticket, deliver
 from mnaas_missing_files.state import statusfile
-from mnaas_missing_files.state.catchup import history_entries
+from mnaas_missing_files.state.history import HistoryEntry
+from mnaas_missing_files.state.missed_days import history_entries
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def overdue_day(settings: Settings, now: dt.datetime | None = None) -> dt.date |
 
 
 def succeeded(entries: list[dict], day: dt.date) -> bool:
-    return any(e.get("day") == day.isoformat() and e.get("outcome") == "success" and e.get("ended") for e in entries)
+    return any(e.day == day.isoformat() and e.succeeded for e in map(HistoryEntry.from_json, entries))
 
 
 def deadline_missed(settings: Settings, entries: list[dict], now: dt.datetime | None = None) -> bool:

@@ -1,21 +1,7 @@
 """What a submitted run is doing, kept in Redis so that `submit --wait`, `status` and an
-operator can follow it without holding a worker. No Celery here: plain redis-py.
-
-Keys (all expire after STATE_TTL, far above the longest run):
-
-    mnaas-missing-files:run:<run_id>            hash: run_id day trigger dry_run state total done
-                                                failed exit_code outcome message created updated
-    mnaas-missing-files:run:<run_id>:failed     hash: group id -> error
-    mnaas-missing-files:run:<run_id>:result:<group id>   one group's GroupResult JSON: a key per
-                                                group, so no key holds the whole day's results
-    mnaas-missing-files:run:<run_id>:done       set of group ids counted in `done`
-    mnaas-missing-files:run:<run_id>:active     hash: group task (batch) id -> who is checking it (host, pid)
-    mnaas-missing-files:run:<run_id>:sent       set: emails sent for the run (DeliveryJournal)
-    mnaas-missing-files:run:<run_id>:plan       the run's Plan JSON but its batches, read by its callback
-    mnaas-missing-files:run:<run_id>:plan:<n>   the plan's batch n (one group task's customers)
-    mnaas-missing-files:open:<job>              set: ids of the job's runs not yet ended (sweeper)
-
-The job's other keys (a day's claim, a tick, a task message's deliveries): jobkeys.py.
+operator can follow it without holding a worker. No Celery here: plain redis-py. Its keys
+(`<prefix>:run:<run_id>` and its side keys, all living STATE_TTL) are listed in keys.py; the
+job's other keys (a day's claim, a tick, a task message's deliveries): jobkeys.py.
 """
 
 from __future__ import annotations
@@ -28,12 +14,12 @@ import threading
 
 import redis
 
-from mnaas_missing_files.core.model import GroupResult
+from mnaas_missing_files.cluster.keys import STATE_TTL, open_key, plan_batch_key, result_key, run_key, run_part_key
+from mnaas_missing_files.cluster.records import RunRecord
+from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.state.redisconn import connect_redis
 
-PREFIX = "mnaas-missing-files"
-STATE_TTL = 7 * 24 * 3600
 REDIS_TIMEOUT = 5.0
 RESULTS_CHUNK = 200  # group results per MGET: a few MB at most per reply
 
@@ -88,10 +74,6 @@ def _now() -> str:
     return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
 
 
-def run_key(run_id: str) -> str:
-    return f"{PREFIX}:run:{run_id}"
-
-
 class RunState:
     """One run's progress record."""
 
@@ -103,19 +85,22 @@ class RunState:
     def _keys(self, group_id: str) -> list[str]:
         return [
             self.key,
-            f"{self.key}:done",
+            self.part_key("done"),
             self.result_key(group_id),
-            f"{self.key}:failed",
-            f"{self.key}:active",
+            self.part_key("failed"),
+            self.part_key("active"),
             self.plan_key,
         ]
 
+    def part_key(self, part: str) -> str:
+        return run_part_key(self.run_id, part)
+
     def result_key(self, group_id: str) -> str:
-        return f"{self.key}:result:{group_id}"
+        return result_key(self.run_id, group_id)
 
     @property
     def plan_key(self) -> str:
-        return f"{self.key}:plan"
+        return self.part_key("plan")
 
     def create(
         self,
@@ -152,6 +137,18 @@ class RunState:
         pipe.sadd(open_key(job), self.run_id)
         pipe.expire(open_key(job), STATE_TTL)
         pipe.execute()
+
+    def create_for(self, plan: Plan, *, job: str, state: Stage, token: str | None = None) -> None:
+        """`create` for a planned run."""
+        self.create(
+            day=plan.day,
+            trigger=plan.trigger,
+            dry_run=plan.dry_run,
+            total=len(plan.groups),
+            job=job,
+            state=state,
+            token=token,
+        )
 
     def exists(self) -> bool:
         return bool(self.client.exists(self.key))
@@ -195,14 +192,11 @@ class RunState:
         every group task's message, so it carries only the run id and day. A key per batch
         (`:plan:<n>`, the size of one group task's message) under a small header, so that no
         key grows with the day: 100,000 customers made a 1.5 MB plan."""
-        if "batches" not in plan:  # groups only (a plan of the version before batches)
-            self.client.set(self.plan_key, json.dumps(plan), ex=STATE_TTL)
-            return
         batches = plan["batches"]
         header = {k: v for k, v in plan.items() if k != "batches"} | {"batch_keys": len(batches)}
         pipe = self.client.pipeline()
         for n, batch in enumerate(batches):
-            pipe.set(f"{self.plan_key}:{n}", json.dumps(batch), ex=STATE_TTL)
+            pipe.set(plan_batch_key(self.run_id, n), json.dumps(batch), ex=STATE_TTL)
         pipe.set(self.plan_key, json.dumps(header), ex=STATE_TTL)  # last: whole once seen
         pipe.execute()
 
@@ -212,19 +206,19 @@ class RunState:
             return None
         plan = json.loads(raw)
         count = plan.pop("batch_keys", None)
-        if count is None:  # a plan kept whole, by the version before
+        if not isinstance(count, int):  # not a header this version wrote: the decoder refuses it
             return plan
-        parts = self.client.mget([f"{self.plan_key}:{n}" for n in range(count)]) if count else []
+        parts = self.client.mget([plan_batch_key(self.run_id, n) for n in range(count)]) if count else []
         plan["batches"] = [json.loads(part) for part in parts if part is not None]
         return plan if len(plan["batches"]) == count else None  # partly expired: as good as gone
 
     def group_started(self, group_id: str) -> None:
-        self.client.hset(f"{self.key}:active", group_id, f"{socket.gethostname()} pid {os.getpid()}")
-        self.client.expire(f"{self.key}:active", STATE_TTL)
+        self.client.hset(self.part_key("active"), group_id, f"{socket.gethostname()} pid {os.getpid()}")
+        self.client.expire(self.part_key("active"), STATE_TTL)
 
     def active(self) -> dict[str, str]:
         """group id -> "host pid N" of the process checking it right now."""
-        return {_str(k): _str(v) for k, v in self.client.hgetall(f"{self.key}:active").items()}
+        return {_str(k): _str(v) for k, v in self.client.hgetall(self.part_key("active")).items()}
 
     def group_done(self, result: GroupResult) -> bool:
         """Record a group's result; False when it had been counted already (a redelivery)."""
@@ -239,11 +233,14 @@ class RunState:
         """Record every group's result of one group task (a batch); then it is not active."""
         for result in results:
             self.group_done(result)
-        self.client.hdel(f"{self.key}:active", batch_id)
+        self.client.hdel(self.part_key("active"), batch_id)
+
+    def journal(self) -> RedisJournal:
+        return RedisJournal(self.client)
 
     def results(self) -> dict[str, GroupResult]:
         """Every recorded group's result (the groups counted in `done`), read in chunks."""
-        group_ids = sorted(_str(g) for g in self.client.smembers(f"{self.key}:done"))
+        group_ids = sorted(_str(g) for g in self.client.smembers(self.part_key("done")))
         found: dict[str, GroupResult] = {}
         for start in range(0, len(group_ids), RESULTS_CHUNK):
             chunk = group_ids[start : start + RESULTS_CHUNK]
@@ -275,11 +272,16 @@ class RunState:
                 return False
         else:
             self.set(**fields)
-        self.client.delete(f"{self.key}:active")
+        self.client.delete(self.part_key("active"))
         job = self.client.hget(self.key, "job")
         if job:
             self.client.srem(open_key(_str(job)), self.run_id)
         return True
+
+    def record(self) -> RunRecord | None:
+        """The run's record, typed; None for an unknown run."""
+        raw = self.read()
+        return RunRecord.from_json(raw) if raw else None
 
     def read(self) -> dict:
         """The run's record with typed counts (empty dict for an unknown run); never the token."""
@@ -292,7 +294,7 @@ class RunState:
         record["dry_run"] = raw.get("dry_run") == "1"
         record["exit_code"] = int(raw["exit_code"]) if raw.get("exit_code") not in (None, "") else None
         record["outcome"] = json.loads(raw["outcome"]) if raw.get("outcome") else None
-        record["failed_groups"] = self.client.hgetall(f"{self.key}:failed")
+        record["failed_groups"] = self.client.hgetall(self.part_key("failed"))
         return record
 
 
@@ -303,18 +305,10 @@ class RedisJournal:
         self.client = client
 
     def was_sent(self, run_id: str, kind: str) -> bool:
-        return bool(self.client.sismember(f"{run_key(run_id)}:sent", kind))
+        return bool(self.client.sismember(run_part_key(run_id, "sent"), kind))
 
     def mark_sent(self, run_id: str, kind: str) -> None:
         pipe = self.client.pipeline()
-        pipe.sadd(f"{run_key(run_id)}:sent", kind)
-        pipe.expire(f"{run_key(run_id)}:sent", STATE_TTL)
+        pipe.sadd(run_part_key(run_id, "sent"), kind)
+        pipe.expire(run_part_key(run_id, "sent"), STATE_TTL)
         pipe.execute()
-
-
-def _job(lock_key: str) -> str:
-    return lock_key.rsplit(":lock:", 1)[-1]
-
-
-def open_key(lock_key: str) -> str:
-    return f"{PREFIX}:open:{_job(lock_key)}"

@@ -14,14 +14,13 @@ from typing import NamedTuple
 
 import redis
 
+from mnaas_missing_files.cluster.runstate import RunState, redis_client
 from mnaas_missing_files.config.settings import Settings, config_path_from, load_settings
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.runlog import attach_log_file
 from mnaas_missing_files.run.shadow import shadowed
 from mnaas_missing_files.state.redisconn import sentinel_options
 from mnaas_missing_files.state.redislock import RedisRunLock, lock_key
-
-from .runstate import RunState, redis_client
 
 
 def settings_for(day: dt.date | str | None = None, shadow_dir: str | None = None, *, real: bool = False) -> Settings:

@@ -1,12 +1,6 @@
 """The job's keys in Redis beside its runs' state (runstate.py): which runs are open, which
-run claimed a day, whether the day's tick came, how often a task message was delivered.
-No Celery here: plain redis-py.
-
-    mnaas-missing-files:open:<job>              set: ids of the job's runs not yet ended (sweeper)
-    mnaas-missing-files:scheduled:<job>:<day>   the run id of the day's scheduled or catch-up run
-    mnaas-missing-files:tick:<job>:<day>        a tick for the day came (its run: trigger schedule)
-    mnaas-missing-files:deadline:<job>:<day>    the day's NOT DELIVERED alert was sent (deadline.py)
-    mnaas-missing-files:deliveries:<task>:<n>   deliveries of one task message (retry n)
+run claimed a day, whether the day's tick came, how often a task message was delivered. The
+keys and their TTLs: keys.py. No Celery here: plain redis-py.
 """
 
 from __future__ import annotations
@@ -15,10 +9,16 @@ import datetime as dt
 
 import redis
 
-from .runstate import PREFIX, _job, _str, _text, open_key
-
-SCHEDULED_TTL = 8 * 24 * 3600  # longer than any day can be "yesterday" for a late tick
-DELIVERY_TTL = 2 * 24 * 3600
+from mnaas_missing_files.cluster.keys import (
+    DELIVERY_TTL,
+    SCHEDULED_TTL,
+    deadline_key,
+    deliveries_key,
+    open_key,
+    scheduled_key,
+    tick_key,
+)
+from mnaas_missing_files.cluster.runstate import _str, _text
 
 _REPLACE_IF_OWNER = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -41,10 +41,6 @@ def open_runs(client: redis.Redis, lock_key: str) -> list[str]:
 
 def forget_open_run(client: redis.Redis, lock_key: str, run_id: str) -> None:
     client.srem(open_key(lock_key), run_id)
-
-
-def scheduled_key(lock_key: str, day: dt.date) -> str:
-    return f"{PREFIX}:scheduled:{_job(lock_key)}:{day.isoformat()}"
 
 
 def claim_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id: str) -> str | None:
@@ -80,7 +76,7 @@ def claim_age(client: redis.Redis, lock_key: str, day: dt.date, ttl: int) -> flo
 def pending_tick(client: redis.Redis, lock_key: str, day: dt.date, *, ttl: int, mark: bool = False) -> bool:
     """Whether a tick for `day` came (mark=True records one): the day then runs with trigger
     `schedule` even if an operator ran it before, as a scheduled day always did."""
-    key = f"{PREFIX}:tick:{_job(lock_key)}:{day.isoformat()}"
+    key = tick_key(lock_key, day)
     if mark:
         client.set(key, "1", ex=ttl)
         return True
@@ -94,9 +90,23 @@ def release_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_
 
 def count_delivery(client: redis.Redis, task_id: str, retries: int) -> int:
     """This delivery's number (1 for the first) of one task message; a retry is a new message."""
-    key = f"{PREFIX}:deliveries:{task_id}:{retries}"
+    key = deliveries_key(task_id, retries)
     pipe = client.pipeline()
     pipe.incr(key)
     pipe.expire(key, DELIVERY_TTL)
     count, _ = pipe.execute()
     return int(count)
+
+
+def claim_deadline_alert(client: redis.Redis, lock_key: str, day: dt.date, ttl: int) -> bool:
+    """Claim the sending of the day's NOT DELIVERED alert: False when it went out already
+    (this sweeper or another)."""
+    return bool(client.set(deadline_key(lock_key, day), "alerting", nx=True, ex=ttl))
+
+
+def deadline_alert_sent(client: redis.Redis, lock_key: str, day: dt.date, ttl: int, *, sent: bool) -> None:
+    """Mark the claimed alert sent, or give the claim back when nothing went out."""
+    if sent:
+        client.set(deadline_key(lock_key, day), "sent", ex=ttl)
+    else:
+        client.delete(deadline_key(lock_key, day))

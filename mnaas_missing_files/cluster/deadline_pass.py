@@ -3,20 +3,17 @@ across any number of sweepers, claimed in Redis before anything is sent."""
 
 from __future__ import annotations
 
-from celery.utils.log import get_task_logger
+import logging
 
+from mnaas_missing_files.cluster.context import job_lock_key, state_client
+from mnaas_missing_files.cluster.jobkeys import claim_deadline_alert, deadline_alert_sent
+from mnaas_missing_files.cluster.keys import ALERT_TTL
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.run.deadline import overdue_day, send_deadline_alert, succeeded
+from mnaas_missing_files.run.deadline_alert import overdue_day, send_deadline_alert, succeeded
 from mnaas_missing_files.run.metrics import write_metrics_quietly
-from mnaas_missing_files.state.catchup import history_entries
+from mnaas_missing_files.state.missed_days import history_entries
 
-from .context import job_lock_key, state_client
-from .runstate import PREFIX, _job
-
-log = get_task_logger(__name__)
-
-# The claim outlives the two days in which a day can be the overdue one.
-ALERT_TTL = 4 * 24 * 3600
+log = logging.getLogger(__name__)
 
 
 def check_deadline(settings: Settings) -> dict | None:
@@ -25,15 +22,14 @@ def check_deadline(settings: Settings) -> dict | None:
     day = overdue_day(settings)
     if day is None or succeeded(history_entries(settings.status_file), day):
         return None
-    client = state_client(settings)
-    key = f"{PREFIX}:deadline:{_job(job_lock_key(settings))}:{day.isoformat()}"
-    if not client.set(key, "alerting", nx=True, ex=ALERT_TTL):
+    client, job = state_client(settings), job_lock_key(settings)
+    if not claim_deadline_alert(client, job, day, ALERT_TTL):
         return None  # this day's alert went out already (this sweeper or another)
     try:
         sent = send_deadline_alert(settings, day)
     except Exception:
-        client.delete(key)  # nothing went out: the next sweep tries again
+        deadline_alert_sent(client, job, day, ALERT_TTL, sent=False)  # the next sweep tries again
         raise
-    client.set(key, "sent", ex=ALERT_TTL)
+    deadline_alert_sent(client, job, day, ALERT_TTL, sent=True)
     write_metrics_quietly(settings, None)
     return sent
