@@ -57,6 +57,8 @@ def finish_run(
                     EXIT_FAILED,
                     message=mask_secrets(exc),
                     trigger=plan.trigger,
+                    dry_run=plan.dry_run,
+                    journal=RedisJournal(state.client),
                 )
             )
         return {"run_id": plan.run_id, "outcome": "lock lost"}
@@ -87,14 +89,17 @@ def abandon_run(settings: Settings, state: RunState, token: str | None, message:
     if token:
         run_lock(settings).release(token)
     if state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, only_if_open=True):
+        record = state.read()
         end_run(
             RunEnd(
                 settings,
                 state.run_id,
-                str(state.read().get("day") or settings.day),
+                str(record.get("day") or settings.day),
                 Outcome.FAILED,
                 EXIT_FAILED,
                 message=message,
+                dry_run=bool(record.get("dry_run")),
+                journal=RedisJournal(state.client),
             )
         )
     else:

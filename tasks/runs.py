@@ -20,6 +20,7 @@ from mnaas_missing_files.checking.check import RetryLater, check_attempt, descri
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import (
+    GroupsFailed,
     JobHeld,
     LockHeld,
     LockLost,
@@ -211,8 +212,10 @@ def _launch_chord(plan: Plan, token: str) -> None:
 def check_group(self, run_id: str, day: str, group: dict, token: str | None = None) -> dict:
     """One batch's queries (core/plan.py; `group` is its JSON, or one group's from a message
     of the version before batches). Transient errors are retried (countdown
-    MNAAS_RETRY_BACKOFF, doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails comes back as
-    failed results, so the chord callback always runs."""
+    MNAAS_RETRY_BACKOFF, doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails is recorded as
+    failed results in the run state, then raised (GroupsFailed): Flower shows the task
+    FAILURE, and the chord calls the body's error callback, run_failed, which ends the run
+    through the same boundary as finalize_run, with a report naming the failed groups."""
     settings = settings_for(day)
     batch = Batch.from_json(group)
     state = _state(settings, run_id)
@@ -231,7 +234,13 @@ def check_group(self, run_id: str, day: str, group: dict, token: str | None = No
         results = _check_once(self, settings, batch, run_id, attempt)
     state.batch_done(batch.batch_id, results)
     _extend(settings, token, run_id)
-    return {"group": batch.batch_id, "groups": len(results), "failed": sum(not r.ok for r in results)}
+    failed = [r for r in results if not r.ok]
+    if failed:  # recorded above; raising shows FAILURE in Flower and routes the chord to run_failed
+        raise GroupsFailed(
+            f"{len(failed)} of {len(results)} group(s) failed after their retries; "
+            f"first: {failed[0].group_id}: {mask_secrets(failed[0].error)}"
+        )
+    return {"group": batch.batch_id, "groups": len(results), "failed": 0}
 
 
 def _check_once(task, settings: Settings, batch: Batch, run_id: str, attempt: int) -> list[GroupResult]:

@@ -105,3 +105,9 @@ class TransientMailError(Transient, MailError):
 
 class ReportError(MnaasError):
     """The report files could not be written; the previous reports are left intact."""
+
+
+class GroupsFailed(MnaasError):
+    """A group task's groups failed after their retries. Raised by the task after it recorded
+    every result in the run state, so Flower shows the task FAILURE with the first error and
+    the chord ends the run through its error callback (contract §15)."""

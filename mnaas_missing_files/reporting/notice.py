@@ -49,8 +49,7 @@ def advice(settings: Any, facts: FailureFacts) -> list[str]:
     suffix = f" --config {config}" if config else ""
     return [
         f"See why: mnaas-missing-files status --run {facts.run_id}{suffix}, and the log {settings.log_path}",
-        "Fix the cause (the errors above), then run the day again: "
-        f"mnaas-missing-files run --date {facts.day}{suffix}",
+        f"Fix the cause (the errors above), then run the day again: mnaas-missing-files run --date {facts.day}{suffix}",
         "Until a run of the day succeeds, its reports are the previous ones (or none): "
         "do not read them as this day's check",
     ]
@@ -82,7 +81,7 @@ def build_failure_notice(settings: Any, facts: FailureFacts) -> EmailMessage:
         text += [title.upper(), *(f"  - {line}" for line in lines), ""]
     msg.set_content("\n".join([*text, "-- ", signature, ""]))
     page = [
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>FAILED</title></head>",
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>FAILED</title></head>',
         '<body style="margin:0;padding:16px;font:14px Arial,Helvetica,sans-serif;color:#111827">',
         f'<p style="margin:0 0 12px;padding:10px;background:{RED};color:#fff;font-size:16px">'
         f"<b>FAILED</b> {html.escape(headline)}</p>",

@@ -19,7 +19,7 @@ from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_OK
 from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.mail import deliver
-from mnaas_missing_files.reporting.notice import NOTICE_KIND, FailureFacts, build_failure_notice
+from mnaas_missing_files.reporting.notice import NOTICE_KIND, build_failure_notice
 from mnaas_missing_files.run.failurefacts import failure_facts
 from mnaas_missing_files.run.metrics import RunMetrics, pair_facts, write_metrics_quietly
 from mnaas_missing_files.run.outcome import RunOutcome
@@ -174,9 +174,14 @@ def send_failure_notice(end: RunEnd) -> None:
     if journal.was_sent(end.run_id, NOTICE_KIND):
         log.info("run %s: failure notice already sent; not sending it again", end.run_id)
         return
-    delivery = deliver(end.settings, build_failure_notice(
+    delivery = deliver(
+        end.settings,
+        build_failure_notice(
             end.settings, failure_facts(end.settings, end.run_id, end.day, end.outcome, end.report, end.message)
-        ), kind=NOTICE_KIND, run_id=end.run_id)
+        ),
+        kind=NOTICE_KIND,
+        run_id=end.run_id,
+    )
     journal.mark_sent(end.run_id, NOTICE_KIND)
     if end.report is not None:
         end.report.email = str(delivery.path) if delivery.path else f"smtp to {len(delivery.recipients)} recipients"

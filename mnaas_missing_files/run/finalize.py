@@ -17,8 +17,8 @@ from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, Rep
 from mnaas_missing_files.core.model import GroupResult, Plan, iter_outstanding, iter_rows
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome
-from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
 from mnaas_missing_files.reporting.failures import distinct_errors
+from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
 from mnaas_missing_files.reporting.reports import dry_run_path, write_reports
 from mnaas_missing_files.run.analysis import analyse
 from mnaas_missing_files.run.ending import DeliveryJournal, MemoryJournal, RunEnd, end_run
