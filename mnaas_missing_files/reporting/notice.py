@@ -44,23 +44,26 @@ def notice_subject(settings: Any, facts: FailureFacts) -> str:
     return f"{env_prefix(settings)}FAILED - Missing customer files {facts.day}: {facts.cause}"
 
 
-def advice(settings: Any, facts: FailureFacts) -> list[str]:
+def advice(settings: Any, facts: FailureFacts) -> list[tuple[str, str]]:
+    """(what to do, the command for it, or "")."""
     config = getattr(settings, "config_path", None)
     suffix = f" --config {config}" if config else ""
     return [
-        f"See why: mnaas-missing-files status --run {facts.run_id}{suffix}, and the log {settings.log_path}",
-        f"Fix the cause (the errors above), then run the day again: mnaas-missing-files run --date {facts.day}{suffix}",
-        "Until a run of the day succeeds, its reports are the previous ones (or none): "
-        "do not read them as this day's check",
+        (f"See why (and the log {settings.log_path}):", f"mnaas-missing-files status --run {facts.run_id}{suffix}"),
+        (
+            "Fix the cause (the errors above), then run the day again:",
+            f"mnaas-missing-files run --date {facts.day}{suffix}",
+        ),
+        ("Until a run of the day succeeds, do not read the day's reports as its check: they are an earlier run's.", ""),
     ]
 
 
-def notice_lines(settings: Any, facts: FailureFacts) -> dict[str, list[str]]:
-    """The body's sections, each a list of lines; both parts render these."""
+def notice_lines(settings: Any, facts: FailureFacts) -> dict[str, list[tuple[str, str]]]:
+    """The body's sections, each a list of (line, command or ""); both parts render these."""
     errors = [e.describe(facts.total_groups) for e in distinct_errors(facts.failed_groups)]
     return {
-        "What failed": [mask_secrets(line) for line in facts.what_failed] + errors,
-        "What is known": facts.known,
+        "What failed": [(mask_secrets(line), "") for line in [*facts.what_failed, *errors]],
+        "What is known": [(line, "") for line in facts.known],
         "What to do": advice(settings, facts),
     }
 
@@ -71,24 +74,26 @@ def build_failure_notice(settings: Any, facts: FailureFacts) -> EmailMessage:
     )
     msg["Subject"] = notice_subject(settings, facts)
     sections = notice_lines(settings, facts)
-    headline = (
-        f"The run {facts.run_id} for {facts.day} FAILED ({facts.outcome}): {facts.cause}. "
-        "No report was made for this day."
-    )
+    headline = f"The run {facts.run_id} for {facts.day} failed: {facts.cause}. No report was made for this day."
     signature = f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}"
     text = [headline, ""]
     for title, lines in sections.items():
-        text += [title.upper(), *(f"  - {line}" for line in lines), ""]
+        text.append(title.upper())
+        for line, command in lines:
+            text += [f"  - {line}", *([f"      {command}"] if command else [])]
+        text.append("")
     msg.set_content("\n".join([*text, "-- ", signature, ""]))
     page = [
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>FAILED</title></head>',
         '<body style="margin:0;padding:16px;font:14px Arial,Helvetica,sans-serif;color:#111827">',
-        f'<p style="margin:0 0 12px;padding:10px;background:{RED};color:#fff;font-size:16px">'
-        f"<b>FAILED</b> {html.escape(headline)}</p>",
+        f'<p style="margin:0 0 12px;padding:10px;background:{RED};color:#fff;font-size:15px">'
+        f'<b style="font-size:17px">FAILED</b> &nbsp;{html.escape(headline)}</p>',
     ]
     for title, lines in sections.items():
         page.append(f'<h3 style="margin:12px 0 4px;font-size:15px">{html.escape(title)}</h3><ul style="margin:0">')
-        page += [f"<li>{html.escape(line)}</li>" for line in lines]
+        for line, command in lines:
+            code = f'<br><code style="background:#f3f4f6">{html.escape(command)}</code>' if command else ""
+            page.append(f"<li>{html.escape(line)}{code}</li>")
         page.append("</ul>")
     page.append(f'<p style="color:#6b7280;font-size:12px">-- <br>{html.escape(signature)}</p></body></html>')
     msg.add_alternative("\n".join(page), subtype="html")

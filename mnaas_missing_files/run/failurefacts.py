@@ -5,6 +5,7 @@ else only the reason it was abandoned, lost or superseded."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.secrets import mask_secrets
@@ -21,6 +22,13 @@ def short(text: str, limit: int = CAUSE_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def gist(error: str) -> str:
+    """`TransientWarehouseError: Impala h:21050 unreachable or connection lost: TTransport…`
+    -> `Impala h:21050 unreachable or connection lost`: the error's first clause, no class."""
+    text = re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", mask_secrets(error))
+    return short(text.split(": ", 1)[0], 70)
+
+
 def cause_of(outcome: Outcome, report: RunOutcome | None, message: str) -> str:
     """The subject's few words: what stopped the run, the most telling fact first."""
     if outcome == Outcome.LOST:
@@ -29,10 +37,10 @@ def cause_of(outcome: Outcome, report: RunOutcome | None, message: str) -> str:
         return "the run was interrupted (SIGTERM or SIGINT)"
     if report is not None and report.total_groups and len(report.failed_groups) == report.total_groups:
         errors = distinct_errors(report.failed_groups)
-        what = short(errors[0].error, 60) if len(errors) == 1 else f"{len(errors)} different errors"
+        what = gist(errors[0].error) if len(errors) == 1 else f"{len(errors)} different errors"
         return f"all {report.total_groups} groups failed: {what}"
     first = (report.errors[0] if report and report.errors else "") or message or "the run could not finish"
-    return short(mask_secrets(first).split(": ", 1)[0] if ": " in first else mask_secrets(first))
+    return gist(first)
 
 
 def failure_facts(

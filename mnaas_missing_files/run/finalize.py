@@ -197,6 +197,7 @@ def _send_report(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) 
         analysis=outcome.analysis,
         failed_groups=outcome.failed_groups,
         outcome=outcome.outcome,
+        total_groups=outcome.total_groups,
     )
     try:
         delivery = deliver(settings, message, kind="report", run_id=plan.run_id)
