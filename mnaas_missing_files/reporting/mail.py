@@ -107,7 +107,8 @@ def build_report_message(
                     names_total=names,
                 )
             )
-            if len(page.encode("utf-8")) <= HTML_MAX_BYTES or pairs == 0:
+            # As sent: the SMTP policy ends every line with CRLF.
+            if len(page.encode("utf-8")) + page.count("\n") <= HTML_MAX_BYTES or pairs == 0:
                 return text, page
             pairs = (settings.mail_pairs if pairs is None else pairs) // 2
             names = (settings.mail_names_total if names is None else names) // 2
