@@ -39,3 +39,20 @@ def distinct_errors(failed_groups: dict[str, str]) -> list[DistinctError]:
     ]
     order = {e.error: i for i, e in enumerate(found)}
     return sorted(found, key=lambda e: (-len(e.groups), order[e.error]))
+
+
+GROUPS_LISTED = 50  # contract §15: at most 50 group ids, then a count
+
+
+def failure_records(failed_groups: dict[str, str]) -> list[dict]:
+    """The run history's `failures`: per distinct error, its group count, the first
+    GROUPS_LISTED group ids and the processes it hit (`status --run` shows them)."""
+    return [
+        {
+            "error": e.error,
+            "group_count": len(e.groups),
+            "groups": list(e.groups[:GROUPS_LISTED]),
+            "processes": list(e.processes),
+        }
+        for e in distinct_errors(failed_groups)
+    ]

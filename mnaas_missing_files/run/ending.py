@@ -18,6 +18,7 @@ from typing import Protocol
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_OK
 from mnaas_missing_files.core.states import Outcome
+from mnaas_missing_files.reporting.failures import failure_records
 from mnaas_missing_files.reporting.mail import deliver
 from mnaas_missing_files.reporting.notice import NOTICE_KIND, build_failure_notice
 from mnaas_missing_files.run.failurefacts import failure_facts
@@ -107,6 +108,8 @@ def record_in_history(end: RunEnd) -> None:
         "outstanding_files": analysis.outstanding if analysis else None,
         "recovered_files": analysis.recovered if analysis else None,
         "no_input": analysis.without_input if analysis else [],
+        # `status` tells why a run failed: each distinct error once, with (some of) its groups
+        "failures": failure_records(end.report.failed_groups) if end.report else [],
     }
     if end.message:
         fields["message"] = end.message
