@@ -5,44 +5,17 @@ pipe ends quietly."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import json
 import os
 import subprocess
 from email import policy
 
-import pytest
+from tests.helpers.jobconfig import PROCESSES
+from tests.integration.test_run_local import CLI, DAY, cli, data, job, status_of  # noqa: F401 (fixtures)
 
-from mnaas_missing_files.cli.demo_data import DataSpec, generate, write_duckdb
-from tests.helpers.jobconfig import CUSTOMERS, INFONOVA, PROCESSES, make_job
-from tests.integration.test_run_local import CLI, cli, status_of
-
-DAY = dt.date(2026, 11, 24)
 # A warehouse host nobody has: every group fails the same way (DNS), as with a mistyped host.
 NOWHERE = {"MNAAS_WAREHOUSE_URL": "impala://warehouse-typo.invalid:21050", "MNAAS_QUERY_ATTEMPTS": "1"}
-
-
-@pytest.fixture
-def job(tmp_path):
-    data = generate(
-        DataSpec(
-            days=[DAY - dt.timedelta(days=1), DAY],
-            processes=PROCESSES,
-            customers=CUSTOMERS + INFONOVA,
-            files_per_pair=12,
-            missing_fraction=0.08,
-        )
-    )
-    write_duckdb(tmp_path / "wh.duckdb", data)
-    return make_job(
-        tmp_path / "job",
-        {
-            "MNAAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/wh.duckdb",
-            "MNAAS_GROUP_SIZE": "2",
-            "MNAAS_RETRY_BACKOFF": "0.05",
-        },
-    )
 
 
 def messages(job, kind: str) -> list:
