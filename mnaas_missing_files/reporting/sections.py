@@ -115,9 +115,18 @@ def process_rows(analysis) -> list[dict]:
     return rows
 
 
-def failure_lines(failed_groups: dict[str, str], total: int | None) -> list[str]:
-    """One line per distinct error: the groups, the processes, the error once."""
-    return [e.describe(total) for e in distinct_errors(failed_groups)]
+GROUPS_NAMED = 10  # per distinct error in the email; status --run names up to 50
+
+
+def failure_lines(failed_groups: dict[str, str], total: int | None) -> list[tuple[str, str]]:
+    """One line per distinct error (how many groups, the processes, the error once), and the
+    failed groups it hit by id, the first GROUPS_NAMED of them."""
+    lines = []
+    for e in distinct_errors(failed_groups):
+        more = len(e.groups) - GROUPS_NAMED
+        named = ", ".join(e.groups[:GROUPS_NAMED]) + (f" and {more} more" if more > 0 else "")
+        lines.append((e.describe(total), named))
+    return lines
 
 
 def no_input_lines(analysis) -> list[tuple[str, int]]:
