@@ -256,6 +256,10 @@ def test_backfill_runs_days_in_order_and_continues_past_a_failed_day(job):
         [bad.isoformat(), "failed", "1"],
         [last.isoformat(), "no_input", "1"],
     ]
+    # A day where nothing arrived never reads as `0 missing` alone (contract §15): its
+    # verdicts that need attention are on its line, here every pair (4 processes x 7 customers).
+    [last_line] = [line for line in result.stdout.splitlines() if line.startswith(last.isoformat())]
+    assert last_line.endswith("0 missing; pairs: no_input 28")
     assert job.csv(first).exists() and job.csv(last).exists() and not job.csv(bad).exists()
     # each day's reports carry that day's date in their name and their rows
     assert job.csv(last).read_text().splitlines()[1].startswith(last.isoformat())
