@@ -20,6 +20,7 @@ from mnaas_missing_files.checking.check import RetryLater, check_attempt, descri
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import (
+    EXIT_LOCKED,
     GroupsFailed,
     JobHeld,
     LockHeld,
@@ -110,8 +111,11 @@ def start_run(
         try:  # a lock that lapsed while the message waited is taken back if nobody held the job
             lock.extend(token)
         except LockLost:
-            message = "the run's lock was taken by another run before a worker started this one"
-            return abandon_run(settings, state, None, f"{message}; not starting")
+            # Nothing started (contract §15): refused like a held lock, exit 3, no message sent.
+            message = "the run's lock was taken by another run before a worker started this one; not starting"
+            log.warning("run %s: %s", run_id, message)
+            state.finish(state=Stage.REFUSED, exit_code=EXIT_LOCKED, message=message, only_if_open=True)
+            return {"run_id": run_id, "state": "refused"}
     return launch_run(settings, plan, state, token)
 
 
