@@ -9,6 +9,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -49,6 +50,7 @@ def test_the_dashboard_uses_only_variables_the_test_sets():
     assert panel_queries() and all("$" not in q for q in panel_queries().values())
 
 
+@pytest.mark.promtool
 def test_every_panel_query_returns_series_from_a_metrics_file_the_product_wrote(job, tmp_path):
     promtool = require_tool("promtool", "prometheus")
     assert run(job, DAY).returncode == 0
