@@ -191,8 +191,9 @@ def test_a_lost_run_whose_job_another_run_took_is_marked_failed_and_changes_noth
     assert (record["state"], record["exit_code"]) == ("failed", 1)
     assert "another run has held the job since" in record["message"]
     assert c.job.status_file.read_bytes() == after
-    # Its one message is the failure notice saying another run took the job (contract §15).
-    [notice] = [p for p in c.job.emails() if run_id in p.name]
+    # Its one message is the failure notice saying another run took the job (contract §15),
+    # sent once the sweeper has claimed the run's end (the state above), so waited for.
+    [notice] = wait_until(lambda: [p for p in c.job.emails() if run_id in p.name], what="the failure notice")
     assert notice.name.endswith("_failure-notice.eml")
     assert "another run has held the job since" in c.job.message(notice).get_body(("plain",)).get_content()
     assert len(c.job.emails("report")) == 1 and c.job.emails("sdp-ticket") == []

@@ -111,8 +111,9 @@ def test_a_callback_whose_run_state_lost_the_plan_fails_the_run_and_frees_the_jo
     )
     assert record["exit_code"] == 1 and "plan is no longer in its run state" in record["message"]
     assert c.lock().holder() is None
-    # Its one message is the failure notice saying why (contract §15); nothing else changes.
-    [notice] = c.job.emails()
+    # Its one message is the failure notice saying why (contract §15), sent once the run's end
+    # is claimed (the state above), so waited for; nothing else changes.
+    [notice] = wait_until(c.job.emails, what="the failure notice")
     assert notice.name == f"{DAY}_{run_id}_failure-notice.eml"
     assert "plan is no longer in its run state" in c.job.message(notice).get_body(("plain",)).get_content()
     assert c.job.status_file.read_bytes() == status_before
