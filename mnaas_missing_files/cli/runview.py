@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import UsageError
+from mnaas_missing_files.core.model import Plan
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting.failures import GROUPS_LISTED, failure_records
 from mnaas_missing_files.state import history
@@ -35,7 +36,13 @@ def live_groups(settings: Settings, run_id: str) -> dict | None:
         record = state.read()
         if not record:
             return None
-        return {**record, "active": sorted(state.active())}
+        # `active` names group tasks (batches); counted as the plan's groups they check.
+        stored = state.plan()
+        batches = {b.batch_id: b for b in Plan.from_json(stored).batches} if stored else {}
+        running = [
+            g.group_id for batch_id in sorted(state.active()) if batch_id in batches for g in batches[batch_id].groups()
+        ]
+        return {**record, "active": running}
     except Exception as exc:  # the history still says what it knows
         print(f"  run state: cannot be read: {mask_secrets(exc)}")
         return None

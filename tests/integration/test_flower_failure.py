@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import urllib.parse
 
+from mnaas_missing_files.core.model import Plan
 from tests.helpers.celerycluster import cluster, cluster_ready, first_line, hold_one_group, http_get, submitted_run_id  # noqa: F401
-from tests.helpers.celeryjob import DAY
+from tests.helpers.celeryjob import DAY, GROUPS
 from tests.helpers.celeryproc import wait_until
 from tests.helpers.redisproc import free_port
 from tests.integration.test_flower_view import PASSWORD, start_flower
@@ -52,6 +54,17 @@ def test_a_failed_group_is_failure_in_flower_and_the_run_ends_once_incomplete(cl
         )
         assert f"'group': '{batch.batch_id}'" in failed["kwargs"]
         assert c.state(run_id).read()["state"] == "running"  # the run goes on: the others are at the gate
+        # status --run, read from the run state: the failed groups by id, the rest running or waiting
+        shown = c.cli("status", "--run", run_id)
+        assert shown.returncode == 0, shown.stderr
+        counts = re.search(r"groups: (\d+) in all: ok (\d+), failed (\d+), running (\d+), waiting (\d+)", shown.stdout)
+        assert counts, shown.stdout
+        total, ok, failed_groups, running, waiting = map(int, counts.groups())
+        assert (total, ok, failed_groups) == (GROUPS, 0, len(batch.groups()))
+        plan = Plan.from_json(c.state(run_id).plan() or {})
+        held = sum(len(b.groups()) for b in plan.batches if b.batch_id in c.state(run_id).active())
+        assert running == held > 0 and running + waiting == GROUPS - len(batch.groups())  # groups, not tasks
+        assert all(g.group_id in shown.stdout for g in batch.groups())
 
         c.gate.unlink()
         code = submit.wait(90)
