@@ -56,7 +56,10 @@ class LockUnavailable(MnaasError):
 
 
 class LockLost(MnaasError):
-    """The run's lock expired or was taken by another run; this run must not write."""
+    """The run's lock expired or was taken by another run; this run must not write.
+    `outcome`: what the run had done by then (finalize sets it: its report may have gone)."""
+
+    outcome: object = None
 
 
 class JobHeld(MnaasError):

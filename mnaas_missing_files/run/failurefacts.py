@@ -58,7 +58,7 @@ def failure_facts(
             f"No report was written for {day}; whatever is at {settings.csv_path} and {settings.txt_path} "
             "is from an earlier run (or absent)"
         )
-    if report is not None and outcome != Outcome.LOST:
+    if report is not None and outcome != Outcome.LOST and not message:  # its status file was recorded
         known.append(
             "an SDP ticket was raised for this failure"
             if report.ticket_raised

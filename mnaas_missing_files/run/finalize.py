@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, ReportError, StatusFileError
+from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, LockLost, MailError, ReportError, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan, iter_outstanding, iter_rows
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome
@@ -77,7 +77,15 @@ def finalize(
     run from overwriting a newer run's outcome. `lost`: the sweeper is reporting the run,
     whose outcome is then `lost` (contract §7), its email and ticket those of the failure."""
     journal = journal or MemoryJournal()
-    guard = before_write or (lambda: None)
+    before = before_write or (lambda: None)
+
+    def guard() -> None:
+        try:
+            before()
+        except LockLost as exc:
+            exc.outcome = outcome  # what this run did before it lost the job (end_superseded)
+            raise
+
     failed = {
         g.group_id: (results[g.group_id].error if g.group_id in results else "no result was received for this group")
         or "unknown error"
@@ -142,6 +150,27 @@ def finalize(
             outcome.outcome = Outcome.LOST
     end_run(RunEnd.of(settings, outcome, trigger=plan.trigger, journal=journal))
     return outcome
+
+
+def end_superseded(settings: Settings, plan: Plan, exc: LockLost, journal: DeliveryJournal | None = None) -> None:
+    """Another run took the job (the lock expired or was taken over; contract §15): this run
+    writes nothing more. Its end is recorded, and unless its report already went out, its
+    failure notice names the run that holds the job now (LockLost's text)."""
+    report = exc.outcome if isinstance(exc.outcome, RunOutcome) else None
+    end_run(
+        RunEnd(
+            settings,
+            plan.run_id,
+            plan.day.isoformat(),
+            Outcome.FAILED,
+            EXIT_FAILED,
+            report,
+            message=f"{mask_secrets(exc)}; another run holds the job, so this run wrote nothing more",
+            trigger=plan.trigger,
+            dry_run=plan.dry_run,
+            journal=journal,
+        )
+    )
 
 
 def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
