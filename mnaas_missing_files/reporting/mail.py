@@ -86,6 +86,8 @@ def build_report_message(
     candidates = [make_attachment(path, gzip_above) for path in files]
     attached: list[Attachment] | None = candidates
 
+    chosen = mailbody.action_pairs(analysis)  # sorted once: a large day has a million pairs
+
     def bodies(attached, too_large=None) -> tuple[str, str]:
         pairs, names = None, None  # the settings' caps first
         while True:
@@ -105,6 +107,7 @@ def build_report_message(
                     inputs=inputs,
                     pairs_limit=pairs,
                     names_total=names,
+                    chosen=chosen,
                 )
             )
             # As sent: the SMTP policy ends every line with CRLF.

@@ -151,14 +151,16 @@ def view(
     inputs: InputFindings = NO_FINDINGS,
     pairs_limit: int | None = None,
     names_total: int | None = None,
+    chosen: list[PairStatus] | None = None,
 ) -> dict:
     """Everything both templates show, in the order they show it. `pairs_limit` and
-    `names_total` override the settings' caps when the size measure shrinks the email."""
+    `names_total` override the settings' caps when the size measure shrinks the email;
+    `chosen` is action_pairs(analysis) when the caller has it (sorted once, not per render)."""
     names_cap = settings.mail_names_total if names_total is None else names_total
     budget = [names_cap]  # one budget for "needs action" and "recovered"
     cap = settings.mail_names_per_pair
     limit = getattr(settings, "mail_pairs", 300) if pairs_limit is None else pairs_limit
-    chosen = action_pairs(analysis)
+    chosen = action_pairs(analysis) if chosen is None else chosen
     action = []
     for p in chosen[:limit]:
         names, more = _budgeted(p.names, p.missing + p.outstanding, budget, cap)
