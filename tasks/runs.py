@@ -20,7 +20,9 @@ from mnaas_missing_files.checking.check import RetryLater, check_attempt, descri
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import (
+    EXIT_LOCKED,
     ConfigError,
+    GroupsFailed,
     JobHeld,
     LockHeld,
     LockLost,
@@ -112,8 +114,11 @@ def start_run(
         try:  # a lock that lapsed while the message waited is taken back if nobody held the job
             lock.extend(token)
         except LockLost:
-            message = "the run's lock was taken by another run before a worker started this one"
-            return abandon_run(settings, state, None, f"{message}; not starting")
+            # Nothing started (contract §15): refused like a held lock, exit 3, no message sent.
+            message = "the run's lock was taken by another run before a worker started this one; not starting"
+            log.warning("run %s: %s", run_id, message)
+            state.finish(state=Stage.REFUSED, exit_code=EXIT_LOCKED, message=message, only_if_open=True)
+            return {"run_id": run_id, "state": "refused"}
     return launch_run(settings, plan, state, token)
 
 
@@ -219,8 +224,10 @@ def check_group(
 ) -> dict:
     """One batch's queries (core/plan.py; `group` is its JSON, or one group's from a message
     of the version before batches). Transient errors are retried (countdown
-    MNAAS_RETRY_BACKOFF, doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails comes back as
-    failed results, so the chord callback always runs."""
+    MNAAS_RETRY_BACKOFF, doubling) up to MNAAS_QUERY_ATTEMPTS; what still fails is recorded as
+    failed results in the run state, then raised (GroupsFailed): Flower shows the task
+    FAILURE, and the chord calls the body's error callback, run_failed, which ends the run
+    through the same boundary as finalize_run, with a report naming the failed groups."""
     settings = settings_for(day, shadow_dir)  # a shadow run's lock is its own
     batch = Batch.from_json(group)
     state = _state(settings, run_id)
@@ -239,7 +246,13 @@ def check_group(
         results = _check_once(self, settings, batch, run_id, attempt)
     state.batch_done(batch.batch_id, results)
     _extend(settings, token, run_id)
-    return {"group": batch.batch_id, "groups": len(results), "failed": sum(not r.ok for r in results)}
+    failed = [r for r in results if not r.ok]
+    if failed:  # recorded above; raising shows FAILURE in Flower and routes the chord to run_failed
+        raise GroupsFailed(
+            f"{len(failed)} of {len(results)} group(s) failed after their retries; "
+            f"first: {failed[0].group_id}: {mask_secrets(failed[0].error)}"
+        )
+    return {"group": batch.batch_id, "groups": len(results), "failed": 0}
 
 
 def _check_once(task, settings: Settings, batch: Batch, run_id: str, attempt: int) -> list[GroupResult]:

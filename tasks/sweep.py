@@ -38,7 +38,7 @@ from .context import attach_job_log, job_lock_key, run_lock, settings_for, state
 from .deadline import check_deadline
 from .ending import abandon_run, finish_run
 from .jobkeys import forget_open_run, open_runs
-from .runstate import RunState
+from .runstate import RedisJournal, RunState
 
 log = get_task_logger(__name__)
 
@@ -128,6 +128,8 @@ def _mark_superseded(settings: Settings, state: RunState, record: dict, lock) ->
             EXIT_FAILED,
             message=message,
             trigger=record.get("trigger"),
+            dry_run=bool(record.get("dry_run")),
+            journal=RedisJournal(state.client),
         )
     )
     return True

@@ -22,6 +22,8 @@ class RunOutcome:
     email: str | None = None  # where the report email went (smtp, or the .eml path)
     ticket_raised: bool = False
     analysis: DayAnalysis | None = None  # verdicts, outstanding, recovered (contract §7, §8)
+    total_groups: int | None = None  # the plan's groups (`process/type/n`)
+    report_undelivered: bool = False  # the report was made but its email could not be delivered
 
     @property
     def no_input(self) -> list[str]:
@@ -41,6 +43,7 @@ class RunOutcome:
             "outcome": self.outcome,
             "exit_code": self.exit_code,
             "failed_groups": self.failed_groups,
+            "total_groups": self.total_groups,
             "errors": self.errors,
             "email": self.email,
             "ticket_raised": self.ticket_raised,
