@@ -30,7 +30,8 @@ def input_findings(analysis: DayAnalysis, settings: Settings) -> InputFindings:
         volume_not_judged=f"the day's input could not be read ({problem})" if problem else None,
         volume_off=off,
         history_too_short=analysis.history_too_short,
-        processes_not_judged=dict(analysis.not_judged),
+        # a process without input has its own NO INPUT line: not named a second time
+        processes_not_judged={p: why for p, why in analysis.not_judged.items() if p not in analysis.without_input},
         kpi_not_loaded=list(analysis.kpi_not_loaded),
         unmonitored_unknown=(
             None

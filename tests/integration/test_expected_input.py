@@ -84,7 +84,7 @@ def test_silent_and_low_input_pairs_in_the_email_history_metrics_and_status(tmp_
     needs_action = next(i for i, line in enumerate(lines) if line.startswith("NEEDS ACTION"))
     assert lines.index("INPUT") < lines.index(flagged[0]) < needs_action
     assert "History too short to judge: 5 pair(s)" in " ".join(text.split())
-    assert "Processes not judged for volume: idle (no input), fax (no input), late (KPI not loaded)" in text
+    assert "Processes not judged for volume: idle (no input), late (KPI not loaded)" in text
     assert "  KPI NOT LOADED late: received files on 2026-11-23 but has no KPI row" in text
     at = next(i for i, line in enumerate(lines) if line.startswith("NOT MONITORED: 2 pair(s)"))
     unmonitored = lines[at + 1 : lines.index("", at)]

@@ -203,7 +203,7 @@ def test_the_email_lists_at_most_50_unmonitored_pairs_and_prefixes_silent_before
         PairStatus("sms", "regular", "eLUX", Verdict.SILENT, 0, 0, expected=Fraction(44), counted_days=1),
     ]
     analysis = DayAnalysis(D, 0, pairs, ["fax"], {}, volume_judged=True, history_too_short=2)
-    analysis.not_judged = {"fax": "no input"}
+    analysis.not_judged = {"fax": "no input", "idle": "no input"}  # fax: its own NO INPUT line
     analysis.unmonitored = [Unmonitored("cdr", f"c{n:02d}", 100 - n) for n in range(52)]
     settings = settings_for_tests(day=D)
     found = input_findings(analysis, settings)
@@ -215,7 +215,7 @@ def test_the_email_lists_at_most_50_unmonitored_pairs_and_prefixes_silent_before
     shown, more = found.unmonitored_shown()
     assert len(shown) == 50 and more == 2 and shown[0] == Unmonitored("cdr", "c00", 100)
     assert (found.judged, found.history_too_short, found.unmonitored_unknown) == (True, 2, None)
-    assert volume_note(found) == "Processes not judged for volume: fax (no input)"
+    assert volume_note(found) == "Processes not judged for volume: idle (no input)"
 
 
 def test_volume_left_off_or_unreadable_is_said_and_an_unknown_list_is_not_an_empty_one():
