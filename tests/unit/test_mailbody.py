@@ -148,3 +148,30 @@ def test_the_html_part_stays_under_100_kb_on_a_large_day(tmp_path):
     assert 45_000 < len(decoded) <= HTML_MAX_BYTES < 102_400
     for part in (text, page):
         assert "it shows 75 of 3,000 pairs needing action and 50 file names; the rest are in the reports" in part
+
+
+def test_silent_and_low_pairs_are_input_lines_and_need_action_only_with_files_missing(tmp_path):
+    """A low-input pair with a file missing on the day is in "needs action" as NEW; a silent
+    pair with nothing missing or outstanding is not (contract §15, 4 and 5)."""
+    low = PairStatus("traffic", "regular", "Scania", Verdict.LOW_INPUT, 3, 2, 1, names=[("Scania_1.dat", None)])
+    silent = PairStatus("traffic", "regular", "Maersk", Verdict.SILENT, 0, 0)
+    processes = {"traffic": ProcessTotals(2, 3, 2, 1, 0, None, {"silent": 1, "low_input": 1})}
+    inputs = InputFindings(
+        volume=[
+            VolumeFinding("traffic", "Maersk", "silent", 0, Fraction(44), 4),
+            VolumeFinding("traffic", "Scania", "low_input", 3, Fraction(30), 4),
+        ]
+    )
+    _, text, _ = bodies(tmp_path, DayAnalysis(D, 7, [low, silent], [], processes), inputs=inputs)
+    action = text[text.index("NEEDS ACTION") : text.index("LEGEND")]
+    assert "NEEDS ACTION: 1 pair(s)" in action
+    assert "  NEW    traffic / Scania" in action and "Maersk" not in action
+
+
+def test_the_input_section_lists_at_most_the_pair_cap_of_volume_findings(tmp_path):
+    many = [VolumeFinding("traffic", f"C{n:03d}", "silent", 0, Fraction(44), 4) for n in range(12)]
+    analysis = DayAnalysis(D, 0, [], [], {})
+    _, text, page = bodies(tmp_path, analysis, inputs=InputFindings(volume=many), mail_pairs=10)
+    assert "traffic / C009:" in text and "traffic / C010:" not in text
+    assert "  ... and 2 more silent or low-input pairs in the reports" in text
+    assert "&hellip; and 2 more silent or low-input pairs in the reports" in page
