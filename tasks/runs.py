@@ -31,7 +31,7 @@ from mnaas_missing_files.cluster.run_end import abandon_run, finish_run
 from mnaas_missing_files.cluster.run_start import claim_scheduled_run, extend_quietly, launch_run, scheduled_run_id
 from mnaas_missing_files.cluster.runstate import RunState
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import LockLost, TransientWarehouseError
+from mnaas_missing_files.core.errors import EXIT_LOCKED, GroupsFailed, LockLost, TransientWarehouseError
 from mnaas_missing_files.core.model import FORMAT_VERSION, Batch, GroupResult, Plan
 from mnaas_missing_files.core.plan import accept_version, parse_trigger
 from mnaas_missing_files.core.secrets import mask_secrets
@@ -99,7 +99,10 @@ def start_run(
         try:  # a lock that lapsed while the message waited is taken back if nobody held the job
             run_lock(settings).extend(token)
         except LockLost:
-            return abandon_run(settings, state, None, TAKEN_BEFORE_START)
+            # Nothing started (contract §15): refused like a held lock, exit 3, no message sent.
+            log.warning("run %s: %s", run_id, TAKEN_BEFORE_START)
+            state.finish(state=Stage.REFUSED, exit_code=EXIT_LOCKED, message=TAKEN_BEFORE_START, only_if_open=True)
+            return TaskResult(run_id, "refused").to_json()
     return launch_run(settings, plan, state, token, send_chord)
 
 
@@ -143,8 +146,10 @@ def check_batch(
 ) -> dict:
     """One batch's queries (core/plan.py; `group` is its JSON: the task's name predates
     batches). Transient errors are retried (countdown MNAAS_RETRY_BACKOFF, doubling) up to
-    MNAAS_QUERY_ATTEMPTS; what still fails comes back as failed results, so the chord
-    callback always runs."""
+    MNAAS_QUERY_ATTEMPTS; what still fails is recorded as failed results in the run state,
+    then raised (GroupsFailed): Flower shows the task FAILURE, and the chord calls the body's
+    error callback, run_failed, which ends the run through the same boundary as finalize_run,
+    with a report naming the failed groups."""
     settings = settings_for(day, shadow_dir)  # a shadow run's lock is its own
     batch = Batch.from_json(group)
     state = run_state(settings, run_id)
@@ -162,7 +167,13 @@ def check_batch(
         results = _check_once(self, settings, batch, run_id, attempt)
     state.batch_done(batch.batch_id, results)
     extend_quietly(settings, token, run_id)
-    return {"group": batch.batch_id, "groups": len(results), "failed": sum(not r.ok for r in results)}
+    failed = [r for r in results if not r.ok]
+    if failed:  # recorded above; raising shows FAILURE in Flower and routes the chord to run_failed
+        raise GroupsFailed(
+            f"{len(failed)} of {len(results)} group(s) failed after their retries; "
+            f"first: {failed[0].group_id}: {mask_secrets(failed[0].error)}"
+        )
+    return {"group": batch.batch_id, "groups": len(results), "failed": 0}
 
 
 def _check_once(task, settings: Settings, batch: Batch, run_id: str, attempt: int) -> list[GroupResult]:

@@ -110,7 +110,11 @@ def action_label(pair: PairStatus) -> str:
 def severity(pair: PairStatus) -> int:
     if pair.verdict in _LABELLED:
         return _SEVERITY[pair.verdict]
-    change = pair.change
+    return change_severity(pair.change)
+
+
+def change_severity(change: Change | None) -> int:
+    """The rank of what changed, for a pair ranked by its change rather than its verdict."""
     return _SEVERITY.get(change, len(_SEVERITY)) if change is not None else len(_SEVERITY)
 
 

@@ -13,9 +13,11 @@ from mnaas_missing_files.core.runlog import attach_log_file
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.run.interrupt import Interruption, signals_stop
 from mnaas_missing_files.run.shadow import enter_shadow
-from mnaas_missing_files.state import missed_days
+from mnaas_missing_files.state import history, missed_days
 
 log = logging.getLogger(__name__)
+
+LOOK_BACK = 200  # the history keeps the newest 200 runs
 
 
 def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -83,7 +85,9 @@ def _each_day(
                 from tasks.client import submit_run
 
                 code = submit_run(settings, wait=True, dry_run=dry_run, trigger="backfill")
-                table.append((day.isoformat(), "completed" if code == 0 else "failed", code, "submitted"))
+                entry = _last_entry(settings, day=day.isoformat())
+                outcome_text = str(entry.get("outcome")) if entry else ("completed" if code == 0 else "failed")
+                table.append((day.isoformat(), outcome_text, code, "submitted; " + findings(entry)))
             else:
                 outcome = run_local(
                     settings,
@@ -93,15 +97,7 @@ def _each_day(
                     interruption=stop,
                 )
                 code = outcome.exit_code
-                detail = (
-                    f"{outcome.summary.missing_files} missing"
-                    if outcome.summary
-                    else "; ".join(outcome.errors)
-                    if stop.is_set()
-                    else "no reports"
-                )
-                if outcome.failed_groups:
-                    detail += f", {len(outcome.failed_groups)} failed groups"
+                detail = "; ".join(outcome.errors) if stop.is_set() else findings(_last_entry(settings, outcome.run_id))
                 table.append((day.isoformat(), outcome.outcome, code, detail))
         except MnaasError as exc:
             code = exc.exit_code
@@ -111,3 +107,28 @@ def _each_day(
                 return code
         worst = max(worst, code)
     return worst
+
+
+def _last_entry(settings: Settings, run_id: str | None = None, *, day: str | None = None) -> dict:
+    for entry in history.recent_runs(settings.status_file, limit=LOOK_BACK):
+        if (run_id and entry.get("run_id") == run_id) or (day and entry.get("day") == day):
+            return entry
+    return {}
+
+
+def findings(entry: dict) -> str:
+    """A day's line of the table (contract §15): its missing files, then every verdict that is
+    not `ok` with its pair count, the failed groups and the not-monitored pairs, so a day where
+    nothing arrived never reads as `0 missing` alone."""
+    if not entry:
+        return "no history entry"
+    parts = [f"{entry['missing_files']} missing" if entry.get("missing_files") is not None else "no reports"]
+    verdicts = entry.get("verdicts") or {}
+    noted = [f"{name} {count}" for name, count in verdicts.items() if count and name not in ("ok", "missing")]
+    if noted:
+        parts.append("pairs: " + ", ".join(noted))
+    if entry.get("failed_groups"):
+        parts.append(f"{entry['failed_groups']} failed groups")
+    if entry.get("unmonitored"):
+        parts.append(f"{entry['unmonitored']} not monitored")
+    return "; ".join(parts)

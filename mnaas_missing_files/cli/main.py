@@ -7,6 +7,7 @@ import argparse
 import calendar
 import datetime as dt
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -86,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-config", parents=[common], help="validate and print the effective settings")
     p.add_argument("--date", type=parse_day, metavar="D", help="resolve day-dependent paths for D")
-    sub.add_parser("status", parents=[common], help="status file, lock holder, recent runs")
+    p = sub.add_parser("status", parents=[common], help="status file, lock holder, recent runs")
+    p.add_argument("--run", metavar="RUN_ID", help="show one run: groups by state, each distinct error in full")
     p = sub.add_parser("doctor", parents=[common], help="check every dependency and path of the job, changing nothing")
     p.add_argument("--date", type=parse_day, metavar="D", help="resolve day-dependent paths for D")
     p = sub.add_parser("compare", help="compare the legacy job's CSV and TXT reports with the product's, day by day")
@@ -115,10 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_stderr(getattr(args, "verbose", False))
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+        return code
     except MnaasError as exc:
         print(f"mnaas-missing-files {args.command}: {mask_secrets(exc)}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # `status | head`: the reader has what it wanted. Point stdout at /dev/null so the
+        # interpreter's last flush cannot fail either, and end quietly (128 + SIGPIPE).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
     except OSError as exc:  # a file the run needed that no step turned into its own error
         where = f"{exc.filename}: " if exc.filename else ""
         message = mask_secrets(where + os_error(exc))
@@ -128,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_FAILED
+
+
+EXIT_CLOSED_PIPE = 141
 
 
 def cmd_run(args) -> int:
@@ -203,6 +215,11 @@ def cmd_status(args) -> int:
     from mnaas_missing_files.cli.statusview import print_status
 
     settings = _settings(args)
+    if args.run:
+        from mnaas_missing_files.cli.runview import print_run
+
+        print_run(settings, args.run)
+        return EXIT_OK
     print_status(settings)
     return EXIT_OK
 

@@ -7,7 +7,7 @@ import datetime as dt
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import MnaasError
 from mnaas_missing_files.core.secrets import mask_secrets
-from mnaas_missing_files.run.lost import mark_dead_runs_lost
+from mnaas_missing_files.run.lost import LOOK_BACK
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.liveness import dead_local_run
 
@@ -51,8 +51,13 @@ def print_status(settings: Settings) -> None:
             print("lock: free")
     if settings.lock_url:
         print_lapsed_runs(settings, holder)
-    for run_id in mark_dead_runs_lost(settings, found_by="status"):
-        print(f"run {run_id}: LOST: its process on this host is gone; recorded as lost")
+    # Read-only (contract §15): the next `run` records a dead run as lost and sends its notice.
+    for entry in history.recent_runs(settings.status_file, limit=LOOK_BACK):
+        if entry.get("outcome") == "running" and dead_local_run(entry, since_key="started_ts"):
+            print(
+                f"run {entry.get('run_id')}: DEAD: its process (pid {entry.get('pid')}) on this host is gone; "
+                "the next run records it as lost and sends its failure notice"
+            )
     print_missed_days(settings)
     runs = history.recent_runs(settings.status_file, limit=10)
     print_last_findings(runs)
@@ -122,23 +127,41 @@ def print_lapsed_runs(settings: Settings, holder: dict | None) -> None:
         )
 
 
+def print_findings(entry: dict) -> None:
+    """A history entry's verdicts, files, processes without input and not-monitored pairs."""
+    if entry.get("verdicts"):
+        print("  verdicts: " + ", ".join(f"{name} {count}" for name, count in entry["verdicts"].items()))
+    if entry.get("missing_files") is not None:  # None: no report was made
+        print(
+            f"  missing {entry.get('missing_files')}, outstanding {entry.get('outstanding_files')}, "
+            f"recovered {entry.get('recovered_files')}"
+        )
+    if entry.get("no_input"):
+        print(f"  NO INPUT: {', '.join(entry['no_input'])}")
+    if "unmonitored" in entry:  # contract §14; runs before it have no such field
+        unmonitored = entry["unmonitored"]
+        print(f"  not monitored: {'unknown' if unmonitored is None else unmonitored} pair(s) with files not configured")
+
+
 def print_last_findings(runs: list[dict]) -> None:
-    """The newest ended run's verdicts, outstanding and recovered files (contract §5, §7)."""
-    last = next((r for r in runs if r.get("ended") and r.get("verdicts")), None)
+    """The newest ended non-dry run's verdicts, outstanding and recovered files (contract §5,
+    §7, §15); for a failed or incomplete run, why and which groups failed."""
+    last = next((r for r in runs if r.get("ended") and r.get("outcome") not in ("dry-run", "running")), None)
     if last is None:
         return
-    verdicts = ", ".join(f"{name} {count}" for name, count in last["verdicts"].items())
     print(f"last run's findings ({last.get('run_id')} for {last.get('day')}, {last.get('outcome')}):")
-    print(f"  verdicts: {verdicts}")
-    print(
-        f"  missing {last.get('missing_files')}, outstanding {last.get('outstanding_files')}, "
-        f"recovered {last.get('recovered_files')}"
-    )
-    if last.get("no_input"):
-        print(f"  NO INPUT: {', '.join(last['no_input'])}")
-    if "unmonitored" in last:  # contract §14; runs before it have no such field
-        unmonitored = last["unmonitored"]
-        print(f"  not monitored: {'unknown' if unmonitored is None else unmonitored} pair(s) with files not configured")
+    print_findings(last)
+    if last.get("message"):
+        print(f"  why: {last['message']}")
+    for failure in last.get("failures") or []:
+        groups = failure.get("groups") or []
+        more = int(failure.get("group_count") or 0) - len(groups)
+        print(
+            f"  FAILED {failure.get('group_count')} group(s) ({', '.join(failure.get('processes', []))}): "
+            f"{failure.get('error')}\n    groups: {', '.join(groups)}{f' and {more} more' if more > 0 else ''}"
+        )
+    if last.get("outcome") in ("failed", "incomplete", "lost", "interrupted"):
+        print(f"  more: mnaas-missing-files status --run {last.get('run_id')}")
 
 
 def print_missed_days(settings: Settings) -> None:

@@ -19,7 +19,7 @@ from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome, Stage
 from mnaas_missing_files.run.end_of_run import RunEnd, end_run
-from mnaas_missing_files.run.finalize import finalize
+from mnaas_missing_files.run.finalize import end_superseded, finalize
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +50,7 @@ def finish_run(
         if who_ends_lock_lost(plan.run_id, LockView.of(lock.holder())) is LockLostEnd.SWEEPER:
             log.info("run %s: the sweeper is reporting it; leaving the outcome to the sweeper", plan.run_id)
         elif state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True):
-            end_run(
-                RunEnd(
-                    settings,
-                    plan.run_id,
-                    plan.day.isoformat(),
-                    Outcome.FAILED,
-                    EXIT_FAILED,
-                    message=mask_secrets(exc),
-                    trigger=plan.trigger,
-                )
-            )
+            end_superseded(settings, plan, exc, state.journal())
         return {"run_id": plan.run_id, "outcome": "lock lost"}
     # The outcome's JSON is built before the lock goes (on a 1,000,000-pair day that took
     # longer than `submit --wait` gives an ownerless run, LOST_GRACE_SECONDS): between the
@@ -80,14 +70,17 @@ def abandon_run(settings: Settings, state: RunStore, token: str | None, message:
     if token:
         run_lock(settings).release(token)
     if state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, only_if_open=True):
+        record = state.record()
         end_run(
             RunEnd(
                 settings,
                 state.run_id,
-                (record.day if (record := state.record()) else "") or str(settings.day),
+                (record.day if record else "") or str(settings.day),
                 Outcome.FAILED,
                 EXIT_FAILED,
                 message=message,
+                dry_run=bool(record and record.dry_run),
+                journal=state.journal(),
             )
         )
     else:

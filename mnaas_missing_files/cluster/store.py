@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from mnaas_missing_files.cluster.records import STAMP_FORMAT, RunRecord
 from mnaas_missing_files.core.model import GroupResult
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
-from mnaas_missing_files.run.finalize import DeliveryJournal, MemoryJournal
+from mnaas_missing_files.run.end_of_run import DeliveryJournal, MemoryJournal
 
 
 class RunStore(Protocol):

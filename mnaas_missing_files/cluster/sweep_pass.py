@@ -87,7 +87,17 @@ def _mark_superseded(settings: Settings, state: RunStore, record: RunRecord, loc
     if not state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=message, if_updated=record.updated or None):
         return False
     end_run(
-        RunEnd(settings, state.run_id, record.day, Outcome.FAILED, EXIT_FAILED, message=message, trigger=record.trigger)
+        RunEnd(
+            settings,
+            state.run_id,
+            record.day,
+            Outcome.FAILED,
+            EXIT_FAILED,
+            message=message,
+            trigger=record.trigger,
+            dry_run=record.dry_run,
+            journal=state.journal(),  # its failure notice goes once, whoever sends it (contract §15)
+        )
     )
     return True
 

@@ -66,7 +66,10 @@ class LockUnavailable(MnaasError):
 
 
 class LockLost(MnaasError):
-    """The run's lock expired or was taken by another run; this run must not write."""
+    """The run's lock expired or was taken by another run; this run must not write.
+    `outcome`: what the run had done by then (finalize sets it: its report may have gone)."""
+
+    outcome: object = None
 
 
 class JobHeld(MnaasError):
@@ -132,3 +135,9 @@ class KerberosServiceUnknown(WarehouseError):
 class MessageFormatError(MnaasError):
     """A task message or a stored plan is not in a format this version reads (an unknown
     `version`, a missing field): named with what it is and where it came from."""
+
+
+class GroupsFailed(MnaasError):
+    """A group task's groups failed after their retries. Raised by the task after it recorded
+    every result in the run state, so Flower shows the task FAILURE with the first error and
+    the chord ends the run through its error callback (contract §15)."""

@@ -28,6 +28,7 @@ from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting import mailbody
 from mnaas_missing_files.reporting.attachments import Attachment, body_size, make_attachment, megabytes
+from mnaas_missing_files.reporting.inputs import NO_FINDINGS, InputFindings
 from mnaas_missing_files.reporting.reports import ReportSummary, check_file_mode
 from mnaas_missing_files.reporting.smtp import send_once
 
@@ -45,6 +46,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+# Contract §15: the HTML part under 100 KB (102,400 bytes) after transfer decoding, where
+# common mail clients cut a message; the measure aims a little lower.
+HTML_MAX_BYTES = 100_000
 
 
 @dataclass(frozen=True)
@@ -64,13 +69,16 @@ def build_report_message(
     analysis: Any,
     failed_groups: dict[str, str],
     outcome: str = "success",
+    total_groups: int | None = None,
+    inputs: InputFindings = NO_FINDINGS,
 ) -> EmailMessage:
-    """The report email (contract §9). A report above MNAAS_MAIL_GZIP_ABOVE is attached
+    """The report email (contract §9, §15). A report above MNAAS_MAIL_GZIP_ABOVE is attached
     gzip-compressed; if the message would still exceed MNAAS_MAIL_MAX_BYTES it names the
     report paths instead of carrying the files, so the relay never refuses the day's only
-    email. The outstanding report is attached when it has rows."""
+    email. The outstanding report is attached when it has rows. An HTML part over
+    HTML_MAX_BYTES shows half the pairs and names, again until it fits."""
     msg = _new_message(settings, "report", day, run_id, settings.mail_from, settings.mail_to, settings.mail_cc)
-    msg["Subject"] = mailbody.subject(settings, day, analysis, failed_groups)
+    msg["Subject"] = mailbody.subject(settings, day, analysis, failed_groups, total_groups, inputs)
     files = [Path(summary.csv_path), Path(summary.txt_path)]
     if summary.outstanding_path is not None and summary.outstanding_files:
         files.append(Path(summary.outstanding_path))
@@ -78,21 +86,35 @@ def build_report_message(
     candidates = [make_attachment(path, gzip_above) for path in files]
     attached: list[Attachment] | None = candidates
 
+    chosen = mailbody.action_pairs(analysis)  # sorted once: a large day has a million pairs
+
     def bodies(attached, too_large=None) -> tuple[str, str]:
-        return mailbody.render(
-            mailbody.view(
-                settings,
-                day=day,
-                run_id=run_id,
-                summary=summary,
-                analysis=analysis,
-                outcome=outcome,
-                failed_groups=failed_groups,
-                files=files,
-                attached=attached,
-                too_large=too_large,
+        pairs, names = None, None  # the settings' caps first
+        while True:
+            text, page = mailbody.render(
+                mailbody.view(
+                    settings,
+                    day=day,
+                    run_id=run_id,
+                    summary=summary,
+                    analysis=analysis,
+                    outcome=outcome,
+                    failed_groups=failed_groups,
+                    files=files,
+                    attached=attached,
+                    too_large=too_large,
+                    total_groups=total_groups,
+                    inputs=inputs,
+                    pairs_limit=pairs,
+                    names_total=names,
+                    chosen=chosen,
+                )
             )
-        )
+            # As sent: the SMTP policy ends every line with CRLF.
+            if len(page.encode("utf-8")) + page.count("\n") <= HTML_MAX_BYTES or pairs == 0:
+                return text, page
+            pairs = (settings.mail_pairs if pairs is None else pairs) // 2
+            names = (settings.mail_names_total if names is None else names) // 2
 
     text, page = bodies(attached)
     limit = getattr(settings, "mail_max_bytes", 20 * 1024 * 1024)

@@ -1,9 +1,11 @@
-"""The report email's subject and its two bodies (contract §9): what changed and what needs
-action first, the `ok` pairs left to the CSV.
+"""The report email's subject and its two bodies (contract §9, §15): a body that triages in
+ten seconds — the outcome, the totals, what failed and what did not arrive, then what needs
+action — with the `ok` pairs left to the CSV.
 
 The plain-text and the HTML body are two Jinja2 templates (templates/) over one view worked
 out here, so both carry the same information in the same order; the HTML one is autoescaped
 (customer and file names are data, never markup) and styled inline only, for mail clients.
+The sections' own rules (failures, input, legend) are sections.py's.
 """
 
 from __future__ import annotations
@@ -15,26 +17,21 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from mnaas_missing_files.checking.verdicts import Change, PairStatus, action_label, severity
-from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.checking.verdicts import (
+    Change,
+    PairStatus,
+    Verdict,
+    action_label,
+    change_severity,
+    severity,
+)
+from mnaas_missing_files.reporting import sections
 from mnaas_missing_files.reporting.attachments import files_note
-from mnaas_missing_files.reporting.volumeview import expected_note, subject_prefix, volume_view
+from mnaas_missing_files.reporting.inputs import NO_FINDINGS, InputFindings
+from mnaas_missing_files.reporting.sections import COLOURS
 
 UNKNOWN = "?"
-
-# One colour per label, always beside its word (readable without the colour).
-COLOURS = {
-    "UNKNOWN": "#4b5563",
-    "NO INPUT": "#6d28d9",
-    "SILENT": "#9d174d",
-    "LOW INPUT": "#be185d",
-    "MISMATCH": "#c2410c",
-    "PERSISTING": "#b91c1c",
-    "NEW": "#dc2626",
-    "OUTSTANDING": "#a16207",
-    "RESOLVED": "#15803d",
-    "RECOVERED": "#15803d",
-}
+RECOVERED_NAMES_PER_PAIR = 3  # contract §15: recovered pairs show a few names, the reports the rest
 
 _ENV = Environment(
     loader=PackageLoader("mnaas_missing_files.reporting", "templates"),
@@ -64,7 +61,6 @@ class Line:
     cells: dict[str, str] = field(default_factory=dict)
     names: list[tuple[str, str]] = field(default_factory=list)  # (name, note: "" or "outstanding, 3 days")
     more: int = 0  # names not shown
-    note: str = ""  # under a silent or low-input pair: received against expected
 
     @property
     def colour(self) -> str:
@@ -87,13 +83,26 @@ def env_prefix(settings: Any) -> str:
     return "" if env.upper() == "PROD" else f"[{env}] "
 
 
-def subject(settings: Any, day: dt.date, analysis, failed_groups: dict[str, str]) -> str:
+def subject(
+    settings: Any,
+    day: dt.date,
+    analysis,
+    failed_groups: dict[str, str],
+    total_groups: int | None = None,
+    inputs: InputFindings = NO_FINDINGS,
+) -> str:
+    """Prefixes in the contract's order (§15): INCOMPLETE (with how many groups failed), NO
+    INPUT, SILENT, LOW INPUT; the counts are of what was checked."""
     prefix = env_prefix(settings)
     if failed_groups:
-        prefix += "INCOMPLETE - "
+        of = f" of {total_groups}" if total_groups else ""
+        prefix += f"INCOMPLETE - {len(failed_groups)}{of} groups failed - "
     if analysis.without_input:
         prefix += "NO INPUT - "
-    prefix += subject_prefix(analysis)
+    if inputs.silent:
+        prefix += "SILENT - "
+    if inputs.low:
+        prefix += "LOW INPUT - "
     text = f"Missing customer files {day}: {analysis.missing} missing"
     if analysis.lookback_days:
         text += f" ({analysis.new} new), {analysis.outstanding} outstanding"
@@ -115,6 +124,30 @@ def _budgeted(names: list, total: int, budget: list[int], cap: int) -> tuple[lis
     return shown, total - len(take)
 
 
+# Told by the input section (contract §15, 4), never as pairs needing action by themselves.
+INPUT_VERDICTS = (Verdict.NO_INPUT, Verdict.SILENT, Verdict.LOW_INPUT)
+
+
+def action_pairs(analysis) -> list[PairStatus]:
+    """Section 5 (contract §15): unknown pairs are told by the failures section, processes
+    without input and silent or low-input pairs by the input section, never per pair; but
+    such a pair that still has missing or outstanding files is here, by what changed (NEW,
+    PERSISTING, OUTSTANDING)."""
+    chosen = [
+        p
+        for p in analysis.pairs
+        if p.needs_action
+        and p.verdict is not Verdict.UNKNOWN
+        and (p.verdict not in INPUT_VERDICTS or p.missing or p.outstanding)
+    ]
+    return sorted(chosen, key=lambda p: change_severity(p.change) if p.verdict in INPUT_VERDICTS else severity(p))
+
+
+def _label(pair: PairStatus) -> str:
+    change = pair.change
+    return change.value if pair.verdict in INPUT_VERDICTS and change is not None else action_label(pair)
+
+
 def view(
     settings: Any,
     *,
@@ -127,87 +160,83 @@ def view(
     files,
     attached,
     too_large=None,
+    total_groups: int | None = None,
+    inputs: InputFindings = NO_FINDINGS,
+    pairs_limit: int | None = None,
+    names_total: int | None = None,
+    chosen: list[PairStatus] | None = None,
 ) -> dict:
-    """Everything both templates show, in the order they show it."""
-    budget = [settings.mail_names_total]  # one budget for "needs action" and "recovered"
+    """Everything both templates show, in the order they show it. `pairs_limit` and
+    `names_total` override the settings' caps when the size measure shrinks the email;
+    `chosen` is action_pairs(analysis) when the caller has it (sorted once, not per render)."""
+    names_cap = settings.mail_names_total if names_total is None else names_total
+    budget = [names_cap]  # one budget for "needs action" and "recovered"
     cap = settings.mail_names_per_pair
-    limit = getattr(settings, "mail_pairs", 300)
-    action_pairs: list[PairStatus] = sorted((p for p in analysis.pairs if p.needs_action), key=severity)
+    limit = getattr(settings, "mail_pairs", 300) if pairs_limit is None else pairs_limit
+    chosen = action_pairs(analysis) if chosen is None else chosen
     action = []
-    for p in action_pairs[:limit]:
+    for p in chosen[:limit]:
         names, more = _budgeted(p.names, p.missing + p.outstanding, budget, cap)
-        action.append(
-            Line(
-                action_label(p),
-                p.process,
-                p.customer,
-                {
-                    "received": _show(p.received),
-                    "generated": _show(p.generated),
-                    "difference": _show(p.difference),
-                    "missing": UNKNOWN if p.received is None else f"{p.missing:,}",
-                    "outstanding": UNKNOWN if p.received is None else f"{p.outstanding:,}",
-                    "oldest": "" if p.oldest_age is None else str(p.oldest_age),
-                },
-                names,
-                more,
-                expected_note(p, day),
-            )
-        )
+        cells = {
+            "received": _show(p.received),
+            "generated": _show(p.generated),
+            "difference": _show(p.difference),
+            "missing": f"{p.missing:,}",
+            "outstanding": f"{p.outstanding:,}",
+            "oldest": "" if p.oldest_age is None else str(p.oldest_age),
+        }
+        action.append(Line(_label(p), p.process, p.customer, cells, names, more))
     recovered = []
     recovered_pairs = [p for p in analysis.pairs if p.recovered]
     for p in recovered_pairs[:limit]:
         resolved = p.change is Change.RESOLVED
-        names, more = _budgeted(p.recovered_names, p.recovered, budget, cap)
-        recovered.append(
-            Line(
-                "RESOLVED" if resolved else "RECOVERED",
-                p.process,
-                p.customer,
-                {"count": f"{p.recovered:,}"},
-                names,
-                more,
-            )
-        )
-    note = files_note(files, attached, too_large)
+        names, more = _budgeted(p.recovered_names, p.recovered, budget, min(cap, RECOVERED_NAMES_PER_PAIR))
+        label = "RESOLVED" if resolved else "RECOVERED"
+        recovered.append(Line(label, p.process, p.customer, {"count": f"{p.recovered:,}"}, names, more))
     # Once, at the end, the reports' paths; not under each of thousands of pairs.
     where = "in the attached reports" if attached is not None else "in the reports at the paths below"
     widths = {key: max([len(title)] + [len(line.cells[key]) for line in action]) for key, title in ACTION_COLUMNS}
     widths["label"] = max([len("label")] + [len(line.label) for line in action])
     widths["pair"] = max([len("process / customer")] + [len(f"{x.process} / {x.customer}") for x in action])
+    state = sections.Outcome.of(outcome, failed_groups, total_groups, analysis.without_input, inputs, settings)
+    volume, volume_more = sections.volume_lines(inputs, day, limit)
+    unmonitored, unmonitored_more = inputs.unmonitored_shown()
+    shrunk = pairs_limit is not None or names_total is not None
+    names_shown = names_cap - budget[0]
     return {
         "day": str(day),
         "run_id": run_id,
-        "outcome": outcome.upper().replace("_", " "),
-        "pairs": summary.pairs,
-        "unknown_pairs": summary.unknown_pairs,
-        "missing": analysis.missing,
-        "new": analysis.new,
-        "outstanding": analysis.outstanding,
-        "recovered": analysis.recovered,
-        "left_window": analysis.left_window,
-        "lookback_days": analysis.lookback_days,
-        "without_input": analysis.without_input,
-        "empty_input": settings.empty_input,
+        "state": state,
+        "headline": sections.headline(summary, analysis, inputs, state),
         "memory_problem": analysis.memory_problem,
-        **volume_view(analysis, settings),
+        "processes": sections.process_rows(analysis),
+        "failures": sections.failure_lines(failed_groups, total_groups),
+        "failed_count": len(failed_groups),
+        "total_groups": total_groups,
+        "no_input": sections.no_input_lines(analysis),
+        "empty_input": settings.empty_input,
+        "volume": volume,
+        "volume_more": volume_more,
+        "volume_note": sections.volume_note(inputs),
+        "kpi_not_loaded": inputs.kpi_not_loaded,
+        "unmonitored": unmonitored,
+        "unmonitored_more": unmonitored_more,
+        "unmonitored_total": len(inputs.unmonitored),
+        "unmonitored_unknown": inputs.unmonitored_unknown,
         "action": action,
+        "action_total": len(chosen),
+        "action_more": _more_by_label(chosen[limit:]),
         "recovered_lines": recovered,
-        "action_total": len(action_pairs),
+        "recovered": analysis.recovered,
         "recovered_total": len(recovered_pairs),
-        "action_more": _more_by_label(action_pairs[limit:]),
         "recovered_more": len(recovered_pairs[limit:]),
+        "shrunk": sections.shrunk_note(len(action), len(chosen), names_shown) if shrunk else "",
         "columns": ACTION_COLUMNS,
         "widths": widths,
         "where": where,
         "colours": COLOURS,
-        "unknown": UNKNOWN,
-        "processes": [
-            {"name": name, **{k: v for k, v in t.to_json().items() if k != "verdicts"}}
-            for name, t in analysis.processes.items()
-        ],
-        "failures": {group: mask_secrets(error) for group, error in failed_groups.items()},
-        "files_note": note,
+        "legend": sections.LEGEND,
+        "files_note": files_note(files, attached, too_large),
         "signature": f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}",
     }
 
@@ -216,7 +245,7 @@ def _more_by_label(pairs: list[PairStatus]) -> str:
     """ "PERSISTING 7,700, OUTSTANDING 3": the pairs a section had no room for, by label."""
     counts: dict[str, int] = {}
     for p in pairs:
-        counts[action_label(p)] = counts.get(action_label(p), 0) + 1
+        counts[_label(p)] = counts.get(_label(p), 0) + 1
     return ", ".join(f"{label} {count:,}" for label, count in counts.items())
 
 

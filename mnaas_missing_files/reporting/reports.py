@@ -62,6 +62,16 @@ def check_file_mode(mode: int) -> int:
     return mode
 
 
+DRY_RUN_DIR = "dry-run"
+
+
+def dry_run_path(path: str | os.PathLike) -> Path:
+    """Where a dry run writes a report: a `dry-run/` subdirectory of the real report's
+    directory, same file name (contract §15), so the day's real reports stay byte-identical."""
+    path = Path(path)
+    return path.parent / DRY_RUN_DIR / path.name
+
+
 def write_reports(
     rows: Iterable[PairRow],
     csv_path: str | os.PathLike,

@@ -11,18 +11,19 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from mnaas_missing_files.checking.dayinput import DayInput, not_read, read_day_input
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, MailError, ReportError, StatusFileError
+from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, LockLost, MailError, ReportError, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan, iter_outstanding, iter_rows
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome
+from mnaas_missing_files.reporting.failures import distinct_errors
 from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
-from mnaas_missing_files.reporting.reports import write_reports
+from mnaas_missing_files.reporting.reports import dry_run_path, write_reports
 from mnaas_missing_files.run.analysis import analyse
-from mnaas_missing_files.run.end_of_run import RunEnd, end_run
+from mnaas_missing_files.run.end_of_run import DeliveryJournal, MemoryJournal, RunEnd, end_run
+from mnaas_missing_files.run.inputfindings import input_findings
 from mnaas_missing_files.run.outcome import RunOutcome, outcome_rule
 from mnaas_missing_files.state import history, statusfile
 from mnaas_missing_files.state.listed import ListedMemory
@@ -30,25 +31,6 @@ from mnaas_missing_files.state.liveness import LOCAL
 from mnaas_missing_files.warehouse.duckdb_engine import shared_warehouse
 
 log = logging.getLogger(__name__)
-
-
-class DeliveryJournal(Protocol):
-    """Remembers which emails of a run were sent, so a re-run callback does not send twice."""
-
-    def was_sent(self, run_id: str, kind: str) -> bool: ...
-
-    def mark_sent(self, run_id: str, kind: str) -> None: ...
-
-
-class MemoryJournal:
-    def __init__(self) -> None:
-        self._sent: set[tuple[str, str]] = set()
-
-    def was_sent(self, run_id: str, kind: str) -> bool:
-        return (run_id, kind) in self._sent
-
-    def mark_sent(self, run_id: str, kind: str) -> None:
-        self._sent.add((run_id, kind))
 
 
 def begin(settings: Settings, plan: Plan, *, pid: int | None = None, local: bool = False) -> None:
@@ -101,14 +83,24 @@ def finalize(
     `day_input`: the day's input (contract §14) when the executor read it already (`run`, in
     its pool); else it is read here (the Celery callback), except for a lost run."""
     journal = journal or MemoryJournal()
-    guard = before_write or (lambda: None)
+    before = before_write or (lambda: None)
+
+    def guard() -> None:
+        try:
+            before()
+        except LockLost as exc:
+            exc.outcome = outcome  # what this run did before it lost the job (end_superseded)
+            raise
+
     failed = {
         g.group_id: (results[g.group_id].error if g.group_id in results else "no result was received for this group")
         or "unknown error"
         for g in plan.groups
         if g.group_id not in results or not results[g.group_id].ok
     }
-    outcome = RunOutcome(plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED, failed)
+    outcome = RunOutcome(
+        plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED, failed, total_groups=len(plan.groups)
+    )
     lookback = settings.lookback_days > 0
     # What each pair says, and what was recovered since the memory of listed names was
     # written (contract §7, §8); one pass, one group's names unpacked at a time.
@@ -123,20 +115,29 @@ def finalize(
             plan.day,
         )
     guard()
-    try:
+    if plan.groups and len(failed) == len(plan.groups):
+        # Nothing was checked: a report of blank counts would read as a day, and would replace
+        # the day's previous reports (contract §15). The failure notice tells it instead.
+        log.error("run %s: every group failed; no report is written (the day's previous reports stay)", plan.run_id)
+    else:
         # Rows are generated lazily, so a day with a million missing names never has them all
         # unpacked at once. The outstanding report is renamed into place with the CSV and TXT.
-        outcome.summary = write_reports(
-            iter_rows(plan, results),
-            settings.csv_path,
-            settings.txt_path,
-            settings.report_mode,
-            outstanding=(settings.outstanding_path, iter_outstanding(plan, results)) if lookback else None,
-            stale_outstanding=None if lookback else settings.outstanding_path,
-        )
-    except ReportError as exc:
-        outcome.errors.append(f"reports not written: {exc}")
-        log.error("run %s: %s", plan.run_id, outcome.errors[-1])
+        # A dry run writes under `dry-run/` beside each real report, which it never touches.
+        where = dry_run_path if plan.dry_run else (lambda path: path)
+        try:
+            outcome.summary = write_reports(
+                iter_rows(plan, results),
+                where(settings.csv_path),
+                where(settings.txt_path),
+                settings.report_mode,
+                outstanding=(where(settings.outstanding_path), iter_outstanding(plan, results)) if lookback else None,
+                stale_outstanding=None if lookback else where(settings.outstanding_path),
+            )
+        except ReportError as exc:
+            outcome.errors.append(f"reports not written: {exc}")
+            log.error("run %s: %s", plan.run_id, outcome.errors[-1])
+        if plan.dry_run and outcome.summary is not None:
+            log.info("run %s: dry run: reports written to %s", plan.run_id, outcome.summary.csv_path.parent)
     if outcome.summary is not None and lookback and not plan.dry_run:
         try:  # remembered once the reports that list the names are in place (contract §8)
             memory.save(plan.day, settings.lookback_days, settings.report_mode)
@@ -145,7 +146,8 @@ def finalize(
             log.error("run %s: %s", plan.run_id, outcome.errors[-1])
     outcome.outcome, outcome.exit_code = outcome_rule(
         dry_run=plan.dry_run,
-        errors=bool(outcome.errors),
+        # No report (every group failed): nothing was checked, so the run failed (contract §15).
+        errors=bool(outcome.errors) or outcome.summary is None,
         failed_groups=bool(failed),
         no_input=bool(outcome.no_input),
         empty_input=settings.empty_input,
@@ -156,7 +158,7 @@ def finalize(
         _record_status(settings, plan, outcome, journal)
         if lost:
             outcome.outcome = Outcome.LOST
-    end_run(RunEnd.of(settings, outcome, trigger=plan.trigger))
+    end_run(RunEnd.of(settings, outcome, trigger=plan.trigger, journal=journal))
     return outcome
 
 
@@ -167,6 +169,27 @@ def _read_day_input(settings: Settings, plan: Plan) -> DayInput:
         return read_day_input(lambda: shared_warehouse(settings.warehouse_url), settings, run_id=plan.run_id)
     except Exception as exc:  # a bug here must not cost the run its reports
         return not_read(settings.day, exc, plan.run_id)
+
+
+def end_superseded(settings: Settings, plan: Plan, exc: LockLost, journal: DeliveryJournal | None = None) -> None:
+    """Another run took the job (the lock expired or was taken over; contract §15): this run
+    writes nothing more. Its end is recorded, and unless its report already went out, its
+    failure notice names the run that holds the job now (LockLost's text)."""
+    report = exc.outcome if isinstance(exc.outcome, RunOutcome) else None
+    end_run(
+        RunEnd(
+            settings,
+            plan.run_id,
+            plan.day.isoformat(),
+            Outcome.FAILED,
+            EXIT_FAILED,
+            report,
+            message=f"{mask_secrets(exc)}; another run holds the job, so this run wrote nothing more",
+            trigger=plan.trigger,
+            dry_run=plan.dry_run,
+            journal=journal,
+        )
+    )
 
 
 def end_interrupted(settings: Settings, plan: Plan, reason: str) -> RunOutcome:
@@ -211,10 +234,13 @@ def _send_report(settings, plan, outcome: RunOutcome, journal: DeliveryJournal) 
         analysis=outcome.analysis,
         failed_groups=outcome.failed_groups,
         outcome=outcome.outcome,
+        total_groups=outcome.total_groups,
+        inputs=input_findings(outcome.analysis, settings),
     )
     try:
         delivery = deliver(settings, message, kind="report", run_id=plan.run_id)
     except MailError as exc:  # its text names the outbox copy, when one was kept
+        outcome.report_undelivered = True
         outcome.errors.append(f"report email not delivered: {mask_secrets(exc)}")
         log.error("run %s: %s", plan.run_id, outcome.errors[-1])
         return
@@ -231,8 +257,9 @@ def _record_status(settings, plan, outcome: RunOutcome, journal: DeliveryJournal
         return
     outcome.exit_code = EXIT_FAILED
     no_input = outcome.no_input if settings.empty_input == "fail" else []
+    total = outcome.total_groups
     reason = "; ".join(
-        [f"group {g} failed: {e}" for g, e in outcome.failed_groups.items()]
+        [f"groups failed: {e.describe(total)}" for e in distinct_errors(outcome.failed_groups)]
         + (
             [
                 f"no input on {plan.day} for process(es) {', '.join(no_input)}: nothing was "

@@ -14,9 +14,9 @@ from mnaas_missing_files.checking.check import check_batch_with_retries, failed_
 from mnaas_missing_files.checking.dayinput import DayInput, not_read, read_day_input
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import RunInterrupted, StatusFileError
+from mnaas_missing_files.core.errors import LockLost, RunInterrupted, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan
-from mnaas_missing_files.run.finalize import begin, end_failed, end_interrupted, finalize
+from mnaas_missing_files.run.finalize import begin, end_failed, end_interrupted, end_superseded, finalize
 from mnaas_missing_files.run.interrupt import Interruption
 from mnaas_missing_files.run.lost import mark_dead_runs_lost
 from mnaas_missing_files.run.outcome import RunOutcome
@@ -155,29 +155,33 @@ def run_local(
         mark_dead_runs_lost(settings, found_by=f"run {plan.run_id}")
         begin(settings, plan, local=True)
         day_input: list[DayInput] = []
-        results = check_groups_locally(
-            settings,
-            plan,
-            progress=progress,
-            interruption=stop,
-            on_group_done=lambda: lock.extend(token),
-            day_input=day_input,
-        )
-        if stop.is_set():
-            outcome = end_interrupted(settings, plan, stop.reason)
-        else:
-            # A Redis lock that expired or was taken over means another run owns the job now:
-            # extend() raises LockLost and this run writes nothing more.
-            try:
-                outcome = finalize(
-                    settings,
-                    plan,
-                    results,
-                    before_write=lambda: lock.extend(token),
-                    day_input=day_input[0] if day_input else None,
-                )
-            except StatusFileError as exc:
-                outcome = end_failed(settings, plan, str(exc))
+        try:
+            results = check_groups_locally(
+                settings,
+                plan,
+                progress=progress,
+                interruption=stop,
+                on_group_done=lambda: lock.extend(token),
+                day_input=day_input,
+            )
+            if stop.is_set():
+                outcome = end_interrupted(settings, plan, stop.reason)
+            else:
+                # A Redis lock that expired or was taken over means another run owns the job
+                # now: extend() raises LockLost and this run writes nothing more.
+                try:
+                    outcome = finalize(
+                        settings,
+                        plan,
+                        results,
+                        before_write=lambda: lock.extend(token),
+                        day_input=day_input[0] if day_input else None,
+                    )
+                except StatusFileError as exc:
+                    outcome = end_failed(settings, plan, str(exc))
+        except LockLost as exc:
+            end_superseded(settings, plan, exc)  # its end recorded and told, then exit 1
+            raise
     finally:
         lock.release(token)
     log.info("run %s: took %.1f s", plan.run_id, time.monotonic() - started)

@@ -17,7 +17,7 @@ def outcome_rule(
     *, dry_run: bool, errors: bool, failed_groups: bool, no_input: bool, empty_input: str
 ) -> tuple[Outcome, int]:
     """A run's outcome and exit code once its groups are checked (contract §7), the first that
-    applies: failed (an error: reports not written, …), incomplete (a group failed after its
+    applies: failed (an error, or no report: reports not written, every group failed, …), incomplete (a group failed after its
     retries), no_input (a process received nothing, under MNAAS_EMPTY_INPUT=fail), success. A
     dry run is `dry-run`, exiting 1 where a real run would not succeed for those reasons.
     (Delivering the email and writing the status file may still turn a real run `failed`.)"""
@@ -45,6 +45,8 @@ class RunOutcome:
     email: str | None = None  # where the report email went (smtp, or the .eml path)
     ticket_raised: bool = False
     analysis: DayAnalysis | None = None  # verdicts, outstanding, recovered (contract §7, §8)
+    total_groups: int | None = None  # the plan's groups (`process/type/n`)
+    report_undelivered: bool = False  # the report was made but its email could not be delivered
 
     @property
     def no_input(self) -> list[str]:
@@ -73,6 +75,7 @@ class OutcomeRecord:
     outcome: str | None
     exit_code: int | None = None
     failed_groups: dict[str, str] = field(default_factory=dict)
+    total_groups: int | None = None
     errors: list[str] = field(default_factory=list)
     email: str | None = None
     ticket_raised: bool = False
@@ -99,6 +102,7 @@ class OutcomeRecord:
             outcome=run.outcome,
             exit_code=run.exit_code,
             failed_groups=run.failed_groups,
+            total_groups=run.total_groups,
             errors=run.errors,
             email=run.email,
             ticket_raised=run.ticket_raised,

@@ -48,5 +48,5 @@ def test_submit_wait_gives_the_same_verdicts_as_run(cluster_ready, tmp_path):
     for message in (run_message, submit_message):
         text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
         for line in scenario.EMAIL_LINES:
-            assert f"\n      {line}\n" in text
+            assert f": {line}\n" in text
         assert "\n  cdr / eLUX: 7 received\n  sms / Stranger: 2 received\n" in text

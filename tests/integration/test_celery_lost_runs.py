@@ -107,11 +107,13 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
     assert outcome["outcome"] == "lost" and len(outcome["failed_groups"]) == GROUPS
     assert all(e.startswith("lost: no result came back") for e in outcome["failed_groups"].values())
     every_pair_unknown = {(g.process, cust) for g in plan_groups(c.settings()) for cust in g.customers}
-    want_csv, want_txt = c.job.expected(unknown=every_pair_unknown)
-    assert c.job.reports() == (want_csv.encode(), want_txt.encode())
-    [report] = c.job.emails("report")
-    assert report.name == f"{DAY}_{run_id}_report.eml"
-    assert c.job.message(report)["Subject"].startswith("INCOMPLETE")
+    # No group returned (contract §15): no report, and the one message is the failure notice.
+    assert not c.job.job.csv(DAY).exists() and c.job.emails("report") == []
+    [notice] = c.job.emails("failure-notice")
+    assert notice.name == f"{DAY}_{run_id}_failure-notice.eml"
+    assert c.job.message(notice)["Subject"] == (
+        f"FAILED - Missing customer files {DAY}: the run was lost (its process or worker died)"
+    )
     assert len(c.job.emails("sdp-ticket")) == 1
     status = c.job.status()
     assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"], status["MNAAS_email_sdp_created"]) == (
@@ -146,7 +148,8 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
 
     # The dead run's callback turns up late (its message redelivered), and a second sweep runs:
     # neither sends, writes or tickets anything more.
-    after = c.job.status_file.read_bytes(), c.job.reports()
+    report = c.job.job.csv(DAY)
+    after = c.job.status_file.read_bytes(), report.exists()
     log = c.workers[0]
     sweeps = task_lines(log, SWEEP_LOST_RUNS, "succeeded in")
     send(c, FINALIZE_RUN, run_id=run_id, day=DAY.isoformat(), token=c.state(run_id).token())
@@ -164,8 +167,8 @@ def test_the_sweeper_reports_a_run_whose_workers_all_died_once(lost_run):
         ),
         what="both tasks to end",
     )
-    assert (c.job.status_file.read_bytes(), c.job.reports()) == after
-    assert len(c.job.emails()) == 2
+    assert (c.job.status_file.read_bytes(), report.exists()) == after
+    assert len(c.job.emails()) == 2  # the failure notice and the ticket, still
     assert c.state(run_id).read()["state"] == "done"
 
 
@@ -188,7 +191,11 @@ def test_a_lost_run_whose_job_another_run_took_is_marked_failed_and_changes_noth
     assert (record["state"], record["exit_code"]) == ("failed", 1)
     assert "another run has held the job since" in record["message"]
     assert c.job.status_file.read_bytes() == after
-    assert not any(run_id in p.name for p in c.job.emails())
+    # Its one message is the failure notice saying another run took the job (contract §15),
+    # sent once the sweeper has claimed the run's end (the state above), so waited for.
+    [notice] = wait_until(lambda: [p for p in c.job.emails() if run_id in p.name], what="the failure notice")
+    assert notice.name.endswith("_failure-notice.eml")
+    assert "another run has held the job since" in c.job.message(notice).get_body(("plain",)).get_content()
     assert len(c.job.emails("report")) == 1 and c.job.emails("sdp-ticket") == []
 
 

@@ -28,7 +28,13 @@ def test_dry_run_writes_reports_sends_nothing_and_leaves_the_status_file(cluster
 
     assert result.returncode == 0, result.stderr
     want_csv, want_txt = c.job.expected()
-    assert c.job.reports() == (want_csv.encode(), want_txt.encode())
+    real_csv, real_txt = c.job.job.csv(DAY), c.job.job.txt(DAY)
+    dry = real_csv.parent / "dry-run"  # contract §15: never the day's real reports
+    assert ((dry / real_csv.name).read_bytes(), (dry / real_txt.name).read_bytes()) == (
+        want_csv.encode(),
+        want_txt.encode(),
+    )
+    assert not real_csv.exists() and not real_txt.exists()
     assert c.job.emails() == []
     assert c.job.status_file.read_bytes() == before
     assert [e["outcome"] for e in c.job.history()] == ["dry-run"]
@@ -103,7 +109,12 @@ def test_a_callback_whose_run_state_lost_the_plan_fails_the_run_and_frees_the_jo
     )
     assert record["exit_code"] == 1 and "plan is no longer in its run state" in record["message"]
     assert c.lock().holder() is None
-    assert c.job.emails() == [] and c.job.status_file.read_bytes() == status_before
+    # Its one message is the failure notice saying why (contract §15), sent once the run's end
+    # is claimed (the state above), so waited for; nothing else changes.
+    [notice] = wait_until(c.job.emails, what="the failure notice")
+    assert notice.name == f"{DAY}_{run_id}_failure-notice.eml"
+    assert "plan is no longer in its run state" in c.job.message(notice).get_body(("plain",)).get_content()
+    assert c.job.status_file.read_bytes() == status_before
 
 
 def test_backfill_submits_the_days_in_order_and_prints_a_table(cluster_ready):
@@ -113,8 +124,11 @@ def test_backfill_submits_the_days_in_order_and_prints_a_table(cluster_ready):
     result = c.cli("backfill", "--from", first.isoformat(), "--to", DAY.isoformat(), "--submit")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(rf"^{first}\s+completed\s+0\s+submitted$", result.stdout, re.M), result.stdout
-    assert re.search(rf"^{DAY}\s+completed\s+0\s+submitted$", result.stdout, re.M)
+    # contract §15: a day's line has its findings, and the test warehouse has pairs nobody configured
+    assert re.search(rf"^{first}\s+success\s+0\s+submitted; \d+ missing; \d+ not monitored$", result.stdout, re.M), (
+        result.stdout
+    )
+    assert re.search(rf"^{DAY}\s+success\s+0\s+submitted; \d+ missing; \d+ not monitored$", result.stdout, re.M)
     runs = c.job.history()
     assert [(e["day"], e["trigger"], e["outcome"]) for e in runs] == [
         (first.isoformat(), "backfill", "success"),

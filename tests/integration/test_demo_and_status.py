@@ -57,7 +57,7 @@ def test_demo_runs_twice_ignoring_the_environment(tmp_path):
     assert msg["Subject"].strip().startswith("[DEMO] NO INPUT - SILENT - LOW INPUT - Missing customer files")
     # contract §14: Volvo_Cars's feed stopped, actives/Maersk came in short, and a process
     # and a customer nobody configured received files
-    assert "\n      0 received, usually " in text and "\n      8 received, usually " in text
+    assert " traffic / Volvo_Cars: 0 received, usually " in text and " actives / Maersk: 8 received, usually " in text
     assert "\nNOT MONITORED: 15 pair(s)" in text and "\n  cdr_unbilled / eLUX: " in text
     assert "\n  traffic / Unlisted_Customer: " in text
     for out in (first.stdout, second.stdout):

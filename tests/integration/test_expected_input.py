@@ -74,18 +74,24 @@ def test_silent_and_low_input_pairs_in_the_email_history_metrics_and_status(tmp_
     assert report["Subject"].strip() == "NO INPUT - SILENT - LOW INPUT - Missing customer files 2026-11-23: 0 missing"
     text = report.get_body(("plain",)).get_content()
     lines = text.splitlines()
-    flagged = [i for i, line in enumerate(lines) if line.startswith(("  SILENT ", "  LOW INPUT "))]
-    shown = [" ".join(lines[i].split()[: 4 + lines[i].startswith("  LOW")]) for i in flagged]
-    assert shown == ["SILENT sms / eLUX", "LOW INPUT sms / JLR", "LOW INPUT mms / eLUX"]
-    assert [lines[i + 1].strip() for i in flagged] == scenario.EMAIL_LINES
-    assert "history too short for 5 pair(s)" in text
-    assert "not judged: idle (no input), fax (no input), late (KPI not loaded)" in text
-    assert "KPI NOT LOADED:         late received files on 2026-11-23" in text
+    # the input section (contract §15, 4): one line per silent or low pair, silent first
+    flagged = [line for line in lines if line.startswith(("  SILENT ", "  LOW INPUT ")) and " / " in line]
+    assert [" ".join(line.split()[: 4 + line.startswith("  LOW")]) for line in flagged] == [
+        "SILENT sms / eLUX:",
+        "LOW INPUT sms / JLR:",
+        "LOW INPUT mms / eLUX:",
+    ]
+    assert [line.split(": ", 1)[1] for line in flagged] == scenario.EMAIL_LINES
+    needs_action = next(i for i, line in enumerate(lines) if line.startswith("NEEDS ACTION"))
+    assert lines.index("INPUT") < lines.index(flagged[0]) < needs_action
+    assert "History too short to judge: 5 pair(s)" in " ".join(text.split())
+    assert "Processes not judged for volume: idle (no input), late (KPI not loaded)" in text
+    assert "  KPI NOT LOADED late: received files on 2026-11-23 but has no KPI row" in text
     at = next(i for i, line in enumerate(lines) if line.startswith("NOT MONITORED: 2 pair(s)"))
     unmonitored = lines[at + 1 : lines.index("", at)]
     assert unmonitored == ["  cdr / eLUX: 7 received", "  sms / Stranger: 2 received"]
     page = report.get_body(("html",)).get_content()
-    assert ">SILENT</span>" in page and ">LOW INPUT</span>" in page and scenario.EMAIL_LINES[0] in page
+    assert ">SILENT</b>" in page and ">LOW INPUT</b>" in page and scenario.EMAIL_LINES[0] in page
 
     samples = metrics.read_text()
     for process, verdict, count in (("sms", "silent", 1), ("sms", "low_input", 1), ("mms", "low_input", 1)):
@@ -145,9 +151,10 @@ def test_an_unreadable_day_input_judges_no_volume_and_says_the_list_is_unknown(t
     verdicts = outcome.analysis.verdicts
     assert (verdicts["silent"], verdicts["low_input"], verdicts["no_input"]) == (0, 0, 5)
     text = report_of(job).get_body(("plain",)).get_content()
-    assert "Volume:                 not judged this run: the day's input could not be read" in text
+    assert "Silent / low input pairs: not judged (see Input)" in " ".join(text.split())
+    assert "  Volume not judged this run: the day's input could not be read (" in text
     assert "no_such_table" in text
-    assert "NOT MONITORED: the list is unknown this run" in text
+    assert "NOT MONITORED: unknown" in text and "  The list is unknown this run: the day's input could not" in text
     [entry] = history_of(job)
     assert entry["unmonitored"] is None and entry["verdicts"]["silent"] == 0
 

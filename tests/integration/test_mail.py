@@ -48,15 +48,13 @@ ROWS = [
 # ones in the CSV's order), unknown shown as "?"; the ok pair (ACME) is not in the body.
 EXPECTED_CELLS = [
     ["label", "process", "customer", "received", "generated", "diff", "missing on day", "outstanding", "oldest (days)"],
-    ["UNKNOWN", "traffic", "INFONOVA_CHT", "?", "?", "?", "?", "?", ""],
     ["NEW", "traffic", "eLUX", "5", "3", "2", "2", "0", ""],
-    ["eLUX_a.cdreLUX_b.cdr"],
+    ["", "eLUX_a.cdreLUX_b.cdr"],
     ["NEW", "actives", TELEPHONIE, "1", "0", "1", "1", "0", ""],
-    [f"{TELEPHONIE}_é.cdr"],
+    ["", f"{TELEPHONIE}_é.cdr"],
 ]
 EXPECTED_TEXT = [
     ["label", "process / customer", "received", "generated", "diff", "missing on day", "outstanding", "oldest (days)"],
-    ["UNKNOWN", "traffic / INFONOVA_CHT", "?", "?", "?", "?", "?"],
     ["NEW", "traffic / eLUX", "5", "3", "2", "2", "0"],
     ["eLUX_a.cdr"],
     ["eLUX_b.cdr"],
@@ -114,6 +112,7 @@ def report_message(settings, summary, failed=None):
         analysis=analysis_of(ROWS, DAY),
         failed_groups=failed or {},
         outcome="incomplete" if failed else "success",
+        total_groups=16,
     )
 
 
@@ -155,8 +154,13 @@ def text_table(body):
 
 def action_rows(cells):
     start = next(i for i, row in enumerate(cells.rows) if row and row[0] == "label")
+    # The table ends where the next one starts: a header row, or the legend ("→ what to do").
     end = next(
-        (i for i in range(start + 1, len(cells.rows)) if cells.rows[i] and cells.rows[i][0] == "process"),
+        (
+            i
+            for i in range(start + 1, len(cells.rows))
+            if cells.rows[i] and (cells.rows[i][0] == "process" or cells.rows[i][-1].startswith("\u2192"))
+        ),
         len(cells.rows),
     )
     return cells.rows[start:end]
@@ -183,7 +187,7 @@ def test_report_over_plain_smtp_carries_everything(tmp_path, summary):
 
     text = msg.get_body(("plain",)).get_content()
     assert text_table(text) == EXPECTED_TEXT
-    assert "Missing on 2026-11-24:  3" in text and "INCOMPLETE" not in text
+    assert re.search(r"^Missing on 2026-11-24: +3\r?$", text, re.M) and "INCOMPLETE" not in text
     html_part = msg.get_body(("html",))
     assert html_part.get_content_type() == "text/html"
     cells = TableCells()
@@ -365,9 +369,10 @@ def test_non_ascii_names_are_encoded_and_round_trip(tmp_path, summary):
 def test_incomplete_run_says_so_and_names_the_failed_groups(tmp_path, summary):
     settings = make_settings(tmp_path, env_mode="dev")
     msg = report_message(settings, summary, failed=FAILED)
-    assert msg["Subject"] == "[dev] INCOMPLETE - Missing customer files 2026-11-24: 3 missing"
+    assert msg["Subject"] == "[dev] INCOMPLETE - 1 of 16 groups failed - Missing customer files 2026-11-24: 3 missing"
     text = msg.get_body(("plain",)).get_content()
-    assert "traffic/infonova/1: connection refused by impala://svc:***@impala1:21050" in text
+    assert "1 of 16 groups (traffic): connection refused by impala://svc:***@impala1:21050" in text
+    assert "groups: traffic/infonova/1" in text
     assert "hunter2" not in msg.as_string()
     assert "traffic/infonova/1" in msg.get_body(("html",)).get_content()
 

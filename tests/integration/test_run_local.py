@@ -103,7 +103,9 @@ def test_dry_run_writes_reports_but_no_email_and_leaves_status_alone(job):
     before = job.status_file.read_bytes()
     result = cli(job, "run", "--date", DAY.isoformat(), "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert job.csv(DAY).exists() and job.txt(DAY).exists()
+    dry = job.csv(DAY).parent / "dry-run"  # contract §15: never the day's real reports
+    assert (dry / job.csv(DAY).name).exists() and (dry / job.txt(DAY).name).exists()
+    assert not job.csv(DAY).exists() and not job.txt(DAY).exists()
     assert job.emails() == []
     assert job.status_file.read_bytes() == before
 
@@ -178,11 +180,12 @@ def test_unreachable_impala_retries_then_fails_with_one_ticket(tmp_path):
     emails = job.emails()
     tickets = [e for e in emails if "sdp" in e.name]
     assert len(tickets) == 1 and len(emails) == 2
-    report = email.message_from_bytes([e for e in emails if e not in tickets][0].read_bytes(), policy=policy.default)
-    assert report["Subject"].startswith("INCOMPLETE")
-    csv_lines = job.csv(DAY).read_text().splitlines()
-    assert all(line.endswith(",,,,") for line in csv_lines[1:])  # unknown is not zero
-    assert job.txt(DAY).read_text() == ""
+    # Every group failed: no report (contract §15), the failure notice instead.
+    notice = email.message_from_bytes([e for e in emails if e not in tickets][0].read_bytes(), policy=policy.default)
+    assert notice["X-MNAAS-Kind"] == "failure-notice"
+    # 4 processes x 4 groups each (their 7 customers split for the 4 local workers)
+    assert notice["Subject"].startswith(f"FAILED - Missing customer files {DAY}: all 16 groups failed: Impala ")
+    assert not job.csv(DAY).exists() and not job.txt(DAY).exists()
 
     # A second failure in a row raises no second ticket.
     again = cli(job, "run", "--date", DAY.isoformat())
@@ -255,6 +258,10 @@ def test_backfill_runs_days_in_order_and_continues_past_a_failed_day(job):
         [bad.isoformat(), "failed", "1"],
         [last.isoformat(), "no_input", "1"],
     ]
+    # A day where nothing arrived never reads as `0 missing` alone (contract §15): its
+    # verdicts that need attention are on its line, here every pair (4 processes x 7 customers).
+    [last_line] = [line for line in result.stdout.splitlines() if line.startswith(last.isoformat())]
+    assert last_line.endswith("0 missing; pairs: no_input 28")
     assert job.csv(first).exists() and job.csv(last).exists() and not job.csv(bad).exists()
     # each day's reports carry that day's date in their name and their rows
     assert job.csv(last).read_text().splitlines()[1].startswith(last.isoformat())

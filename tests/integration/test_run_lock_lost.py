@@ -38,7 +38,10 @@ def test_a_run_that_lost_its_redis_lock_does_not_write_reports_or_status(redis_s
     with pytest.raises(LockLost):
         runner.run_local(settings)
     assert not job.csv(DAY).exists() and not job.txt(DAY).exists()
-    assert job.emails() == []
+    # Its one message is the failure notice naming the run that holds the job now (§15).
+    [notice] = job.emails()
+    assert notice.name.endswith("_failure-notice.eml")
+    assert "run other" in notice.read_text() and "another run holds the job" in notice.read_text()
     status = job.status_file.read_text()
     assert "MNAAS_job_status=Success\n" in status  # the example's previous outcome, untouched
     assert "MNAAS_job_ran_time=2026-11-24 06:30:04" in status

@@ -188,8 +188,9 @@ def test_sigkill_leaves_a_stale_redis_lock_the_next_run_takes_over_at_once(job, 
     )
     assert shown.returncode == 0, shown.stderr
     assert f"lock: STALE: held by run {history(job)[0]['run_id']}" in shown.stdout
-    assert "LOST" in shown.stdout  # status ended the dead run's history entry
-    assert history(job)[0]["outcome"] == "lost" and history(job)[0]["ended"]
+    # status is read-only (contract §15): it shows the dead run; the next run ends it as lost
+    assert f"run {history(job)[0]['run_id']}: DEAD: its process" in shown.stdout
+    assert history(job)[0]["outcome"] == "running"
 
     started = time.monotonic()
     rerun = subprocess.run(
@@ -203,6 +204,10 @@ def test_sigkill_leaves_a_stale_redis_lock_the_next_run_takes_over_at_once(job, 
     assert rerun.returncode == 0, rerun.stderr
     assert "whose process is gone (this host); taking it over" in rerun.stderr
     assert [e["outcome"] for e in history(job)] == ["lost", "success"]
+    lost_id = history(job)[0]["run_id"]
+    assert [p.name for p in job.emails() if p.name.endswith("_failure-notice.eml")] == [
+        f"{DAY}_{lost_id}_failure-notice.eml"
+    ]
 
 
 @pytest.mark.timeout(120)

@@ -80,13 +80,16 @@ def test_a_complete_run_succeeds_resets_the_status_file_and_records_its_end(sett
     assert len(list(settings.outbox_dir.glob("*_report.eml"))) == 1
 
 
-def test_a_failed_group_fails_the_run_raises_one_ticket_and_keeps_its_pairs_unknown(settings):
+def test_a_run_whose_every_group_failed_writes_no_report_raises_one_ticket_and_sends_a_notice(settings):
     plan = started(settings)
     outcome = finalize(settings, plan, {plan.groups[0].group_id: GroupResult.failed(plan.groups[0].group_id, "boom")})
 
     assert outcome.exit_code == EXIT_FAILED and outcome.ticket_raised
-    assert outcome.failed_groups == {plan.groups[0].group_id: "boom"}
-    assert outcome.summary.unknown_pairs == 2
+    assert (outcome.outcome, outcome.failed_groups) == (Outcome.FAILED, {plan.groups[0].group_id: "boom"})
+    # Nothing was checked (contract §15): no report of blank counts, one failure notice instead.
+    assert outcome.summary is None and not settings.csv_path.exists()
+    assert not list(settings.outbox_dir.glob("*_report.eml"))
+    assert len(list(settings.outbox_dir.glob("*_failure-notice.eml"))) == 1
     status = statusfile.read_status(settings.status_file)
     assert (status["MNAAS_Daily_ProcessStatusFlag"], status["MNAAS_job_status"], status["MNAAS_email_sdp_created"]) == (
         "1",
@@ -108,7 +111,9 @@ def test_a_dry_run_writes_the_reports_but_sends_nothing_and_leaves_the_status_fi
     outcome = finalize(settings, plan, ok_result(plan))
 
     assert (outcome.outcome, outcome.exit_code) == (Outcome.DRY_RUN, EXIT_OK)
-    assert settings.csv_path.is_file() and settings.txt_path.read_text() == "eLUX_f1.csv\n"
+    dry = settings.csv_path.parent / "dry-run"
+    assert not settings.csv_path.exists() and not settings.txt_path.exists()
+    assert (dry / settings.csv_path.name).is_file() and (dry / settings.txt_path.name).read_text() == "eLUX_f1.csv\n"
     assert not settings.outbox_dir.exists()
     assert (settings.status_file.read_bytes() if settings.status_file.exists() else None) == before
     assert history_entry(settings)["outcome"] == "dry-run"
@@ -169,8 +174,10 @@ def test_every_observer_sees_the_end_in_order_and_one_failing_does_not_stop_the_
     assert failures == ["run r1: first failed at the end of the run: disk full"]
 
 
-def test_the_history_is_the_first_observer():
-    assert ending.OBSERVERS[0] is ending.record_in_history
+def test_the_message_goes_first_then_the_history():
+    # Like the report (sent before finalize records the end): a worker dying in between
+    # resends the same notice on redelivery, rather than leaving an ended run with no message.
+    assert ending.OBSERVERS[:2] == (ending.send_failure_notice, ending.record_in_history)
 
 
 def test_a_run_that_ended_before_it_was_recorded_gets_a_history_entry_with_its_reason(settings):

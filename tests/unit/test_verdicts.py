@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 
 from mnaas_missing_files.checking.verdicts import (
     Change,
@@ -14,6 +15,7 @@ from mnaas_missing_files.checking.verdicts import (
     severity,
 )
 from mnaas_missing_files.core.model import Group, GroupResult, Plan
+from mnaas_missing_files.reporting.inputs import InputFindings, VolumeFinding
 from mnaas_missing_files.reporting.mailbody import subject
 from mnaas_missing_files.run.analysis import DayAnalysis
 from tests.helpers.settings import settings_for_tests
@@ -83,9 +85,16 @@ def test_no_input_needs_every_group_checked_and_empty():
 def test_subject_prefixes_in_order_and_without_the_window():
     settings = settings_for_tests(env_mode="dev")
     analysis = DayAnalysis(D, 7, [PairStatus("a", "regular", "x", Verdict.MISSING, 2, 1, 1, 3)], ["b"], {})
+    inputs = InputFindings(
+        volume=[
+            VolumeFinding("a", "y", "low_input", 3, Fraction(30), 4),
+            VolumeFinding("a", "z", "silent", 0, Fraction(44), 4),
+        ]
+    )
     assert (
-        subject(settings, D, analysis, {"g": "boom"})
-        == "[dev] INCOMPLETE - NO INPUT - Missing customer files 2026-11-24: 1 missing (0 new), 3 outstanding"
+        subject(settings, D, analysis, {"g": "boom"}, 16, inputs)
+        == "[dev] INCOMPLETE - 1 of 16 groups failed - NO INPUT - SILENT - LOW INPUT - "
+        "Missing customer files 2026-11-24: 1 missing (0 new), 3 outstanding"
     )
     analysis.without_input, analysis.lookback_days = [], 0
     assert subject(settings_for_tests(), D, analysis, {}) == "Missing customer files 2026-11-24: 1 missing"

@@ -21,8 +21,9 @@ from mnaas_missing_files.checking.volume import (
 from mnaas_missing_files.config.options import OPTIONS_BY_KEY, convert
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.reporting.mailbody import subject
-from mnaas_missing_files.reporting.volumeview import expected_note, volume_view
+from mnaas_missing_files.reporting.sections import volume_note
 from mnaas_missing_files.run.analysis import DayAnalysis
+from mnaas_missing_files.run.inputfindings import input_findings
 from tests.helpers.settings import settings_for_tests
 
 D = dt.date(2026, 11, 23)  # a Monday
@@ -197,18 +198,33 @@ def test_quiet_days_and_ratio_are_checked():
 
 
 def test_the_email_lists_at_most_50_unmonitored_pairs_and_prefixes_silent_before_low_input():
-
     pairs = [
         PairStatus("sms", "regular", "JLR", Verdict.LOW_INPUT, 4, 4, expected=Fraction(43, 2), counted_days=4),
         PairStatus("sms", "regular", "eLUX", Verdict.SILENT, 0, 0, expected=Fraction(44), counted_days=1),
     ]
     analysis = DayAnalysis(D, 0, pairs, ["fax"], {}, volume_judged=True, history_too_short=2)
+    analysis.not_judged = {"fax": "no input", "idle": "no input"}  # fax: its own NO INPUT line
     analysis.unmonitored = [Unmonitored("cdr", f"c{n:02d}", 100 - n) for n in range(52)]
     settings = settings_for_tests(day=D)
-    assert subject(settings, D, analysis, {"g": "boom"}).startswith("INCOMPLETE - NO INPUT - SILENT - LOW INPUT - ")
-    assert expected_note(pairs[0], D) == "4 received, usually 21.5: median of 4 Mondays"
-    assert expected_note(pairs[1], D) == "0 received, usually 44: median of 1 Monday"
-    view = volume_view(analysis, settings)
-    assert len(view["unmonitored_lines"]) == 50 and view["unmonitored_more"] == 2
-    assert view["unmonitored_lines"][0] == ("cdr", "c00", "100") and view["unmonitored_total"] == 52
-    assert view["volume"] == "judged against the last 4 Mondays; history too short for 2 pair(s)"
+    found = input_findings(analysis, settings)
+    prefixes = subject(settings, D, analysis, {"g": "boom"}, inputs=found)
+    assert prefixes.startswith("INCOMPLETE - 1 groups failed - NO INPUT - SILENT - LOW INPUT - ")
+    low, silent = found.volume
+    assert low.describe("Monday") == "4 received, usually 21.5: median of 4 Mondays"
+    assert silent.describe("Monday") == "0 received, usually 44: median of 1 Monday"
+    shown, more = found.unmonitored_shown()
+    assert len(shown) == 50 and more == 2 and shown[0] == Unmonitored("cdr", "c00", 100)
+    assert (found.judged, found.history_too_short, found.unmonitored_unknown) == (True, 2, None)
+    assert volume_note(found) == "Processes not judged for volume: idle (no input)"
+
+
+def test_volume_left_off_or_unreadable_is_said_and_an_unknown_list_is_not_an_empty_one():
+    analysis = DayAnalysis(D, 0, [], [], {}, volume_problem="no_such_table")
+    unread = input_findings(analysis, settings_for_tests(day=D))
+    assert not unread.judged and unread.unmonitored_unknown == "the day's input could not be read (no_such_table)"
+    assert volume_note(unread) == "Volume not judged this run: the day's input could not be read (no_such_table)"
+    analysis.volume_problem = None
+    off = input_findings(analysis, settings_for_tests(day=D, baseline_weeks=0))
+    assert off.volume_off == "off (MNAAS_BASELINE_WEEKS=0)" and volume_note(off) == ""
+    quiet = input_findings(analysis, settings_for_tests(day=D))
+    assert quiet.volume_off == "not judged: a quiet day (MNAAS_QUIET_DAYS)"
