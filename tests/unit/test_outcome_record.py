@@ -55,7 +55,7 @@ def test_the_summary_lines_of_an_incomplete_run():
     assert outcome_lines(INCOMPLETE) == [
         "run 20261124-aaaa for 2026-11-24: INCOMPLETE",
         "  missing files: 3 in 10 pairs (2 unknown)",
-        "  verdicts: unknown 2, no_input 0, mismatch 0, missing 1, ok 7",
+        "  verdicts: unknown 2, no_input 0, silent 0, low_input 0, mismatch 0, missing 1, ok 7",
         "  new: 1, outstanding: 4 (oldest 3 days), recovered: 0, left the window still missing: 2",
         "  NO INPUT: tolling received nothing on 2026-11-24",
         "  CSV: /data/reports/missing_20261124.csv",
