@@ -12,11 +12,12 @@ import base64
 import datetime as dt
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 # Re-exported: the plan's types live in plan.py, every other module imports them from here.
+from mnaas_missing_files.core.namelines import NameLines, as_lines
 from mnaas_missing_files.core.plan import INFONOVA, REGULAR, Batch, Group, Plan  # noqa: F401
 
 # zlib level 1, not 6: a large day packs a million names at least twice (the group result, the
@@ -24,21 +25,24 @@ from mnaas_missing_files.core.plan import INFONOVA, REGULAR, Batch, Group, Plan 
 _LEVEL = 1
 
 
-def pack_names(missing: dict[str, list[str]]) -> str:
-    """customer -> sorted names, as compact text: zlib of JSON, base64. Names of one day share
-    long prefixes, so this costs ~4 bytes per name instead of ~40."""
-    if not missing:
-        return ""
-    raw = json.dumps(
-        [[customer, names] for customer, names in missing.items()], separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
-    return base64.b64encode(zlib.compress(raw, _LEVEL)).decode("ascii")
+# Version 2 of the packed text: each key's names as one text of TXT lines (core/namelines.py),
+# marked by this prefix (not a base64 character). Version 1, a JSON list of names per key,
+# is still read: results and memories written before.
+_V2 = "2:"
+
+
+def pack_names(missing: Mapping[str, Sequence[str]]) -> str:
+    """key (customer, or day) -> sorted names, as compact text: zlib of JSON, base64. Names of
+    one day share long prefixes, so this costs ~4 bytes per name instead of ~40."""
+    packer = NamesPacker()
+    for key, names in missing.items():
+        packer.add(key, names)
+    return packer.finish()
 
 
 class NamesPacker:
-    """pack_names, one customer at a time: the same text, without holding a group's names.
-    A large day's names go from the warehouse's rows to this compressor, one customer's names
-    (a pair's, at most its files of the day) in Python at a time."""
+    """pack_names, one key at a time: the same text, without holding a group's names. A
+    large day's names go from the warehouse to this compressor one pair's text at a time."""
 
     def __init__(self) -> None:
         self._zlib = zlib.compressobj(_LEVEL)
@@ -46,24 +50,27 @@ class NamesPacker:
         self.customers = 0
         self.names = 0
 
-    def add(self, customer: str, names: list[str]) -> None:
-        """One customer's names, sorted and each once; each customer at most once."""
-        piece = json.dumps([customer, names], separators=(",", ":"), ensure_ascii=False)
+    def add(self, customer: str, names: Sequence[str]) -> None:
+        """One key's names, sorted and each once (NameLines, or a list); each key at most once."""
+        lines = as_lines(names)
+        piece = json.dumps([customer, lines.text], separators=(",", ":"), ensure_ascii=False)
         self._parts.append(self._zlib.compress((("," if self.customers else "[") + piece).encode("utf-8")))
         self.customers += 1
-        self.names += len(names)
+        self.names += len(lines)
 
     def finish(self) -> str:
         if not self.customers:
             return ""
         self._parts.append(self._zlib.compress(b"]") + self._zlib.flush())
-        return base64.b64encode(b"".join(self._parts)).decode("ascii")
+        return _V2 + base64.b64encode(b"".join(self._parts)).decode("ascii")
 
 
-def unpack_names(packed: str) -> dict[str, list[str]]:
+def unpack_names(packed: str) -> dict[str, NameLines]:
     if not packed:
         return {}
-    return dict(json.loads(zlib.decompress(base64.b64decode(packed)).decode("utf-8")))
+    v2 = packed.startswith(_V2)
+    entries = json.loads(zlib.decompress(base64.b64decode(packed.removeprefix(_V2))).decode("utf-8"))
+    return {key: NameLines(names) if v2 else NameLines.of(names) for key, names in entries}
 
 
 @dataclass
@@ -113,7 +120,7 @@ class GroupResult:
             else self.outstanding
         )
 
-    def outstanding_names(self, day: str) -> dict[str, list[str]]:
+    def outstanding_names(self, day: str) -> Mapping[str, Sequence[str]]:
         """customer -> names of file_date `day` still missing (one day unpacked at a time)."""
         if self.outstanding_packed is not None:
             return unpack_names(self.outstanding_packed.get(day, ""))
@@ -125,7 +132,7 @@ class GroupResult:
             self.packed = pack_names(self.missing)
         return self.packed
 
-    def missing_names(self) -> dict[str, list[str]]:
+    def missing_names(self) -> Mapping[str, Sequence[str]]:
         return unpack_names(self.packed) if self.packed is not None else self.missing
 
     def to_json(self) -> dict:
@@ -178,7 +185,7 @@ class PairRow:
     customer: str
     received: int | None
     generated: int | None
-    missing: list[str] | None
+    missing: Sequence[str] | None  # NameLines from a result; a list where a caller builds rows
 
     @property
     def known(self) -> bool:
@@ -219,7 +226,7 @@ def iter_rows(plan: Plan, results: dict[str, GroupResult]) -> Iterator[PairRow]:
                 customer,
                 int(received),
                 int(generated),
-                list(names.get(customer, [])),
+                as_lines(names.get(customer, ())),
             )
 
 
