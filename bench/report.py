@@ -52,7 +52,7 @@ def checks(doc: dict, profile: Profile) -> list[dict]:
                     add(f"{way}: fan-out overhead (wall - longest group) < 2 s", round(overhead, 3), overhead < 2)
                 cost = w["wall_s"] - w["busiest_process_query_s"]
                 add(f"{way}: fan-out cost (wall - busiest worker's query time) < 2 s", round(cost, 3), cost < 2)
-    if doc["profile"] == "large":
+    if doc["profile"].startswith("large"):
         missing = doc["shape"].get("missing_files") or 1
         for way, w in ways.items():
             if way == "baseline":
