@@ -25,15 +25,18 @@ from mnaas_missing_files.core.plan import INFONOVA, REGULAR, Batch, Group, Plan 
 _LEVEL = 1
 
 
-# Version 2 of the packed text: each key's names as one text of TXT lines (core/namelines.py),
-# marked by this prefix (not a base64 character). Version 1, a JSON list of names per key,
-# is still read: results and memories written before.
+# Version 2 of the packed text, marked by this prefix (not a base64 character): each key's
+# names as one text of TXT lines (core/namelines.py), each text followed by a newline, then
+# one line of JSON [[key, characters, names], ...] that says where each text ends. The texts
+# are not JSON strings: a large day's 38 MB of names would otherwise be escaped (a newline
+# each) when packed and unescaped when read. Version 1, a JSON list of names per key, is
+# still read: results and memories written before.
 _V2 = "2:"
 
 
 def pack_names(missing: Mapping[str, Sequence[str]]) -> str:
-    """key (customer, or day) -> sorted names, as compact text: zlib of JSON, base64. Names of
-    one day share long prefixes, so this costs ~4 bytes per name instead of ~40."""
+    """key (customer, or day) -> sorted names, as compact text: zlib, base64. Names of one
+    day share long prefixes, so this costs ~4 bytes per name instead of ~40."""
     packer = NamesPacker()
     for key, names in missing.items():
         packer.add(key, names)
@@ -47,30 +50,38 @@ class NamesPacker:
     def __init__(self) -> None:
         self._zlib = zlib.compressobj(_LEVEL)
         self._parts: list[bytes] = []
+        self._index: list[tuple[str, int, int]] = []
         self.customers = 0
         self.names = 0
 
     def add(self, customer: str, names: Sequence[str]) -> None:
         """One key's names, sorted and each once (NameLines, or a list); each key at most once."""
         lines = as_lines(names)
-        piece = json.dumps([customer, lines.text], separators=(",", ":"), ensure_ascii=False)
-        self._parts.append(self._zlib.compress((("," if self.customers else "[") + piece).encode("utf-8")))
+        self._parts.append(self._zlib.compress(lines.text.encode("utf-8") + b"\n"))
+        self._index.append((customer, len(lines.text), len(lines)))
         self.customers += 1
         self.names += len(lines)
 
     def finish(self) -> str:
         if not self.customers:
             return ""
-        self._parts.append(self._zlib.compress(b"]") + self._zlib.flush())
+        index = json.dumps(self._index, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        self._parts.append(self._zlib.compress(index) + self._zlib.flush())
         return _V2 + base64.b64encode(b"".join(self._parts)).decode("ascii")
 
 
 def unpack_names(packed: str) -> dict[str, NameLines]:
     if not packed:
         return {}
-    v2 = packed.startswith(_V2)
-    entries = json.loads(zlib.decompress(base64.b64decode(packed.removeprefix(_V2))).decode("utf-8"))
-    return {key: NameLines(names) if v2 else NameLines.of(names) for key, names in entries}
+    text = zlib.decompress(base64.b64decode(packed.removeprefix(_V2))).decode("utf-8")
+    if not packed.startswith(_V2):
+        return {key: NameLines.of(names) for key, names in json.loads(text)}
+    body, _, index = text.rpartition("\n")
+    found, start = {}, 0
+    for key, length, count in json.loads(index):
+        found[key] = NameLines(body[start : start + length], count)
+        start += length + 1
+    return found
 
 
 @dataclass

@@ -6,10 +6,11 @@ listed files were generated since and reports each as recovered once.
 atomically under the status file's lock, mode 0640:
 
     {"format": 2, "newest_day": "YYYY-MM-DD",
-     "pairs": {"<process>\\t<customer>": "2:<base64 of zlib of JSON [[file_date, names], ...]>"}}
+     "pairs": {"<process>\\t<customer>": "2:<base64 of zlib of the pair's names>"}}
 
-where names are one text, the day's TXT lines of the pair (core/namelines.py). Format 1 (JSON
-lists of names, no `2:`) is still read.
+where the names are core/model.py's pack_names of {file_date: names}: each day's TXT lines of
+the pair (core/namelines.py) and a JSON index of where each day's lines end. Format 1 (a JSON
+list of names per day, no `2:`) is still read.
 
 One compressed entry per pair (about 4 bytes a name), unpacked one pair at a time, so a large
 day's million names are never all Python strings at once. Days older than the newest

@@ -38,6 +38,8 @@ def test_packed_text_is_the_lines_and_the_version_before_still_reads():
     packed = pack_names({"eLUX": ["eLUX_A.dat", "eLUX_\n.dat"]})
     assert packed.startswith("2:")
     assert unpack_names(packed)["eLUX"].text == "eLUX_A.dat\neLUX_\\n.dat"
+    odd = {"a\nb": ["x\n", "y"], "empty": [], 'é,"': ["z"]}
+    assert unpack_names(pack_names(odd)) == odd
     # version 1 (a JSON list per key, no prefix): a result or memory written before
     version_1 = "eJyLjlZK9QmNUNKB0PGOeimJJUqxsbEAYDcHoA=="
     assert unpack_names(version_1) == {"eLUX": ["eLUX_A.dat"]}
