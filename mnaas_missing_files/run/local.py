@@ -15,6 +15,7 @@ from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import RunInterrupted, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.reporting import mailbody
 from mnaas_missing_files.run.finalize import begin, end_failed, end_interrupted, finalize
 from mnaas_missing_files.run.interrupt import Interruption
 from mnaas_missing_files.run.lost import mark_dead_runs_lost
@@ -58,10 +59,12 @@ def check_groups_locally(
     progress: Progress | None = None,
     on_group_done: Callable[[], object] | None = None,
     interruption: Interruption | None = None,
+    while_waiting: Callable[[], object] | None = None,
 ) -> dict[str, GroupResult]:
     """Check every batch of the plan in `local_workers` threads, one warehouse connection
     each; the results per group. Once `interruption` is set, queries in flight are
-    cancelled, retries stop waiting and the batches not yet checked come back failed at once."""
+    cancelled, retries stop waiting and the batches not yet checked come back failed at once.
+    `while_waiting` runs in this thread once the batches are under way."""
     results: dict[str, GroupResult] = {}
     workers = max(1, min(settings.local_workers, len(plan.batches)))
     local = threading.local()
@@ -90,6 +93,8 @@ def check_groups_locally(
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="group") as pool:
             futures = {pool.submit(check, b): b for b in plan.batches}
+            if while_waiting:
+                while_waiting()
             for future in as_completed(futures):
                 batch = futures.pop(future)  # a finished future holds its result: let it go
                 try:
@@ -137,7 +142,12 @@ def run_local(
         mark_dead_runs_lost(settings, found_by=f"run {plan.run_id}")
         begin(settings, plan, local=True)
         results = check_groups_locally(
-            settings, plan, progress=progress, interruption=stop, on_group_done=lambda: lock.extend(token)
+            settings,
+            plan,
+            progress=progress,
+            interruption=stop,
+            on_group_done=lambda: lock.extend(token),
+            while_waiting=mailbody.prepare,  # the email's templates compile while the queries run
         )
         if stop.is_set():
             outcome = end_interrupted(settings, plan, stop.reason)
