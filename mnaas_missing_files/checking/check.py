@@ -2,9 +2,10 @@
 and one missing-files query, sent together; its results come back per group.
 
 The missing-files query covers the lookback window D-L .. D (contract §8), so a batch still
-costs two queries whatever L is. Its names stream from the warehouse's rows into each group's
-compressed result, one pair and day at a time: a large day's million names are never a list
-in Python. The first group of a process that finds no input at all also asks whether the whole
+costs two queries whatever L is. Its names reach each group's compressed result one pair and
+day at a time, as one text of TXT lines (core/namelines.py): DuckDB joins them itself, and
+from Impala's rows they are joined here. A large day's million names are never a list in
+Python. The first group of a process that finds no input at all also asks whether the whole
 process received anything on D (contract §7): at most one more query per process and day, and
 none on an ordinary day.
 """
