@@ -23,7 +23,7 @@ from mnaas_missing_files.checking.planning import configured_customers
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EngineOutOfMemory, WarehouseError
 from mnaas_missing_files.core.model import REGULAR, Batch, Group, GroupResult, NamesPacker
-from mnaas_missing_files.core.namelines import NameLines
+from mnaas_missing_files.core.namelines import NameLines, escape_txt_name
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.warehouse import queries
@@ -44,11 +44,7 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
     in_engine = getattr(warehouse, "names_in_engine", False)
     tables = (settings.received_table, settings.generated_table, settings.day, batch.processes, customers)
     rows_query = queries.missing_files(*tables, first_day=settings.window_start)
-    missing = (
-        queries.missing_name_lines(*tables, settings.delimiter, first_day=settings.window_start)
-        if in_engine
-        else rows_query
-    )
+    missing = queries.missing_name_lines(*tables, first_day=settings.window_start) if in_engine else rows_query
     sent = 2
     streams = query_many(warehouse, [kpi, missing])
     of_pair = {(g.process, c): g for g in groups for c in g.customers}
@@ -58,7 +54,8 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
         for process, customer, received, generated in kpi_rows:  # absent KPI rows count 0
             if (group := of_pair.get((process, customer))) is not None:
                 counts[group.group_id][customer] = [int(received or 0), int(generated or 0)]
-        pair_days = _engine_lines(missing_rows) if in_engine else _joined_lines(missing_rows, settings.delimiter)
+        joined = _engine_lines if in_engine else _joined_lines
+        pair_days = joined(missing_rows, settings.delimiter)
         try:
             packed = _pack_names(pair_days, of_pair)
         except EngineOutOfMemory as exc:
@@ -141,10 +138,15 @@ def _pack_names(
     return packed
 
 
-def _engine_lines(rows: Iterable[tuple]) -> Iterator[tuple[str, str, str, NameLines]]:
-    """queries.missing_name_lines' rows: one per pair-day, its names already their lines."""
+def _engine_lines(rows: Iterable[tuple], delimiter: str) -> Iterator[tuple[str, str, str, NameLines]]:
+    """queries.missing_name_lines' rows, one per pair-day with its file names' lines: each
+    line becomes `<customer><delimiter><file name>` in one replace (C's work, not a loop's)."""
     for process, file_date, customer, count, lines in rows:
-        yield process, str(file_date), customer, NameLines(lines or "", int(count) if lines else 0)
+        if not lines:
+            yield process, str(file_date), customer, NameLines()
+            continue
+        prefix = escape_txt_name(f"{customer}{delimiter}")
+        yield process, str(file_date), customer, NameLines(prefix + lines.replace("\n", "\n" + prefix), int(count))
 
 
 def _joined_lines(rows: Iterable[tuple], delimiter: str) -> Iterator[tuple[str, str, str, NameLines]]:

@@ -55,22 +55,24 @@ WHERE r.file_date BETWEEN ? AND ?
 """
 _MISSING_SQL = "{anti_join}ORDER BY process_name, file_date, customer_name, filename\n"
 
-# The missing names of a batch with each pair-day's names made into their TXT lines by the
+# The missing files of a batch with each pair-day's file names made into one text by the
 # engine (DuckDB's dialect: Impala's group_concat has no ORDER BY): one row per process,
-# file_date and customer, with its count and its names as one text, sorted (by the name, in
-# code point order, as Python sorts), each once, escaped as the TXT writes them
-# (core/namelines.py). A large day's million names then never pass through Python one by one.
-# The same rule as _MISSING_ANTI_JOIN, written as DuckDB's ANTI JOIN of the group's received
-# and generated rows: a hash join, where the correlated NOT EXISTS made DuckDB first collect
-# the distinct outer rows (measured on the large day: half the memory, a third of the time).
+# file_date and customer, with its count and its file names, sorted (code point order, as
+# Python sorts), each once, escaped as the TXT writes them (core/namelines.py), one a line;
+# the check puts `<customer><delimiter>` before each line. A large day's million names then
+# never pass through Python one by one. The same rule as _MISSING_ANTI_JOIN, written as
+# DuckDB's ANTI JOIN of the group's received and generated rows: a hash join, where the
+# correlated NOT EXISTS made DuckDB first collect the distinct outer rows. Measured on the
+# large day: a third of the time; joining file names rather than whole names took 10 % less
+# memory than those (186 MB against 210 MB for the four batches) and half the time again.
 _MISSING_LINES_SQL = """
 SELECT process_name, file_date, customer_name, COUNT(*) AS names,
        STRING_AGG(
-           REPLACE(REPLACE(REPLACE(name, '\\', '\\\\'), CHR(10), '\\n'), CHR(13), '\\r'),
-           CHR(10) ORDER BY name
-       ) AS name_lines
+           REPLACE(REPLACE(REPLACE(filename, '\\', '\\\\'), CHR(10), '\\n'), CHR(13), '\\r'),
+           CHR(10) ORDER BY filename
+       ) AS filename_lines
 FROM (
-    SELECT DISTINCT r.process_name, r.file_date, r.customer_name, r.customer_name || ? || r.filename AS name
+    SELECT DISTINCT r.process_name, r.file_date, r.customer_name, r.filename
     FROM (
         SELECT process_name, file_date, customer_name, filename
         FROM {received_table}
@@ -90,7 +92,7 @@ FROM (
      AND g.process_name = r.process_name
      AND g.customer_name = r.customer_name
      AND g.source_filename = r.filename
-) named
+) missing
 GROUP BY process_name, file_date, customer_name
 ORDER BY process_name, file_date, customer_name
 """
@@ -179,12 +181,11 @@ def missing_name_lines(
     day: dt.date,
     processes: Sequence[str],
     customers: Sequence[str],
-    delimiter: str,
     first_day: dt.date | None = None,
 ) -> tuple[str, list]:
     """missing_files' rule, one row per (process, file_date, customer): the count of its
-    names and their TXT lines (`<customer><delimiter><filename>`, escaped, sorted, newline
-    separated). DuckDB's dialect."""
+    missing files and their file names as TXT lines (escaped, sorted, newline separated).
+    DuckDB's dialect."""
     _anti, params = _anti_join(received_table, generated_table, day, processes, customers, first_day)
     sql = _MISSING_LINES_SQL.format(
         received_table=received_table,
@@ -192,4 +193,4 @@ def missing_name_lines(
         process_marks=_marks(len(processes), "process"),
         customer_marks=_marks(len(customers)),
     )
-    return sql, [delimiter, *params]
+    return sql, params

@@ -20,6 +20,7 @@ EARLIER = "2026-11-22"
 HOSTILE = ["b\\n.dat", "a\nb.dat", 'c,"q".dat', "z\r.dat", "B.dat", "é.dat", "a.dat", "a.dat"]
 # By hand, code point order of "X_" + name (B 0x42 < a 0x61 < b < c < z < é 0xE9), each once,
 # then escaped: backslash doubled, newline and CR as \n and \r.
+BACKSLASHED = "Q\\"  # a customer whose own name needs escaping in the TXT: Q\\_f.dat
 HOSTILE_LINES = "\n".join(["X_B.dat", "X_a\\nb.dat", "X_a.dat", "X_b\\\\n.dat", 'X_c,"q".dat', "X_z\\r.dat", "X_é.dat"])
 
 
@@ -50,7 +51,8 @@ def hostile_day(tmp_path):
     rows = Rows(
         kpi=[(D, "traffic", "X", "File Received", 8)],
         received=[(D, "traffic", "X", n, 1) for n in HOSTILE]
-        + [(D, "traffic", "X", "made.dat", 1), (EARLIER, "traffic", "X", "old.dat", 1)],
+        + [(D, "traffic", "X", "made.dat", 1), (EARLIER, "traffic", "X", "old.dat", 1)]
+        + [(D, "traffic", BACKSLASHED, "f.dat", 1)],
         generated=[(D, "traffic", "X", "made.dat", "X_made.dat", 1)],
     )
     path = tmp_path / "wh.duckdb"
@@ -59,7 +61,7 @@ def hostile_day(tmp_path):
 
 
 def batch() -> Batch:
-    return Batch("1/1", ("traffic",), ("X",))
+    return Batch("1/1", ("traffic",), ("X", BACKSLASHED))
 
 
 def test_duckdb_joins_the_names_itself_exactly_as_the_rows_would_be(hostile_day):
@@ -79,6 +81,7 @@ def test_duckdb_joins_the_names_itself_exactly_as_the_rows_would_be(hostile_day)
         names = result.missing_names()["X"]
         assert names.text == HOSTILE_LINES and len(names) == 7
         assert result.outstanding_names(EARLIER) == {"X": ["X_old.dat"]}
+        assert result.missing_names()[BACKSLASHED].text == "Q\\\\_f.dat"
     assert joined.to_json()["missing_z"] == streamed.to_json()["missing_z"]
 
 
@@ -118,6 +121,7 @@ def test_a_joined_query_out_of_memory_is_asked_again_row_by_row(hostile_day, cap
     finally:
         warehouse.close()
     assert result.missing_names()["X"].text == HOSTILE_LINES
+    assert list(result.missing_names()[BACKSLASHED]) == ["Q\\_f.dat"]
     assert result.queries == 3  # KPI, the joined names that failed, the rows
     assert "asking for its missing names row by row" in caplog.text
     assert isinstance(GroupResult.from_json(result.to_json()).missing_names()["X"], NameLines)
