@@ -257,6 +257,15 @@ OPTIONS: tuple[Option, ...] = (
         minimum=1,
     ),
     Option(
+        "MNAAS_MIN_GROUP_CUSTOMERS",
+        "min_group_customers",
+        "int",
+        "The fewest customers a group task is given when a day is split for its workers: a smaller day gets fewer group tasks than workers (one below twice this), since each task pays fixed per-query costs (planning, admission) that a few customers' rows do not repay. MNAAS_GROUP_SIZE wins where the two disagree. 1 splits as finely as the workers allow.",
+        default=500,
+        env=True,
+        minimum=1,
+    ),
+    Option(
         "MNAAS_LOCAL_WORKERS",
         "local_workers",
         "int",

@@ -75,3 +75,25 @@ def test_the_large_day_s_memory_bytes_and_floor():
     assert found["run: within 3x one anti-join over D-7 .. D written by DuckDB (4.000 s)"] == (2.5, True)
     assert found["run_l0: within 3x one anti-join over the day written by DuckDB (2.000 s)"] == (2.5, True)
     assert not any(t.startswith("submit_w2: within") or "faster than" in t for t in found)
+
+
+def test_the_large_day_alone_s_engine_floor_and_memory():
+    # Contract §19: no history, so the floor is the day's own anti-join (3.0 s); 8.7 / 3.0 = 2.9
+    # holds, 9.3 / 3.0 = 3.1 does not; 200 MB is on the bound and holds, 200.5 does not.
+    for wall_s, rss, ratio, fast, small in ((8.7, 200.0, 2.9, True, True), (9.3, 200.5, 3.1, False, False)):
+        doc = {
+            "profile": "large-day",
+            "warehouse": "duckdb",
+            "shape": {"missing_files": 1000},
+            "reference_anti_join_s": 3.0,
+            "reference_window_anti_join_s": 3.5,
+            "ways": {"run": way(wall_s, 5, peak_rss_mb=rss, lookback_days=7)},
+        }
+        found = {c["target"]: (c["value"], c["ok"]) for c in checks(doc, PROFILE)}
+        assert found["run (large day alone): peak RSS <= 200 MB"] == (rss, small)
+        assert found["run (large day alone): within 3x one anti-join over the day written by DuckDB (3.000 s)"] == (
+            ratio,
+            fast,
+        )
+        # the large profile's family (eight days, submit ways) does not judge this profile
+        assert not any(t.startswith("run: ") and "RSS" in t for t in found)
