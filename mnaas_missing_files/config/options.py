@@ -251,7 +251,7 @@ OPTIONS: tuple[Option, ...] = (
         "MNAAS_GROUP_SIZE",
         "group_size",
         "int",
-        "The most customers one group task's queries name (the IN-list: keep it within the warehouse's limit). A run has as many group tasks as workers, more only when this needs it; each checks every process for its customers with one KPI and one missing-files query.",
+        "The most customers one group task's queries name (the IN-list: keep it within the warehouse's limit). A run has as many group tasks as workers (fewer on a small day: MNAAS_MIN_GROUP_CUSTOMERS), more only when this needs it; each checks every process for its customers with one KPI and one missing-files query.",
         default=1000,
         env=True,
         minimum=1,

@@ -40,7 +40,7 @@ _WINDOW_BITS, _MEM_LEVEL = 13, 6
 # before this one ran. A group's result lives only as long as its run (broker, result backend,
 # the run's record), so only a rolling upgrade in the middle of a run could hand this version
 # a version-1 result: it is refused by name (MessageFormatError, like a result of another
-# message version), and its group fails loudly rather than a second reader being kept.
+# message version: the callback stops with it) rather than a second reader being kept.
 _V2 = "2:"
 
 
