@@ -27,6 +27,7 @@ LOG_ENV = "BENCH_QUERY_LOG"
 class MeasuredWarehouse:
     def __init__(self, inner, latency_s: float = 0.0, log_path: str | os.PathLike | None = None):
         self.inner = inner
+        self.names_in_engine = getattr(inner, "names_in_engine", False)  # which SQL the check sends
         self.latency_s = latency_s
         self.log_path = log_path
 

@@ -9,7 +9,7 @@ from .profiles import BOUNDED, BOUNDED_LIMIT, Profile
 def checks(doc: dict, profile: Profile) -> list[dict]:
     """The issue's targets, each with the measured value and whether it holds."""
     found: list[dict] = []
-    for family in (_every_way, _lookback_cost, _run_floor, _standard_speed, _large_day, _volume_cost):
+    for family in (_every_way, _lookback_cost, _run_floor, _standard_speed, _large_day, _large_day_alone, _volume_cost):
         found += [{"target": target, "value": value, "ok": bool(ok)} for target, value, ok in family(doc, profile)]
     return found
 
@@ -113,14 +113,30 @@ def _large_day(doc: dict, profile: Profile) -> list[Check]:
             else ("reference_window_anti_join_s", "D-7 .. D")
         )
         if doc.get(floor_key):
-            ratio = w["wall_s"] / doc[floor_key]
-            found.append(
-                (
-                    f"{way}: within 3x one anti-join over {days} written by DuckDB ({doc[floor_key]:.3f} s)",
-                    round(ratio, 2),
-                    ratio <= 3,
-                )
-            )
+            found.append(_within_engine_floor(way, w, doc[floor_key], days))
+    return found
+
+
+def _within_engine_floor(way: str, w: dict, floor_s: float, days: str) -> Check:
+    ratio = w["wall_s"] / floor_s
+    return (
+        f"{way}: within 3x one anti-join over {days} written by DuckDB ({floor_s:.3f} s)",
+        round(ratio, 2),
+        ratio <= 3,
+    )
+
+
+def _large_day_alone(doc: dict, profile: Profile) -> list[Check]:
+    """Contract §19 (issue 21): the large day alone in the warehouse, `run` with the default
+    settings within 3x of one anti-join DuckDB writes itself, peak RSS <= 200 MB."""
+    run = doc["ways"].get("run")
+    if doc["profile"] != "large-day" or run is None:
+        return []
+    found: list[Check] = []
+    if run["peak_rss_mb"] is not None:
+        found.append(("run (large day alone): peak RSS <= 200 MB", run["peak_rss_mb"], run["peak_rss_mb"] <= 200))
+    if doc.get("reference_anti_join_s"):
+        found.append(_within_engine_floor("run (large day alone)", run, doc["reference_anti_join_s"], "the day"))
     return found
 
 

@@ -15,6 +15,8 @@ def message_bound(cap: int, longest_customer: int, processes_bytes: int) -> int:
 # The largest key of a run's state is its record, whose outcome lists at most 1,000 pairs
 # (run/analysis.py OUTCOME_PAIRS) of ~80 bytes each, plus the per-process totals: 128 KiB.
 KEY_BOUND_BYTES = 128 * 1024
+# The callback's peak RSS at any day's size (contract §19).
+CALLBACK_BOUND_MB = 250
 
 
 def table(doc: dict) -> str:
@@ -77,6 +79,13 @@ def checks(doc: dict) -> list[dict]:
             f"{per_full:.1f} vs {per_half:.1f}",
             per_full <= 1.25 * per_half,
         )
+    # Contract §19: the callback's memory is bounded, not the day's size (issue 21): under
+    # CALLBACK_BOUND_MB at the full day, and shown beside the half day's.
+    for label in ("w50", "w50_half_day"):
+        rss = (configs.get(label) or {}).get("peak_rss_mb")
+        if rss is not None:
+            pairs = configs[label]["pairs"]
+            add(f"{label}: callback peak RSS < {CALLBACK_BOUND_MB} MB ({pairs:,} pairs)", rss, rss < CALLBACK_BOUND_MB)
     walls = [(label, configs[label]["wall_s"]) for label in ("w1", "w5", "w10", "w50") if label in configs]
     for (a, wa), (b, wb) in zip(walls, walls[1:]):
         if b != "w50":

@@ -2,9 +2,10 @@
 and one missing-files query, sent together; its results come back per group.
 
 The missing-files query covers the lookback window D-L .. D (contract §8), so a batch still
-costs two queries whatever L is. Its names stream from the warehouse's rows into each group's
-compressed result, one pair and day at a time: a large day's million names are never a list
-in Python. The first group of a process that finds no input at all also asks whether the whole
+costs two queries whatever L is. Its names reach each group's compressed result one pair and
+day at a time, as one text of TXT lines (core/namelines.py): DuckDB joins them itself, and
+from Impala's rows they are joined here. A large day's million names are never a list in
+Python. The first group of a process that finds no input at all also asks whether the whole
 process received anything on D (contract §7): at most one more query per process and day, and
 none on an ordinary day.
 """
@@ -13,15 +14,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 
 from mnaas_missing_files.checking.planning import configured_customers
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import WarehouseError
+from mnaas_missing_files.core.errors import EngineOutOfMemory, WarehouseError
 from mnaas_missing_files.core.model import REGULAR, Batch, Group, GroupResult, NamesPacker
+from mnaas_missing_files.core.namelines import NameLines, escape_txt_name
 from mnaas_missing_files.core.retry import RetryPolicy
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.warehouse import queries
@@ -37,14 +39,13 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
     groups = batch.groups()
     customers = list(batch.customers)
     kpi = queries.kpi_counts(settings.kpi_table, settings.day, batch.processes, customers)
-    missing = queries.missing_files(
-        settings.received_table,
-        settings.generated_table,
-        settings.day,
-        batch.processes,
-        customers,
-        first_day=settings.window_start,
-    )
+    # DuckDB makes each pair-day's names into their TXT lines itself; from Impala they stream
+    # row by row and are joined here, one pair-day at a time.
+    in_engine = getattr(warehouse, "names_in_engine", False)
+    tables = (settings.received_table, settings.generated_table, settings.day, batch.processes, customers)
+    rows_query = queries.missing_files(*tables, first_day=settings.window_start)
+    missing = queries.missing_name_lines(*tables, first_day=settings.window_start) if in_engine else rows_query
+    sent = 2
     streams = query_many(warehouse, [kpi, missing])
     of_pair = {(g.process, c): g for g in groups for c in g.customers}
     counts: dict[str, dict[str, list[int]]] = {g.group_id: {c: [0, 0] for c in g.customers} for g in groups}
@@ -53,7 +54,19 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
         for process, customer, received, generated in kpi_rows:  # absent KPI rows count 0
             if (group := of_pair.get((process, customer))) is not None:
                 counts[group.group_id][customer] = [int(received or 0), int(generated or 0)]
-        packed = _pack_names(missing_rows, of_pair, settings.delimiter)
+        joined = _engine_lines if in_engine else _joined_lines
+        pair_days = joined(missing_rows, settings.delimiter)
+        try:
+            packed = _pack_names(pair_days, of_pair)
+        except EngineOutOfMemory as exc:
+            if not in_engine:
+                raise
+            # Joining names needs each pair-day's names in memory at once; the rows query's
+            # sort spills to disk. Asked again that way, the batch costs one more query.
+            log.warning("group %s: %s; asking for its missing names row by row", batch.batch_id, exc)
+            sent += 1
+            streams.append(query_many(warehouse, [rows_query])[0])
+            packed = _pack_names(_joined_lines(streams[-1], settings.delimiter), of_pair)
     finally:
         for stream in streams:  # one left half-read still holds its connection (and turn)
             close = getattr(stream, "close", None)
@@ -73,7 +86,7 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
                 queries=0,
             )
         )
-    results[0].queries = 2  # the batch's two queries, counted once
+    results[0].queries = sent  # the batch's queries, counted once
     for group, result in zip(groups, results):
         if not result.packed and _probes_input(settings, group) and all(r == 0 for r, _ in result.counts.values()):
             result.process_has_input = _process_received_anything(warehouse, settings, group.process)
@@ -85,13 +98,11 @@ def check_batch(warehouse: Warehouse, settings: Settings, batch: Batch) -> list[
 
 
 def _pack_names(
-    rows: Iterable[tuple], of_pair: dict[tuple[str, str], Group], delimiter: str
+    pair_days: Iterable[tuple[str, str, str, NameLines]], of_pair: dict[tuple[str, str], Group]
 ) -> dict[str, dict[str, str]]:
-    """group id -> file_date -> packed names, from rows ordered by process, file_date, customer
-    (queries.missing_files): one pair-day's names in Python at a time, one packer per group
-    and day open until its (process, day) is past. The rows of a pair-day are taken as one
-    run (itertools.groupby), so the per-row work is C's, not this loop's: a large day has a
-    million rows."""
+    """group id -> file_date -> packed names, from pair-days ordered by process, file_date,
+    customer (queries.missing_files): one packer per group and day open until its (process,
+    day) is past, one pair-day's names at hand at a time."""
     packed: dict[str, dict[str, str]] = {}
     open_packers: dict[tuple[str, str], NamesPacker] = {}
     seen: set[tuple[str, str, str]] = set()  # the pair-days of the (process, day) being read
@@ -103,11 +114,10 @@ def _pack_names(
         open_packers.clear()
         seen.clear()
 
-    for (process, file_date, customer), run in groupby(rows, key=_PAIR_DAY):
+    for process, file_date, customer, names in pair_days:
         group = of_pair.get((process, customer))
         if group is None:
             continue
-        file_date = str(file_date)
         if (process, file_date) != current_day:
             close_packers()  # that process and day are past
             current_day = (process, file_date)
@@ -122,16 +132,32 @@ def _pack_names(
                 "came back out of order; the query asks for ORDER BY"
             )
         seen.add((process, file_date, customer))
-        filenames = set(map(_FILENAME, run))
-        filenames.discard(None)
-        if not filenames:
-            continue
-        prefix = f"{customer}{delimiter}"
-        open_packers.setdefault((group.group_id, file_date), NamesPacker()).add(
-            customer, [prefix + name for name in sorted(filenames)]
-        )
+        if names:
+            open_packers.setdefault((group.group_id, file_date), NamesPacker()).add(customer, names)
     close_packers()
     return packed
+
+
+def _engine_lines(rows: Iterable[tuple], delimiter: str) -> Iterator[tuple[str, str, str, NameLines]]:
+    """queries.missing_name_lines' rows, one per pair-day with its file names' lines: each
+    line becomes `<customer><delimiter><file name>` in one replace (C's work, not a loop's)."""
+    for process, file_date, customer, count, lines in rows:
+        if not lines:
+            yield process, str(file_date), customer, NameLines()
+            continue
+        prefix = escape_txt_name(f"{customer}{delimiter}")
+        yield process, str(file_date), customer, NameLines(prefix + lines.replace("\n", "\n" + prefix), int(count))
+
+
+def _joined_lines(rows: Iterable[tuple], delimiter: str) -> Iterator[tuple[str, str, str, NameLines]]:
+    """queries.missing_files' rows, one per name, joined into each pair-day's lines. The rows
+    of a pair-day are taken as one run (itertools.groupby), so the per-row work is C's, not
+    this loop's."""
+    for (process, file_date, customer), run in groupby(rows, key=_PAIR_DAY):
+        filenames = set(map(_FILENAME, run))
+        filenames.discard(None)
+        prefix = f"{customer}{delimiter}"
+        yield process, str(file_date), customer, NameLines.of([prefix + name for name in sorted(filenames)])
 
 
 _PAIR_DAY = itemgetter(0, 1, 2)

@@ -5,7 +5,9 @@ slice may hold both), so a run costs 2 x batches queries however many processes 
 types there are. There are as many batches as workers (`run`: MNAAS_LOCAL_WORKERS; `submit`
 and the schedule: MNAAS_GROUP_WORKERS), or a multiple of that when MNAAS_GROUP_SIZE (the most
 customers one query names: the warehouse's IN-list) needs more, so every worker gets the same
-number; never more batches than customers.
+number; never more batches than customers, and no more than leave each at least
+MNAAS_MIN_GROUP_CUSTOMERS customers (a day below twice that is one batch): each batch pays the
+warehouse's fixed per-query costs, which a few customers' rows do not repay (contract §19).
 """
 
 from __future__ import annotations
@@ -48,12 +50,15 @@ def configured_processes(settings: Settings) -> tuple[list[str], list[str]]:
     return _unique(settings.processes, set(), "process_list", warnings), warnings
 
 
-def batch_count(customers: int, workers: int, cap: int) -> int:
-    """Batches for `customers` on `workers` with at most `cap` customers each."""
+def batch_count(customers: int, workers: int, cap: int, least: int = 1) -> int:
+    """Batches for `customers` on `workers` with at most `cap` customers each and, where
+    `cap` allows, at least `least` (MNAAS_MIN_GROUP_CUSTOMERS): a small day is not split
+    into batches whose fixed query costs outweigh their share of the work."""
     if customers == 0:
         return 0
     needed = -(-customers // cap)
-    return min(customers, workers * -(-needed // workers))
+    spread = min(customers, workers * -(-needed // workers))
+    return max(needed, min(spread, max(1, customers // least)))
 
 
 def plan_batches(settings: Settings, workers: int) -> list[Batch]:
@@ -63,7 +68,9 @@ def plan_batches(settings: Settings, workers: int) -> list[Batch]:
     for warning in warnings + process_warnings:
         log.warning("configuration: %s", warning)
     customers = regular + infonova
-    count = batch_count(len(customers) if processes else 0, max(1, workers), settings.group_size)
+    count = batch_count(
+        len(customers) if processes else 0, max(1, workers), settings.group_size, settings.min_group_customers
+    )
     batches: list[Batch] = []
     start, numbers = 0, [1, 1]
     for n in range(count):

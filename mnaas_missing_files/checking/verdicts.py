@@ -45,7 +45,7 @@ class Change(StrEnum):
     RESOLVED = "RESOLVED"  # remembered names in the window, none missing or outstanding now
 
 
-@dataclass
+@dataclass(slots=True)  # one per pair: a callback of 1,000,000 pairs holds them all
 class PairStatus:
     """One configured pair of the day, everything the email and the outcome say about it.
 

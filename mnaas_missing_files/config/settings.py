@@ -65,6 +65,7 @@ class Settings:
     mail_gzip_above: int
     mail_max_bytes: int
     group_size: int
+    min_group_customers: int
     local_workers: int
     group_workers: int
     schedule: str

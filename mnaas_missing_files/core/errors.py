@@ -104,6 +104,11 @@ class TransientWarehouseError(Transient, WarehouseError):
     """A warehouse error worth retrying (connection refused or reset, timeout)."""
 
 
+class EngineOutOfMemory(WarehouseError):
+    """The embedded engine could not fit a query in its memory_limit: not worth retrying as
+    it was, but the check asks again in a form the engine can spill to disk."""
+
+
 class MailError(MnaasError):
     """An email could not be delivered; `saved_to` names the outbox copy, if one was kept."""
 

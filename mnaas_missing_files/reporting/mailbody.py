@@ -249,6 +249,17 @@ def _more_by_label(pairs: list[PairStatus]) -> str:
     return ", ".join(f"{label} {count:,}" for label, count in counts.items())
 
 
+_TEMPLATES = ("report.txt.j2", "report.html.j2")
+
+
+def prepare() -> None:
+    """Compile the two bodies' templates now (kept by the environment): ~0.2 s that `run`
+    spends while its group threads wait on the warehouse, not after (contract §19)."""
+    for name in _TEMPLATES:
+        _ENV.get_template(name)
+
+
 def render(context: dict) -> tuple[str, str]:
     """(plain text, HTML)."""
-    return (_ENV.get_template("report.txt.j2").render(context), _ENV.get_template("report.html.j2").render(context))
+    text, page = (_ENV.get_template(name).render(context) for name in _TEMPLATES)
+    return text, page

@@ -19,6 +19,7 @@ from pathlib import Path
 from mnaas_missing_files.core.errors import ReportError
 from mnaas_missing_files.core.fsio import create_temp_beside, os_error, remove_quietly, replace_all
 from mnaas_missing_files.core.model import OutstandingRow, PairRow
+from mnaas_missing_files.core.namelines import NameLines
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ def _write_rows(rows: Iterable[PairRow], csv_file: io.TextIOBase, txt_file: io.T
     pairs = known = missing_total = 0
     for row in rows:
         pairs += 1
-        names = _unique_in_order(row.missing) if row.known and row.missing is not None else None
+        names = _unique_lines(row.missing) if row.known and row.missing is not None else None
         if row.known:
             known += 1
         if names:
@@ -177,44 +178,23 @@ def _write_rows(rows: Iterable[PairRow], csv_file: io.TextIOBase, txt_file: io.T
     return pairs, known, missing_total
 
 
-def _write_names(txt_file: io.TextIOBase, names: Sequence[str], row: PairRow) -> None:
-    """A pair's names, one per line: in one write when none needs escaping (a large day's
-    million names, written one by one, cost a second)."""
-    block = "\n".join(names)
-    if "\\" in block or "\r" in block or block.count("\n") != len(names) - 1:
-        for name in names:
-            txt_file.write(_one_line(name, row))
-            txt_file.write("\n")
-        return
-    txt_file.write(block)
+def _write_names(txt_file: io.TextIOBase, names: NameLines, row: PairRow) -> None:
+    """A pair's names, one per line, in one write: their lines are the TXT's already (a
+    large day's million names, written one by one, cost a second)."""
+    if names.escaped and any("\n" in name or "\r" in name for name in names):
+        log.warning("missing file name of %s/%s contains a line break; written escaped", row.process, row.customer)
+    txt_file.write(names.text)
     txt_file.write("\n")
 
 
-def _unique_in_order(names: Sequence[str]) -> Sequence[str]:
-    # Names arrive sorted and unique; only pay for a set when they do not.
-    if all(a < b for a, b in zip(names, names[1:])):
+def _unique_lines(names: Sequence[str]) -> NameLines:
+    # Names from a result are sorted and unique already (NameLines); a caller's list is made
+    # so, keeping its order, and only pays for a set when it is not.
+    if isinstance(names, NameLines):
         return names
-    return list(dict.fromkeys(names))
-
-
-# One name per line and one line per name (contract §13): a line break inside a name would
-# split it into two bogus names, so it is written as the two characters `\n` (or `\r`); a
-# backslash itself is doubled, so a name holding a literal backslash-n stays distinguishable
-# from one holding a real newline, and the escaping can be undone.
-_TXT_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r"})
-
-
-def escape_txt_name(name: str) -> str:
-    """`name` as its one TXT line (without the line end): backslash, newline and CR escaped."""
-    return name.translate(_TXT_ESCAPES)
-
-
-def _one_line(name: str, row: PairRow) -> str:
-    if "\\" not in name and "\n" not in name and "\r" not in name:  # the common case, cheaply
-        return name
-    if "\n" in name or "\r" in name:
-        log.warning("missing file name of %s/%s contains a line break; written escaped", row.process, row.customer)
-    return escape_txt_name(name)
+    if any(a >= b for a, b in zip(names, names[1:])):
+        names = list(dict.fromkeys(names))
+    return NameLines.of(names)
 
 
 def _iso(value) -> str:

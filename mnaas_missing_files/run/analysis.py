@@ -10,6 +10,7 @@ reports are written, and never on a dry run).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mnaas_missing_files.checking.dayinput import UNMONITORED_SHOWN, DayInput, Unmonitored, VolumeCheck
@@ -250,7 +251,7 @@ def _volume_check(settings: Settings, found: DayInput | None, empty: list[str], 
     return volume
 
 
-def _first_names(day: dt.date, names_d: list[str], earlier: DayNames, cap: int) -> list[tuple[str, int | None]]:
+def _first_names(day: dt.date, names_d: Sequence[str], earlier: DayNames, cap: int) -> list[tuple[str, int | None]]:
     """The names the email may show for a pair: D's first, then outstanding oldest first,
     each with its age (None for D's own)."""
     shown: list[tuple[str, int | None]] = [(n, None) for n in names_d[:cap]]

@@ -16,6 +16,7 @@ from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import LockLost, RunInterrupted, StatusFileError
 from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.reporting import mailbody
 from mnaas_missing_files.run.finalize import begin, end_failed, end_interrupted, end_superseded, finalize
 from mnaas_missing_files.run.interrupt import Interruption
 from mnaas_missing_files.run.lost import mark_dead_runs_lost
@@ -60,12 +61,14 @@ def check_groups_locally(
     on_group_done: Callable[[], object] | None = None,
     interruption: Interruption | None = None,
     day_input: list[DayInput] | None = None,
+    while_waiting: Callable[[], object] | None = None,
 ) -> dict[str, GroupResult]:
     """Check every batch of the plan in `local_workers` threads, one warehouse connection
     each; the results per group. Once `interruption` is set, queries in flight are
     cancelled, retries stop waiting and the batches not yet checked come back failed at once.
     `day_input`: the run's day-input query (contract §14) runs in the pool too, on a thread's
-    warehouse already open and warm, and its DayInput is appended there."""
+    warehouse already open and warm, and its DayInput is appended there. `while_waiting` runs
+    in this thread once the batches (and the day-input query) are under way."""
     results: dict[str, GroupResult] = {}
     workers = max(1, min(settings.local_workers, len(plan.batches)))
     local = threading.local()
@@ -99,6 +102,8 @@ def check_groups_locally(
                 if day_input is not None
                 else None
             )
+            if while_waiting:
+                while_waiting()
             for future in as_completed(futures):
                 batch = futures.pop(future)  # a finished future holds its result: let it go
                 try:
@@ -163,6 +168,7 @@ def run_local(
                 interruption=stop,
                 on_group_done=lambda: lock.extend(token),
                 day_input=day_input,
+                while_waiting=mailbody.prepare,  # the email's templates compile while the queries run
             )
             if stop.is_set():
                 outcome = end_interrupted(settings, plan, stop.reason)

@@ -40,7 +40,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DAY_SECONDS = 86400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per pair, as PairStatus
 class PairFacts:
     """What the metrics need of one (process, customer) pair of a run. `missing` is None when
     the pair is unknown (its group failed); `outstanding` counts earlier days' files (§8)."""

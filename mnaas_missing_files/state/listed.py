@@ -5,8 +5,12 @@ listed files were generated since and reports each as recovered once.
 `<status file>.listed.json`, beside the status file (the control host's disk), replaced
 atomically under the status file's lock, mode 0640:
 
-    {"format": 1, "newest_day": "YYYY-MM-DD",
-     "pairs": {"<process>\\t<customer>": "<base64 of zlib of JSON {file_date: [names]}>"}}
+    {"format": 2, "newest_day": "YYYY-MM-DD",
+     "pairs": {"<process>\\t<customer>": "2:<base64 of zlib of the pair's names>"}}
+
+where the names are core/model.py's pack_names of {file_date: names}: each day's TXT lines of
+the pair (core/namelines.py) and a JSON index of where each day's lines end. Format 1 (a JSON
+list of names per day, no `2:`) is still read.
 
 One compressed entry per pair (about 4 bytes a name), unpacked one pair at a time, so a large
 day's million names are never all Python strings at once. Days older than the newest
@@ -20,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from mnaas_missing_files.core.errors import StatusFileError
@@ -29,10 +34,11 @@ from mnaas_missing_files.state.statusfile import status_lock
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, FORMAT)  # format 1's entries are read by unpack_names too
 MEMORY_MODE = 0o640
 
-DayNames = dict[str, list[str]]  # file_date (ISO) -> names
+DayNames = dict[str, Sequence[str]]  # file_date (ISO) -> names (NameLines once unpacked)
 
 
 def memory_path(status_file: str | os.PathLike) -> Path:
@@ -72,7 +78,7 @@ class ListedMemory:
             return cls._unreadable(status_file, exc.strerror or str(exc))
         try:
             data = json.loads(raw)
-            if not isinstance(data, dict) or data.get("format") != FORMAT:
+            if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
                 raise ValueError(f"not a format {FORMAT} memory")
             pairs = data["pairs"]
             if not isinstance(pairs, dict) or not all(isinstance(v, str) for v in pairs.values()):
@@ -96,7 +102,7 @@ class ListedMemory:
         if not packed:
             return {}
         try:
-            return unpack_names(packed)
+            return {**unpack_names(packed, version_1=True)}
         except (ValueError, TypeError) as exc:  # one damaged entry costs only its pair
             log.warning(
                 "memory of listed files: the entry of %s/%s cannot be read (%s); nothing is reported recovered for it",

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
-from mnaas_missing_files.core.errors import TransientWarehouseError, WarehouseError
+from mnaas_missing_files.core.errors import EngineOutOfMemory, TransientWarehouseError, WarehouseError
 from mnaas_missing_files.core.secrets import mask_secrets
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,11 @@ class DuckDBWarehouse:
         self.url = url
         target = parse_duckdb_url(url)
         self._path, self._config = target.path, target.config
+        # The check asks it for each pair-day's names as their TXT lines, joined by the engine
+        # (queries.missing_name_lines): a large day's million names never become Python rows.
+        # Not under a memory_limit: joining holds a pair-day's names at once and cannot spill,
+        # where the rows query's sort does (measured: out of memory at 64MB on the large day).
+        self.names_in_engine = "memory_limit" not in self._config
         self._conn: Any = None  # duckdb.DuckDBPyConnection once opened (duckdb is imported lazily)
         self._shared: _SharedDatabase | None = None
         self._turn: Any = threading.RLock()  # its own, until it shares a file's
@@ -129,6 +134,8 @@ class DuckDBWarehouse:
         except (duckdb.IOException, duckdb.InterruptException) as exc:
             self.close()
             raise TransientWarehouseError(f"DuckDB I/O error: {exc}") from exc
+        except duckdb.OutOfMemoryException as exc:
+            raise EngineOutOfMemory(f"DuckDB query ran out of memory: {exc}") from exc
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB query failed: {exc}") from exc
         finally:

@@ -27,6 +27,7 @@ TASKS = 4
 GROUPS = 16
 BASE_SETTINGS = {
     "MNAAS_GROUP_SIZE": "2",
+    "MNAAS_MIN_GROUP_CUSTOMERS": "1",  # several group tasks from 7 customers, whatever the cap
     "MNAAS_QUERY_ATTEMPTS": "3",
     "MNAAS_RETRY_BACKOFF": "0.2",
     "MNAAS_GROUP_TIME_LIMIT": "60",

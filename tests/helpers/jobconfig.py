@@ -44,7 +44,11 @@ class Job:
 
 
 def make_job(root: Path, settings: dict[str, str] | None = None) -> Job:
-    """Copy the example files into `root`, rewired to it; `settings` lines are appended."""
+    """Copy the example files into `root`, rewired to it; `settings` lines are appended.
+    MNAAS_MIN_GROUP_CUSTOMERS=1 unless `settings` says otherwise: the example's 7 customers
+    would be one group task by default, and the fault tests need several to fail apart."""
+    settings = dict(settings or {})
+    settings.setdefault("MNAAS_MIN_GROUP_CUSTOMERS", "1")  # last: the lines above keep their numbers
     root.mkdir(parents=True, exist_ok=True)
     conf_dir, logs = root / "MNAASConfigFiles", root / "Logs"
     conf_dir.mkdir(exist_ok=True)
@@ -56,7 +60,7 @@ def make_job(root: Path, settings: dict[str, str] | None = None) -> Job:
     common.write_text(common_text)
     job_text = (EXAMPLES / "MNAAS_Missing_Customer_Files.properties").read_text()
     job_text = re.sub(r"(?m)^\. /app/\S+$", f". {common}", job_text)
-    for key, value in (settings or {}).items():
+    for key, value in settings.items():
         job_text += f"\n{key}={value}"
     config = root / "MNAAS_Missing_Customer_Files.properties"
     config.write_text(job_text + "\n")

@@ -165,7 +165,7 @@ def test_the_memory_is_compact_and_holds_only_the_window(job):
     for day in (D2, D1, D):
         cli(job, "run", "--date", day.isoformat())
     raw = json.loads(memory_path(job.status_file).read_text())
-    assert raw["format"] == 1 and raw["newest_day"] == D.isoformat()
+    assert raw["format"] == 2 and raw["newest_day"] == D.isoformat()
     memory = ListedMemory.load(job.status_file)
     # days older than D - 2 are dropped; what is left is what the run of D listed
     assert memory.days_of("traffic", "eLUX") == {

@@ -55,23 +55,47 @@ def test_the_volume_checks_cost_against_the_run_without_them():
         assert [(c["target"], c["value"], c["ok"]) for c in checks(doc, PROFILE)] == [(target, ratio, holds)]
 
 
-def test_the_large_day_s_memory_bytes_and_floor():
+def large_checks(profile: str, day_floor_s: float, window_floor_s: float, ways: dict) -> dict:
+    """target -> (value, ok) of a large profile's document: 1,000 missing files."""
     doc = {
-        "profile": "large",
+        "profile": profile,
         "warehouse": "duckdb",
         "shape": {"missing_files": 1000},
-        "reference_anti_join_s": 2.0,
-        "reference_window_anti_join_s": 4.0,
-        "ways": {
+        "reference_anti_join_s": day_floor_s,
+        "reference_window_anti_join_s": window_floor_s,
+        "ways": ways,
+    }
+    return {c["target"]: (c["value"], c["ok"]) for c in checks(doc, PROFILE)}
+
+
+def test_the_large_day_s_memory_bytes_and_floor():
+    found = large_checks(
+        "large",
+        2.0,
+        4.0,
+        {
             "run": way(10.0, 4, peak_rss_mb=250.0, lookback_days=7),
             "run_l0": way(5.0, 4, peak_rss_mb=150.0, lookback_days=0),
             "submit_w2": way(9.0, 4, peak_rss_mb=None, result_bytes=50_000),
         },
-    }
-    found = {c["target"]: (c["value"], c["ok"]) for c in checks(doc, PROFILE)}
+    )
     assert found["run: report writer peak RSS < 200 MB"] == (250.0, False)
     assert found["run_l0: report writer peak RSS < 200 MB"] == (150.0, True)
     assert found["submit_w2: result-backend bytes per missing file < 100"] == (50.0, True)  # 50,000 / 1,000
     assert found["run: within 3x one anti-join over D-7 .. D written by DuckDB (4.000 s)"] == (2.5, True)
     assert found["run_l0: within 3x one anti-join over the day written by DuckDB (2.000 s)"] == (2.5, True)
     assert not any(t.startswith("submit_w2: within") or "faster than" in t for t in found)
+
+
+def test_the_large_day_alone_s_engine_floor_and_memory():
+    # Contract §19: no history, so the floor is the day's own anti-join (3.0 s); 8.7 / 3.0 = 2.9
+    # holds, 9.3 / 3.0 = 3.1 does not; 200 MB is on the bound and holds, 200.5 does not.
+    for wall_s, rss, ratio, fast, small in ((8.7, 200.0, 2.9, True, True), (9.3, 200.5, 3.1, False, False)):
+        found = large_checks("large-day", 3.0, 3.5, {"run": way(wall_s, 5, peak_rss_mb=rss, lookback_days=7)})
+        assert found["run (large day alone): peak RSS <= 200 MB"] == (rss, small)
+        assert found["run (large day alone): within 3x one anti-join over the day written by DuckDB (3.000 s)"] == (
+            ratio,
+            fast,
+        )
+        # the large profile's family (eight days, submit ways) does not judge this profile
+        assert not any(t.startswith("run: ") and "RSS" in t for t in found)

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from mnaas_missing_files.checking.check import _pack_names, check_batch
+from mnaas_missing_files.checking.check import _joined_lines, _pack_names, check_batch
 from mnaas_missing_files.cli.demo_data import Rows, write_duckdb
 from mnaas_missing_files.core.errors import WarehouseError
 from mnaas_missing_files.core.model import Batch, Group, unpack_names
@@ -114,11 +114,13 @@ def test_names_are_packed_as_they_stream_in_and_disorder_is_refused():
     group_a = Group("p/regular/1", "p", "regular", ("a", "b"))
     of_pair = {("p", "a"): group_a, ("p", "b"): group_a}
     rows = iter([("p", D, "a", "f2"), ("p", D, "a", "f1"), ("p", D, "b", "f1"), ("p", OTHER_DAY, "a", "old")])
-    packed = _pack_names(rows, of_pair, "_")
+    packed = _pack_names(_joined_lines(rows, "_"), of_pair)
     assert unpack_names(packed["p/regular/1"][D]) == {"a": ["a_f1", "a_f2"], "b": ["b_f1"]}
     assert unpack_names(packed["p/regular/1"][OTHER_DAY]) == {"a": ["a_old"]}
     # A pair's names split by another's would be packed twice: refused, not half-reported.
     with pytest.raises(WarehouseError, match="out of order"):
-        _pack_names(iter([("p", D, "a", "f1"), ("p", D, "b", "f1"), ("p", D, "a", "f2")]), of_pair, "_")
+        _pack_names(_joined_lines(iter([("p", D, "a", "f1"), ("p", D, "b", "f1"), ("p", D, "a", "f2")]), "_"), of_pair)
     with pytest.raises(WarehouseError, match="out of order"):
-        _pack_names(iter([("p", D, "a", "f1"), ("p", OTHER_DAY, "a", "x"), ("p", D, "b", "f1")]), of_pair, "_")
+        _pack_names(
+            _joined_lines(iter([("p", D, "a", "f1"), ("p", OTHER_DAY, "a", "x"), ("p", D, "b", "f1")]), "_"), of_pair
+        )

@@ -29,7 +29,9 @@ def test_one_worker_gets_as_few_batches_as_the_cap_allows_and_groups_keep_report
 
 
 def test_batches_match_the_workers_in_near_equal_slices():
-    s = settings_for_tests(processes=("p",), customers=("a", "b", "c"), infonova_customers=("I1",), group_size=10)
+    s = settings_for_tests(
+        processes=("p",), customers=("a", "b", "c"), infonova_customers=("I1",), group_size=10, min_group_customers=1
+    )
     assert [b.customers for b in plan_batches(s, workers=3)] == [("a",), ("b",), ("c", "I1")]
     assert [g.group_id for g in plan_groups(s, workers=3)] == [
         "p/regular/1",
@@ -46,6 +48,28 @@ def test_batch_count_is_the_workers_or_a_multiple_of_them_the_cap_needs():
     assert batch_count(3, 50, 1000) == 3  # never more batches than customers
     assert batch_count(4, 3, 1) == 4
     assert batch_count(0, 4, 10) == 0
+
+
+def test_a_small_day_is_not_split_below_the_minimum_group():
+    # MNAAS_MIN_GROUP_CUSTOMERS (default 500): worked out by hand, customers // least caps
+    # the spread over the workers; the IN-list cap still wins.
+    assert batch_count(16, 4, 4, least=500) == 4  # the cap of 4 needs 4 whatever the least
+    assert batch_count(220, 4, 1000, least=500) == 1  # the standard day: one batch, not 4 of 55
+    assert batch_count(999, 4, 1000, least=500) == 1  # below twice the least: one
+    assert batch_count(1000, 4, 1000, least=500) == 2
+    assert batch_count(2000, 4, 1000, least=500) == 4  # the large day: 4 of 500, as before
+    assert batch_count(100_000, 50, 1000, least=500) == 100  # the scale model: unchanged
+    assert batch_count(1500, 4, 1000, least=800) == 2  # the cap needs 2 although 1500 // 800 = 1
+
+
+def test_the_minimum_group_comes_from_the_settings_and_plans_a_tiny_day_as_one_batch():
+    tiny = dict(processes=("p", "q"), customers=tuple("abcdef"), infonova_customers=("I1", "I2"), group_size=1000)
+    assert settings_for_tests(**tiny).min_group_customers == 500
+    assert [b.customers for b in plan_batches(settings_for_tests(**tiny), workers=4)] == [
+        ("a", "b", "c", "d", "e", "f", "I1", "I2")
+    ]
+    split = plan_batches(settings_for_tests(**tiny, min_group_customers=1), workers=4)
+    assert [b.customers for b in split] == [("a", "b"), ("c", "d"), ("e", "f"), ("I1", "I2")]
 
 
 def test_a_customer_listed_twice_is_checked_once_with_a_warning(caplog):
