@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint venv clean bench
+.PHONY: demo test test-fast lint venv clean bench chaos
 
 venv: $(STAMP)
 
@@ -44,3 +44,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# The chaos soak (docs/reliability.md): RUNS days on a real loopback cluster while a nemesis
+# seeded by SEED injects faults; the JSON summary is the last line; exit 1 on a violation.
+SEED ?= 1
+RUNS ?= 10
+CHAOS_DIR ?=
+chaos: $(STAMP)
+	$(BIN)/python -m chaos --seed $(SEED) --runs $(RUNS) $(if $(CHAOS_DIR),--dir $(CHAOS_DIR))

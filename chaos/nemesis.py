@@ -1,0 +1,74 @@
+"""The nemesis: a thread that walks the seeded schedule (menu.py), each fault in a thread of
+its own, so that faults of different parts overlap (a failover while a worker restarts and
+the SMTP server is down); two faults of one part never do. `stop()` ends the schedule and
+waits for every fault in progress to heal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from pathlib import Path
+
+from chaos.cluster import ChaosCluster
+from chaos.menu import MENU, Fault
+
+log = logging.getLogger("chaos")
+
+
+class Nemesis:
+    def __init__(self, cluster: ChaosCluster, faults: list[Fault], journal: Path):
+        self.cluster = cluster
+        self.faults = faults
+        self.journal = journal
+        self.injected: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+        self._busy: set[str] = set()
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._main = threading.Thread(target=self._walk, name="nemesis", daemon=True)
+
+    def start(self) -> Nemesis:
+        self._main.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._changed:
+            self._changed.notify_all()
+        self._main.join()
+        for thread in self._threads:
+            thread.join()
+
+    def _walk(self) -> None:
+        for fault in self.faults:
+            if self._stopping.wait(fault.wait):
+                return
+            resource = MENU[fault.kind].resource_of(fault)
+            with self._changed:
+                while resource in self._busy and not self._stopping.is_set():
+                    self._changed.wait(1.0)
+                if self._stopping.is_set():
+                    return
+                self._busy.add(resource)
+            thread = threading.Thread(target=self._inject, args=(fault, resource), name=fault.kind, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _inject(self, fault: Fault, resource: str) -> None:
+        log.info("chaos: %s", fault.describe())
+        try:
+            done = MENU[fault.kind].inject(self.cluster, fault)
+        except Exception as exc:  # a fault that could not be made is said so, not fatal
+            log.warning("chaos: %s could not be injected: %s", fault.describe(), exc)
+            done = False
+        finally:
+            with self._changed:
+                self._busy.discard(resource)
+                self._changed.notify_all()
+        (self.injected if done else self.skipped)[fault.kind] += 1
+        with open(self.journal, "a") as out:
+            out.write(json.dumps({**fault.as_json(), "injected": done}) + "\n")
+        log.info("chaos: %s %s", fault.describe(), "healed" if done else "skipped (its target was not there)")
