@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-TICKET = "sdp-ticket"  # X-MNAAS-Kind of the SDP ticket email; every other kind is the run's message
+# X-MNAAS-Kind of the SDP ticket email ("sdp"; its outbox copy is named "sdp-ticket"); every
+# other kind is the run's message.
+TICKETS = frozenset({"sdp", "sdp-ticket"})
 SUCCESS = "success"
 # History entries that are no run: a refused start changed nothing, a dry run is no day's run.
 NOT_RUNS = frozenset({"refused", "dry-run"})
@@ -73,7 +75,7 @@ def one_message_per_run(out: Outputs, found: Violations) -> None:
     sent: dict[str, list[Message]] = defaultdict(list)
     per_day: dict[str, list[Message]] = defaultdict(list)
     for message in out.messages:
-        if message.kind != TICKET:
+        if message.kind not in TICKETS:
             sent[message.run_id].append(message)
             per_day[message.day].append(message)
     ended = ended_in_order(out.history)
@@ -165,7 +167,7 @@ def failure_episodes(history: list[dict]) -> list[list[dict]]:
 def one_ticket_per_episode(out: Outputs, found: Violations) -> None:
     tickets: dict[str, list[Message]] = defaultdict(list)
     for message in out.messages:
-        if message.kind == TICKET:
+        if message.kind in TICKETS:
             tickets[message.run_id].append(message)
     in_episode: set[str] = set()
     for episode in failure_episodes(out.history):

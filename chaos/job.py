@@ -26,12 +26,14 @@ SOAK_SETTINGS = {
     "MNAAS_GROUP_SIZE": "2",  # 16 groups over 4 tasks: pool processes to kill mid-run
     "MNAAS_QUERY_ATTEMPTS": "3",
     "MNAAS_RETRY_BACKOFF": "1",
-    # 1+2+4+8+16+30+30 s of retries: longer than the menu's longest SMTP outage (60 s).
-    "MNAAS_MAIL_ATTEMPTS": "8",
-    # Every task's hard limit (the callback's too, which rides out the SMTP outage).
-    "MNAAS_GROUP_TIME_LIMIT": "120",
-    "MNAAS_VISIBILITY_TIMEOUT": "150",
-    "MNAAS_LOCK_TTL": "60",
+    # Retries 1+2+4+8+16+30 s apart: the 7th attempt comes 61 s after the first, past the
+    # menu's longest SMTP outage (60 s).
+    "MNAAS_MAIL_ATTEMPTS": "7",
+    # Every task's hard limit (the callback's too, which rides out that outage: soft 72 s).
+    "MNAAS_GROUP_TIME_LIMIT": "80",
+    "MNAAS_VISIBILITY_TIMEOUT": "90",
+    # Above the callback's longest mail ride-out (61 s), so a run riding it out keeps the job.
+    "MNAAS_LOCK_TTL": "90",
     "MNAAS_SWEEP_INTERVAL": "5",
     "MNAAS_DEADLINE": "",
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +26,7 @@ class Nemesis:
         self.injected: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
         self._busy: set[str] = set()
+        self._healthy_from: dict[str, float] = {}  # resource -> monotonic time its rest ends
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -48,7 +50,9 @@ class Nemesis:
                 return
             resource = MENU[fault.kind].resource_of(fault)
             with self._changed:
-                while resource in self._busy and not self._stopping.is_set():
+                while not self._stopping.is_set() and (
+                    resource in self._busy or time.monotonic() < self._healthy_from.get(resource, 0.0)
+                ):
                     self._changed.wait(1.0)
                 if self._stopping.is_set():
                     return
@@ -59,16 +63,17 @@ class Nemesis:
 
     def _inject(self, fault: Fault, resource: str) -> None:
         log.info("chaos: %s", fault.describe())
+        done = False
         try:
             done = MENU[fault.kind].inject(self.cluster, fault)
         except Exception as exc:  # a fault that could not be made is said so, not fatal
             log.warning("chaos: %s could not be injected: %s", fault.describe(), exc)
-            done = False
         finally:
             with self._changed:
                 self._busy.discard(resource)
+                self._healthy_from[resource] = time.monotonic() + MENU[fault.kind].rest
+                (self.injected if done else self.skipped)[fault.kind] += 1
                 self._changed.notify_all()
-        (self.injected if done else self.skipped)[fault.kind] += 1
         with open(self.journal, "a") as out:
             out.write(json.dumps({**fault.as_json(), "injected": done}) + "\n")
         log.info("chaos: %s %s", fault.describe(), "healed" if done else "skipped (its target was not there)")

@@ -26,7 +26,7 @@ def good() -> Outputs:
         messages=[
             Message("r1", "2026-12-01", "report", "1.eml"),
             Message("r2", "2026-12-02", "failure", "2.eml"),
-            Message("r2", "2026-12-02", "sdp-ticket", "3.eml"),
+            Message("r2", "2026-12-02", "sdp", "3.eml"),
             Message("r3", "2026-12-03", "report", "4.eml"),
         ],
         status={
@@ -130,7 +130,7 @@ def test_runs_ending_in_one_second_keep_the_history_order():
 def test_two_tickets_in_one_failure_episode_are_a_violation_one_in_each_of_two_is_not():
     out = good()
     out.history[2]["outcome"] = "incomplete"  # r2 and r3: one episode
-    out.messages.append(Message("r3", "2026-12-03", "sdp-ticket", "9.eml"))
+    out.messages.append(Message("r3", "2026-12-03", "sdp", "9.eml"))
     out.status.update(MNAAS_Daily_ProcessStatusFlag="1", MNAAS_job_status="Failure", MNAAS_email_sdp_created="Yes")
     assert [[e["run_id"] for e in ep] for ep in failure_episodes(out.history)] == [["r2", "r3"]]
     assert kinds(out) == {"tickets-per-episode": [("2026-12-02", "r2")]}
@@ -143,7 +143,7 @@ def test_two_tickets_in_one_failure_episode_are_a_violation_one_in_each_of_two_i
 
 def test_a_ticket_of_a_successful_run_is_a_violation():
     out = good()
-    out.messages.append(Message("r1", "2026-12-01", "sdp-ticket", "11.eml"))
+    out.messages.append(Message("r1", "2026-12-01", "sdp", "11.eml"))
     assert kinds(out) == {"ticket-outside-episode": [("2026-12-01", "r1")]}
 
 
@@ -166,4 +166,4 @@ def test_the_schedule_draws_every_kind_of_the_menu_within_its_durations():
     for fault in faults:
         low, high = MENU[fault.kind].duration
         assert low <= fault.duration <= high
-        assert 0.5 <= fault.wait <= 5.0
+        assert 2.0 <= fault.wait <= 15.0
