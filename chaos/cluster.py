@@ -117,11 +117,22 @@ class ChaosCluster:
     # --- workers and beat -----------------------------------------------------------------
 
     def restart_worker(self, name: str) -> None:
-        """Start a stopped worker again under its name; wait until it is ready."""
+        """Start a stopped worker again under its name, as a supervisor would, until it is
+        ready: one started during a warehouse outage refuses to start (exit 2, the DuckDB
+        file does not exist) and is started again once the file is back."""
         worker = self.workers[name]
-        ready_before = worker.log().count(" ready.")
-        worker.start()
-        worker.wait_for_log(" ready.", timeout=HEAL_TIMEOUT, count=ready_before + 1)
+        deadline = time.monotonic() + 3 * HEAL_TIMEOUT
+        while True:
+            ready_before = worker.log().count(" ready.")
+            worker.start()
+            try:
+                worker.wait_for_log(" ready.", timeout=HEAL_TIMEOUT, count=ready_before + 1)
+                return
+            except AssertionError:
+                if worker.alive or time.monotonic() > deadline:
+                    raise
+                log.info("chaos: %s exited %s at start; starting it again", name, worker.process.returncode)
+                time.sleep(2.0)
 
     def warm_shutdown(self, name: str) -> None:
         """SIGTERM: the worker finishes what it holds, then exits (a finalize that is riding
@@ -129,8 +140,16 @@ class ChaosCluster:
         self.workers[name].stop(timeout=150.0)
 
     def restart_beat(self) -> None:
+        """Beat refuses to start during a warehouse outage too: started again until it stays."""
         assert self.beat is not None
+        deadline = time.monotonic() + 3 * HEAL_TIMEOUT
         self.beat.start()
+        while time.monotonic() < deadline:
+            time.sleep(5.0)
+            if self.beat.alive:
+                return
+            log.info("chaos: beat exited %s at start; starting it again", self.beat.process.returncode)
+            self.beat.start()
 
     # --- Redis ----------------------------------------------------------------------------
 
