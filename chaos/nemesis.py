@@ -29,12 +29,51 @@ class Nemesis:
         self._healthy_from: dict[str, float] = {}  # resource -> monotonic time its rest ends
         self._changed = threading.Condition()
         self._stopping = threading.Event()
+        self._ended = threading.Event()
         self._threads: list[threading.Thread] = []
         self._main = threading.Thread(target=self._walk, name="nemesis", daemon=True)
+        self._supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
+        self.crashes: Counter[str] = Counter()  # worker or beat -> exits nobody caused
 
     def start(self) -> Nemesis:
         self._main.start()
+        self._supervisor.start()
         return self
+
+    def _supervise(self) -> None:
+        """systemd's part (deploy/systemd: Restart=on-failure, RestartSec=10): a worker or beat
+        that exits while no fault is at it crashed on its own; it is said so and, 10 s later,
+        started again. Runs until the soak ends (after the faults stop, too)."""
+        while not self._ended.wait(2.0):
+            for name, proc in [*self.cluster.workers.items(), ("beat", self.cluster.beat)]:
+                resource = "beat" if name == "beat" else f"worker:{name}"
+                with self._changed:
+                    if proc is None or proc.alive or resource in self._busy or proc.process is None:
+                        continue
+                    self._busy.add(resource)
+                self.crashes[name] += 1
+                log.warning(
+                    "chaos: %s exited on its own (exit %s); starting it again in 10 s", name, proc.process.returncode
+                )
+                with open(self.journal.with_name("crashes.jsonl"), "a") as out:
+                    out.write(json.dumps({"process": name, "exit": proc.process.returncode, "at": time.time()}) + "\n")
+                try:
+                    time.sleep(10.0)
+                    if name == "beat":
+                        self.cluster.restart_beat()
+                    else:
+                        self.cluster.restart_worker(name)
+                except Exception as exc:
+                    log.warning("chaos: %s could not be started again: %s", name, exc)
+                finally:
+                    with self._changed:
+                        self._busy.discard(resource)
+                        self._changed.notify_all()
+
+    def end(self) -> None:
+        """Stop supervising (the cluster is about to be stopped)."""
+        self._ended.set()
+        self._supervisor.join()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -49,6 +49,7 @@ class Soak:
         warehouse = self.root / "warehouse.duckdb"
         job.write_warehouse(warehouse, days)
         cluster = ChaosCluster(self.root, warehouse)
+        nemesis: Nemesis | None = None
         try:
             cluster.start_redis()
             catchup = str(min(SCHEDULED_DAYS, self.runs))
@@ -71,10 +72,20 @@ class Soak:
             self._wait_for_the_end(cluster, iso)
             outputs = self._outputs(cluster, iso)
         finally:
+            if nemesis is not None:
+                nemesis.end()
             cluster.close()
         outputs.reference = self._reference(iso)
         violations = check(outputs)
-        log.info("chaos: %d runs in %.0f s, %s", self.runs, time.monotonic() - started, dict(nemesis.injected))
+        assert nemesis is not None
+        log.info(
+            "chaos: %d runs in %.0f s; faults %s; skipped %s; crashes %s",
+            self.runs,
+            time.monotonic() - started,
+            dict(nemesis.injected),
+            dict(nemesis.skipped),
+            dict(nemesis.crashes),
+        )
         return {
             "seed": self.seed,
             "runs": self.runs,
