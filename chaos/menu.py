@@ -21,7 +21,7 @@ from chaos.cluster import GROUP_WORKERS, WORKERS, ChaosCluster, wait_for
 
 log = logging.getLogger("chaos")
 
-GAP_SECONDS = (2.0, 15.0)  # between one fault's start and the next one's
+GAP_SECONDS = (1.0, 8.0)  # between one fault's start and the next one's
 
 
 @dataclass(frozen=True)

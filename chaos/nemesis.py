@@ -70,6 +70,10 @@ class Nemesis:
                         self._busy.discard(resource)
                         self._changed.notify_all()
 
+    def made_at_least(self, count: float):
+        """A predicate: this many faults have been made (injected or skipped) so far."""
+        return lambda: sum(self.injected.values()) + sum(self.skipped.values()) >= count
+
     def end(self) -> None:
         """Stop supervising (the cluster is about to be stopped)."""
         self._ended.set()

@@ -33,6 +33,11 @@ RUN_KEY = re.compile(r"^mnaas-missing-files:run:[^:]+$")
 SUBMIT_PATIENCE = 600.0  # seconds a day may wait for the job (a run still ending, a failover)
 END_PATIENCE = 900.0  # a lost run is reported after the lock's TTL and the group time limit
 SCRIPT_NAME = "MNAAS_Missing_Customer_Files.sh"
+# A run of the soak's day takes a second or two, faults come seconds apart: each submitted day
+# waits (at most PACE_PATIENCE s) until this many faults per day have been made, so that the
+# runs go through faults, not between them (100 runs: at least 150 faults, contract §18).
+FAULTS_PER_RUN = 1.6
+PACE_PATIENCE = 90.0
 
 
 @dataclass
@@ -64,7 +69,8 @@ class Soak:
             faults = schedule(self.seed, 6 * self.runs + 20)
             nemesis = Nemesis(cluster, faults, self.root / "faults.jsonl").start()
             try:
-                for day in iso[: -int(catchup)]:
+                for number, day in enumerate(iso[: -int(catchup)]):
+                    wait_for(nemesis.made_at_least(FAULTS_PER_RUN * number), PACE_PATIENCE, "the nemesis to keep pace")
                     self._submit_and_follow(cluster, day)
             finally:
                 log.info("chaos: faults stop; healing what is still hurt")

@@ -166,4 +166,4 @@ def test_the_schedule_draws_every_kind_of_the_menu_within_its_durations():
     for fault in faults:
         low, high = MENU[fault.kind].duration
         assert low <= fault.duration <= high
-        assert 2.0 <= fault.wait <= 15.0
+        assert 1.0 <= fault.wait <= 8.0
