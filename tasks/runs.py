@@ -20,6 +20,7 @@ from mnaas_missing_files.checking.check import RetryLater, check_attempt, descri
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import (
+    ConfigError,
     JobHeld,
     LockHeld,
     LockLost,
@@ -45,6 +46,12 @@ log = get_task_logger(__name__)
 # on its first delivery waits before querying, so an integration test can hold a group in a
 # pool process and kill that process, or keep a run busy while it races another.
 TEST_GATE_ENV = "MNAAS_TEST_GROUP_GATE"
+
+# A configuration that does not load when a submitted run starts (a DuckDB file moved away for
+# a moment, a file mid-edit) is tried again for a minute: failing at once left the run queued
+# until the sweeper reported it lost (chaos soak, docs/reliability.md).
+CONFIG_RETRIES = 6
+CONFIG_RETRY_SECONDS = 10
 
 
 def scheduled_run_id(settings: Settings, task_id: str) -> str:
@@ -82,7 +89,18 @@ def start_run(
     `submit` passes the run id and the token of the lock it took; a caller that passes
     neither gets the day claimed (one scheduled run per day) and the lock taken here. Beat's
     tick goes through the catch-up pass (tasks/catchup.py), which starts its days itself."""
-    settings = settings_for(day)
+    try:
+        settings = settings_for(day)
+    except ConfigError as exc:
+        log.error(
+            "run %s: cannot start yet, the job's configuration does not load: %s; trying again in %d s (%d of %d)",
+            run_id or "(scheduled)",
+            mask_secrets(exc),
+            CONFIG_RETRY_SECONDS,
+            self.request.retries + 1,
+            CONFIG_RETRIES,
+        )
+        raise self.retry(countdown=CONFIG_RETRY_SECONDS, max_retries=CONFIG_RETRIES, exc=exc) from None
     attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)
     state, lock = _state(settings, run_id), run_lock(settings)
