@@ -29,7 +29,9 @@ def test_a_seeded_soak_of_ten_runs_ends_without_a_violation(tmp_path):
         cwd=REPO,
         timeout=840,
     )
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    lines = done.stdout.strip().splitlines()
+    assert lines, f"no summary line (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    summary = json.loads(lines[-1])
     assert summary["violations"] == {}, f"{json.dumps(summary['violations'], indent=1)}\n{done.stderr[-3000:]}"
     assert done.returncode == 0, done.stderr[-3000:]
     assert (summary["seed"], summary["runs"]) == (SEED, RUNS)
