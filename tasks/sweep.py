@@ -24,7 +24,7 @@ from celery.utils.log import get_task_logger
 from mnaas_missing_files.checking.check import describe_error
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_FAILED, JobHeld, LockHeld, LockLost
+from mnaas_missing_files.core.errors import EXIT_FAILED, ConfigError, JobHeld, LockHeld, LockLost
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Outcome, Stage
@@ -41,6 +41,11 @@ from .jobkeys import forget_open_run, open_runs
 from .runstate import RunState
 
 log = get_task_logger(__name__)
+
+# A lost run is reported with its day's settings. While they do not load (a DuckDB file moved
+# away for a moment) the report waits for a later sweep, up to this long past the grace: taken
+# over then, the run could only be marked failed, with no reports and no email (chaos soak).
+CONFIG_PATIENCE_SECONDS = 300
 
 
 @app.task(name=SWEEP_LOST_RUNS, bind=True, ignore_result=True)
@@ -88,6 +93,8 @@ def _sweep_one(settings: Settings, state: RunState, lock) -> str | None:
         return "running"
     if lock.resumable(token) and not _lapsed_long_enough(settings, state, record):
         return "lapsed"
+    if not _reportable_now(settings, state, record):
+        return "lapsed"
     try:
         reporter = lock.acquire({"run_id": state.run_id, "day": record["day"], "trigger": "sweeper"}, after=token)
     except LockHeld:  # the run took its lock back a moment ago: it is moving again
@@ -95,6 +102,25 @@ def _sweep_one(settings: Settings, state: RunState, lock) -> str | None:
     except LockLost:
         return "superseded" if _mark_superseded(settings, state, record, lock) else None
     return "reported" if _report_lost_run(settings, state, record, reporter) else "unreportable"
+
+
+def _reportable_now(settings: Settings, state: RunState, record: dict) -> bool:
+    """Whether the run's day's settings load, so that taking the run over can report it; past
+    CONFIG_PATIENCE_SECONDS it is taken over anyway (and marked failed, saying why)."""
+    try:
+        settings_for(record["day"])
+        return True
+    except ConfigError as exc:
+        now = time.time()
+        waited = now - state.lapse_seen(done=record["done"], now=now)
+        if waited >= settings.group_time_limit + CONFIG_PATIENCE_SECONDS:
+            return True
+        log.warning(
+            "run %s: lost; it is reported once the job's configuration loads again: %s",
+            state.run_id,
+            mask_secrets(exc),
+        )
+        return False
 
 
 def _lapsed_long_enough(settings: Settings, state: RunState, record: dict) -> bool:
