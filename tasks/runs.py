@@ -52,6 +52,10 @@ TEST_GATE_ENV = "MNAAS_TEST_GROUP_GATE"
 # until the sweeper reported it lost (chaos soak, docs/reliability.md).
 CONFIG_RETRIES = 6
 CONFIG_RETRY_SECONDS = 10
+# One callback of a run at a time: a broker failover can put a running callback's message back
+# in the queue (kombu restores unacknowledged messages when its connection drops), and two
+# copies riding out an SMTP outage both sent the report (chaos soak). A second copy waits.
+FINALIZER_WAIT_SECONDS = 5
 
 
 def scheduled_run_id(settings: Settings, task_id: str) -> str:
@@ -326,9 +330,24 @@ def finalize_run(
     by_group.update(
         {r["group_id"]: GroupResult.from_json(r) for r in results or [] if isinstance(r, dict) and r.get("group_id")}
     )
-    if state.read().get("state") not in TERMINAL_STAGES:
-        state.set(state=Stage.FINALIZING)
-    return finish_run(settings, plan_, by_group, token, state)
+    finalizer = f"{state.key}:finalizer"
+    me = f"{self.request.id} {os.getpid()}"
+    # Held at most the callback's hard time limit: a holder killed meanwhile does not block it.
+    if not state.client.set(finalizer, me, nx=True, ex=int(settings.group_time_limit) + 5):
+        log.warning(
+            "run %s: its callback is already running (%s); this copy waits %d s",
+            run_id,
+            state.client.get(finalizer),
+            FINALIZER_WAIT_SECONDS,
+        )
+        raise self.retry(countdown=FINALIZER_WAIT_SECONDS, max_retries=None)
+    try:
+        if state.read().get("state") not in TERMINAL_STAGES:
+            state.set(state=Stage.FINALIZING)
+        return finish_run(settings, plan_, by_group, token, state)
+    finally:
+        if state.client.get(finalizer) == me:
+            state.client.delete(finalizer)
 
 
 @app.task(name=RUN_FAILED, bind=True)
