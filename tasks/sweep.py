@@ -24,12 +24,13 @@ from celery.utils.log import get_task_logger
 from mnaas_missing_files.checking.check import describe_error
 from mnaas_missing_files.checking.planning import make_plan
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_FAILED, ConfigError, JobHeld, LockHeld, LockLost
+from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, ConfigError, JobHeld, LockHeld, LockLost
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Outcome, Stage
 from mnaas_missing_files.run.ending import RunEnd, end_run
 from mnaas_missing_files.run.finalize import begin
+from mnaas_missing_files.state import history
 from workers.app import app
 
 from . import SWEEP_LOST_RUNS
@@ -89,6 +90,8 @@ def _sweep_one(settings: Settings, state: RunState, lock) -> str | None:
     if not record or record["state"] in TERMINAL_STAGES:
         return "ended"
     token = state.token()
+    if _ended_on_disk(settings, state, token, lock):
+        return "ended"
     if not token or lock.is_owner(token):
         return "running"
     if lock.resumable(token) and not _lapsed_long_enough(settings, state, record):
@@ -102,6 +105,34 @@ def _sweep_one(settings: Settings, state: RunState, lock) -> str | None:
     except LockLost:
         return "superseded" if _mark_superseded(settings, state, record, lock) else None
     return "reported" if _report_lost_run(settings, state, record, reporter) else "unreportable"
+
+
+def _ended_on_disk(settings: Settings, state: RunState, token: str | None, lock) -> bool:
+    """A run whose end the run history holds ended: Redis lost the record of it (a write to a
+    stale master that woke up after a failover, chaos soak). Ending it again would rewrite its
+    history, or report it twice; its Redis record and its lock are put right instead."""
+    ended = next(
+        (
+            e
+            for e in history.recent_runs(settings.status_file, limit=history.KEEP_RUNS)
+            if e.get("run_id") == state.run_id and e.get("ended")
+        ),
+        None,
+    )
+    if ended is None:
+        return False
+    log.warning(
+        "run %s: ended %s at %s by the run history, but Redis did not keep it (a failover lost "
+        "the write); recording it there, not ending it again",
+        state.run_id,
+        ended.get("outcome"),
+        ended.get("ended"),
+    )
+    exit_code = EXIT_OK if ended.get("outcome") == Outcome.SUCCESS else EXIT_FAILED
+    state.finish(state=Stage.DONE, exit_code=exit_code, message=f"ended {ended.get('outcome')} (from the run history)")
+    if token:
+        lock.release(token)
+    return True
 
 
 def _reportable_now(settings: Settings, state: RunState, record: dict) -> bool:
