@@ -167,3 +167,12 @@ def test_the_schedule_draws_every_kind_of_the_menu_within_its_durations():
         low, high = MENU[fault.kind].duration
         assert low <= fault.duration <= high
         assert 1.0 <= fault.wait <= 8.0
+
+
+def test_a_chaos_dir_that_is_not_empty_is_refused_before_anything_starts(tmp_path, capsys):
+    from chaos.__main__ import main
+
+    (tmp_path / "left-over").write_text("x")
+    assert main(["--seed", "1", "--runs", "5", "--dir", str(tmp_path)]) == 2
+    assert f"CHAOS_DIR {tmp_path} must be an empty directory or a new path" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["left-over"]
