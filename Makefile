@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The `kerberos` package (GSSAPI) builds against libkrb5-dev: only `make test` needs it.
 KERBEROS_STAMP := $(VENV)/.installed-kerberos
 
-.PHONY: demo test test-fast lint venv clean bench docs
+.PHONY: demo test test-fast lint venv clean bench docs chaos
 
 venv: $(STAMP)
 
@@ -62,3 +62,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# The chaos soak (docs/reliability.md): RUNS days on a real loopback cluster while a nemesis
+# seeded by SEED injects faults; the JSON summary is the last line; exit 1 on a violation.
+SEED ?= 1
+RUNS ?= 10
+CHAOS_DIR ?=
+chaos: $(STAMP)
+	$(BIN)/python -m chaos --seed $(SEED) --runs $(RUNS) $(if $(CHAOS_DIR),--dir $(CHAOS_DIR))

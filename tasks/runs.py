@@ -9,6 +9,8 @@ Each worker reads its connection settings from its own MNAAS_CONFIG and environm
 
 from __future__ import annotations
 
+import os
+
 from celery import chord
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
@@ -31,7 +33,7 @@ from mnaas_missing_files.cluster.run_end import abandon_run, finish_run
 from mnaas_missing_files.cluster.run_start import claim_scheduled_run, extend_quietly, launch_run, scheduled_run_id
 from mnaas_missing_files.cluster.runstate import RunState
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_LOCKED, GroupsFailed, LockLost, TransientWarehouseError
+from mnaas_missing_files.core.errors import EXIT_LOCKED, ConfigError, GroupsFailed, LockLost, TransientWarehouseError
 from mnaas_missing_files.core.model import FORMAT_VERSION, Batch, GroupResult, Plan
 from mnaas_missing_files.core.plan import accept_version, parse_trigger
 from mnaas_missing_files.core.secrets import mask_secrets
@@ -42,6 +44,11 @@ from workers.app import app
 from . import CATCH_UP, CHECK_GROUP, FINALIZE_RUN, RUN_FAILED, START_RUN
 
 log = get_task_logger(__name__)
+
+# A configuration that does not load at a run's start is tried again for a minute: failing at
+# once left the run queued until the sweeper reported it lost (chaos soak). A second copy of a
+# run's callback waits FINALIZER_WAIT s for the first (cluster/runstate.py: claim_finalizer).
+CONFIG_RETRIES, CONFIG_RETRY_SECONDS, FINALIZER_WAIT = 6, 10, 5
 
 
 def ask_for_the_next_pass() -> None:
@@ -75,7 +82,15 @@ def start_run(
     tick goes through the catch-up pass (tasks/catchup.py), which starts its days itself."""
     accept_version(f"a {START_RUN} message", version)
     trigger = parse_trigger(f"a {START_RUN} message", trigger)
-    settings = settings_for(day, shadow_dir)
+    try:
+        settings = settings_for(day, shadow_dir)
+    except ConfigError as exc:  # a DuckDB file away for a moment, a file mid-edit
+        why, tries = mask_secrets(exc), f"{self.request.retries + 1} of {CONFIG_RETRIES}"
+        log.error(
+            "run %s: cannot start yet, the configuration does not load: %s; again in %d s (%s)",
+            *(run_id, why, CONFIG_RETRY_SECONDS, tries),
+        )
+        raise self.retry(countdown=CONFIG_RETRY_SECONDS, max_retries=CONFIG_RETRIES, exc=exc) from None
     attach_job_log(settings)
     run_id = run_id or scheduled_run_id(settings, self.request.id)
     state = run_state(settings, run_id)
@@ -213,10 +228,20 @@ def finalize_run(self, run_id: str, day: str, token: str | None = None, version:
     )
     if problem is not None or plan is None or token is None:
         return abandon_run(settings, state, token, problem or PLAN_GONE)
-    record = state.record()
-    if record is None or not record.ended:
-        state.set(state=Stage.FINALIZING)
-    return finish_run(settings, plan, state.results(), token, state, next_pass=ask_for_the_next_pass)
+    me = f"{self.request.id} {os.getpid()}"
+    holder = state.claim_finalizer(me, ttl=int(settings.group_time_limit) + 5)
+    if holder is not None:  # another copy of this callback is ending the run: wait for it
+        log.warning(
+            "run %s: its callback is already running (%s); this copy waits %d s", run_id, holder, FINALIZER_WAIT
+        )
+        raise self.retry(countdown=FINALIZER_WAIT, max_retries=None)
+    try:
+        record = state.record()
+        if record is None or not record.ended:
+            state.set(state=Stage.FINALIZING)
+        return finish_run(settings, plan, state.results(), token, state, next_pass=ask_for_the_next_pass)
+    finally:
+        state.release_finalizer(me)
 
 
 @app.task(name=RUN_FAILED, bind=True)

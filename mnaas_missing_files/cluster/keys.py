@@ -34,7 +34,7 @@ def run_key(run_id: str) -> str:
 
 
 def run_part_key(run_id: str, part: str) -> str:
-    """One of a run's side keys: failed, done, active, sent, plan."""
+    """One of a run's side keys: failed, done, active, sent, plan, finalizer."""
     return f"{run_key(run_id)}:{part}"
 
 
@@ -121,6 +121,12 @@ LAYOUT: tuple[KeyPattern, ...] = (
         "the run's plan JSON without its batches, for its callback",
     ),
     KeyPattern(f"{_RUN}:plan:<n>", "string", f"{STATE_TTL // DAY} days", "the plan's batch n (one group task's)"),
+    KeyPattern(
+        f"{_RUN}:finalizer",
+        "string",
+        "MNAAS_GROUP_TIME_LIMIT + 5 s, deleted by its holder",
+        "the task id and pid of the run's callback copy now ending it: one copy at a time",
+    ),
     KeyPattern(
         f"{PREFIX}:open:{_JOB}",
         "set",

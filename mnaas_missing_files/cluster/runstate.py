@@ -238,6 +238,22 @@ class RunState:
     def journal(self) -> RedisJournal:
         return RedisJournal(self.client)
 
+    def claim_finalizer(self, me: str, ttl: int) -> str | None:
+        """Take the run's one-callback-at-a-time claim for `me` (None: taken), or say who holds
+        it. A broker failover can put a running callback's message back in the queue (kombu
+        restores unacknowledged messages when its connection drops): two copies riding out an
+        SMTP outage both sent the report (chaos soak). The claim lives at most `ttl`, so a
+        holder killed meanwhile blocks nobody for long."""
+        if self.client.set(self.part_key("finalizer"), me, nx=True, ex=ttl):
+            return None
+        return _str(self.client.get(self.part_key("finalizer")) or b"(gone)")
+
+    def release_finalizer(self, me: str) -> None:
+        """Give the claim back if `me` still holds it (compare, then delete)."""
+        key = self.part_key("finalizer")
+        if _str(self.client.get(key) or b"") == me:
+            self.client.delete(key)
+
     def results(self) -> dict[str, GroupResult]:
         """Every recorded group's result (the groups counted in `done`), read in chunks."""
         group_ids = sorted(_str(g) for g in self.client.smembers(self.part_key("done")))

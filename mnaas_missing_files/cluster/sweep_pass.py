@@ -23,19 +23,22 @@ from mnaas_missing_files.cluster.store import JobLock, RunStore
 from mnaas_missing_files.cluster.sweeping import (
     LISTED,
     Sweep,
+    ended_in_history,
     first_look,
     lapsed_long_enough,
     lost_reason,
     may_mark_superseded,
+    report_waits_for_settings,
     superseded_message,
 )
 from mnaas_missing_files.config.settings import Settings
-from mnaas_missing_files.core.errors import EXIT_FAILED, JobHeld, LockHeld, LockLost
+from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK, ConfigError, JobHeld, LockHeld, LockLost
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome, Stage
 from mnaas_missing_files.run.end_of_run import RunEnd, end_run
 from mnaas_missing_files.run.finalize import begin
+from mnaas_missing_files.state import history
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +65,20 @@ def sweep_one(settings: Settings, state: RunStore, lock: JobLock) -> Sweep | Non
     """What the sweep did with one open run (None: nothing, it was touched a moment ago)."""
     record, token = state.record(), state.token()
     look = first_look(record, token, LockView.of(*lock.holder_and_last()))
-    if look in (Sweep.ENDED, Sweep.RUNNING):
+    if look is Sweep.ENDED:
         return look
-    assert record is not None and token is not None
+    assert record is not None
+    if _ended_on_disk(settings, state, token, lock):
+        return Sweep.ENDED
+    if look is Sweep.RUNNING:
+        return look
+    assert token is not None
     if look is Sweep.LAPSED:
         now = time.time()
         if not lapsed_long_enough(state.lapse_seen(done=record.done, now=now), now, settings.group_time_limit):
             return Sweep.LAPSED
+    if not _reportable_now(settings, state, record):
+        return Sweep.LAPSED
     try:
         reporter = lock.acquire(LockHolder.sweeper(state.run_id, record.day).to_json(), after=token)
     except LockHeld:  # the run took its lock back a moment ago: it is moving again
@@ -76,6 +86,44 @@ def sweep_one(settings: Settings, state: RunStore, lock: JobLock) -> Sweep | Non
     except LockLost:
         return Sweep.SUPERSEDED if _mark_superseded(settings, state, record, lock) else None
     return Sweep.REPORTED if _report_lost_run(settings, state, record, reporter) else Sweep.UNREPORTABLE
+
+
+def _ended_on_disk(settings: Settings, state: RunStore, token: str | None, lock: JobLock) -> bool:
+    """The run history holds the run's end but Redis does not (a failover lost the write):
+    record it in Redis and free its lock, rather than end it a second time."""
+    ended = ended_in_history(history.recent_runs(settings.status_file, limit=history.KEEP_RUNS), state.run_id)
+    if ended is None:
+        return False
+    log.warning(
+        "run %s: ended %s at %s by the run history, but Redis did not keep it (a failover lost "
+        "the write); recording it there, not ending it again",
+        state.run_id,
+        ended.get("outcome"),
+        ended.get("ended"),
+    )
+    exit_code = EXIT_OK if ended.get("outcome") == Outcome.SUCCESS else EXIT_FAILED
+    state.finish(state=Stage.DONE, exit_code=exit_code, message=f"ended {ended.get('outcome')} (from the run history)")
+    if token:
+        lock.release(token)
+    return True
+
+
+def _reportable_now(settings: Settings, state: RunStore, record: RunRecord) -> bool:
+    """Whether the run's day's settings load, so that taking the run over can report it; past
+    CONFIG_PATIENCE_SECONDS it is taken over anyway (and marked failed, saying why)."""
+    try:
+        settings_for(record.day)
+        return True
+    except ConfigError as exc:
+        now = time.time()
+        if not report_waits_for_settings(state.lapse_seen(done=record.done, now=now), now, settings.group_time_limit):
+            return True
+        log.warning(
+            "run %s: lost; it is reported once the job's configuration loads again: %s",
+            state.run_id,
+            mask_secrets(exc),
+        )
+        return False
 
 
 def _mark_superseded(settings: Settings, state: RunStore, record: RunRecord, lock: JobLock) -> bool:

@@ -50,6 +50,26 @@ def lapsed_long_enough(first_seen: float, now: float, group_time_limit: float) -
     return now - first_seen >= group_time_limit
 
 
+# A lost run is reported with its day's settings. While they do not load (a DuckDB file moved
+# away for a moment) the report waits for a later sweep, up to this long past the lapse's
+# grace: taken over then, the run could only be marked failed, with no reports and no email
+# (found by the chaos soak, docs/reliability.md).
+CONFIG_PATIENCE_SECONDS = 300
+
+
+def report_waits_for_settings(first_seen: float, now: float, group_time_limit: float) -> bool:
+    """While the run's day's settings do not load: whether the sweep leaves the lost run for a
+    later sweep (True) rather than take it over now and only mark it failed."""
+    return now - first_seen < group_time_limit + CONFIG_PATIENCE_SECONDS
+
+
+def ended_in_history(entries: list[dict], run_id: str) -> dict | None:
+    """The run history's end of `run_id`, if it has one. A run whose end the history holds has
+    ended even when Redis lost the record of it (a write to a stale master that woke up after a
+    failover was dropped): ending it again would rewrite its history or report it twice."""
+    return next((e for e in entries if e.get("run_id") == run_id and e.get("ended")), None)
+
+
 def may_mark_superseded(updated_age: float, lock_ttl: float) -> bool:
     """A superseded run is marked failed only when nothing touched its record for the lock's
     TTL: a finalize ending it, or a sweeper reporting it, would have."""

@@ -36,6 +36,7 @@ def test_every_key_the_code_makes_matches_exactly_one_listed_pattern():
         keys.run_part_key("20261124-abcd1234", "active"),
         keys.run_part_key("20261124-abcd1234", "sent"),
         keys.run_part_key("20261124-abcd1234", "plan"),
+        keys.run_part_key("20261124-abcd1234", "finalizer"),
         keys.plan_batch_key("20261124-abcd1234", 3),
         keys.result_key("20261124-abcd1234", "traffic/regular/1"),
         keys.open_key(JOB),

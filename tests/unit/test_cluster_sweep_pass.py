@@ -9,11 +9,13 @@ import time
 
 import pytest
 
+from mnaas_missing_files.cluster import sweep_pass
 from mnaas_missing_files.cluster.store import MemoryRunState
 from mnaas_missing_files.cluster.sweep_pass import sweep_one
 from mnaas_missing_files.cluster.sweeping import Sweep
+from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.core.states import Stage
-from mnaas_missing_files.state.history import recent_runs
+from mnaas_missing_files.state.history import recent_runs, record_run
 from tests.helpers.memorylock import MemoryRunLock
 from tests.helpers.settings import settings_for_tests
 
@@ -23,6 +25,13 @@ RUN = "20261124-lost0001"
 @pytest.fixture
 def settings(tmp_path):
     return settings_for_tests(conf_path=tmp_path, lock_ttl=60, group_time_limit=600)
+
+
+@pytest.fixture(autouse=True)
+def day_settings_load(monkeypatch, settings):
+    """The lost run's day's settings load (a sweep reads them from MNAAS_CONFIG before taking
+    a run over: sweep_pass._reportable_now); the test below says what happens when not."""
+    monkeypatch.setattr(sweep_pass, "settings_for", lambda day, shadow_dir=None: settings)
 
 
 def open_run(lock: MemoryRunLock, *, updated: str | None = None) -> MemoryRunState:
@@ -93,3 +102,28 @@ def test_a_superseded_run_touched_lately_is_left_for_its_finalize_or_sweeper(set
     record = state.record()
     assert record is not None and record.state is Stage.RUNNING
     assert recent_runs(settings.status_file) == []
+
+
+def test_a_lost_run_whose_settings_do_not_load_is_left_for_a_later_sweep(settings, monkeypatch):
+    def not_loading(day, shadow_dir=None):
+        raise ConfigError("warehouse file missing", key="MNAAS_WAREHOUSE_URL")
+
+    monkeypatch.setattr(sweep_pass, "settings_for", not_loading)
+    lock = MemoryRunLock()
+    state = open_run(lock)
+    lock.lapse()
+    state.lapse_seen(done=1, now=time.time() - 700)  # first seen lapsed 700 s ago: past the 600 s limit
+    assert sweep_one(settings, state, lock) is Sweep.LAPSED  # not taken over: it could not be reported
+    assert lock.current is None and state.fields["state"] == Stage.RUNNING
+
+
+def test_a_run_the_history_says_ended_is_recorded_and_its_lock_freed_not_ended_again(settings):
+    lock = MemoryRunLock()
+    state = open_run(lock)
+    record_run(
+        settings.status_file, {"run_id": RUN, "day": "2026-11-24", "ended": "2026-11-25 07:02:04", "outcome": "lost"}
+    )
+    assert sweep_one(settings, state, lock) is Sweep.ENDED
+    assert state.fields["state"] == Stage.DONE and state.fields["exit_code"] == 1
+    assert lock.current is None
+    assert [e["outcome"] for e in recent_runs(settings.status_file)] == ["lost"]  # not rewritten

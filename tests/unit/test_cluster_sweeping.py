@@ -6,10 +6,13 @@ import pytest
 
 from mnaas_missing_files.cluster.records import LockHolder, LockView, RunRecord
 from mnaas_missing_files.cluster.sweeping import (
+    CONFIG_PATIENCE_SECONDS,
     Sweep,
+    ended_in_history,
     first_look,
     lapsed_long_enough,
     may_mark_superseded,
+    report_waits_for_settings,
     superseded_message,
 )
 from mnaas_missing_files.core.states import Stage
@@ -75,3 +78,20 @@ def test_the_superseded_message_names_the_holder_or_says_the_job_is_free():
     assert "run 20261124-bbbb holds it now" in superseded_message(60, "20261124-bbbb")
     assert "it is free now" in superseded_message(60, None)
     assert "(60 s without progress, MNAAS_LOCK_TTL)" in superseded_message(60, None)
+
+
+def test_a_lost_run_waits_for_its_settings_for_the_group_time_limit_plus_the_patience():
+    # first seen lapsed at t = 1000, group time limit 600: the report waits until 1000 + 600 + 300
+    assert CONFIG_PATIENCE_SECONDS == 300
+    assert report_waits_for_settings(1000.0, 1000.0 + 899.0, 600)
+    assert not report_waits_for_settings(1000.0, 1000.0 + 900.0, 600)  # then it is taken over anyway
+
+
+def test_the_history_s_end_of_a_run_is_found_only_when_it_ended():
+    entries = [
+        {"run_id": "a", "started": "2026-12-05 07:00:00", "ended": None, "outcome": "running"},
+        {"run_id": "b", "ended": "2026-12-05 07:02:04", "outcome": "lost"},
+    ]
+    assert ended_in_history(entries, "a") is None  # started, not ended
+    assert ended_in_history(entries, "b") == entries[1]
+    assert ended_in_history(entries, "c") is None

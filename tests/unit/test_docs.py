@@ -186,6 +186,7 @@ def keys_the_code_builds(tmp_path, monkeypatch) -> set[str]:
     state.create(day=DAY, trigger="submit", dry_run=False, total=1, job=job)
     state.save_plan({"run_id": RUN, "batches": [{"batch_id": "1/1"}]})
     state.group_started("1/1")
+    state.claim_finalizer("task-1 4242", ttl=60)
     state.group_done(GroupResult(group_id=GROUP, ok=False, error="refused"))
     RedisJournal(redis).mark_sent(RUN, "report")
     claim_scheduled_day(redis, job, DAY, RUN)
