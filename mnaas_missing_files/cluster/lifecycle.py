@@ -50,7 +50,13 @@ class LockLostEnd(StrEnum):
 
     SWEEPER = "sweeper"  # the sweeper holds the lock under this run's id and is reporting it
     THIS_RUN = "this run"  # nobody else will: mark it failed, once (if it is still open)
+    ENDED = "ended"  # the run history holds its end already: a late copy of its callback
 
 
-def who_ends_lock_lost(run_id: str, lock: LockView) -> LockLostEnd:
+def who_ends_lock_lost(run_id: str, lock: LockView, *, ended_in_history: bool = False) -> LockLostEnd:
+    """A late copy of a run's callback finds the job taken. When the run history already holds
+    the run's end, nobody ends it again, even if a failover lost Redis's record of that end
+    (the chaos soak saw such a copy rewrite a `success` as `failed` and send a notice)."""
+    if ended_in_history:
+        return LockLostEnd.ENDED
     return LockLostEnd.SWEEPER if lock.held_for(run_id) else LockLostEnd.THIS_RUN

@@ -13,6 +13,7 @@ from mnaas_missing_files.cluster.context import run_lock
 from mnaas_missing_files.cluster.lifecycle import LockLostEnd, who_ends_lock_lost
 from mnaas_missing_files.cluster.records import LockView, TaskResult
 from mnaas_missing_files.cluster.store import RunStore
+from mnaas_missing_files.cluster.sweeping import ended_in_history
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_FAILED, LockLost
 from mnaas_missing_files.core.model import GroupResult, Plan
@@ -20,6 +21,7 @@ from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome, Stage
 from mnaas_missing_files.run.end_of_run import RunEnd, end_run
 from mnaas_missing_files.run.finalize import end_superseded, finalize
+from mnaas_missing_files.state import history
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,12 @@ def finish_run(
         outcome = finalize(settings, plan, results, journal=state.journal(), before_write=still_owner, lost=lost)
     except LockLost as exc:
         log.warning("run %s: %s", plan.run_id, mask_secrets(exc))
-        if who_ends_lock_lost(plan.run_id, LockView.of(lock.holder())) is LockLostEnd.SWEEPER:
+        ended = ended_in_history(history.recent_runs(settings.status_file, limit=history.KEEP_RUNS), plan.run_id)
+        who = who_ends_lock_lost(plan.run_id, LockView.of(lock.holder()), ended_in_history=ended is not None)
+        if who is LockLostEnd.ENDED:
+            assert ended is not None
+            log.info("run %s: ended %s already (run history); not ending it again", plan.run_id, ended.get("outcome"))
+        elif who is LockLostEnd.SWEEPER:
             log.info("run %s: the sweeper is reporting it; leaving the outcome to the sweeper", plan.run_id)
         elif state.finish(state=Stage.FAILED, exit_code=EXIT_FAILED, message=mask_secrets(exc), only_if_open=True):
             end_superseded(settings, plan, exc, state.journal())

@@ -57,6 +57,9 @@ def test_a_lock_lost_run_is_left_to_the_sweeper_only_when_it_holds_the_lock_unde
     assert who_ends_lock_lost(RUN, sweeper) is LockLostEnd.SWEEPER
     assert who_ends_lock_lost(RUN, other) is LockLostEnd.THIS_RUN
     assert who_ends_lock_lost(RUN, LockView()) is LockLostEnd.THIS_RUN  # lapsed, nobody holds it
+    # the run history holds its end (a failover lost Redis's record): nobody ends it again
+    assert who_ends_lock_lost(RUN, other, ended_in_history=True) is LockLostEnd.ENDED
+    assert who_ends_lock_lost(RUN, sweeper, ended_in_history=True) is LockLostEnd.ENDED
 
 
 # contract §7: the first that applies: failed, incomplete, no_input (under fail), success;
