@@ -85,10 +85,10 @@ def start_run(
     try:
         settings = settings_for(day, shadow_dir)
     except ConfigError as exc:  # a DuckDB file away for a moment, a file mid-edit
-        why, tries = mask_secrets(exc), f"{self.request.retries + 1} of {CONFIG_RETRIES}"
+        why, tries = mask_secrets(exc), f"{self.request.retries + 1} of {CONFIG_RETRIES + 1}"
         log.error(
-            "run %s: cannot start yet, the configuration does not load: %s; again in %d s (%s)",
-            *(run_id, why, CONFIG_RETRY_SECONDS, tries),
+            "run %s: cannot start yet, the job's configuration does not load: %s; trying again in %d s (%s)",
+            *(run_id or "(scheduled)", why, CONFIG_RETRY_SECONDS, tries),
         )
         raise self.retry(countdown=CONFIG_RETRY_SECONDS, max_retries=CONFIG_RETRIES, exc=exc) from None
     attach_job_log(settings)
