@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from mnaas_missing_files.checking.check import describe_error, query_policy
+from mnaas_missing_files.checking.planning import configured_customers
 from mnaas_missing_files.checking.volume import Judgement, KpiHistory, VolumeRules, judge_pair, too_short
 from mnaas_missing_files.core.errors import WarehouseError
 from mnaas_missing_files.warehouse import queries
@@ -50,7 +51,10 @@ class DayInput:
     baseline: list[dt.date] = field(default_factory=list)
     history: KpiHistory = field(default_factory=KpiHistory)
     kpi: dict[tuple[str, str], int] = field(default_factory=dict)  # File Received of D, every pair with a row
-    files: dict[tuple[str, str], int] = field(default_factory=dict)  # distinct received files of D
+    files: dict[tuple[str, str], int] = field(
+        default_factory=dict
+    )  # distinct received files of D, pairs not configured
+    with_files: set[tuple[str, str]] = field(default_factory=set)  # configured pairs with a received file of D
     kpi_processes: set[str] = field(default_factory=set)  # processes with any KPI row of D
     problem: str | None = None
 
@@ -61,6 +65,9 @@ class DayInput:
             count, pair = int(received or 0), (str(process), str(customer))
             if part == "files":
                 found.files[pair] = count
+            elif part == "listed":
+                if count > 0:
+                    found.with_files.add(pair)
             elif _day(row_day) == day:
                 found.kpi[pair] = count
                 found.kpi_processes.add(pair[0])
@@ -75,10 +82,13 @@ class DayInput:
     def has_input(self, process: str, customers: Iterable[str]) -> bool:
         """A configured customer received something on D: a File Received KPI above 0 or a
         received file (§7's rule; the backtest has KPIs only)."""
-        return any(self.kpi.get((process, c), 0) > 0 or self.files.get((process, c), 0) > 0 for c in customers)
+        return any(self.kpi.get((process, c), 0) > 0 or self._received_file(process, c) for c in customers)
 
     def has_files(self, process: str, customers: Iterable[str]) -> bool:
-        return any(self.files.get((process, c), 0) > 0 for c in customers)
+        return any(self._received_file(process, c) for c in customers)
+
+    def _received_file(self, process: str, customer: str) -> bool:
+        return (process, customer) in self.with_files or self.files.get((process, customer), 0) > 0
 
     def unmonitored(
         self, processes: Iterable[str], customers: Iterable[str], ignore: Iterable[str]
@@ -112,8 +122,10 @@ def read_day_input(
     policy; a DayInput whose `problem` says why when it still failed."""
     day = day or settings.day
     baseline = VolumeRules.of(settings).baseline_days(day)
+    regular, infonova, _ = configured_customers(settings)
+    received_table = settings.received_table if with_files else None
     sql, params = queries.day_input(
-        settings.kpi_table, day, baseline, settings.processes, settings.received_table if with_files else None
+        settings.kpi_table, day, baseline, settings.processes, received_table, regular + infonova
     )
     policy = query_policy(settings)
     attempt = 1
