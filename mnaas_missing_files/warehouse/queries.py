@@ -65,11 +65,14 @@ _MISSING_SQL = "{anti_join}ORDER BY process_name, file_date, customer_name, file
 # correlated NOT EXISTS made DuckDB first collect the distinct outer rows. Measured on the
 # large day: a third of the time; joining file names rather than whole names took 10 % less
 # memory than those (186 MB against 210 MB for the four batches) and half the time again.
+# A pair-day's names are sorted as one list (LIST_SORT of its raw names, then each escaped),
+# not by an ordered STRING_AGG, which sorts the whole batch's rows: 20 % faster, 20 MB less.
 _MISSING_LINES_SQL = """
 SELECT process_name, file_date, customer_name, COUNT(*) AS names,
-       STRING_AGG(
-           REPLACE(REPLACE(REPLACE(filename, '\\', '\\\\'), CHR(10), '\\n'), CHR(13), '\\r'),
-           CHR(10) ORDER BY filename
+       ARRAY_TO_STRING(
+           [REPLACE(REPLACE(REPLACE(name, '\\', '\\\\'), CHR(10), '\\n'), CHR(13), '\\r')
+            FOR name IN LIST_SORT(LIST(filename))],
+           CHR(10)
        ) AS filename_lines
 FROM (
     SELECT DISTINCT r.process_name, r.file_date, r.customer_name, r.filename
@@ -94,8 +97,15 @@ FROM (
      AND g.source_filename = r.filename
 ) missing
 GROUP BY process_name, file_date, customer_name
-ORDER BY process_name, file_date, customer_name
 """
+_LINES_ORDER = "ORDER BY process_name, file_date, customer_name\n"
+# A large batch is asked as the UNION ALL of slices of its customers, each slice's DISTINCT and
+# lists over at most this many pairs (processes x customers): DuckDB runs them one after
+# another and frees each slice's tables before the next (duckdb_memory.py returns them), so
+# one statement holds a slice's names at a time. Measured on the large day (2,000 pairs a
+# batch, 250,000 names, a machine under load): the statement's peak 70-79 MB whole in 0.25 s,
+# 50-60 MB in two slices in 0.27 s, 48-51 MB in four in 0.31 s.
+_LINES_SLICE_PAIRS = 1000
 
 # Whether a process received anything on D for any configured customer (contract §7): asked
 # at most once per process and day, and only when its first group found no input at all
@@ -291,14 +301,25 @@ def missing_name_lines(
     customers: Sequence[str],
     first_day: dt.date | None = None,
 ) -> tuple[str, list]:
-    """missing_files' rule, one row per (process, file_date, customer): the count of its
-    missing files and their file names as TXT lines (escaped, sorted, newline separated).
+    """missing_files' rule, one row per (process, file_date, customer), in that order: the count
+    of its missing files and their file names as TXT lines (escaped, sorted, newline separated).
     DuckDB's dialect."""
-    _anti, params = _anti_join(received_table, generated_table, day, processes, customers, first_day)
-    sql = _MISSING_LINES_SQL.format(
-        received_table=received_table,
-        generated_table=generated_table,
-        process_marks=_marks(len(processes), "process"),
-        customer_marks=_marks(len(customers)),
-    )
-    return sql, params
+    _listed(processes)
+    size = max(1, _LINES_SLICE_PAIRS // max(1, len(processes)))
+    slices = [customers[start : start + size] for start in range(0, len(customers), size)] or [customers]
+    branches, params = [], []
+    for slice_ in slices:
+        _anti, slice_params = _anti_join(received_table, generated_table, day, processes, slice_, first_day)
+        branches.append(
+            _MISSING_LINES_SQL.format(
+                received_table=received_table,
+                generated_table=generated_table,
+                process_marks=_marks(len(processes), "process"),
+                customer_marks=_marks(len(slice_)),
+            )
+        )
+        params += slice_params
+    if len(branches) == 1:
+        return branches[0] + _LINES_ORDER, params
+    union = "UNION ALL".join(f"(\n{branch})\n" for branch in branches)
+    return f"SELECT * FROM (\n{union}) sliced\n{_LINES_ORDER}", params

@@ -12,6 +12,7 @@ from mnaas_missing_files.cli.demo_data import Rows, write_duckdb
 from mnaas_missing_files.core.errors import EngineOutOfMemory, MessageFormatError
 from mnaas_missing_files.core.model import Batch, GroupResult, pack_names, unpack_names
 from mnaas_missing_files.core.namelines import NameLines, escape_txt_name, unescape_txt_line
+from mnaas_missing_files.warehouse import queries
 from mnaas_missing_files.warehouse.duckdb_engine import DuckDBWarehouse, query_many
 from tests.helpers.settings import settings_for_tests
 
@@ -98,6 +99,23 @@ def test_duckdb_joins_the_names_itself_exactly_as_the_rows_would_be(hostile_day)
     assert joined.to_json()["missing_z"] == streamed.to_json()["missing_z"]
 
 
+def test_a_large_batch_is_joined_in_slices_of_one_statement_with_the_same_names(hostile_day, monkeypatch):
+    monkeypatch.setattr(queries, "_LINES_SLICE_PAIRS", 1)  # one customer a slice: X, then Q\\
+    sql, params = queries.missing_name_lines("r", "g", dt.date(2026, 11, 24), ["traffic"], ["X", BACKSLASHED, "Y"])
+    assert (
+        sql.count("UNION ALL") == 2 and sql.count("?") == len(params) == 3 * 2 * 4
+    )  # each slice: 2 days, 1 process, 1 customer, twice
+    engine = DuckDBWarehouse(f"duckdb:///{hostile_day}")
+    try:
+        [result] = check_batch(engine, settings_for_tests(day=dt.date(2026, 11, 24)), batch())
+    finally:
+        engine.close()
+    assert result.queries == 2
+    assert result.missing_names()["X"].text == HOSTILE_LINES
+    assert result.missing_names()[BACKSLASHED].text == "Q\\\\_f.dat"
+    assert result.outstanding_names(EARLIER) == {"X": ["X_old.dat"]}
+
+
 def test_a_bounded_duckdb_gets_the_rows_query_whose_sort_spills(hostile_day):
     assert not DuckDBWarehouse(f"duckdb:///{hostile_day}?memory_limit=64MB").names_in_engine
 
@@ -114,7 +132,8 @@ class OutOfMemoryOnce:
     def query_many(self, statements):
         self.sent += [sql for sql, _ in statements]
         streams = query_many(self.inner, statements)
-        if any("STRING_AGG" in sql for sql, _ in statements) and sum("STRING_AGG" in s for s in self.sent) == 1:
+        joined = "filename_lines"  # the column of the joined names' query only
+        if any(joined in sql for sql, _ in statements) and sum(joined in s for s in self.sent) == 1:
             streams[-1] = self._fail()
         return streams
 
