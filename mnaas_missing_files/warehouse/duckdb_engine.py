@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from mnaas_missing_files.config.duckdb_url import parse_duckdb_url
 from mnaas_missing_files.core.errors import EngineOutOfMemory, TransientWarehouseError, WarehouseError
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.warehouse import duckdb_memory
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,9 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB query failed: {exc}") from exc
         finally:
+            # What the statement freed goes back before the next one runs: the process's
+            # peak is then one statement's, not the sum of what each left behind.
+            duckdb_memory.release()
             self._turn.release()
 
     def interrupt(self) -> None:
@@ -169,7 +173,9 @@ def _open_database(path: str, options: dict[str, str]) -> _SharedDatabase:
         spill = tempfile.mkdtemp(prefix="mnaas-duckdb-spill-")
         config["temp_directory"] = spill
     try:
-        return _SharedDatabase(path, duckdb.connect(path, read_only=True, config=config), spill)
+        conn = duckdb.connect(path, read_only=True, config=config)
+        duckdb_memory.return_at_once()
+        return _SharedDatabase(path, conn, spill)
     except duckdb.IOException as exc:
         _remove_spill(spill)
         # Another process holds the file for writing (e.g. a loader): worth retrying.

@@ -4,6 +4,8 @@ time, and the URL's memory_limit and threads options (config/duckdb_url.py)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -149,3 +151,46 @@ def test_the_options_are_parsed_and_the_path_keeps_no_query():
     assert str(target.path) == "/srv/wh.duckdb"
     assert target.config == {"memory_limit": "1.5GB", "threads": "4"}
     assert parse_duckdb_url("duckdb:///:memory:").path is None
+
+
+# Run in a fresh interpreter each: the allocator's state is the process's. Prints the MB the
+# process kept after a statement that held ~150 MB, then after duckdb_memory.release().
+_KEPT = """
+import sys, duckdb
+from mnaas_missing_files.warehouse import duckdb_memory
+from mnaas_missing_files.warehouse.duckdb_engine import DuckDBWarehouse
+def rss():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+BIG = "SELECT count(*) FROM (SELECT DISTINCT 'a long enough file name ' || range AS n FROM range(1500000))"
+if sys.argv[2] == "plain":
+    run = duckdb.connect(sys.argv[1], read_only=True).execute
+else:
+    run = DuckDBWarehouse("duckdb:///" + sys.argv[1]).query
+run("SELECT 1", [])
+before = rss()
+run(BIG, [])
+kept = rss() - before
+duckdb_memory.release()
+print(kept, rss() - before)
+"""
+
+
+def _kept_mb(db, way: str) -> tuple[float, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", _KEPT, str(db), way], capture_output=True, text=True, timeout=120, check=True
+    )
+    kept, released = done.stdout.split()
+    return float(kept), float(released)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process's RSS from /proc")
+def test_what_a_statement_freed_goes_back_to_the_system_before_the_next(db):
+    from mnaas_missing_files.warehouse import duckdb_memory
+
+    assert duckdb_memory._libraries()[0] is not None  # DuckDB's own jemalloc, found in its module
+    kept, released = _kept_mb(db, "plain")
+    assert kept > 60  # DuckDB alone keeps what the statement freed
+    assert released < kept / 3  # until release() gives it back
+    kept, _ = _kept_mb(db, "warehouse")
+    assert kept < 20  # the warehouse gives it back itself
