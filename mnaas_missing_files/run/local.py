@@ -23,7 +23,6 @@ from mnaas_missing_files.run.lost import mark_dead_runs_lost
 from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state.liveness import LOCAL
 from mnaas_missing_files.state.locks import FileRunLock, LockHolder, RunLock
-from mnaas_missing_files.state.redislock import RedisRunLock
 from mnaas_missing_files.warehouse.duckdb_engine import open_warehouse
 
 log = logging.getLogger(__name__)
@@ -35,6 +34,9 @@ def run_lock_for(settings: Settings) -> RunLock:
     """The job's one lock: Redis when a lock URL is configured (shared with `submit`), else a
     file lock next to the status file."""
     if settings.lock_url:
+        # imported here: redis costs a run without it ~10 MB of memory (contract §19)
+        from mnaas_missing_files.state.redislock import RedisRunLock
+
         return RedisRunLock.for_job(settings)
     return FileRunLock.for_status_file(settings.status_file)
 
