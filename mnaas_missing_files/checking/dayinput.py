@@ -51,9 +51,8 @@ class DayInput:
     baseline: list[dt.date] = field(default_factory=list)
     history: KpiHistory = field(default_factory=KpiHistory)
     kpi: dict[tuple[str, str], int] = field(default_factory=dict)  # File Received of D, every pair with a row
-    files: dict[tuple[str, str], int] = field(
-        default_factory=dict
-    )  # distinct received files of D, pairs not configured
+    # distinct received files of D, of the pairs not configured without a File Received KPI above 0
+    files: dict[tuple[str, str], int] = field(default_factory=dict)
     with_files: set[tuple[str, str]] = field(default_factory=set)  # configured pairs with a received file of D
     kpi_processes: set[str] = field(default_factory=set)  # processes with any KPI row of D
     problem: str | None = None
