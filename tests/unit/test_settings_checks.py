@@ -1,4 +1,4 @@
-"""The checks across settings (settings._validate): each refusal names its key and the
+"""The checks across settings (validation.validate): each refusal names its key and the
 file:line or the environment that set it."""
 
 import datetime as dt
