@@ -162,8 +162,11 @@ def main(argv=None) -> int:
         messages.install()  # start_run's message is the client's (BENCH_MESSAGES_FILE)
     if os.environ.get("BENCH_NO_DAY_INPUT"):  # bench/volume.py: the run without §14's query
         import mnaas_missing_files.run.finalize as finalize
+        import mnaas_missing_files.run.local as local
 
+        # `run` reads the day input in its own pool (run/local.py), the callback in finalize
         finalize._read_day_input = lambda settings, plan: None  # type: ignore[assignment,return-value]
+        local.read_day_input = lambda *args, **kwargs: None  # type: ignore[assignment,return-value]
     settings = load_settings(args.config, day=args.date)
     cpu_before = cpu_s()
     started = time.monotonic()

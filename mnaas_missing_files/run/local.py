@@ -84,6 +84,12 @@ def check_groups_locally(
             stop.watch(local.warehouse)
         return local.warehouse
 
+    def read_input() -> DayInput:
+        # A run stopped before the pool reached this does not start it: its first failure
+        # would only wait out a retry that the stop then cuts short.
+        stop.check()
+        return read_day_input(warehouse, settings, run_id=plan.run_id, sleep=stop.sleep)
+
     def check(batch):
         try:
             stop.check()
@@ -99,11 +105,7 @@ def check_groups_locally(
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="group") as pool:
             futures = {pool.submit(check, b): b for b in plan.batches}
-            found = (
-                pool.submit(read_day_input, warehouse, settings, run_id=plan.run_id, sleep=stop.sleep)
-                if day_input is not None
-                else None
-            )
+            found = pool.submit(read_input) if day_input is not None else None
             if while_waiting:
                 while_waiting()
             for future in as_completed(futures):
