@@ -10,8 +10,8 @@ reports are written, and never on a dry run).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import InitVar, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import InitVar, dataclass, field, replace
 
 from mnaas_missing_files.checking.dayinput import UNMONITORED_SHOWN, DayInput, Unmonitored, VolumeCheck
 from mnaas_missing_files.checking.planning import configured_customers, configured_processes
@@ -190,13 +190,13 @@ OUTCOME_PAIRS = 1000
 def analyse(
     settings: Settings,
     plan: Plan,
-    results: dict[str, GroupResult],
+    results: Mapping[str, GroupResult],
     memory: ListedMemory,
     found: DayInput | None = None,
 ) -> DayAnalysis:
     """`found`: the day's input (checking/dayinput.py), read once for the run; None when it
     was not asked for (volume is then not judged and nothing is listed as not monitored)."""
-    empty = processes_without_input(plan, results, settings.empty_input_allowed)
+    empty = processes_without_input(plan, _input_signs(plan, results), settings.empty_input_allowed)
     caps = TallyCaps(settings.mail_pairs, OUTCOME_PAIRS, settings.metrics_max_customers, tuple(settings.processes))
     analysis = DayAnalysis(
         plan.day, settings.lookback_days, (), empty, {}, memory_problem=memory.problem, tally=PairTally(caps)
@@ -250,6 +250,27 @@ def analyse(
             analysis.add(pair)
     analysis.history_too_short = volume.too_short
     return analysis
+
+
+def _input_signs(plan: Plan, results: Mapping[str, GroupResult]) -> dict[str, GroupResult]:
+    """Each group's result as far as processes_without_input reads it (ok, whether anything
+    was received or missing, whether the process had input), without its counts and names:
+    the callback reads the results one group at a time and must not hold them all
+    (contract §19)."""
+    signs = {}
+    for group in plan.groups:
+        result = results.get(group.group_id)
+        if result is not None:
+            received = any(r for r, _ in result.counts.values())
+            signs[group.group_id] = replace(
+                result,
+                counts={"": [1, 0]} if received else {},
+                missing={},
+                packed="1" if result.packed or result.missing else None,
+                outstanding={},
+                outstanding_packed={},
+            )
+    return signs
 
 
 def _volume_check(settings: Settings, found: DayInput | None, empty: list[str], analysis: DayAnalysis) -> VolumeCheck:

@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from mnaas_missing_files.checking.dayinput import DayInput, not_read, read_day_input
 from mnaas_missing_files.config.settings import Settings
@@ -69,7 +69,7 @@ def begin(settings: Settings, plan: Plan, *, pid: int | None = None, local: bool
 def finalize(
     settings: Settings,
     plan: Plan,
-    results: dict[str, GroupResult],
+    results: Mapping[str, GroupResult],
     *,
     journal: DeliveryJournal | None = None,
     before_write: Callable[[], object] | None = None,
