@@ -193,10 +193,13 @@ def analyse(
     results: Mapping[str, GroupResult],
     memory: ListedMemory,
     found: DayInput | None = None,
+    signs: dict[str, GroupResult] | None = None,
 ) -> DayAnalysis:
     """`found`: the day's input (checking/dayinput.py), read once for the run; None when it
-    was not asked for (volume is then not judged and nothing is listed as not monitored)."""
-    empty = processes_without_input(plan, _input_signs(plan, results), settings.empty_input_allowed)
+    was not asked for (volume is then not judged and nothing is listed as not monitored).
+    `signs`: input_signs(plan, results) when the caller has them (one pass fewer)."""
+    signs = input_signs(plan, results) if signs is None else signs
+    empty = processes_without_input(plan, signs, settings.empty_input_allowed)
     caps = TallyCaps(settings.mail_pairs, OUTCOME_PAIRS, settings.metrics_max_customers, tuple(settings.processes))
     analysis = DayAnalysis(
         plan.day, settings.lookback_days, (), empty, {}, memory_problem=memory.problem, tally=PairTally(caps)
@@ -252,11 +255,11 @@ def analyse(
     return analysis
 
 
-def _input_signs(plan: Plan, results: Mapping[str, GroupResult]) -> dict[str, GroupResult]:
-    """Each group's result as far as processes_without_input reads it (ok, whether anything
-    was received or missing, whether the process had input), without its counts and names:
-    the callback reads the results one group at a time and must not hold them all
-    (contract §19)."""
+def input_signs(plan: Plan, results: Mapping[str, GroupResult]) -> dict[str, GroupResult]:
+    """Each group's result as far as processes_without_input and the failed groups read it
+    (ok, its error, whether anything was received or missing, whether the process had input),
+    without its counts and names: the callback reads the results one group at a time and must
+    not hold them all (contract §19)."""
     signs = {}
     for group in plan.groups:
         result = results.get(group.group_id)
