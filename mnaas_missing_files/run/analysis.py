@@ -2,7 +2,8 @@
 memory of listed names was written, and the totals the email, the outcome and the metrics
 show (contract §7, §8).
 
-One pass over the groups in plan order, unpacking one group's names at a time. It also puts
+One pass over the groups in plan order, unpacking one group's names at a time; each pair,
+once judged, goes into a bounded tally (reporting/pairtally.py), not a list. It also puts
 this run's own listing into the memory object (in memory only; `finalize` saves it once the
 reports are written, and never on a dry run).
 """
@@ -54,8 +55,8 @@ class ProcessTotals:
 @dataclass
 class DayAnalysis:
     """`pairs`: pairs to tally at once (a hand-made analysis); `analyse` adds them one by one.
-    Of the pairs it keeps only `tally` (reporting/pairtally.py): exact totals and the bounded lists the
-    email, the outcome and the metrics show (contract §19)."""
+    Of the pairs it keeps only `tally` (reporting/pairtally.py): exact totals and the bounded
+    lists the email, the outcome and the metrics show (contract §19)."""
 
     day: dt.date
     lookback_days: int
