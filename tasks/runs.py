@@ -239,7 +239,7 @@ def finalize_run(self, run_id: str, day: str, token: str | None = None, version:
         record = state.record()
         if record is None or not record.ended:
             state.set(state=Stage.FINALIZING)
-        return finish_run(settings, plan, state.results(), token, state, next_pass=ask_for_the_next_pass)
+        return finish_run(settings, plan, state.stored_results(plan), token, state, next_pass=ask_for_the_next_pass)
     finally:
         state.release_finalizer(me)
 
@@ -259,7 +259,7 @@ def run_failed(
     if token is None:
         return abandon_run(settings, state, None, f"task {task_id} failed; {NO_TOKEN}")
     try:
-        return finish_run(settings, plan, state.results(), token, state, next_pass=ask_for_the_next_pass)
+        return finish_run(settings, plan, state.stored_results(plan), token, state, next_pass=ask_for_the_next_pass)
     except Exception as exc:
         log.exception("run %s: could not report the failed run", plan.run_id)
         return abandon_run(

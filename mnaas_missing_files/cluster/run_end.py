@@ -7,7 +7,7 @@ domain's one end-of-run boundary (run/end_of_run.py)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from mnaas_missing_files.cluster.context import run_lock
 from mnaas_missing_files.cluster.lifecycle import LockLostEnd, who_ends_lock_lost
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def finish_run(
     settings: Settings,
     plan: Plan,
-    results: dict[str, GroupResult],
+    results: Mapping[str, GroupResult],
     token: str,
     state: RunStore,
     message: str = "",

@@ -11,11 +11,13 @@ import json
 import os
 import socket
 import threading
+from collections.abc import Mapping
 
 import redis
 
 from mnaas_missing_files.cluster.keys import STATE_TTL, open_key, plan_batch_key, result_key, run_key, run_part_key
 from mnaas_missing_files.cluster.records import RunRecord
+from mnaas_missing_files.cluster.storedresults import StoredResults
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.state.redisconn import connect_redis
@@ -253,6 +255,11 @@ class RunState:
         key = self.part_key("finalizer")
         if _str(self.client.get(key) or b"") == me:
             self.client.delete(key)
+
+    def stored_results(self, plan: Plan) -> Mapping[str, GroupResult]:
+        """The recorded results as the callback reads them: fetched from Redis a chunk of the
+        plan's groups at a time, never all held at once (contract §19; storedresults.py)."""
+        return StoredResults(self.client, self.run_id, [g.group_id for g in plan.groups])
 
     def results(self) -> dict[str, GroupResult]:
         """Every recorded group's result (the groups counted in `done`), read in chunks."""

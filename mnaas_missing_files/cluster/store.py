@@ -7,10 +7,11 @@ a Redis (tests/helpers/memorylock.py is the lock's counterpart).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from mnaas_missing_files.cluster.records import STAMP_FORMAT, RunRecord
-from mnaas_missing_files.core.model import GroupResult
+from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.run.end_of_run import DeliveryJournal, MemoryJournal
 
@@ -31,6 +32,10 @@ class RunStore(Protocol):
     def plan(self) -> dict | None: ...
 
     def results(self) -> dict[str, GroupResult]: ...
+
+    def stored_results(self, plan: Plan) -> Mapping[str, GroupResult]:
+        """The results as a callback reads them, as the plan's groups are asked for."""
+        ...
 
     def journal(self) -> DeliveryJournal:
         """Which emails of the run went out, shared by whoever reports it."""
@@ -103,6 +108,9 @@ class MemoryRunState:
 
     def results(self) -> dict[str, GroupResult]:
         return dict(self._results)
+
+    def stored_results(self, plan: Plan) -> Mapping[str, GroupResult]:
+        return self.results()
 
     def journal(self) -> DeliveryJournal:
         return self._journal

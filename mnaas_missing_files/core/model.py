@@ -159,6 +159,10 @@ class GroupResult:
             return unpack_names(self.outstanding_packed.get(day, ""))
         return self.outstanding.get(day, {})
 
+    def outstanding_packs(self) -> dict[str, str]:
+        """file_date -> its packed names (the earlier days with outstanding names)."""
+        return self._outstanding_packed()
+
     def _packed(self) -> str:
         # Packed once: a Celery task both records and returns its result (two to_json calls).
         if self.packed is None:
@@ -248,7 +252,7 @@ def kpi_difference(received: int | None, generated: int | None) -> int | None:
     return received - generated
 
 
-def iter_rows(plan: Plan, results: dict[str, GroupResult]) -> Iterator[PairRow]:
+def iter_rows(plan: Plan, results: Mapping[str, GroupResult]) -> Iterator[PairRow]:
     """Rows in report order: plan order is process, then regular before infonova, then
     customers in configuration order. A group without an ok result yields unknown rows.
     Lazy: only one group's names are unpacked at a time."""
@@ -284,17 +288,20 @@ class OutstandingRow(NamedTuple):
     age_days: int
 
 
-def iter_outstanding(plan: Plan, results: dict[str, GroupResult]) -> Iterator[OutstandingRow]:
+def iter_outstanding(plan: Plan, results: Mapping[str, GroupResult]) -> Iterator[OutstandingRow]:
     """Oldest file_date first, then the CSV's order, names sorted; a failed group's pairs
-    have none (unknown). One group-day's names unpacked at a time."""
-    days = sorted({d for r in results.values() if r.ok for d in r.outstanding_days()})
-    for day in days:
+    have none (unknown). One pass over the results (the callback reads them from Redis for
+    each pass) keeps each group's outstanding names compressed, as they came (~4 bytes a
+    name); then one group-day's names are unpacked at a time."""
+    packs = []
+    for group in plan.groups:
+        result = results.get(group.group_id)
+        if result is not None and result.ok and result.outstanding_days():
+            packs.append((group, result.outstanding_packs()))
+    for day in sorted({d for _group, days in packs for d in days}):
         age = (plan.day - dt.date.fromisoformat(day)).days
-        for group in plan.groups:
-            result = results.get(group.group_id)
-            if result is None or not result.ok:
-                continue
-            names = result.outstanding_names(day)
+        for group, days in packs:
+            names = unpack_names(days.get(day, ""))
             for customer in group.customers:
                 for name in names.get(customer, ()):
                     yield OutstandingRow(day, group.process, group.customer_type, customer, name, age)

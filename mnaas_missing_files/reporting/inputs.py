@@ -53,6 +53,9 @@ class InputFindings:
     processes_not_judged: dict[str, str] = field(default_factory=dict)  # process -> why
     kpi_not_loaded: list[str] = field(default_factory=list)  # files on D, no KPI row of D
     unmonitored_unknown: str | None = None  # why the not-monitored list is unknown, when it is
+    # Findings beyond `volume`'s (it holds at most the email's pair cap of each verdict).
+    silent_more: int = 0
+    low_more: int = 0
 
     @property
     def silent(self) -> list[VolumeFinding]:
@@ -61,6 +64,14 @@ class InputFindings:
     @property
     def low(self) -> list[VolumeFinding]:
         return [f for f in self.volume if f.verdict == LOW_INPUT]
+
+    @property
+    def silent_count(self) -> int:
+        return len(self.silent) + self.silent_more
+
+    @property
+    def low_count(self) -> int:
+        return len(self.low) + self.low_more
 
     @property
     def judged(self) -> bool:

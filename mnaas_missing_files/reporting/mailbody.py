@@ -17,17 +17,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from mnaas_missing_files.checking.verdicts import (
-    Change,
-    PairStatus,
-    Verdict,
-    action_label,
-    change_severity,
-    severity,
-)
+from mnaas_missing_files.checking.verdicts import Change, PairStatus
 from mnaas_missing_files.reporting import sections
 from mnaas_missing_files.reporting.attachments import files_note
 from mnaas_missing_files.reporting.inputs import NO_FINDINGS, InputFindings
+from mnaas_missing_files.reporting.pairtally import Smallest, action_label
 from mnaas_missing_files.reporting.sections import COLOURS
 
 UNKNOWN = "?"
@@ -124,28 +118,10 @@ def _budgeted(names: list, total: int, budget: list[int], cap: int) -> tuple[lis
     return shown, total - len(take)
 
 
-# Told by the input section (contract §15, 4), never as pairs needing action by themselves.
-INPUT_VERDICTS = (Verdict.NO_INPUT, Verdict.SILENT, Verdict.LOW_INPUT)
-
-
-def action_pairs(analysis) -> list[PairStatus]:
-    """Section 5 (contract §15): unknown pairs are told by the failures section, processes
-    without input and silent or low-input pairs by the input section, never per pair; but
-    such a pair that still has missing or outstanding files is here, by what changed (NEW,
-    PERSISTING, OUTSTANDING)."""
-    chosen = [
-        p
-        for p in analysis.pairs
-        if p.needs_action
-        and p.verdict is not Verdict.UNKNOWN
-        and (p.verdict not in INPUT_VERDICTS or p.missing or p.outstanding)
-    ]
-    return sorted(chosen, key=lambda p: change_severity(p.change) if p.verdict in INPUT_VERDICTS else severity(p))
-
-
-def _label(pair: PairStatus) -> str:
-    change = pair.change
-    return change.value if pair.verdict in INPUT_VERDICTS and change is not None else action_label(pair)
+def action_pairs(analysis) -> Smallest[PairStatus]:
+    """Section 5 (contract §15), most severe first (pairtally.py: which pairs, in what
+    order): the first MNAAS_MAIL_PAIRS of them, and how many there are of each label."""
+    return analysis.tally.action
 
 
 def view(
@@ -164,7 +140,7 @@ def view(
     inputs: InputFindings = NO_FINDINGS,
     pairs_limit: int | None = None,
     names_total: int | None = None,
-    chosen: list[PairStatus] | None = None,
+    chosen: Smallest[PairStatus] | None = None,
 ) -> dict:
     """Everything both templates show, in the order they show it. `pairs_limit` and
     `names_total` override the settings' caps when the size measure shrinks the email;
@@ -175,7 +151,7 @@ def view(
     limit = getattr(settings, "mail_pairs", 300) if pairs_limit is None else pairs_limit
     chosen = action_pairs(analysis) if chosen is None else chosen
     action = []
-    for p in chosen[:limit]:
+    for p in chosen.sorted()[:limit]:
         names, more = _budgeted(p.names, p.missing + p.outstanding, budget, cap)
         cells = {
             "received": _show(p.received),
@@ -185,10 +161,10 @@ def view(
             "outstanding": f"{p.outstanding:,}",
             "oldest": "" if p.oldest_age is None else str(p.oldest_age),
         }
-        action.append(Line(_label(p), p.process, p.customer, cells, names, more))
+        action.append(Line(action_label(p), p.process, p.customer, cells, names, more))
     recovered = []
-    recovered_pairs = [p for p in analysis.pairs if p.recovered]
-    for p in recovered_pairs[:limit]:
+    recovered_pairs = analysis.tally.recovered_pairs
+    for p in recovered_pairs.items[:limit]:
         resolved = p.change is Change.RESOLVED
         names, more = _budgeted(p.recovered_names, p.recovered, budget, min(cap, RECOVERED_NAMES_PER_PAIR))
         label = "RESOLVED" if resolved else "RECOVERED"
@@ -224,13 +200,13 @@ def view(
         "unmonitored_total": len(inputs.unmonitored),
         "unmonitored_unknown": inputs.unmonitored_unknown,
         "action": action,
-        "action_total": len(chosen),
-        "action_more": _more_by_label(chosen[limit:]),
+        "action_total": chosen.total,
+        "action_more": ", ".join(f"{label} {count:,}" for label, count in chosen.beyond(limit).items()),
         "recovered_lines": recovered,
         "recovered": analysis.recovered,
-        "recovered_total": len(recovered_pairs),
-        "recovered_more": len(recovered_pairs[limit:]),
-        "shrunk": sections.shrunk_note(len(action), len(chosen), names_shown) if shrunk else "",
+        "recovered_total": recovered_pairs.total,
+        "recovered_more": max(0, recovered_pairs.total - limit),
+        "shrunk": sections.shrunk_note(len(action), chosen.total, names_shown) if shrunk else "",
         "columns": ACTION_COLUMNS,
         "widths": widths,
         "where": where,
@@ -239,14 +215,6 @@ def view(
         "files_note": files_note(files, attached, too_large),
         "signature": f"{settings.script_name} ({settings.env_mode}) on {socket.gethostname()}",
     }
-
-
-def _more_by_label(pairs: list[PairStatus]) -> str:
-    """ "PERSISTING 7,700, OUTSTANDING 3": the pairs a section had no room for, by label."""
-    counts: dict[str, int] = {}
-    for p in pairs:
-        counts[_label(p)] = counts.get(_label(p), 0) + 1
-    return ", ".join(f"{label} {count:,}" for label, count in counts.items())
 
 
 _TEMPLATES = ("report.txt.j2", "report.html.j2")

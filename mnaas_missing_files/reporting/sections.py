@@ -70,8 +70,8 @@ class Outcome:
         if outcome == "failed":
             return cls(words, RED, "The run could not finish; see the errors below.")
         findings = [f"no input for {', '.join(without_input)}"] if without_input else []
-        findings += [f"{len(inputs.silent)} silent pair(s)"] if inputs.silent else []
-        findings += [f"{len(inputs.low)} pair(s) with low input"] if inputs.low else []
+        findings += [f"{inputs.silent_count} silent pair(s)"] if inputs.silent else []
+        findings += [f"{inputs.low_count} pair(s) with low input"] if inputs.low else []
         if findings:
             warn = " (MNAAS_EMPTY_INPUT=warn: a warning)" if without_input and settings.empty_input == "warn" else ""
             return cls(words, AMBER, f"Every group was checked; input findings: {'; '.join(findings)}{warn}.")
@@ -90,7 +90,7 @@ def headline(summary, analysis, inputs: InputFindings, state: Outcome) -> list[t
         rows.append(("Left the window still missing", f"{analysis.left_window:,}"))
     rows.append(("No input", ", ".join(analysis.without_input) or "none"))
     if inputs.judged:
-        rows.append(("Silent / low input pairs", f"{len(inputs.silent):,} / {len(inputs.low):,}"))
+        rows.append(("Silent / low input pairs", f"{inputs.silent_count:,} / {inputs.low_count:,}"))
         rows.append(("History too short to judge", f"{inputs.history_too_short:,} pair(s)"))
     else:
         rows.append(("Silent / low input pairs", inputs.volume_off or "not judged (see Input)"))
@@ -141,8 +141,9 @@ def volume_lines(inputs: InputFindings, day: dt.date, limit: int) -> tuple[list[
     """(label, process, customer, `0 received, usually 44: median of 4 Mondays`), silent first,
     at most `limit` of them (the email's pair cap), and how many more there are."""
     weekday = day.strftime("%A")
-    found = inputs.silent + inputs.low
-    return [(f.label, f.process, f.customer, f.describe(weekday)) for f in found[:limit]], len(found[limit:])
+    found = (inputs.silent + inputs.low)[:limit]
+    more = inputs.silent_count + inputs.low_count - len(found)
+    return [(f.label, f.process, f.customer, f.describe(weekday)) for f in found], more
 
 
 def volume_note(inputs: InputFindings) -> str:

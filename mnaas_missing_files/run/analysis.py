@@ -2,7 +2,8 @@
 memory of listed names was written, and the totals the email, the outcome and the metrics
 show (contract §7, §8).
 
-One pass over the groups in plan order, unpacking one group's names at a time. It also puts
+One pass over the groups in plan order, unpacking one group's names at a time; each pair,
+once judged, goes into a bounded tally (reporting/pairtally.py), not a list. It also puts
 this run's own listing into the memory object (in memory only; `finalize` saves it once the
 reports are written, and never on a dry run).
 """
@@ -10,24 +11,22 @@ reports are written, and never on a dry run).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import InitVar, dataclass, field, replace
 
 from mnaas_missing_files.checking.dayinput import UNMONITORED_SHOWN, DayInput, Unmonitored, VolumeCheck
 from mnaas_missing_files.checking.planning import configured_customers, configured_processes
 from mnaas_missing_files.checking.verdicts import (
-    Change,
     PairStatus,
     Verdict,
     age_days,
     pair_verdict,
     processes_without_input,
-    severity,
-    verdict_counts,
 )
 from mnaas_missing_files.checking.volume import VolumeRules
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.reporting.pairtally import PairTally, TallyCaps
 from mnaas_missing_files.state.listed import DayNames, ListedMemory
 
 
@@ -55,9 +54,13 @@ class ProcessTotals:
 
 @dataclass
 class DayAnalysis:
+    """`pairs`: pairs to tally at once (a hand-made analysis); `analyse` adds them one by one.
+    Of the pairs it keeps only `tally` (reporting/pairtally.py): exact totals and the bounded
+    lists the email, the outcome and the metrics show (contract §19)."""
+
     day: dt.date
     lookback_days: int
-    pairs: list[PairStatus]
+    pairs: InitVar[Iterable[PairStatus]]
     without_input: list[str]
     processes: dict[str, ProcessTotals]
     left_window: int = 0  # remembered names whose day left the window still missing
@@ -69,32 +72,43 @@ class DayAnalysis:
     not_judged: dict[str, str] = field(default_factory=dict)  # process -> why it was not judged
     kpi_not_loaded: list[str] = field(default_factory=list)  # files on D, no KPI row of D
     unmonitored: list[Unmonitored] | None = None  # None: the list is unknown (see volume_problem)
+    tally: PairTally = field(default_factory=PairTally)
+
+    def __post_init__(self, pairs: Iterable[PairStatus]) -> None:
+        self.tally.add_all(pairs)
+
+    def add(self, pair: PairStatus) -> None:
+        self.tally.add(pair)
+
+    @property
+    def pair_count(self) -> int:
+        return self.tally.pairs
 
     @property
     def volume_findings(self) -> list[PairStatus]:
-        """The silent and low-input pairs, in the CSV's order."""
-        return [p for p in self.pairs if p.verdict in (Verdict.SILENT, Verdict.LOW_INPUT)]
+        """The silent and low-input pairs, in the CSV's order (the first OUTCOME_PAIRS)."""
+        return self.tally.volume.items
 
     @property
     def missing(self) -> int:
-        return sum(p.missing for p in self.pairs)
+        return self.tally.missing
 
     @property
     def new(self) -> int:
         """Missing names of D in NEW pairs: files nobody was told about before."""
-        return sum(p.missing for p in self.pairs if p.change is Change.NEW)
+        return self.tally.new
 
     @property
     def outstanding(self) -> int:
-        return sum(p.outstanding for p in self.pairs)
+        return self.tally.outstanding
 
     @property
     def recovered(self) -> int:
-        return sum(p.recovered for p in self.pairs)
+        return self.tally.recovered
 
     @property
     def verdicts(self) -> dict[str, int]:
-        return verdict_counts(self.pairs)
+        return dict(self.tally.verdicts)
 
     PAIR_FIELDS = (
         "process",
@@ -115,8 +129,8 @@ class DayAnalysis:
         them, most severe first (the email's order), and `pairs_not_listed` the rest. The
         outcome is kept in the Redis run record and in every history line, and must not grow
         with the day: a 100,000-customer day has over 100,000 such pairs, all in the CSV."""
-        listed = [p for p in self.pairs if p.needs_action or p.recovered]
-        shown = sorted(listed, key=severity)[:OUTCOME_PAIRS]
+        listed = self.tally.listed
+        shown = listed.sorted()[:OUTCOME_PAIRS]
         return {
             "verdicts": self.verdicts,
             "missing_files": self.missing,
@@ -143,7 +157,7 @@ class DayAnalysis:
                 ]
                 for p in shown
             ],
-            "pairs_not_listed": len(listed) - len(shown),
+            "pairs_not_listed": listed.total - len(shown),
         }
 
     def _volume_json(self) -> dict:
@@ -177,14 +191,20 @@ OUTCOME_PAIRS = 1000
 def analyse(
     settings: Settings,
     plan: Plan,
-    results: dict[str, GroupResult],
+    results: Mapping[str, GroupResult],
     memory: ListedMemory,
     found: DayInput | None = None,
+    signs: dict[str, GroupResult] | None = None,
 ) -> DayAnalysis:
     """`found`: the day's input (checking/dayinput.py), read once for the run; None when it
-    was not asked for (volume is then not judged and nothing is listed as not monitored)."""
-    empty = processes_without_input(plan, results, settings.empty_input_allowed)
-    analysis = DayAnalysis(plan.day, settings.lookback_days, [], empty, {}, memory_problem=memory.problem)
+    was not asked for (volume is then not judged and nothing is listed as not monitored).
+    `signs`: input_signs(plan, results) when the caller has them (one pass fewer)."""
+    signs = input_signs(plan, results) if signs is None else signs
+    empty = processes_without_input(plan, signs, settings.empty_input_allowed)
+    caps = TallyCaps(settings.mail_pairs, OUTCOME_PAIRS, settings.metrics_max_customers, tuple(settings.processes))
+    analysis = DayAnalysis(
+        plan.day, settings.lookback_days, (), empty, {}, memory_problem=memory.problem, tally=PairTally(caps)
+    )
     volume = _volume_check(settings, found, empty, analysis)
     first = settings.window_start.isoformat()
     day = plan.day.isoformat()
@@ -203,7 +223,7 @@ def analyse(
             if not ok or result is None:
                 pair = PairStatus(group.process, group.customer_type, customer, Verdict.UNKNOWN)
                 _add(totals, pair)
-                analysis.pairs.append(pair)
+                analysis.add(pair)
                 continue
             received, generated = (int(v) for v in result.counts.get(customer, [0, 0]))
             current: DayNames = {d: names[customer] for d, names in earlier.items() if names.get(customer)}
@@ -231,9 +251,30 @@ def analyse(
                 kept = {d: n for d, n in old.items() if d > day}
                 memory.put(group.process, customer, {**kept, **current})
             _add(totals, pair)
-            analysis.pairs.append(pair)
+            analysis.add(pair)
     analysis.history_too_short = volume.too_short
     return analysis
+
+
+def input_signs(plan: Plan, results: Mapping[str, GroupResult]) -> dict[str, GroupResult]:
+    """Each group's result as far as processes_without_input and the failed groups read it
+    (ok, its error, whether anything was received or missing, whether the process had input),
+    without its counts and names: the callback reads the results one group at a time and must
+    not hold them all (contract §19)."""
+    signs = {}
+    for group in plan.groups:
+        result = results.get(group.group_id)
+        if result is not None:
+            received = any(r for r, _ in result.counts.values())
+            signs[group.group_id] = replace(
+                result,
+                counts={"": [1, 0]} if received else {},
+                missing={},
+                packed="1" if result.packed or result.missing else None,
+                outstanding={},
+                outstanding_packed={},
+            )
+    return signs
 
 
 def _volume_check(settings: Settings, found: DayInput | None, empty: list[str], analysis: DayAnalysis) -> VolumeCheck:

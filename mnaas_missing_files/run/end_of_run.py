@@ -22,7 +22,7 @@ from mnaas_missing_files.reporting.failures import failure_records
 from mnaas_missing_files.reporting.mail import deliver
 from mnaas_missing_files.reporting.notice import NOTICE_KIND, build_failure_notice
 from mnaas_missing_files.run.failurefacts import failure_facts
-from mnaas_missing_files.run.metrics import RunMetrics, pair_facts, write_metrics_quietly
+from mnaas_missing_files.run.metrics import RunMetrics, metrics_of, write_metrics_quietly
 from mnaas_missing_files.run.outcome import RunOutcome
 from mnaas_missing_files.state import history
 
@@ -156,7 +156,7 @@ def write_metrics_file(end: RunEnd) -> None:
         end.settings,
         RunMetrics(
             str(end.outcome),
-            pair_facts(report.analysis if report else None),
+            metrics_of(report.analysis if report else None),
             len(report.failed_groups) if report else 0,
             end.run_id,
             _unmonitored(report.analysis if report else None),

@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from mnaas_missing_files.checking.dayinput import DayInput, not_read, read_day_input
 from mnaas_missing_files.config.settings import Settings
@@ -21,7 +21,7 @@ from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.failures import distinct_errors
 from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
 from mnaas_missing_files.reporting.reports import dry_run_path, write_reports
-from mnaas_missing_files.run.analysis import analyse
+from mnaas_missing_files.run.analysis import analyse, input_signs
 from mnaas_missing_files.run.end_of_run import DeliveryJournal, MemoryJournal, RunEnd, end_run
 from mnaas_missing_files.run.inputfindings import input_findings
 from mnaas_missing_files.run.outcome import RunOutcome, outcome_rule
@@ -69,7 +69,7 @@ def begin(settings: Settings, plan: Plan, *, pid: int | None = None, local: bool
 def finalize(
     settings: Settings,
     plan: Plan,
-    results: dict[str, GroupResult],
+    results: Mapping[str, GroupResult],
     *,
     journal: DeliveryJournal | None = None,
     before_write: Callable[[], object] | None = None,
@@ -92,11 +92,14 @@ def finalize(
             exc.outcome = outcome  # what this run did before it lost the job (end_superseded)
             raise
 
+    # Each pass over `results` reads them again (the callback's from Redis): the failed groups
+    # and the processes without input come from one pass that keeps no counts or names.
+    signs = input_signs(plan, results)
     failed = {
-        g.group_id: (results[g.group_id].error if g.group_id in results else "no result was received for this group")
+        g.group_id: (signs[g.group_id].error if g.group_id in signs else "no result was received for this group")
         or "unknown error"
         for g in plan.groups
-        if g.group_id not in results or not results[g.group_id].ok
+        if g.group_id not in signs or not signs[g.group_id].ok
     }
     outcome = RunOutcome(
         plan.run_id, plan.day.isoformat(), Outcome.FAILED, EXIT_FAILED, failed, total_groups=len(plan.groups)
@@ -106,7 +109,7 @@ def finalize(
     # written (contract §7, §8); one pass, one group's names unpacked at a time.
     memory = ListedMemory.load(settings.status_file) if lookback else ListedMemory(settings.status_file)
     found = day_input or (None if lost else _read_day_input(settings, plan))
-    outcome.analysis = analyse(settings, plan, results, memory, found)
+    outcome.analysis = analyse(settings, plan, results, memory, found, signs)
     for process in outcome.no_input:
         log.warning(
             "run %s: process %s received nothing on %s (no input: the upstream load did not run, or has not run yet)",

@@ -13,6 +13,7 @@ def input_findings(analysis: DayAnalysis, settings: Settings) -> InputFindings:
     not, the pairs with too short a history, the processes not judged, KPI NOT LOADED, and the
     not-monitored pairs (largest first) or why their list is unknown."""
     problem = analysis.volume_problem
+    tally = analysis.tally  # the silent and low-input pairs with their expected count
     off = None
     if problem is None and not analysis.volume_judged:
         off = (
@@ -23,9 +24,11 @@ def input_findings(analysis: DayAnalysis, settings: Settings) -> InputFindings:
     return InputFindings(
         volume=[
             VolumeFinding(p.process, p.customer, p.verdict.value, p.received or 0, p.expected, p.counted_days)
-            for p in analysis.volume_findings
+            for _place, p in sorted(tally.silent.items + tally.low.items, key=lambda found: found[0])
             if p.expected is not None
         ],
+        silent_more=tally.silent.more,
+        low_more=tally.low.more,
         unmonitored=list(analysis.unmonitored or ()),
         volume_not_judged=f"the day's input could not be read ({problem})" if problem else None,
         volume_off=off,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from mnaas_missing_files.checking.verdicts import Verdict
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.fsio import atomic_write
 from mnaas_missing_files.core.secrets import mask_secrets
+from mnaas_missing_files.reporting.pairtally import MetricsTally
 from mnaas_missing_files.run.analysis import DayAnalysis
 from mnaas_missing_files.run.deadline_alert import deadline_missed
 from mnaas_missing_files.state.missed_days import days_not_run, history_entries
@@ -40,10 +42,12 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DAY_SECONDS = 86400
 
 
-@dataclass(frozen=True, slots=True)  # one per pair, as PairStatus
+@dataclass(frozen=True, slots=True)
 class PairFacts:
-    """What the metrics need of one (process, customer) pair of a run. `missing` is None when
-    the pair is unknown (its group failed); `outstanding` counts earlier days' files (§8)."""
+    """What the metrics need of one (process, customer) pair of a run, for a caller that has
+    the pairs as a list (a run's analysis tallies them as it goes: metrics_of). `missing` is
+    None when the pair is unknown (its group failed); `outstanding` counts earlier days' files
+    (§8)."""
 
     process: str
     customer: str
@@ -52,27 +56,12 @@ class PairFacts:
     outstanding: int = 0
     oldest_age_days: int = 0
 
-    @property
-    def files(self) -> int:
-        return (self.missing or 0) + self.outstanding
 
-
-def pair_facts(analysis: DayAnalysis | None) -> list[PairFacts] | None:
-    """One PairFacts per pair of the run's analysis, in the CSV's order (the customer top-N
-    breaks ties by it); None for a run that got no analysis (it ended without reports)."""
-    if analysis is None:
-        return None
-    return [
-        PairFacts(
-            p.process,
-            p.customer,
-            p.verdict.value,
-            None if p.verdict is Verdict.UNKNOWN else p.missing,
-            p.outstanding,
-            p.oldest_age or 0,
-        )
-        for p in analysis.pairs
-    ]
+def metrics_of(analysis: DayAnalysis | None) -> MetricsTally | None:
+    """The run's pairs as the metrics read them, tallied by its analysis in the CSV's order
+    (the customer top-N breaks ties by it); None for a run that got no analysis (it ended
+    without reports)."""
+    return None if analysis is None else analysis.tally.metrics
 
 
 @dataclass(frozen=True)
@@ -80,10 +69,19 @@ class RunMetrics:
     """A run's end as the metrics see it. `pairs` is None for a run that got no analysis."""
 
     outcome: str
-    pairs: list[PairFacts] | None
+    pairs: MetricsTally | Sequence[PairFacts] | None
     failed_groups: int
     run_id: str
     unmonitored: int | None = None  # pairs with files on D that nobody configured; None: unknown
+
+
+def _tally(pairs: MetricsTally | Sequence[PairFacts], settings: Settings) -> MetricsTally:
+    if isinstance(pairs, MetricsTally):
+        return pairs
+    tally = MetricsTally(settings.metrics_max_customers, settings.processes)
+    for p in pairs:
+        tally.add(p.process, p.customer, p.verdict, p.missing, p.outstanding, p.oldest_age_days)
+    return tally
 
 
 def write_metrics_quietly(settings: Settings, run: RunMetrics | None) -> bool:
@@ -151,42 +149,40 @@ def _per_process(
     """Missing, outstanding, oldest age and customer series from this run for each process
     with at least one known pair, from the previous file for the others; `pairs` always
     from this run (a deadline-only write keeps the file's)."""
-    by_process: dict[str, list[PairFacts]] = defaultdict(list)
-    for pair in (run.pairs or []) if run else []:
-        by_process[pair.process].append(pair)
-    customers: list[tuple[int, int, str, str]] = []  # (-files, order, process, customer)
-    for process in settings.processes:
-        pairs = by_process.get(process, [])
-        known = [p for p in pairs if p.missing is not None]
-        if known:
-            outstanding = [p for p in known if p.outstanding]
+    tally = _tally(run.pairs, settings) if run and run.pairs is not None else None
+    # (-files, process rank, order, process, customer): the run's largest, then the previous
+    # file's of each process none of whose pairs is known this run
+    rank_of = {process: rank for rank, process in enumerate(settings.processes)}
+    largest = tally.largest() if tally else []
+    customers = [(-files, rank_of[p], n, p, customer) for n, (p, customer, files) in enumerate(largest)]
+    for rank, process in enumerate(settings.processes):
+        facts = tally.processes.get(process) if tally else None
+        if facts is not None and facts.known:
             values: dict[str, float] = {
-                "missing_files": sum(p.missing or 0 for p in known),
-                "outstanding_files": sum(p.outstanding for p in known),
-                "oldest_outstanding_age_seconds": max((p.oldest_age_days for p in outstanding), default=0)
-                * DAY_SECONDS,
+                "missing_files": facts.missing,
+                "outstanding_files": facts.outstanding,
+                "oldest_outstanding_age_seconds": facts.oldest_age_days * DAY_SECONDS,
             }
-            customers += [(-p.files, len(customers), process, p.customer) for p in known if p.files]
         else:
             values = {
                 name: _previous_one(previous, name, process=process) or 0.0
                 for name in ("missing_files", "outstanding_files", "oldest_outstanding_age_seconds")
             }
             customers += [
-                (-int(value), len(customers), process, labels["customer"])
-                for labels, value in previous.get(f"{PREFIX}customer_missing_files", [])
+                (-int(value), rank, order, process, labels["customer"])
+                for order, (labels, value) in enumerate(previous.get(f"{PREFIX}customer_missing_files", []))
                 if labels.get("process") == process and value > 0
             ]
         for name, value in values.items():
             gauges.set(name, float(value), process=process)
         for verdict in VERDICTS:
             count = (
-                sum(1 for p in pairs if p.verdict == verdict)
+                (facts.verdicts.get(verdict, 0) if facts else 0)
                 if run
                 else _previous_one(previous, "pairs", process=process, verdict=verdict) or 0
             )
             gauges.set("pairs", float(count), process=process, verdict=verdict)
-    for files, _order, process, customer in sorted(customers)[: settings.metrics_max_customers]:
+    for files, _rank, _order, process, customer in sorted(customers)[: settings.metrics_max_customers]:
         gauges.set("customer_missing_files", float(-files), process=process, customer=customer)
 
 

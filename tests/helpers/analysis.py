@@ -22,5 +22,5 @@ def analysis_of(rows, day: dt.date, lookback: int = 0, names_per_pair: int = 10)
             names=[(n, None) for n in (r.missing or [])[:names_per_pair]],
         )
         _add(analysis.processes.setdefault(r.process, ProcessTotals()), pair)
-        analysis.pairs.append(pair)
+        analysis.add(pair)
     return analysis

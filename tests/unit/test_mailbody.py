@@ -25,7 +25,7 @@ def bodies(tmp_path: Path, analysis, failed=None, total=None, inputs=InputFindin
     csv, txt = tmp_path / "r.csv", tmp_path / "r.txt"
     csv.write_text("x\n")
     txt.write_text("")
-    pairs = len(analysis.pairs)
+    pairs = analysis.pair_count
     summary = ReportSummary(pairs, pairs, 0, analysis.missing, csv, txt)
     msg = build_report_message(
         settings_for_tests(conf_path=tmp_path, **settings),
