@@ -7,7 +7,7 @@ import socket
 from email.message import EmailMessage
 from typing import Any
 
-from mnaas_missing_files.reporting.mail import _new_message
+from mnaas_missing_files.reporting.mail import new_message
 from mnaas_missing_files.reporting.mailbody import env_prefix
 
 
@@ -15,7 +15,7 @@ def build_deadline_alert(
     settings: Any, *, day: dt.date, alert_id: str, known: list[str], advice: list[str]
 ) -> EmailMessage:
     """`known`: what the history says of the day's runs; `advice`: what the operator does."""
-    msg = _new_message(settings, "deadline", day, alert_id, settings.mail_from, settings.mail_to, settings.mail_cc)
+    msg = new_message(settings, "deadline", day, alert_id, settings.mail_from, settings.mail_to, settings.mail_cc)
     msg["Subject"] = (
         f"{env_prefix(settings)}NOT DELIVERED - Missing customer files {day}: no successful run by {settings.deadline}"
     )

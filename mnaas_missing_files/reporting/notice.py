@@ -19,7 +19,7 @@ from typing import Any
 
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting.failures import distinct_errors
-from mnaas_missing_files.reporting.mail import _new_message
+from mnaas_missing_files.reporting.mail import new_message
 from mnaas_missing_files.reporting.mailbody import env_prefix
 
 NOTICE_KIND = "failure-notice"
@@ -69,7 +69,7 @@ def notice_lines(settings: Any, facts: FailureFacts) -> dict[str, list[tuple[str
 
 
 def build_failure_notice(settings: Any, facts: FailureFacts) -> EmailMessage:
-    msg = _new_message(
+    msg = new_message(
         settings, NOTICE_KIND, facts.day, facts.run_id, settings.mail_from, settings.mail_to, settings.mail_cc
     )
     msg["Subject"] = notice_subject(settings, facts)

@@ -14,7 +14,8 @@ from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import MailError
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting.alerts import build_deadline_alert
-from mnaas_missing_files.reporting.mail import build_sdp_ticket, deliver
+from mnaas_missing_files.reporting.mail import build_sdp_ticket
+from mnaas_missing_files.reporting.maildelivery import deliver
 from mnaas_missing_files.state import statusfile
 from mnaas_missing_files.state.history import HistoryEntry
 from mnaas_missing_files.state.missed_days import history_entries

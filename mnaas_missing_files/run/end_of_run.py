@@ -19,7 +19,7 @@ from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.errors import EXIT_OK
 from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.failures import failure_records
-from mnaas_missing_files.reporting.mail import deliver
+from mnaas_missing_files.reporting.maildelivery import deliver
 from mnaas_missing_files.reporting.notice import NOTICE_KIND, build_failure_notice
 from mnaas_missing_files.run.failurefacts import failure_facts
 from mnaas_missing_files.run.metrics import RunMetrics, metrics_of, write_metrics_quietly

@@ -19,7 +19,8 @@ from mnaas_missing_files.core.model import GroupResult, Plan, iter_outstanding, 
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.failures import distinct_errors
-from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
+from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket
+from mnaas_missing_files.reporting.maildelivery import deliver
 from mnaas_missing_files.reporting.reports import dry_run_path, write_reports
 from mnaas_missing_files.run.analysis import analyse, input_signs
 from mnaas_missing_files.run.end_of_run import DeliveryJournal, MemoryJournal, RunEnd, end_run

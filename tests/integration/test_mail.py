@@ -17,7 +17,8 @@ import pytest
 
 from mnaas_missing_files.core.errors import MailError
 from mnaas_missing_files.core.model import PairRow
-from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket, deliver
+from mnaas_missing_files.reporting.mail import build_report_message, build_sdp_ticket
+from mnaas_missing_files.reporting.maildelivery import deliver
 from mnaas_missing_files.reporting.reports import write_reports
 from tests.helpers.analysis import analysis_of
 from tests.helpers.settings import settings_for_tests

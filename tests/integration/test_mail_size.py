@@ -7,7 +7,8 @@ import datetime as dt
 import gzip
 
 from mnaas_missing_files.core.model import PairRow
-from mnaas_missing_files.reporting.mail import build_report_message, deliver
+from mnaas_missing_files.reporting.mail import build_report_message
+from mnaas_missing_files.reporting.maildelivery import deliver
 from mnaas_missing_files.reporting.reports import write_reports
 from tests.helpers.analysis import analysis_of
 from tests.helpers.settings import settings_for_tests

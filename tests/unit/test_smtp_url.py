@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mnaas_missing_files.config.smtp_url import SmtpTarget
+from mnaas_missing_files.config.smtp_url import SmtpTarget, parse_smtp_url
 from mnaas_missing_files.core.errors import ConfigError
-from mnaas_missing_files.reporting.mail import parse_smtp_url
 
 
 def test_plain_url_defaults():
