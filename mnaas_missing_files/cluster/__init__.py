@@ -2,8 +2,9 @@
 
 - keys.py: every Redis key and TTL, and LAYOUT, the list the design page is checked against;
 - records.py: a run's record, the lock as one read saw it, what a task returns;
-- runstate.py, jobkeys.py: a run's state and the job's other keys in Redis; store.py: the
-  interfaces the passes use, and a run state in memory for unit tests;
+- runstate.py, jobkeys.py: a run's state and the job's other keys in Redis; groupprogress.py:
+  a run's groups there (active, done once, their results); store.py: the interfaces the
+  passes use, and a run state in memory for unit tests;
 - the rules, as functions over snapshots that unit tests drive in milliseconds:
   lifecycle.py (start, finish, who ends a lock-lost run), sweeping.py (lost runs),
   catching_up.py (due days, claims, busy), following.py (`submit --wait`);

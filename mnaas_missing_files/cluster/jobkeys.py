@@ -18,7 +18,7 @@ from mnaas_missing_files.cluster.keys import (
     scheduled_key,
     tick_key,
 )
-from mnaas_missing_files.cluster.runstate import _str, _text
+from mnaas_missing_files.state.redisconn import reply_str, reply_text
 
 _REPLACE_IF_OWNER = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -36,7 +36,7 @@ return 0
 
 def open_runs(client: redis.Redis, lock_key: str) -> list[str]:
     """Ids of the job's runs that have not ended (or whose end was never recorded)."""
-    return sorted(_str(run_id) for run_id in client.smembers(open_key(lock_key)))
+    return sorted(reply_str(run_id) for run_id in client.smembers(open_key(lock_key)))
 
 
 def forget_open_run(client: redis.Redis, lock_key: str, run_id: str) -> None:
@@ -50,7 +50,7 @@ def claim_scheduled_day(client: redis.Redis, lock_key: str, day: dt.date, run_id
     if client.set(key, run_id, nx=True, ex=SCHEDULED_TTL):
         return None
     owner = client.get(key)
-    owner_id = _text(owner)
+    owner_id = reply_text(owner)
     return None if owner_id == run_id else (owner_id or "?")
 
 

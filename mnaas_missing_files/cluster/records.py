@@ -16,6 +16,12 @@ __all__ = ["LockHolder", "LockView", "RunRecord", "TaskResult"]
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S%z"  # a run record's `created` and `updated`
 
+
+def now_stamp() -> str:
+    """Now, as a run record's `created` and `updated` hold it."""
+    return dt.datetime.now().astimezone().strftime(STAMP_FORMAT)
+
+
 # The stages in which start_run (or a catch-up pass, redelivered) may still start the run.
 NOT_STARTED = frozenset({Stage.QUEUED, Stage.STARTING})
 

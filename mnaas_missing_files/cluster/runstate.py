@@ -9,38 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import threading
-from collections.abc import Mapping
 
 import redis
 
-from mnaas_missing_files.cluster.keys import STATE_TTL, open_key, plan_batch_key, result_key, run_key, run_part_key
-from mnaas_missing_files.cluster.records import RunRecord
-from mnaas_missing_files.cluster.storedresults import StoredResults
-from mnaas_missing_files.core.model import GroupResult, Plan
+from mnaas_missing_files.cluster.groupprogress import GroupProgress
+from mnaas_missing_files.cluster.keys import STATE_TTL, open_key, plan_batch_key, run_part_key
+from mnaas_missing_files.cluster.records import RunRecord, now_stamp
+from mnaas_missing_files.core.model import Plan
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
-from mnaas_missing_files.state.redisconn import connect_redis
-
-REDIS_TIMEOUT = 5.0
-RESULTS_CHUNK = 200  # group results per MGET: a few MB at most per reply
-
-# Count a group once however often its task is delivered, so `done` never exceeds `total`.
-_GROUP_DONE = """
-local first = redis.call('sadd', KEYS[2], ARGV[1])
-redis.call('set', KEYS[3], ARGV[4])
-redis.call('hdel', KEYS[5], ARGV[1])
-if first == 1 then
-  redis.call('hincrby', KEYS[1], 'done', 1)
-  if ARGV[2] == '0' then
-    redis.call('hincrby', KEYS[1], 'failed', 1)
-    redis.call('hset', KEYS[4], ARGV[1], ARGV[3])
-  end
-end
-redis.call('hset', KEYS[1], 'updated', ARGV[6])
-for i = 1, 6 do redis.call('expire', KEYS[i], ARGV[5]) end
-return first
-"""
+from mnaas_missing_files.state.redisconn import REDIS_TIMEOUT, connect_redis, reply_str, reply_text
 
 _clients: dict[tuple, redis.Redis] = {}
 _clients_lock = threading.Lock()
@@ -63,46 +41,9 @@ def redis_client(url: str, *, sentinel_master: str | None = None, sentinel_passw
         return client
 
 
-def _text(value: bytes | str | None) -> str | None:
-    """A reply of a decode_responses client as str (redis-py types replies as bytes | str)."""
-    return None if value is None else _str(value)
-
-
-def _str(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def _now() -> str:
-    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
-
-
-class RunState:
-    """One run's progress record."""
-
-    def __init__(self, client: redis.Redis, run_id: str):
-        self.client = client
-        self.run_id = run_id
-        self.key = run_key(run_id)
-
-    def _keys(self, group_id: str) -> list[str]:
-        return [
-            self.key,
-            self.part_key("done"),
-            self.result_key(group_id),
-            self.part_key("failed"),
-            self.part_key("active"),
-            self.plan_key,
-        ]
-
-    def part_key(self, part: str) -> str:
-        return run_part_key(self.run_id, part)
-
-    def result_key(self, group_id: str) -> str:
-        return result_key(self.run_id, group_id)
-
-    @property
-    def plan_key(self) -> str:
-        return self.part_key("plan")
+class RunState(GroupProgress):
+    """One run's progress record; its groups' progress and results: GroupProgress
+    (groupprogress.py)."""
 
     def create(
         self,
@@ -127,8 +68,8 @@ class RunState:
             "total": int(total),
             "done": 0,
             "failed": 0,
-            "created": _now(),
-            "updated": _now(),
+            "created": now_stamp(),
+            "updated": now_stamp(),
             "job": job,
         }
         if token:
@@ -156,17 +97,17 @@ class RunState:
         return bool(self.client.exists(self.key))
 
     def token(self) -> str | None:
-        return _text(self.client.hget(self.key, "token"))
+        return reply_text(self.client.hget(self.key, "token"))
 
     def set(self, **fields) -> None:
-        fields["updated"] = _now()
+        fields["updated"] = now_stamp()
         pipe = self.client.pipeline()
         pipe.hset(self.key, mapping={k: str(v) for k, v in fields.items()})
         pipe.expire(self.key, STATE_TTL)
         pipe.execute()
 
     def _set_if_updated(self, updated: str, fields: dict) -> bool:
-        fields = {k: str(v) for k, v in {**fields, "updated": _now()}.items()}
+        fields = {k: str(v) for k, v in {**fields, "updated": now_stamp()}.items()}
         with self.client.pipeline() as pipe:
             try:
                 pipe.watch(self.key)
@@ -214,29 +155,6 @@ class RunState:
         plan["batches"] = [json.loads(part) for part in parts if part is not None]
         return plan if len(plan["batches"]) == count else None  # partly expired: as good as gone
 
-    def group_started(self, group_id: str) -> None:
-        self.client.hset(self.part_key("active"), group_id, f"{socket.gethostname()} pid {os.getpid()}")
-        self.client.expire(self.part_key("active"), STATE_TTL)
-
-    def active(self) -> dict[str, str]:
-        """group id -> "host pid N" of the process checking it right now."""
-        return {_str(k): _str(v) for k, v in self.client.hgetall(self.part_key("active")).items()}
-
-    def group_done(self, result: GroupResult) -> bool:
-        """Record a group's result; False when it had been counted already (a redelivery)."""
-        script = self.client.register_script(_GROUP_DONE)
-        first = script(
-            keys=self._keys(result.group_id),
-            args=[result.group_id, int(result.ok), result.error or "", json.dumps(result.to_json()), STATE_TTL, _now()],
-        )
-        return bool(first)
-
-    def batch_done(self, batch_id: str, results: list[GroupResult]) -> None:
-        """Record every group's result of one group task (a batch); then it is not active."""
-        for result in results:
-            self.group_done(result)
-        self.client.hdel(self.part_key("active"), batch_id)
-
     def journal(self) -> RedisJournal:
         return RedisJournal(self.client)
 
@@ -248,29 +166,13 @@ class RunState:
         holder killed meanwhile blocks nobody for long."""
         if self.client.set(self.part_key("finalizer"), me, nx=True, ex=ttl):
             return None
-        return _str(self.client.get(self.part_key("finalizer")) or b"(gone)")
+        return reply_str(self.client.get(self.part_key("finalizer")) or b"(gone)")
 
     def release_finalizer(self, me: str) -> None:
         """Give the claim back if `me` still holds it (compare, then delete)."""
         key = self.part_key("finalizer")
-        if _str(self.client.get(key) or b"") == me:
+        if reply_str(self.client.get(key) or b"") == me:
             self.client.delete(key)
-
-    def stored_results(self, plan: Plan) -> Mapping[str, GroupResult]:
-        """The recorded results as the callback reads them: fetched from Redis a chunk of the
-        plan's groups at a time, never all held at once (contract §19; storedresults.py)."""
-        return StoredResults(self.client, self.run_id, [g.group_id for g in plan.groups])
-
-    def results(self) -> dict[str, GroupResult]:
-        """Every recorded group's result (the groups counted in `done`), read in chunks."""
-        group_ids = sorted(_str(g) for g in self.client.smembers(self.part_key("done")))
-        found: dict[str, GroupResult] = {}
-        for start in range(0, len(group_ids), RESULTS_CHUNK):
-            chunk = group_ids[start : start + RESULTS_CHUNK]
-            for group_id, raw in zip(chunk, self.client.mget([self.result_key(g) for g in chunk])):
-                if raw is not None:
-                    found[group_id] = GroupResult.from_json(json.loads(raw))
-        return found
 
     def finish(
         self,
@@ -298,7 +200,7 @@ class RunState:
         self.client.delete(self.part_key("active"))
         job = self.client.hget(self.key, "job")
         if job:
-            self.client.srem(open_key(_str(job)), self.run_id)
+            self.client.srem(open_key(reply_str(job)), self.run_id)
         return True
 
     def record(self) -> RunRecord | None:

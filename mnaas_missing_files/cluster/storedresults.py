@@ -18,6 +18,7 @@ import redis
 
 from mnaas_missing_files.cluster.keys import result_key, run_part_key
 from mnaas_missing_files.core.model import GroupResult
+from mnaas_missing_files.state.redisconn import reply_str
 
 CHUNK = 50  # groups per MGET: at most MNAAS_GROUP_SIZE customers' JSON each, ~1.5 MB in all
 
@@ -30,7 +31,7 @@ class StoredResults(Mapping[str, GroupResult]):
         self.client = client
         self.run_id = run_id
         self.chunk = max(1, chunk)
-        done = {_str(g) for g in client.smembers(run_part_key(run_id, "done"))}
+        done = {reply_str(g) for g in client.smembers(run_part_key(run_id, "done"))}
         planned = set(order)
         # plan order first, then any group the plan does not name (sorted, as results() read them)
         self._order = [g for g in order if g in done] + sorted(done - planned)
@@ -43,7 +44,7 @@ class StoredResults(Mapping[str, GroupResult]):
             start = self._place[group_id]
             ids = self._order[start : start + self.chunk]
             raw = self.client.mget([result_key(self.run_id, g) for g in ids])
-            self._raw = {g: None if r is None else _str(r) for g, r in zip(ids, raw)}
+            self._raw = {g: None if r is None else reply_str(r) for g, r in zip(ids, raw)}
         return self._raw[group_id]
 
     def __getitem__(self, group_id: str) -> GroupResult:
@@ -64,7 +65,3 @@ class StoredResults(Mapping[str, GroupResult]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-
-def _str(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value

@@ -181,4 +181,22 @@ def acknowledge_by_replica(client: redis.Redis, what: str) -> int | None:
     return acknowledged
 
 
-__all__ = ["connect_redis", "sentinel_options", "describe_redis_error", "acknowledge_by_replica", "REDIS_TIMEOUT"]
+def reply_str(value: bytes | str) -> str:
+    """A reply of a decode_responses client as str (redis-py types replies as bytes | str)."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def reply_text(value: bytes | str | None) -> str | None:
+    """reply_str, for a reply that may be None (a missing key or field)."""
+    return None if value is None else reply_str(value)
+
+
+__all__ = [
+    "connect_redis",
+    "sentinel_options",
+    "describe_redis_error",
+    "acknowledge_by_replica",
+    "reply_str",
+    "reply_text",
+    "REDIS_TIMEOUT",
+]
