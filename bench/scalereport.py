@@ -13,7 +13,7 @@ def message_bound(cap: int, longest_customer: int, processes_bytes: int) -> int:
 
 
 # The largest key of a run's state is its record, whose outcome lists at most 1,000 pairs
-# (run/analysis.py OUTCOME_PAIRS) of ~80 bytes each, plus the per-process totals: 128 KiB.
+# (run/dayanalysis.py OUTCOME_PAIRS) of ~80 bytes each, plus the per-process totals: 128 KiB.
 KEY_BOUND_BYTES = 128 * 1024
 # The callback's peak RSS at any day's size (contract §19).
 CALLBACK_BOUND_MB = 250

@@ -169,7 +169,7 @@ class TallyCaps:
     """How much of each list a tally keeps; None keeps all."""
 
     email_pairs: int | None = None  # MNAAS_MAIL_PAIRS: the email's lines per section
-    outcome_pairs: int | None = None  # the outcome's pairs (run/analysis.py OUTCOME_PAIRS)
+    outcome_pairs: int | None = None  # the outcome's pairs (run/dayanalysis.py OUTCOME_PAIRS)
     metrics_customers: int | None = None  # MNAAS_METRICS_MAX_CUSTOMERS
     processes: tuple[str, ...] = ()  # process_list: the metrics' order
 

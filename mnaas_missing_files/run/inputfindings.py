@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.reporting.inputs import InputFindings, VolumeFinding
-from mnaas_missing_files.run.analysis import DayAnalysis
+from mnaas_missing_files.run.dayanalysis import DayAnalysis
 
 
 def input_findings(analysis: DayAnalysis, settings: Settings) -> InputFindings:

@@ -25,7 +25,7 @@ from mnaas_missing_files.config.settings import Settings
 from mnaas_missing_files.core.fsio import atomic_write
 from mnaas_missing_files.core.secrets import mask_secrets
 from mnaas_missing_files.reporting.pairtally import MetricsTally
-from mnaas_missing_files.run.analysis import DayAnalysis
+from mnaas_missing_files.run.dayanalysis import DayAnalysis
 from mnaas_missing_files.run.deadline_alert import deadline_missed
 from mnaas_missing_files.state.missed_days import days_not_run, history_entries
 from mnaas_missing_files.warehouse.kerberos import kerberos_ticket_status

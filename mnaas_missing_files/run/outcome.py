@@ -10,7 +10,7 @@ from typing import Any
 from mnaas_missing_files.core.errors import EXIT_FAILED, EXIT_OK
 from mnaas_missing_files.core.states import Outcome
 from mnaas_missing_files.reporting.reports import ReportSummary
-from mnaas_missing_files.run.analysis import DayAnalysis
+from mnaas_missing_files.run.dayanalysis import DayAnalysis
 
 
 def outcome_rule(

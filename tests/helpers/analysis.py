@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from mnaas_missing_files.checking.verdicts import PairStatus, pair_verdict
-from mnaas_missing_files.run.analysis import DayAnalysis, ProcessTotals, _add
+from mnaas_missing_files.run.dayanalysis import DayAnalysis, ProcessTotals
 
 
 def analysis_of(rows, day: dt.date, lookback: int = 0, names_per_pair: int = 10) -> DayAnalysis:
@@ -21,6 +21,6 @@ def analysis_of(rows, day: dt.date, lookback: int = 0, names_per_pair: int = 10)
             missing=r.missing_count or 0,
             names=[(n, None) for n in (r.missing or [])[:names_per_pair]],
         )
-        _add(analysis.processes.setdefault(r.process, ProcessTotals()), pair)
+        analysis.processes.setdefault(r.process, ProcessTotals()).add(pair)
         analysis.add(pair)
     return analysis

@@ -14,7 +14,7 @@ from mnaas_missing_files.checking.verdicts import PairStatus, Verdict
 from mnaas_missing_files.reporting.inputs import InputFindings, Unmonitored, VolumeFinding
 from mnaas_missing_files.reporting.mail import HTML_MAX_BYTES, build_report_message
 from mnaas_missing_files.reporting.reports import ReportSummary
-from mnaas_missing_files.run.analysis import DayAnalysis, ProcessTotals
+from mnaas_missing_files.run.dayanalysis import DayAnalysis, ProcessTotals
 from tests.helpers.settings import settings_for_tests
 
 D = dt.date(2026, 11, 23)  # a Monday

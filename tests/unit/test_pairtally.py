@@ -11,7 +11,7 @@ from mnaas_missing_files.checking.verdicts import PairStatus, Verdict
 from mnaas_missing_files.reporting import mailbody
 from mnaas_missing_files.reporting.pairtally import FirstN, MetricsTally, PairTally, Smallest, TallyCaps
 from mnaas_missing_files.reporting.reports import ReportSummary
-from mnaas_missing_files.run.analysis import DayAnalysis
+from mnaas_missing_files.run.dayanalysis import DayAnalysis
 from mnaas_missing_files.run.inputfindings import input_findings
 from tests.helpers.settings import settings_for_tests
 

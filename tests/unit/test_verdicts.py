@@ -17,7 +17,7 @@ from mnaas_missing_files.checking.verdicts import (
 from mnaas_missing_files.core.model import Group, GroupResult, Plan
 from mnaas_missing_files.reporting.inputs import InputFindings, VolumeFinding
 from mnaas_missing_files.reporting.mailbody import subject
-from mnaas_missing_files.run.analysis import DayAnalysis
+from mnaas_missing_files.run.dayanalysis import DayAnalysis
 from tests.helpers.settings import settings_for_tests
 
 D = dt.date(2026, 11, 24)

@@ -22,7 +22,7 @@ from mnaas_missing_files.config.options import OPTIONS_BY_KEY, convert
 from mnaas_missing_files.core.errors import ConfigError
 from mnaas_missing_files.reporting.mailbody import subject
 from mnaas_missing_files.reporting.sections import volume_note
-from mnaas_missing_files.run.analysis import DayAnalysis
+from mnaas_missing_files.run.dayanalysis import DayAnalysis
 from mnaas_missing_files.run.inputfindings import input_findings
 from tests.helpers.settings import settings_for_tests
 
