@@ -152,8 +152,13 @@ def run_profile(
     workdir: Path | None = None,
     write_results: bool = True,
     tag: str | None = None,
+    group_size: int | None = None,
 ) -> dict:
+    """Measure profile `name`'s ways; `group_size`: every way's MNAAS_GROUP_SIZE instead of the
+    profile's (a test that needs several groups of a small day sets it)."""
     profile = PROFILES[name]
+    if group_size is not None:
+        profile = dataclasses.replace(profile, group_size=group_size)
     if warehouse == "hs2":  # the query cost is real there: inject none
         profile = dataclasses.replace(profile, latency_s=0.0)
     work = Path(workdir or REPO / "var" / "bench" / name).absolute()
