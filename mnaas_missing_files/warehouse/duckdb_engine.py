@@ -10,6 +10,7 @@ reused across groups and reopened after they break.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -109,8 +110,10 @@ class DuckDBWarehouse:
     def query_many(self, statements: Sequence[tuple[str, Sequence]]) -> list[Iterator[tuple]]:
         """One after another (DuckDB already runs one query on every core): each statement runs
         when its rows are first read, and they are fetched in batches, so a large result never
-        sits whole in Python. One connection holds one result: read them in the order given."""
-        return [self._rows(sql, params) for sql, params in statements]
+        sits whole in Python. One connection holds one result: read them in the order given.
+        These are a group's statements, the run's peak (its names): what they free goes back
+        to the system while they run."""
+        return [self._rows(sql, params, at_once=True) for sql, params in statements]
 
     def _take_turn(self) -> None:
         while not self._cancel.is_set():
@@ -120,7 +123,7 @@ class DuckDBWarehouse:
                 self._turn.release()
         raise TransientWarehouseError("DuckDB query cancelled before it started")
 
-    def _rows(self, sql: str, params: Sequence) -> Iterator[tuple]:
+    def _rows(self, sql: str, params: Sequence, *, at_once: bool = False) -> Iterator[tuple]:
         import duckdb
 
         self._cancel.clear()
@@ -129,9 +132,10 @@ class DuckDBWarehouse:
         conn = self._conn
         self._take_turn()
         try:
-            result = conn.execute(sql, list(params))
-            while batch := result.fetchmany(_FETCH_BATCH):
-                yield from batch
+            with duckdb_memory.returning_at_once() if at_once else contextlib.nullcontext():
+                result = conn.execute(sql, list(params))
+                while batch := result.fetchmany(_FETCH_BATCH):
+                    yield from batch
         except (duckdb.IOException, duckdb.InterruptException) as exc:
             self.close()
             raise TransientWarehouseError(f"DuckDB I/O error: {exc}") from exc
@@ -173,9 +177,7 @@ def _open_database(path: str, options: dict[str, str]) -> _SharedDatabase:
         spill = tempfile.mkdtemp(prefix="mnaas-duckdb-spill-")
         config["temp_directory"] = spill
     try:
-        conn = duckdb.connect(path, read_only=True, config=config)
-        duckdb_memory.return_at_once()
-        return _SharedDatabase(path, conn, spill)
+        return _SharedDatabase(path, duckdb.connect(path, read_only=True, config=config), spill)
     except duckdb.IOException as exc:
         _remove_spill(spill)
         # Another process holds the file for writing (e.g. a loader): worth retrying.

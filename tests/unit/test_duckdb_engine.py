@@ -3,6 +3,7 @@ time, and the URL's memory_limit and threads options (config/duckdb_url.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -194,3 +195,36 @@ def test_what_a_statement_freed_goes_back_to_the_system_before_the_next(db):
     assert released < kept / 3  # until release() gives it back
     kept, _ = _kept_mb(db, "warehouse")
     assert kept < 20  # the warehouse gives it back itself
+
+
+# In a fresh interpreter: every arena's dirty decay before, inside and after returning_at_once().
+_DECAY = """
+import ctypes, duckdb, json
+from mnaas_missing_files.warehouse import duckdb_memory
+duckdb.connect().execute("SELECT 1")  # DuckDB's arenas exist once it has allocated
+mallctl, _ = duckdb_memory._libraries()
+def decays():
+    arenas, size = ctypes.c_uint(0), ctypes.c_size_t(ctypes.sizeof(ctypes.c_uint))
+    mallctl(b"arenas.narenas", ctypes.byref(arenas), ctypes.byref(size), None, 0)
+    found = []
+    for arena in range(arenas.value):
+        value, size = ctypes.c_ssize_t(0), ctypes.c_size_t(ctypes.sizeof(ctypes.c_ssize_t))
+        if mallctl(f"arena.{arena}.dirty_decay_ms".encode(), ctypes.byref(value), ctypes.byref(size), None, 0) == 0:
+            found.append(value.value)
+    return found
+before = decays()
+with duckdb_memory.returning_at_once():
+    inside = decays()
+print(json.dumps([before, inside, decays()]))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DuckDB's jemalloc is its Linux builds'")
+def test_only_a_groups_statements_give_back_at_once_and_the_decay_comes_back():
+    """The decay is 0 inside returning_at_once() (a group's statements), and what it was after:
+    the other statements (the day-input query's aggregation) keep jemalloc's reuse."""
+    done = subprocess.run([sys.executable, "-c", _DECAY], capture_output=True, text=True, timeout=60, check=True)
+    before, inside, after = json.loads(done.stdout)
+    assert before and all(value > 0 for value in before)  # jemalloc's default decay (ms), not 0
+    assert inside == [0] * len(before)
+    assert after == before
