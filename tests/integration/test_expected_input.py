@@ -113,9 +113,9 @@ class Counting:
         self.statements: list[str] = []
         rows = base.DuckDBWarehouse._rows
 
-        def counted(warehouse, sql, params):
+        def counted(warehouse, sql, params, **options):
             self.statements.append(sql)
-            return rows(warehouse, sql, params)
+            return rows(warehouse, sql, params, **options)
 
         monkeypatch.setattr(base.DuckDBWarehouse, "_rows", counted)
 
