@@ -6,11 +6,10 @@ a Redis (tests/helpers/memorylock.py is the lock's counterpart).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mnaas_missing_files.cluster.records import STAMP_FORMAT, RunRecord
+from mnaas_missing_files.cluster.records import RunRecord, now_stamp
 from mnaas_missing_files.core.model import GroupResult, Plan
 from mnaas_missing_files.core.states import TERMINAL_STAGES, Stage
 from mnaas_missing_files.run.end_of_run import DeliveryJournal, MemoryJournal
@@ -65,10 +64,6 @@ class JobLock(Protocol):
     def holder_and_last(self) -> tuple[dict | None, dict | None]: ...
 
 
-def _stamp(now: dt.datetime | None = None) -> str:
-    return (now or dt.datetime.now().astimezone()).strftime(STAMP_FORMAT)
-
-
 class MemoryRunState:
     """A run's state in memory, with RunState's rules: a finish with `only_if_open` leaves an
     ended run alone, one with `if_updated` writes only if nobody touched the record since."""
@@ -89,7 +84,7 @@ class MemoryRunState:
         return self._token
 
     def set(self, **fields: Any) -> None:
-        self.fields.update(fields, updated=_stamp())
+        self.fields.update(fields, updated=now_stamp())
 
     def lapse_seen(self, *, done: int, now: float) -> float:
         if self._lapse is not None and self._lapse[1] == done:
